@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Similarity's one entry point: provisions what is missing, then runs, tests or benchmarks the service.
+# Every step is idempotent: a second run finds everything in place and does nothing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT"
+
+PG_BIN=/usr/lib/postgresql/15/bin
+PGVECTOR_VERSION=0.8.6
+PGVECTOR_DEBIAN_VERSION=0.8.6-1
+# SHA-256 of Debian's pgvector_0.8.6-1.dsc; dpkg-source -x then checks the tarballs against the .dsc.
+PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
+APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 build-essential dpkg-dev curl python3-onnx python3-numpy)
+
+# Per-checkout state. The checkout keeps the git-ignored .data/ (admin key, logs, spool); PostgreSQL's own
+# data lives where the postgres user can reach it even when the clone sits under an unreadable /root.
+CHECKOUT_ID=$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+DATA_DIR="$ROOT/.data"
+PG_DIR=${SIMILARITY_PG_DIR:-/var/lib/similarity/$CHECKOUT_ID}
+PG_PORT=${SIMILARITY_PG_PORT:-$((55000 + 0x${CHECKOUT_ID:0:4} % 900))}
+PG_DATA="$PG_DIR/data"
+PG_SOCKET="$PG_DIR/socket"
+PG_PASSWORD_FILE="$PG_DIR/password"
+
+log() { printf '\033[1;34m[similarity]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[similarity]\033[0m %s\n' "$*" >&2; exit 1; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+ensure_apt_packages() {
+  local missing=() extra=("$@")
+  for p in "${APT_PACKAGES[@]}" "${extra[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  [ "$(id -u)" = 0 ] || die "missing Debian packages (${missing[*]}); run as root or install them"
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Debian mirror this machine already uses, read from its apt configuration (never written in the repo).
+debian_mirror() {
+  local uri
+  uri=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | sed -E 's/^URIs:[[:space:]]*//; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//' \
+    | awk '{print $1}' | grep -v -- '-security' | grep -E '^https?://' | head -n1)
+  [ -n "$uri" ] || die "no Debian mirror found in the apt configuration"
+  printf '%s' "${uri%/}"
+}
+
+pgvector_installed_version() {
+  local control
+  control=$("$PG_BIN/pg_config" --sharedir)/extension/vector.control
+  [ -f "$control" ] && sed -nE "s/^default_version = '([^']+)'/\1/p" "$control" || true
+}
+
+# pgvector is not packaged for bookworm: build Debian's own source package against postgresql-server-dev-15.
+ensure_pgvector() {
+  local have
+  have=$(pgvector_installed_version)
+  if [ -n "$have" ] && dpkg --compare-versions "$have" ge 0.8.2; then return 0; fi
+  log "building pgvector $PGVECTOR_VERSION from Debian's source package (have: ${have:-none})"
+  local mirror work
+  mirror=$(debian_mirror)
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    local dsc="pgvector_${PGVECTOR_DEBIAN_VERSION}.dsc" pool="$mirror/pool/main/p/pgvector"
+    curl -fsSLO "$pool/$dsc"
+    echo "$PGVECTOR_DSC_SHA256  $dsc" | sha256sum -c --quiet -
+    # The .dsc is pinned by hash; its Checksums-Sha256 block then pins every tarball.
+    awk '/^Checksums-Sha256:/{f=1;next} /^[^ ]/{f=0} f{print $1"  "$3}' "$dsc" >tarballs.sha256
+    while read -r _ f; do curl -fsSLO "$pool/$f"; done <tarballs.sha256
+    sha256sum -c --quiet tarballs.sha256
+    dpkg-source -x "$dsc" src >/dev/null 2>&1
+    cd src
+    make -s PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS="" >/dev/null
+    make -s PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+  )
+  rm -rf "$work"
+  log "pgvector $(pgvector_installed_version) installed"
+}
+
+pg_password() { cat "$PG_PASSWORD_FILE"; }
+
+db_running() { [ -f "$PG_DATA/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+
+db_init() {
+  [ -f "$PG_DATA/PG_VERSION" ] && return 0
+  log "creating the project's PostgreSQL cluster in $PG_DIR (port $PG_PORT)"
+  mkdir -p "$PG_DIR" "$PG_SOCKET"
+  [ -f "$PG_PASSWORD_FILE" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$PG_PASSWORD_FILE"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; fi
+  chmod 700 "$PG_DIR"
+  as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$PG_PASSWORD_FILE" \
+    --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+  cat >>"$PG_DATA/postgresql.conf" <<CONF
+# Similarity's private cluster: loopback only, its own port and socket.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET'
+max_connections = 200
+shared_buffers = 512MB
+maintenance_work_mem = 512MB
+fsync = on
+CONF
+}
+
+db_start() {
+  [ -n "${ConnectionStrings__Similarity:-}" ] && { log "ConnectionStrings__Similarity is set: using that database"; return 0; }
+  ensure_apt_packages
+  ensure_pgvector
+  db_init
+  if ! db_running; then
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgresql.log" -w -t 60 start >/dev/null
+  fi
+  export ConnectionStrings__Similarity="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=similarity"
+  as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'similarity'" | grep -q 1 ||
+    as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE similarity" >/dev/null
+}
+
+db_stop() { if db_running; then as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null; log "stopped"; fi; }
+
+db_status() {
+  if db_running; then echo "running: 127.0.0.1:$PG_PORT, data in $PG_DATA, pgvector $(pgvector_installed_version)"
+  else echo "stopped (data in $PG_DATA)"; fi
+}
+
+ensure_models() {
+  ensure_apt_packages
+  /usr/bin/python3 models/generate.py --size tiny --out models/tiny --quiet
+}
+
+admin_key() {
+  if [ -n "${Similarity__AdminApiKey:-}" ]; then printf '%s' "$Similarity__AdminApiKey"; return; fi
+  mkdir -p "$DATA_DIR"
+  [ -s "$DATA_DIR/admin-api-key" ] || { head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$DATA_DIR/admin-api-key"; chmod 600 "$DATA_DIR/admin-api-key"; }
+  cat "$DATA_DIR/admin-api-key"
+}
+
+cmd_run() {
+  db_start
+  ensure_models
+  export ASPNETCORE_URLS=${ASPNETCORE_URLS:-http://127.0.0.1:8080}
+  export Similarity__AdminApiKey
+  Similarity__AdminApiKey=$(admin_key)
+  export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
+  dotnet build src/Similarity.Api -c Release -nologo -v q
+  log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
+  log "admin key (X-Api-Key): $Similarity__AdminApiKey"
+  exec dotnet run --project src/Similarity.Api -c Release --no-build --no-launch-profile
+}
+
+cmd_test() {
+  db_start
+  ensure_models
+  export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
+  local results="$DATA_DIR/test-results"
+  rm -rf "$results"
+  dotnet build Similarity.sln -c Release -nologo -v q
+  local rc=0
+  dotnet test Similarity.sln -c Release --no-build --nologo --logger "trx" --results-directory "$results" "$@" || rc=$?
+  /usr/bin/python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find(".//{*}Counters")
+    p += int(c.get("passed")); f += int(c.get("failed")) + int(c.get("error")); s += int(c.get("notExecuted"))
+print(f"{p} passed, {f} failed, {s} skipped")
+PY
+  return $rc
+}
+
+usage() {
+  cat <<USAGE
+usage: ./similarity.sh COMMAND
+  run                 provision what is missing, then serve the API (default http://127.0.0.1:8080, Swagger at /swagger)
+  test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
+  db start|stop|status  the project's private PostgreSQL cluster
+  models [tiny|full]  generate the seeded ONNX models (tiny by default)
+  help                this text
+USAGE
+}
+
+case "${1:-help}" in
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  db)
+    case "${2:-status}" in
+      start) db_start; db_status ;;
+      stop) db_stop ;;
+      status) db_status ;;
+      *) die "usage: ./similarity.sh db start|stop|status" ;;
+    esac ;;
+  models) ensure_apt_packages; /usr/bin/python3 models/generate.py --size "${2:-tiny}" --out "models/${2:-tiny}" ;;
+  help|-h|--help) usage ;;
+  *) usage; exit 2 ;;
+esac

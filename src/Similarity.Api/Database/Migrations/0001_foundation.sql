@@ -1,0 +1,2 @@
+-- The vector type that every later table stores its embeddings in.
+CREATE EXTENSION IF NOT EXISTS vector;

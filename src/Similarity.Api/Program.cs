@@ -1,0 +1,18 @@
+using Similarity.Database;
+using Similarity.Health;
+using Similarity.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddDatabase();
+
+var app = builder.Build();
+
+app.UseServiceDefaults();
+app.MapHealthApi();
+
+app.Run();
+
+/// <summary>The entry point, public so integration tests can host it with WebApplicationFactory.</summary>
+public partial class Program;
