@@ -11,7 +11,7 @@ PGVECTOR_VERSION=0.8.6
 PGVECTOR_DEBIAN_VERSION=0.8.6-1
 # SHA-256 of Debian's pgvector_0.8.6-1.dsc; dpkg-source -x then checks the tarballs against the .dsc.
 PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
-APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 build-essential dpkg-dev curl python3-onnx python3-numpy)
+APT_PACKAGES=(libicu72 postgresql-15 postgresql-server-dev-15 build-essential dpkg-dev curl python3-onnx python3-numpy)
 
 # Per-checkout state. The checkout keeps the git-ignored .data/ (admin key, logs, spool); PostgreSQL's own
 # data lives where the postgres user can reach it even when the clone sits under an unreadable /root.
@@ -129,9 +129,12 @@ db_status() {
   else echo "stopped (data in $PG_DATA)"; fi
 }
 
+# Seeded tiny models (tests) or full-size ones (benchmarks), with the numpy reference's golden vectors beside them.
 ensure_models() {
+  local size=${1:-tiny}
   ensure_apt_packages
-  /usr/bin/python3 models/generate.py --size tiny --out models/tiny --quiet
+  /usr/bin/python3 models/generate.py --size "$size" --out "models/$size" --quiet
+  [ "$size" != tiny ] || [ models/tiny/golden.json -nt models/tiny/manifest.json ] || /usr/bin/python3 models/reference.py models/tiny
 }
 
 admin_key() {
@@ -195,7 +198,7 @@ case "${1:-help}" in
       status) db_status ;;
       *) die "usage: ./similarity.sh db start|stop|status" ;;
     esac ;;
-  models) ensure_apt_packages; /usr/bin/python3 models/generate.py --size "${2:-tiny}" --out "models/${2:-tiny}" ;;
+  models) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
   help|-h|--help) usage ;;
   *) usage; exit 2 ;;
 esac

@@ -1,4 +1,6 @@
 using Similarity.Database;
+using Similarity.Embed;
+using Similarity.Encoders;
 using Similarity.Health;
 using Similarity.Hosting;
 
@@ -6,11 +8,13 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddDatabase();
+builder.AddEncoders();
 
 var app = builder.Build();
 
 app.UseServiceDefaults();
 app.MapHealthApi();
+app.MapEmbedApi();
 
 app.Run();
 

@@ -10,7 +10,7 @@ public static class ServiceDefaults
     {
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
-        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddExceptionHandler<ClientErrorExceptionHandler>();
 
         builder.Services.AddHttpLogging(options =>
         {

@@ -20,6 +20,7 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:Similarity", Database.ConnectionString);
         builder.UseSetting("Similarity:AdminApiKey", AdminKey);
+        builder.UseSetting("Similarity:Models:Manifest", TestPaths.TinyManifest);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using Similarity.Fusion;
+
+namespace Similarity.Encoders;
+
+/// <summary>Per-stage wall times of one embedding, in milliseconds.</summary>
+public sealed record StageTimings(double ImageMs, double TextMs, double FusionMs, double TotalMs);
+
+/// <summary>One item's raw encoder vectors, its fusion and how long each stage took.</summary>
+public sealed record ItemEmbedding(float[]? Image, float[]? Text, FusionResult Fusion, string Fingerprint, StageTimings Timings);
+
+/// <summary>Image and/or text → encoders (in parallel) → attention fusion. The one way every vector is made.</summary>
+public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image, TextEncoder text, AttentionFusion fusion)
+{
+    public ModelManifest Manifest => manifest;
+    public ImageEncoder Image => image;
+    public TextEncoder Text => text;
+    public AttentionFusion Fusion => fusion;
+    public string Fingerprint => manifest.Fingerprint;
+
+    /// <summary>Embeds an item; a null or empty image or blank text is a missing modality, not an error.</summary>
+    public async Task<ItemEmbedding> EmbedAsync(byte[]? imageBytes, string? itemText, CancellationToken cancellationToken)
+    {
+        var hasImage = imageBytes is { Length: > 0 };
+        var hasText = !string.IsNullOrWhiteSpace(itemText);
+        if (!hasImage && !hasText)
+            throw new InputRejectedException("image", "Send an image file, a text, or both.");
+
+        var total = Stopwatch.StartNew();
+        var imageTask = hasImage ? Timed(image.EncodeAsync(imageBytes!, "image", cancellationToken)) : Task.FromResult<(float[]?, double)>((null, 0));
+        var textTask = hasText ? Timed(text.EncodeAsync(itemText!, cancellationToken)) : Task.FromResult<(float[]?, double)>((null, 0));
+        var (imageVector, imageMs) = await imageTask;
+        var (textVector, textMs) = await textTask;
+
+        var fusionStart = Stopwatch.GetTimestamp();
+        var fused = fusion.Fuse(imageVector, textVector);
+        var fusionMs = Stopwatch.GetElapsedTime(fusionStart).TotalMilliseconds;
+        return new ItemEmbedding(imageVector, textVector, fused, manifest.Fingerprint,
+            new StageTimings(imageMs, textMs, fusionMs, total.Elapsed.TotalMilliseconds));
+    }
+
+    static async Task<(float[]?, double)> Timed(Task<float[]> task)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var vector = await task;
+        return (vector, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+}

@@ -1,0 +1,47 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Similarity.Encoders;
+
+/// <summary><c>Similarity:Models</c>: where the model set is.</summary>
+public sealed class ModelOptions
+{
+    public const string Section = "Similarity:Models";
+
+    /// <summary>Path of the manifest.json that describes the encoders and fusion weights.</summary>
+    [Required] public string Manifest { get; set; } = "models/tiny/manifest.json";
+}
+
+/// <summary><c>Similarity:Inference</c>: how ONNX Runtime runs and how requests are batched.</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Similarity:Inference";
+
+    /// <summary><c>cpu</c>, <c>cuda</c> or <c>auto</c>. CUDA falls back to CPU, with one warning, where it is not available.</summary>
+    [RegularExpression("^(cpu|cuda|auto)$", ErrorMessage = "Similarity:Inference:Device must be cpu, cuda or auto.")]
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Threads inside one operator (0: ONNX Runtime's default, one per core).</summary>
+    [Range(0, 256)] public int IntraOpThreads { get; set; }
+
+    /// <summary>Threads across independent operators (0: default).</summary>
+    [Range(0, 256)] public int InterOpThreads { get; set; }
+
+    /// <summary>Most items one model run takes; concurrent requests are coalesced up to this.</summary>
+    [Range(1, 256)] public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>How long a batch that already holds two or more items waits for more. A lone request never waits.</summary>
+    [Range(0, 100)] public int MaxBatchDelayMilliseconds { get; set; } = 2;
+}
+
+/// <summary><c>Similarity:Limits</c>: what the service accepts before it spends work on an input.</summary>
+public sealed class InputLimits
+{
+    public const string Section = "Similarity:Limits";
+
+    [Range(1, 512L * 1024 * 1024)] public long MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+
+    /// <summary>Width × height read from the header, checked before a pixel is decoded.</summary>
+    [Range(1, 1_000_000_000L)] public long MaxImagePixels { get; set; } = 40_000_000;
+
+    [Range(1, 1_000_000)] public int MaxTextCharacters { get; set; } = 20_000;
+}

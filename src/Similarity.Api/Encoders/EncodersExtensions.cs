@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Similarity.Fusion;
+
+namespace Similarity.Encoders;
+
+public static partial class EncodersExtensions
+{
+    /// <summary>The manifest, one session per model, the fusion layer and their warm-up, all created once.</summary>
+    public static WebApplicationBuilder AddEncoders(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<InputLimits>().BindConfiguration(InputLimits.Section).ValidateDataAnnotations().ValidateOnStart();
+
+        builder.Services.AddSingleton(services => ModelManifest.Load(services.GetRequiredService<IOptions<ModelOptions>>().Value.Manifest));
+        builder.Services.AddSingleton(services =>
+        {
+            var manifest = services.GetRequiredService<ModelManifest>();
+            var inference = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
+            var limits = services.GetRequiredService<IOptions<InputLimits>>().Value;
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Similarity.Encoders");
+            var image = new ImageEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger),
+                manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference);
+            var text = new TextEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger),
+                manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference);
+            var fusion = AttentionFusion.Load(manifest.PathOf(manifest.Fusion.File), manifest.Image.Dimension, manifest.Text.Dimension, manifest.Fusion.Dimension);
+            return new EmbeddingPipeline(manifest, image, text, fusion);
+        });
+        builder.Services.AddHostedService<Warmup>();
+        builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Loads and runs both models once before the server takes requests: a bad model stops the start.</summary>
+    sealed partial class Warmup(EmbeddingPipeline pipeline, ILogger<Warmup> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            var blank = new float[pipeline.Image.Preprocessor.TensorLength];
+            pipeline.Image.RunTensor(blank, 1);
+            pipeline.Text.RunBatch([pipeline.Text.Preprocessor.Encode("warm up")]);
+            LogWarm(pipeline.Manifest.Name, pipeline.Fingerprint, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Models {Name} ready (fingerprint {Fingerprint}), warmed up in {Milliseconds:F0} ms")]
+        partial void LogWarm(string name, string fingerprint, double milliseconds);
+    }
+
+    sealed class ModelsHealthCheck(EmbeddingPipeline pipeline, IOptions<InferenceOptions> inference) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(HealthCheckResult.Healthy("Encoders loaded and warmed up.", new Dictionary<string, object>
+            {
+                ["manifest"] = pipeline.Manifest.Name,
+                ["fingerprint"] = pipeline.Fingerprint,
+                ["device"] = inference.Value.Device,
+                ["imageDimension"] = pipeline.Image.Dimension,
+                ["textDimension"] = pipeline.Text.Dimension,
+                ["fusedDimension"] = pipeline.Fusion.Dimension,
+            }));
+    }
+}

@@ -1,0 +1,116 @@
+using System.Buffers;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Similarity.Encoders;
+
+/// <summary>The ResNet image encoder: one shared session, requests coalesced by a <see cref="MicroBatcher{TIn,TOut}"/>.</summary>
+public sealed class ImageEncoder : IAsyncDisposable
+{
+    readonly InferenceSession _session;
+    readonly ImageModel _model;
+    readonly MicroBatcher<byte[], float[]> _batcher;
+    readonly string[] _inputNames;
+    readonly string[] _outputNames;
+    readonly RunOptions _runOptions = new();
+
+    public ImageEncoder(InferenceSession session, ImageModel model, ImagePreprocessor preprocessor, InferenceOptions options)
+    {
+        _session = session;
+        _model = model;
+        Preprocessor = preprocessor;
+        _inputNames = [model.Input];
+        _outputNames = [model.Output];
+        RequireNames(session, model);
+        _batcher = new MicroBatcher<byte[], float[]>(RunBatch, options.MaxBatchSize, TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds));
+    }
+
+    public ImagePreprocessor Preprocessor { get; }
+
+    public int Dimension => _model.Dimension;
+
+    /// <summary>Observes each batch's size (tests, metrics).</summary>
+    public event Action<int>? BatchRan
+    {
+        add => _batcher.BatchRan += value;
+        remove => _batcher.BatchRan -= value;
+    }
+
+    /// <summary>Checks the image's header, then embeds it in the next batch.</summary>
+    public Task<float[]> EncodeAsync(byte[] image, string field, CancellationToken cancellationToken)
+    {
+        Preprocessor.Check(image, field);
+        return _batcher.EnqueueAsync(image, cancellationToken);
+    }
+
+    /// <summary>Decodes every image straight into its slot of one batch tensor (in parallel), then runs the model once.</summary>
+    public Outcome<float[]>[] RunBatch(IReadOnlyList<byte[]> images)
+    {
+        var length = Preprocessor.TensorLength;
+        var buffer = ArrayPool<float>.Shared.Rent(images.Count * length);
+        try
+        {
+            var errors = new Exception?[images.Count];
+            Parallel.For(0, images.Count, i =>
+            {
+                var slot = buffer.AsSpan(i * length, length);
+                try
+                {
+                    Preprocessor.Decode(images[i], slot, "image");
+                }
+                catch (InputRejectedException ex)
+                {
+                    errors[i] = ex;
+                    slot.Clear(); // the slot still runs; its output is dropped
+                }
+            });
+            var vectors = RunTensor(buffer.AsMemory(0, images.Count * length), images.Count);
+            var outcomes = new Outcome<float[]>[images.Count];
+            for (var i = 0; i < images.Count; i++)
+                outcomes[i] = errors[i] is { } error ? new(null, error) : new(vectors[i], null);
+            return outcomes;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The bare session on a ready-made NCHW tensor of <paramref name="count"/> images.</summary>
+    public float[][] RunTensor(Memory<float> tensor, int count)
+    {
+        var crop = Preprocessor.Crop;
+        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [count, 3, crop, crop]);
+        using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        var output = outputs[0];
+        var shape = output.GetTensorTypeAndShape().Shape;
+        var data = output.GetTensorDataAsSpan<float>();
+        var vectors = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var vector = vectors[i] = new float[_model.Dimension];
+            if (_model.OutputKind == ImageOutputKind.FeatureMap)
+                Pooling.GlobalAverage(data, i, (int)shape[1], (int)(shape[2] * shape[3]), vector);
+            else
+                data.Slice(i * _model.Dimension, _model.Dimension).CopyTo(vector);
+        }
+        return vectors;
+    }
+
+    static void RequireNames(InferenceSession session, ImageModel model)
+    {
+        if (!session.InputMetadata.ContainsKey(model.Input))
+            throw new InvalidOperationException($"{model.File} has no input '{model.Input}' (image.input); it has: {string.Join(", ", session.InputMetadata.Keys)}.");
+        if (!session.OutputMetadata.TryGetValue(model.Output, out var output))
+            throw new InvalidOperationException($"{model.File} has no output '{model.Output}' (image.output); it has: {string.Join(", ", session.OutputMetadata.Keys)}.");
+        var channels = output.Dimensions.Length > 1 ? output.Dimensions[1] : -1;
+        if (channels > 0 && channels != model.Dimension)
+            throw new InvalidOperationException($"{model.File} outputs {channels} channels but image.dimension is {model.Dimension}.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _batcher.DisposeAsync();
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,144 @@
+using NetVips;
+
+namespace Similarity.Encoders;
+
+public enum ImageFormat { Jpeg, Png, WebP, Gif }
+
+/// <summary>
+/// Untrusted image bytes → the model's NCHW float tensor. <see cref="Check"/> refuses what is too big or not an
+/// image before any pixel is decoded; <see cref="Decode"/> writes straight into a slot of the batch buffer.
+/// libvips (NetVips) rather than SkiaSharp: see docs/benchmarks.md for the decode+resize comparison.
+/// </summary>
+public sealed class ImagePreprocessor
+{
+    readonly ImagePreprocessing _pre;
+    readonly InputLimits _limits;
+    readonly float[] _scale = new float[3];
+    readonly float[] _bias = new float[3];
+
+    public ImagePreprocessor(ImagePreprocessing preprocessing, InputLimits limits)
+    {
+        _pre = preprocessing;
+        _limits = limits;
+        for (var c = 0; c < 3; c++)
+        {
+            // (v/255 - mean) / std  ==  v·scale + bias
+            _scale[c] = 1f / (255f * preprocessing.Std[c]);
+            _bias[c] = -preprocessing.Mean[c] / preprocessing.Std[c];
+        }
+    }
+
+    /// <summary>Floats one image takes in the batch tensor: 3 × crop × crop.</summary>
+    public int TensorLength => 3 * _pre.Crop * _pre.Crop;
+
+    public int Crop => _pre.Crop;
+
+    /// <summary>The format from the content's magic bytes; the file name and declared type are not trusted.</summary>
+    public static ImageFormat? Sniff(ReadOnlySpan<byte> bytes) => bytes switch
+    {
+        [0xFF, 0xD8, 0xFF, ..] => ImageFormat.Jpeg,
+        [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => ImageFormat.Png,
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => ImageFormat.WebP,
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'7' or (byte)'9', (byte)'a', ..] => ImageFormat.Gif,
+        _ => null,
+    };
+
+    /// <summary>Refuses empty, oversized, unknown or too-many-pixel images, reading the header only.</summary>
+    public ImageFormat Check(byte[] bytes, string field)
+    {
+        if (bytes.Length == 0)
+            throw new InputRejectedException(field, "The image is empty.");
+        if (bytes.Length > _limits.MaxImageBytes)
+            throw new InputRejectedException(field, $"The image is {bytes.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {_limits.MaxImageBytes}.", StatusCodes.Status413PayloadTooLarge);
+        var format = Sniff(bytes)
+            ?? throw new InputRejectedException(field, "Not a supported image: the content is not JPEG, PNG, WebP or GIF.", StatusCodes.Status415UnsupportedMediaType);
+        long pixels;
+        try
+        {
+            // Lazy: libvips parses the header and allocates nothing for the pixels here.
+            using var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential);
+            pixels = (long)header.Width * header.Height;
+        }
+        catch (VipsException ex)
+        {
+            throw new InputRejectedException(field, $"The {format} image could not be read: {FirstLine(ex.Message)}");
+        }
+        if (pixels > _limits.MaxImagePixels)
+            throw new InputRejectedException(field, $"The image declares {pixels} pixels; the limit (Similarity:Limits:MaxImagePixels) is {_limits.MaxImagePixels}.", StatusCodes.Status413PayloadTooLarge);
+        return format;
+    }
+
+    /// <summary>
+    /// Decodes (first frame of a GIF), applies EXIF orientation, converts to 8-bit sRGB with alpha composited on
+    /// white, resizes the shorter side to <c>resize</c>, centre-crops <c>crop</c>², and writes normalised
+    /// planes (R, G, B) into <paramref name="destination"/>. Call <see cref="Check"/> first.
+    /// </summary>
+    public unsafe void Decode(byte[] bytes, Span<float> destination, string field)
+    {
+        if (destination.Length != TensorLength)
+            throw new ArgumentException($"Destination must hold {TensorLength} floats.", nameof(destination));
+        try
+        {
+            // Thumbnail resizes the shorter side to `resize` and centre-crops to a square, with shrink-on-load
+            // for JPEG and EXIF auto-rotation; fail_on=error refuses truncated or corrupt data.
+            using var thumbnail = Image.ThumbnailBuffer(bytes, _pre.Resize, height: _pre.Resize,
+                crop: Enums.Interesting.Centre, failOn: Enums.FailOn.Error);
+            using var rgb = ToSrgb8(thumbnail);
+            var offset = (_pre.Resize - _pre.Crop) / 2;
+            using var cropped = rgb.ExtractArea(offset, offset, _pre.Crop, _pre.Crop);
+            var memory = cropped.WriteToMemory(out var size);
+            try
+            {
+                var pixels = new ReadOnlySpan<byte>((void*)memory, checked((int)size));
+                WritePlanes(pixels, destination);
+            }
+            finally
+            {
+                NetVips.NetVips.Free(memory);
+            }
+        }
+        catch (VipsException ex)
+        {
+            throw new InputRejectedException(field, $"The image could not be decoded: {FirstLine(ex.Message)}");
+        }
+    }
+
+    static Image ToSrgb8(Image image)
+    {
+        var current = image.Interpretation is Enums.Interpretation.Srgb or Enums.Interpretation.Rgb
+            ? image.Copy()
+            : image.Colourspace(Enums.Interpretation.Srgb);
+        if (current.HasAlpha())
+            Replace(ref current, current.Flatten([255, 255, 255]));
+        if (current.Bands > 3)
+            Replace(ref current, current.ExtractBand(0, 3));
+        if (current.Format != Enums.BandFormat.Uchar)
+            Replace(ref current, current.Cast(Enums.BandFormat.Uchar));
+        return current;
+    }
+
+    static void Replace(ref Image image, Image next)
+    {
+        image.Dispose();
+        image = next;
+    }
+
+    /// <summary>Interleaved RGB bytes → normalised NCHW planes.</summary>
+    internal void WritePlanes(ReadOnlySpan<byte> rgb, Span<float> destination)
+    {
+        var plane = _pre.Crop * _pre.Crop;
+        if (rgb.Length != plane * 3)
+            throw new InvalidOperationException($"Expected {plane * 3} RGB bytes, got {rgb.Length}.");
+        var r = destination[..plane];
+        var g = destination.Slice(plane, plane);
+        var b = destination.Slice(2 * plane, plane);
+        for (var i = 0; i < plane; i++)
+        {
+            r[i] = rgb[3 * i] * _scale[0] + _bias[0];
+            g[i] = rgb[3 * i + 1] * _scale[1] + _bias[1];
+            b[i] = rgb[3 * i + 2] * _scale[2] + _bias[2];
+        }
+    }
+
+    static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+}

@@ -1,0 +1,101 @@
+using System.Buffers;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Similarity.Encoders;
+
+/// <summary>The BERT text encoder: tokenises on the caller's thread, runs coalesced batches, pools per the manifest.</summary>
+public sealed class TextEncoder : IAsyncDisposable
+{
+    readonly InferenceSession _session;
+    readonly TextModel _model;
+    readonly MicroBatcher<int[], float[]> _batcher;
+    readonly string[] _inputNames;
+    readonly string[] _outputNames;
+    readonly RunOptions _runOptions = new();
+
+    public TextEncoder(InferenceSession session, TextModel model, TextPreprocessor preprocessor, InferenceOptions options)
+    {
+        _session = session;
+        _model = model;
+        Preprocessor = preprocessor;
+        _inputNames = model.Inputs.TokenTypeIds is { } types
+            ? [model.Inputs.InputIds, model.Inputs.AttentionMask, types]
+            : [model.Inputs.InputIds, model.Inputs.AttentionMask];
+        _outputNames = [model.Output];
+        foreach (var name in _inputNames.Where(n => !session.InputMetadata.ContainsKey(n)))
+            throw new InvalidOperationException($"{model.File} has no input '{name}' (text.inputs); it has: {string.Join(", ", session.InputMetadata.Keys)}.");
+        if (!session.OutputMetadata.ContainsKey(model.Output))
+            throw new InvalidOperationException($"{model.File} has no output '{model.Output}' (text.output); it has: {string.Join(", ", session.OutputMetadata.Keys)}.");
+        _batcher = new MicroBatcher<int[], float[]>(RunBatch, options.MaxBatchSize, TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds));
+    }
+
+    public TextPreprocessor Preprocessor { get; }
+
+    public int Dimension => _model.Dimension;
+
+    public event Action<int>? BatchRan
+    {
+        add => _batcher.BatchRan += value;
+        remove => _batcher.BatchRan -= value;
+    }
+
+    public Task<float[]> EncodeAsync(string text, CancellationToken cancellationToken) =>
+        _batcher.EnqueueAsync(Preprocessor.Encode(text), cancellationToken);
+
+    /// <summary>Pads the batch to its longest sequence (mask 0 on padding) and runs the model once.</summary>
+    public Outcome<float[]>[] RunBatch(IReadOnlyList<int[]> sequences)
+    {
+        var count = sequences.Count;
+        var length = sequences.Max(s => s.Length);
+        var ids = ArrayPool<long>.Shared.Rent(count * length);
+        var mask = ArrayPool<long>.Shared.Rent(count * length);
+        var types = ArrayPool<long>.Shared.Rent(count * length);
+        try
+        {
+            Array.Clear(ids, 0, count * length);
+            Array.Clear(mask, 0, count * length);
+            Array.Clear(types, 0, count * length);
+            for (var i = 0; i < count; i++)
+            {
+                for (var t = 0; t < sequences[i].Length; t++)
+                {
+                    ids[i * length + t] = sequences[i][t];
+                    mask[i * length + t] = 1;
+                }
+            }
+            long[] shape = [count, length];
+            using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ids.AsMemory(0, count * length), shape);
+            using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, count * length), shape);
+            using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types.AsMemory(0, count * length), shape);
+            OrtValue[] inputs = _inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
+            using var outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            var data = outputs[0].GetTensorDataAsSpan<float>();
+            var outcomes = new Outcome<float[]>[count];
+            for (var i = 0; i < count; i++)
+            {
+                var vector = new float[_model.Dimension];
+                if (_model.OutputKind == TextOutputKind.Pooled)
+                    data.Slice(i * _model.Dimension, _model.Dimension).CopyTo(vector);
+                else if (_model.Pooling == TextPooling.Cls)
+                    Pooling.Cls(data, i, length, _model.Dimension, vector);
+                else
+                    Pooling.MeanOverMask(data, mask, i, length, _model.Dimension, vector);
+                outcomes[i] = new(vector, null);
+            }
+            return outcomes;
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(ids);
+            ArrayPool<long>.Shared.Return(mask);
+            ArrayPool<long>.Shared.Return(types);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _batcher.DisposeAsync();
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Similarity.Encoders;
+
+namespace Similarity.Hosting;
+
+/// <summary>
+/// Turns exceptions that mean "the client's input is wrong" into a 4xx ProblemDetails: the service's own
+/// <see cref="InputRejectedException"/> (naming the field, as a validation problem) and the framework's
+/// bad-request exceptions (malformed form, body over Kestrel's limit). A client's mistake is never a 500.
+/// </summary>
+internal sealed class ClientErrorExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = exception switch
+        {
+            InputRejectedException rejected => new HttpValidationProblemDetails(
+                new Dictionary<string, string[]> { [rejected.Field] = [rejected.Message] })
+            {
+                Status = rejected.StatusCode,
+                Title = rejected.StatusCode switch
+                {
+                    StatusCodes.Status413PayloadTooLarge => "The input is over a limit.",
+                    StatusCodes.Status415UnsupportedMediaType => "The input is not of a supported type.",
+                    _ => "One or more validation errors occurred.",
+                },
+                Detail = rejected.Message,
+            },
+            BadHttpRequestException bad => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = bad.StatusCode,
+                Title = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is over the limit." : "The request could not be read.",
+                Detail = bad.Message,
+            },
+            InvalidDataException invalid => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest, Title = "The request could not be read.", Detail = invalid.Message,
+            },
+            _ => null,
+        };
+        if (problem is null)
+            return false;
+
+        context.Response.StatusCode = problem.Status!.Value;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, Exception = exception, ProblemDetails = problem });
+    }
+}

@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using NetVips;
+
+namespace Similarity.IntegrationTests.Infrastructure;
+
+/// <summary>Images made in the test, so each case shows exactly what it feeds the service.</summary>
+public static class TestImages
+{
+    /// <summary>A seeded-noise RGB image of the given size, encoded as <paramref name="suffix"/> (".png", ".jpg", ".webp", ".gif").</summary>
+    public static byte[] Noise(int width, int height, int seed, string suffix = ".png")
+    {
+        var pixels = new byte[width * height * 3];
+        new Random(seed).NextBytes(pixels);
+        using var image = Image.NewFromMemory(pixels, width, height, 3, Enums.BandFormat.Uchar);
+        return image.WriteToBuffer(suffix);
+    }
+
+    /// <summary>A JPEG cut off half-way through its scan data.</summary>
+    public static byte[] TruncatedJpeg()
+    {
+        var jpeg = Noise(256, 256, 3, ".jpg");
+        return jpeg[..(jpeg.Length / 2)];
+    }
+
+    /// <summary>
+    /// A valid PNG that declares <paramref name="width"/> × <paramref name="height"/> pixels but carries only one
+    /// compressed row: decoding it would need gigabytes, reading its header needs nothing.
+    /// </summary>
+    public static byte[] PngDeclaring(int width, int height)
+    {
+        using var output = new MemoryStream();
+        output.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // RGB
+        WriteChunk(output, "IHDR", header);
+        using (var compressed = new MemoryStream())
+        {
+            using (var zlib = new ZLibStream(compressed, CompressionLevel.SmallestSize, leaveOpen: true))
+                zlib.Write(new byte[1 + width * 3]);
+            WriteChunk(output, "IDAT", compressed.ToArray());
+        }
+        WriteChunk(output, "IEND", []);
+        return output.ToArray();
+    }
+
+    static void WriteChunk(Stream output, string type, byte[] data)
+    {
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+        output.Write(length);
+        var typeAndData = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        output.Write(typeAndData);
+        var crc = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typeAndData));
+        output.Write(crc);
+    }
+
+    // PNG's CRC-32 (ISO 3309), bit by bit: test-only, so clarity over speed.
+    static uint Crc32(byte[] data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+        }
+        return ~crc;
+    }
+}
