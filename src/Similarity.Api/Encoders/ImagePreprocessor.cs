@@ -79,10 +79,15 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"Destination must hold {TensorLength} floats.", nameof(destination));
         try
         {
-            // Thumbnail resizes the shorter side to `resize` and centre-crops to a square, with shrink-on-load
-            // for JPEG and EXIF auto-rotation; fail_on=error refuses truncated or corrupt data.
-            using var thumbnail = Image.ThumbnailBuffer(bytes, _pre.Resize, height: _pre.Resize,
-                crop: Enums.Interesting.Centre, failOn: Enums.FailOn.Error);
+            // ThumbnailBuffer would ignore fail_on for a truncated JPEG (checked against libvips 8.18), so the
+            // loader gets it directly; the JPEG shrink-on-load that thumbnail would have used is passed by hand.
+            int shrink;
+            using (var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential))
+                shrink = Sniff(bytes) == ImageFormat.Jpeg ? JpegShrink(Math.Min(header.Width, header.Height), _pre.Resize) : 1;
+            using var loaded = Image.NewFromBuffer(bytes, shrink > 1 ? $"shrink={shrink}" : "", Enums.Access.Sequential, Enums.FailOn.Error);
+            using var upright = loaded.Autorot();
+            // Resizes the shorter side to `resize` and centre-crops to a square.
+            using var thumbnail = upright.ThumbnailImage(_pre.Resize, height: _pre.Resize, noRotate: true, crop: Enums.Interesting.Centre);
             using var rgb = ToSrgb8(thumbnail);
             var offset = (_pre.Resize - _pre.Crop) / 2;
             using var cropped = rgb.ExtractArea(offset, offset, _pre.Crop, _pre.Crop);
@@ -101,6 +106,15 @@ public sealed class ImagePreprocessor
         {
             throw new InputRejectedException(field, $"The image could not be decoded: {FirstLine(ex.Message)}");
         }
+    }
+
+    /// <summary>The largest JPEG DCT shrink (1, 2, 4, 8) that keeps the shorter side at least <paramref name="target"/>.</summary>
+    internal static int JpegShrink(int shorterSide, int target)
+    {
+        var shrink = 8;
+        while (shrink > 1 && shorterSide / shrink < target)
+            shrink /= 2;
+        return shrink;
     }
 
     static Image ToSrgb8(Image image)

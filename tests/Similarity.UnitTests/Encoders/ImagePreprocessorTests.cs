@@ -1,0 +1,130 @@
+using NetVips;
+using Similarity.Encoders;
+
+namespace Similarity.UnitTests.Encoders;
+
+public sealed class ImagePreprocessorTests
+{
+    static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
+    static readonly float[] Std = [0.229f, 0.224f, 0.225f];
+
+    static ImagePreprocessor Create(int resize, int crop) =>
+        new(new ImagePreprocessing(resize, crop, Mean, Std), new InputLimits { MaxImagePixels = 1_000_000 });
+
+    static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix)
+    {
+        using var image = Image.NewFromMemory(pixels, width, height, bands, Enums.BandFormat.Uchar);
+        return image.WriteToBuffer(suffix);
+    }
+
+    static float Expected(byte value, int channel) => (value / 255f - Mean[channel]) / Std[channel];
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0 }, ImageFormat.Jpeg)]
+    [InlineData(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, ImageFormat.Png)]
+    [InlineData(new byte[] { (byte)'R', (byte)'I', (byte)'F', (byte)'F', 1, 2, 3, 4, (byte)'W', (byte)'E', (byte)'B', (byte)'P' }, ImageFormat.WebP)]
+    [InlineData(new byte[] { (byte)'G', (byte)'I', (byte)'F', (byte)'8', (byte)'9', (byte)'a' }, ImageFormat.Gif)]
+    public void Sniffs_the_format_from_the_content(byte[] header, ImageFormat expected) =>
+        Assert.Equal(expected, ImagePreprocessor.Sniff(header));
+
+    [Fact]
+    public void Text_is_not_an_image() =>
+        Assert.Null(ImagePreprocessor.Sniff("hello, I am a .jpg"u8));
+
+    [Fact]
+    public void A_4x4_png_becomes_normalised_rgb_planes_in_nchw_order()
+    {
+        var pixels = new byte[4 * 4 * 3];
+        for (var i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)(i * 5);
+        var tensor = new float[3 * 16];
+
+        Create(4, 4).Decode(Encode(pixels, 4, 4, 3, ".png"), tensor, "image");
+
+        for (var p = 0; p < 16; p++)
+            for (var c = 0; c < 3; c++)
+                Assert.Equal(Expected(pixels[3 * p + c], c), tensor[c * 16 + p], 4);
+    }
+
+    [Fact]
+    public void Centre_crop_takes_the_middle()
+    {
+        // 4x4 image, crop 2: pixels (1,1), (2,1), (1,2), (2,2).
+        var pixels = new byte[4 * 4 * 3];
+        for (var p = 0; p < 16; p++)
+            pixels[3 * p] = (byte)(p * 10);
+        var tensor = new float[3 * 4];
+
+        Create(4, 2).Decode(Encode(pixels, 4, 4, 3, ".png"), tensor, "image");
+
+        byte[] middle = [50, 60, 90, 100];
+        for (var p = 0; p < 4; p++)
+            Assert.Equal(Expected(middle[p], 0), tensor[p], 4);
+    }
+
+    [Fact]
+    public void Transparent_pixels_are_composited_on_white()
+    {
+        byte[] rgba = [255, 0, 0, 0, /* fully transparent red */ 0, 0, 255, 255 /* opaque blue */, 0, 0, 255, 255, 0, 0, 255, 255];
+        var tensor = new float[3 * 4];
+
+        Create(2, 2).Decode(Encode(rgba, 2, 2, 4, ".png"), tensor, "image");
+
+        Assert.Equal(Expected(255, 0), tensor[0], 4); // R of the transparent pixel: white
+        Assert.Equal(Expected(255, 1), tensor[4], 4); // G
+        Assert.Equal(Expected(0, 0), tensor[1], 4);   // R of an opaque blue pixel
+    }
+
+    [Fact]
+    public void Grayscale_becomes_three_equal_channels()
+    {
+        byte[] gray = [0, 85, 170, 255];
+        var tensor = new float[3 * 4];
+
+        Create(2, 2).Decode(Encode(gray, 2, 2, 1, ".png"), tensor, "image");
+
+        for (var p = 0; p < 4; p++)
+            for (var c = 0; c < 3; c++)
+                Assert.Equal(Expected(gray[p], c), tensor[c * 4 + p], 4);
+    }
+
+    [Fact]
+    public void Exif_orientation_is_applied()
+    {
+        // 4x2 stored: left half red, right half blue. Orientation 6 (rotate 90° clockwise) displays it 2x4
+        // with red on top; centre-cropping 2x2 then gives a red top row and a blue bottom row.
+        var pixels = new byte[4 * 2 * 3];
+        for (var y = 0; y < 2; y++)
+            for (var x = 0; x < 4; x++)
+                pixels[(y * 4 + x) * 3 + (x < 2 ? 0 : 2)] = 255;
+        using var stored = Image.NewFromMemory(pixels, 4, 2, 3, Enums.BandFormat.Uchar);
+        using var tagged = stored.Mutate(m => m.Set(GValue.GIntType, "orientation", 6));
+        var tensor = new float[3 * 4];
+
+        // JPEG at full quality without chroma subsampling, so the two colours stay apart.
+        Create(2, 2).Decode(tagged.WriteToBuffer(".jpg[Q=100,subsample_mode=off]"), tensor, "image");
+
+        float Red(int p) => tensor[p];
+        float Blue(int p) => tensor[8 + p];
+        Assert.True(Red(0) > Blue(0) && Red(1) > Blue(1), "top row should be red");
+        Assert.True(Blue(2) > Red(2) && Blue(3) > Red(3), "bottom row should be blue");
+    }
+
+    [Fact]
+    public void Too_many_declared_pixels_is_refused_from_the_header()
+    {
+        var image = Encode(new byte[1001 * 1001 * 3], 1001, 1001, 3, ".png");
+        var error = Assert.Throws<InputRejectedException>(() => Create(4, 4).Check(image, "image"));
+        Assert.Equal(413, error.StatusCode);
+        Assert.Contains("MaxImagePixels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(2000, 256, 4)]
+    [InlineData(2047, 256, 4)]
+    [InlineData(2048, 256, 8)]
+    [InlineData(300, 256, 1)]
+    [InlineData(100, 256, 1)]
+    public void Jpeg_shrink_on_load_never_goes_below_the_resize_target(int shorterSide, int target, int expected) =>
+        Assert.Equal(expected, ImagePreprocessor.JpegShrink(shorterSide, target));
+}
