@@ -184,6 +184,7 @@ usage: ./similarity.sh COMMAND
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
+  pgvector            build and install pgvector only (used by docker/db.Dockerfile)
   help                this text
 USAGE
 }
@@ -199,6 +200,7 @@ case "${1:-help}" in
       *) die "usage: ./similarity.sh db start|stop|status" ;;
     esac ;;
   models) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
+  pgvector) APT_PACKAGES=(postgresql-server-dev-15 build-essential dpkg-dev curl ca-certificates); ensure_apt_packages; ensure_pgvector ;;
   help|-h|--help) usage ;;
   *) usage; exit 2 ;;
 esac

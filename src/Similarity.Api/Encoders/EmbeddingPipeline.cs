@@ -18,6 +18,17 @@ public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image
     public AttentionFusion Fusion => fusion;
     public string Fingerprint => manifest.Fingerprint;
 
+    /// <summary>One session per model, the tokenizer and the fusion layer, built from a loaded manifest.</summary>
+    public static EmbeddingPipeline Create(ModelManifest manifest, InferenceOptions inference, InputLimits limits, ILogger logger)
+    {
+        var image = new ImageEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger),
+            manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference);
+        var text = new TextEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger),
+            manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference);
+        var fusion = AttentionFusion.Load(manifest.PathOf(manifest.Fusion.File), manifest.Image.Dimension, manifest.Text.Dimension, manifest.Fusion.Dimension);
+        return new EmbeddingPipeline(manifest, image, text, fusion);
+    }
+
     /// <summary>Embeds an item; a null or empty image or blank text is a missing modality, not an error.</summary>
     public async Task<ItemEmbedding> EmbedAsync(byte[]? imageBytes, string? itemText, CancellationToken cancellationToken)
     {

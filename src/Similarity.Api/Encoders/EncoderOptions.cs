@@ -26,6 +26,13 @@ public sealed class InferenceOptions
     /// <summary>Threads across independent operators (0: default).</summary>
     [Range(0, 256)] public int InterOpThreads { get; set; }
 
+    /// <summary>
+    /// Let ONNX Runtime's threads spin between runs (its default). Turning it off frees the cores for decoding
+    /// sooner but slows each run: on the 2-core machine it left pipeline throughput unchanged and made single
+    /// requests slower (docs/benchmarks.md), so it stays on.
+    /// </summary>
+    public bool AllowSpinning { get; set; } = true;
+
     /// <summary>Most items one model run takes; concurrent requests are coalesced up to this.</summary>
     [Range(1, 256)] public int MaxBatchSize { get; set; } = 32;
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Similarity.Fusion;
 
 namespace Similarity.Encoders;
 
@@ -14,19 +13,11 @@ public static partial class EncodersExtensions
         builder.Services.AddOptions<InputLimits>().BindConfiguration(InputLimits.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton(services => ModelManifest.Load(services.GetRequiredService<IOptions<ModelOptions>>().Value.Manifest));
-        builder.Services.AddSingleton(services =>
-        {
-            var manifest = services.GetRequiredService<ModelManifest>();
-            var inference = services.GetRequiredService<IOptions<InferenceOptions>>().Value;
-            var limits = services.GetRequiredService<IOptions<InputLimits>>().Value;
-            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Similarity.Encoders");
-            var image = new ImageEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger),
-                manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference);
-            var text = new TextEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger),
-                manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference);
-            var fusion = AttentionFusion.Load(manifest.PathOf(manifest.Fusion.File), manifest.Image.Dimension, manifest.Text.Dimension, manifest.Fusion.Dimension);
-            return new EmbeddingPipeline(manifest, image, text, fusion);
-        });
+        builder.Services.AddSingleton(services => EmbeddingPipeline.Create(
+            services.GetRequiredService<ModelManifest>(),
+            services.GetRequiredService<IOptions<InferenceOptions>>().Value,
+            services.GetRequiredService<IOptions<InputLimits>>().Value,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Similarity.Encoders")));
         builder.Services.AddHostedService<Warmup>();
         builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: ["ready"]);
         return builder;

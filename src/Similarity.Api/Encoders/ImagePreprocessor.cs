@@ -16,6 +16,14 @@ public sealed class ImagePreprocessor
     readonly float[] _scale = new float[3];
     readonly float[] _bias = new float[3];
 
+    static ImagePreprocessor()
+    {
+        // A batch decodes its images in parallel, one per thread: libvips' own threads per operation would only
+        // contend with that, and its operation cache would hold memory for images that never come back.
+        NetVips.NetVips.Concurrency = 1;
+        Cache.Max = 0;
+    }
+
     public ImagePreprocessor(ImagePreprocessing preprocessing, InputLimits limits)
     {
         _pre = preprocessing;
@@ -69,8 +77,8 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>
-    /// Decodes (first frame of a GIF), applies EXIF orientation, converts to 8-bit sRGB with alpha composited on
-    /// white, resizes the shorter side to <c>resize</c>, centre-crops <c>crop</c>², and writes normalised
+    /// Decodes (first frame of a GIF), applies EXIF orientation, resizes the shorter side to <c>resize</c>
+    /// (bilinear), centre-crops <c>crop</c>², converts to 8-bit sRGB with alpha composited on white, and writes normalised
     /// planes (R, G, B) into <paramref name="destination"/>. Call <see cref="Check"/> first.
     /// </summary>
     public unsafe void Decode(byte[] bytes, Span<float> destination, string field)
@@ -86,11 +94,12 @@ public sealed class ImagePreprocessor
                 shrink = Sniff(bytes) == ImageFormat.Jpeg ? JpegShrink(Math.Min(header.Width, header.Height), _pre.Resize) : 1;
             using var loaded = Image.NewFromBuffer(bytes, shrink > 1 ? $"shrink={shrink}" : "", Enums.Access.Sequential, Enums.FailOn.Error);
             using var upright = loaded.Autorot();
-            // Resizes the shorter side to `resize` and centre-crops to a square.
-            using var thumbnail = upright.ThumbnailImage(_pre.Resize, height: _pre.Resize, noRotate: true, crop: Enums.Interesting.Centre);
-            using var rgb = ToSrgb8(thumbnail);
-            var offset = (_pre.Resize - _pre.Crop) / 2;
-            using var cropped = rgb.ExtractArea(offset, offset, _pre.Crop, _pre.Crop);
+            // Shorter side to `resize` with a bilinear kernel (torchvision's eval transform; also the cheapest
+            // here), then the centre crop straight from the resized image.
+            var scale = (double)_pre.Resize / Math.Min(upright.Width, upright.Height);
+            using var resized = scale == 1.0 ? upright.Copy() : upright.Resize(scale, kernel: Enums.Kernel.Linear);
+            using var area = resized.ExtractArea((resized.Width - _pre.Crop) / 2, (resized.Height - _pre.Crop) / 2, _pre.Crop, _pre.Crop);
+            using var cropped = ToSrgb8(area);
             var memory = cropped.WriteToMemory(out var size);
             try
             {

@@ -15,6 +15,7 @@ public static partial class OnnxSessions
             InterOpNumThreads = options.InterOpThreads,
             ExecutionMode = options.InterOpThreads > 1 ? ExecutionMode.ORT_PARALLEL : ExecutionMode.ORT_SEQUENTIAL,
         };
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
         if (options.Device is "cuda" or "auto")
             TryAppendCuda(sessionOptions, options.Device, modelPath, logger);
         try

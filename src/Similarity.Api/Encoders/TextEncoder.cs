@@ -63,26 +63,8 @@ public sealed class TextEncoder : IAsyncDisposable
                     mask[i * length + t] = 1;
                 }
             }
-            long[] shape = [count, length];
-            using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ids.AsMemory(0, count * length), shape);
-            using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, count * length), shape);
-            using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types.AsMemory(0, count * length), shape);
-            OrtValue[] inputs = _inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
-            using var outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
-            var data = outputs[0].GetTensorDataAsSpan<float>();
-            var outcomes = new Outcome<float[]>[count];
-            for (var i = 0; i < count; i++)
-            {
-                var vector = new float[_model.Dimension];
-                if (_model.OutputKind == TextOutputKind.Pooled)
-                    data.Slice(i * _model.Dimension, _model.Dimension).CopyTo(vector);
-                else if (_model.Pooling == TextPooling.Cls)
-                    Pooling.Cls(data, i, length, _model.Dimension, vector);
-                else
-                    Pooling.MeanOverMask(data, mask, i, length, _model.Dimension, vector);
-                outcomes[i] = new(vector, null);
-            }
-            return outcomes;
+            var vectors = RunTensors(ids.AsMemory(0, count * length), mask.AsMemory(0, count * length), types.AsMemory(0, count * length), count, length);
+            return [.. vectors.Select(v => new Outcome<float[]>(v, null))];
         }
         finally
         {
@@ -90,6 +72,31 @@ public sealed class TextEncoder : IAsyncDisposable
             ArrayPool<long>.Shared.Return(mask);
             ArrayPool<long>.Shared.Return(types);
         }
+    }
+
+    /// <summary>The bare session on ready-made [count, length] id, mask and type tensors, pooled per the manifest.</summary>
+    public float[][] RunTensors(Memory<long> ids, Memory<long> mask, Memory<long> types, int count, int length)
+    {
+        long[] shape = [count, length];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask, shape);
+        using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types, shape);
+        OrtValue[] inputs = _inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
+        using var outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+        var data = outputs[0].GetTensorDataAsSpan<float>();
+        var maskSpan = mask.Span;
+        var vectors = new float[count][];
+        for (var i = 0; i < count; i++)
+        {
+            var vector = vectors[i] = new float[_model.Dimension];
+            if (_model.OutputKind == TextOutputKind.Pooled)
+                data.Slice(i * _model.Dimension, _model.Dimension).CopyTo(vector);
+            else if (_model.Pooling == TextPooling.Cls)
+                Pooling.Cls(data, i, length, _model.Dimension, vector);
+            else
+                Pooling.MeanOverMask(data, maskSpan, i, length, _model.Dimension, vector);
+        }
+        return vectors;
     }
 
     public async ValueTask DisposeAsync()

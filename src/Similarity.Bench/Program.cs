@@ -1,0 +1,18 @@
+using Similarity.Bench;
+
+// ./similarity.sh bench WHAT [options]: each benchmark measures its baseline in the same run and prints a markdown table.
+return args switch
+{
+    ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(rest)),
+    ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: Similarity.Bench encoders --manifest PATH --images DIR [--seconds N]
+               Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
+        """);
+    return 2;
+}
