@@ -177,11 +177,28 @@ PY
   return $rc
 }
 
+CLIPART=/usr/share/openclipart/png
+
+cmd_bench() {
+  local what=${1:-}
+  shift || true
+  ensure_apt_packages openclipart-png
+  dotnet build src/Similarity.Bench -c Release -nologo -v q >&2
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll)
+  case "$what" in
+    encoders) ensure_models full; "${bench[@]}" encoders --manifest models/full/manifest.json --images "$CLIPART" "$@" ;;
+    images) "${bench[@]}" images --images "$CLIPART" "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images [--seconds N]" ;;
+  esac
+}
+
 usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
   run                 provision what is missing, then serve the API (default http://127.0.0.1:8080, Swagger at /swagger)
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
+  bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
+  bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)
@@ -192,6 +209,7 @@ USAGE
 case "${1:-help}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
   db)
     case "${2:-status}" in
       start) db_start; db_status ;;

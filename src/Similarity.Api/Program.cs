@@ -1,20 +1,25 @@
+using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Embed;
 using Similarity.Encoders;
 using Similarity.Health;
 using Similarity.Hosting;
+using Similarity.Similar;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddDatabase();
 builder.AddEncoders();
+builder.AddCatalog();
 
 var app = builder.Build();
 
 app.UseServiceDefaults();
 app.MapHealthApi();
 app.MapEmbedApi();
+app.MapItemsApi();
+app.MapSimilarApi();
 
 app.Run();
 

@@ -1,0 +1,18 @@
+using Similarity.Similar;
+
+namespace Similarity.Catalog;
+
+public static class CatalogExtensions
+{
+    /// <summary>The item store, its vector index (built at start) and the /similar search.</summary>
+    public static WebApplicationBuilder AddCatalog(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CatalogStore>();
+        builder.Services.AddSingleton<CatalogIndex>();
+        builder.Services.AddSingleton<SimilarSearch>();
+        // After the migrations (registered earlier): the index needs the items table.
+        builder.Services.AddHostedService<CatalogIndex.AtStartup>();
+        return builder;
+    }
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Similarity.Catalog;
+
+/// <summary><c>Similarity:Search</c>: the HNSW index and how /similar uses it.</summary>
+public sealed class SearchOptions
+{
+    public const string Section = "Similarity:Search";
+
+    /// <summary>HNSW graph degree (pgvector's <c>m</c>). Changing it takes effect when the index is rebuilt.</summary>
+    [Range(2, 100)] public int M { get; set; } = 16;
+
+    /// <summary>HNSW build breadth (pgvector's <c>ef_construction</c>).</summary>
+    [Range(4, 1000)] public int EfConstruction { get; set; } = 64;
+
+    /// <summary>HNSW search breadth (<c>hnsw.ef_search</c>); raised per query to at least the candidates fetched.</summary>
+    [Range(1, 1000)] public int EfSearch { get; set; } = 100;
+
+    /// <summary>Candidates fetched per result wanted, then re-ranked by exact float32 cosine.</summary>
+    [Range(1, 50)] public int CandidatesPerResult { get; set; } = 4;
+
+    /// <summary>Candidates fetched per result when the caller re-weights the image and text scores.</summary>
+    [Range(1, 100)] public int WeightedCandidatesPerResult { get; set; } = 10;
+
+    /// <summary><c>Cache-Control: max-age</c> of /similar answers, in seconds.</summary>
+    [Range(0, 86400)] public int CacheMaxAgeSeconds { get; set; } = 60;
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Pgvector;
+
+namespace Similarity.Catalog;
+
+/// <summary>An item's own fields, as a client sends them.</summary>
+public sealed record ItemFields(
+    string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, JsonElement Attributes);
+
+/// <summary>The vectors of one item: fused (unit norm), and the per-modality projections that explain its scores.</summary>
+public sealed record ItemVectors(float[] Fused, float[]? Image, float[]? Text, float ImageWeight, float TextWeight);
+
+/// <summary>A stored item, without its vectors.</summary>
+public sealed record StoredItem(
+    string Sku, ItemFields Fields, bool HasImage, bool HasText, string Fingerprint, float ImageWeight, float TextWeight,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>Items in PostgreSQL. Every write bumps the catalog revision in the same statement.</summary>
+public sealed class CatalogStore(NpgsqlDataSource dataSource)
+{
+    const string Columns = """
+        sku, title, description, category, brand, price, currency, available, attributes,
+        image_sha256 IS NOT NULL, text_embedding IS NOT NULL, fingerprint, image_weight, text_weight, created_at, updated_at
+        """;
+
+    /// <summary>
+    /// When the item exists with the same image and text hashes and the same model fingerprint, updates only
+    /// the fields that are not embedded (price, currency, availability) and returns it; otherwise null.
+    /// </summary>
+    public async Task<StoredItem?> UpdateIfUnchangedAsync(string sku, ItemFields fields, byte[]? imageHash, byte[] textHash, string fingerprint, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            WITH updated AS (
+                UPDATE items SET price = $2, currency = $3, available = $4, updated_at = now()
+                WHERE sku = $1 AND text_sha256 = $5 AND image_sha256 IS NOT DISTINCT FROM $6 AND fingerprint = $7
+                RETURNING {Columns}),
+            bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE EXISTS (SELECT 1 FROM updated))
+            SELECT * FROM updated
+            """);
+        command.Parameters.Add(new() { Value = sku });
+        command.Parameters.Add(new() { Value = (object?)fields.Price ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
+        command.Parameters.Add(new() { Value = (object?)fields.Currency ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = fields.Available });
+        command.Parameters.Add(new() { Value = textHash });
+        command.Parameters.Add(new() { Value = (object?)imageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = fingerprint });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>Creates or replaces the item with freshly embedded vectors; says whether it was created.</summary>
+    public async Task<(StoredItem Item, bool Created)> UpsertAsync(
+        string sku, ItemFields fields, byte[]? imageHash, byte[] textHash, string fingerprint, ItemVectors vectors, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            WITH upserted AS (
+                INSERT INTO items (sku, title, description, category, brand, price, currency, available, attributes,
+                                   image_sha256, text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                ON CONFLICT (sku) DO UPDATE SET
+                    title = EXCLUDED.title, description = EXCLUDED.description, category = EXCLUDED.category,
+                    brand = EXCLUDED.brand, price = EXCLUDED.price, currency = EXCLUDED.currency,
+                    available = EXCLUDED.available, attributes = EXCLUDED.attributes,
+                    image_sha256 = EXCLUDED.image_sha256, text_sha256 = EXCLUDED.text_sha256,
+                    fingerprint = EXCLUDED.fingerprint, embedding = EXCLUDED.embedding,
+                    image_embedding = EXCLUDED.image_embedding, text_embedding = EXCLUDED.text_embedding,
+                    image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, updated_at = now()
+                RETURNING {Columns}, xmax = 0 AS created),
+            bump AS (UPDATE catalog_state SET revision = revision + 1)
+            SELECT * FROM upserted
+            """);
+        AddFieldParameters(command, sku, fields);
+        command.Parameters.Add(new() { Value = (object?)imageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Parameters.Add(new() { Value = textHash });
+        command.Parameters.Add(new() { Value = fingerprint });
+        command.Parameters.Add(new() { Value = new Vector(vectors.Fused) });
+        command.Parameters.Add(VectorParameter(vectors.Image));
+        command.Parameters.Add(VectorParameter(vectors.Text));
+        command.Parameters.Add(new() { Value = vectors.ImageWeight });
+        command.Parameters.Add(new() { Value = vectors.TextWeight });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (Read(reader), reader.GetBoolean(16));
+    }
+
+    public async Task<StoredItem?> GetAsync(string sku, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM items WHERE sku = $1");
+        command.Parameters.Add(new() { Value = sku });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    public async Task<bool> DeleteAsync(string sku, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH deleted AS (DELETE FROM items WHERE sku = $1 RETURNING 1),
+            bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE EXISTS (SELECT 1 FROM deleted))
+            SELECT count(*) FROM deleted
+            """);
+        command.Parameters.Add(new() { Value = sku });
+        return (long)(await command.ExecuteScalarAsync(ct))! > 0;
+    }
+
+    static void AddFieldParameters(NpgsqlCommand command, string sku, ItemFields fields)
+    {
+        command.Parameters.Add(new() { Value = sku });
+        command.Parameters.Add(new() { Value = fields.Title });
+        command.Parameters.Add(Text(fields.Description));
+        command.Parameters.Add(Text(fields.Category));
+        command.Parameters.Add(Text(fields.Brand));
+        command.Parameters.Add(new() { Value = (object?)fields.Price ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
+        command.Parameters.Add(Text(fields.Currency));
+        command.Parameters.Add(new() { Value = fields.Available });
+        command.Parameters.Add(new() { Value = fields.Attributes.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+    }
+
+    static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    internal static NpgsqlParameter VectorParameter(float[]? vector) =>
+        vector is null ? new NpgsqlParameter { Value = DBNull.Value, DataTypeName = "vector" } : new NpgsqlParameter { Value = new Vector(vector) };
+
+    static StoredItem Read(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        new ItemFields(
+            reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetDecimal(5),
+            reader.IsDBNull(6) ? null : reader.GetString(6),
+            reader.GetBoolean(7),
+            JsonDocument.Parse(reader.GetString(8)).RootElement),
+        reader.GetBoolean(9), reader.GetBoolean(10), reader.GetString(11), reader.GetFloat(12), reader.GetFloat(13),
+        reader.GetFieldValue<DateTimeOffset>(14), reader.GetFieldValue<DateTimeOffset>(15));
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Similarity.Embed;
+using Similarity.Encoders;
+using Similarity.Hosting;
+
+namespace Similarity.Catalog;
+
+public static class ItemsApi
+{
+    public static IEndpointRouteBuilder MapItemsApi(this IEndpointRouteBuilder app)
+    {
+        var items = app.MapGroup("/items").WithTags("Items");
+        items.MapPut("/{sku}", PutAsync)
+            .WithName("PutItem")
+            .WithSummary("Creates or replaces an item; re-embeds only when its image or embedded text changed.")
+            .WithDescription("Multipart form: `title` (required), `description`, `category`, `brand`, `price`, `currency`, " +
+                "`available`, `attributes` (a JSON object) and an `image` file. Send the whole item: fields left out are cleared.")
+            .DisableAntiforgery()
+            .RequireAdminKey()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        items.MapGet("/{sku}", GetAsync)
+            .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.");
+        items.MapDelete("/{sku}", DeleteAsync)
+            .WithName("DeleteItem").WithSummary("Removes an item; it leaves every result at once.")
+            .RequireAdminKey();
+        return app;
+    }
+
+    public sealed record Modalities(bool Image, bool Text);
+
+    public sealed record ItemResponse(
+        string Sku, string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency,
+        bool Available, JsonElement Attributes, Modalities Modalities, EmbedApi.AttentionWeights Attention, string Fingerprint,
+        DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool? Embedded = null)
+    {
+        public static ItemResponse From(StoredItem item, bool? embedded = null) => new(
+            item.Sku, item.Fields.Title, item.Fields.Description, item.Fields.Category, item.Fields.Brand, item.Fields.Price,
+            item.Fields.Currency, item.Fields.Available, item.Fields.Attributes, new Modalities(item.HasImage, item.HasText),
+            new EmbedApi.AttentionWeights(item.ImageWeight, item.TextWeight), item.Fingerprint, item.CreatedAt, item.UpdatedAt, embedded);
+    }
+
+    static async Task<Results<Created<ItemResponse>, Ok<ItemResponse>, ValidationProblem>> PutAsync(
+        string sku,
+        [FromForm] string? title, [FromForm] string? description, [FromForm] string? category, [FromForm] string? brand,
+        [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes,
+        IFormFile? image, CatalogStore store, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
+    {
+        var errors = ItemForm.Validate(sku, title, description, category, brand, price, currency, available, attributes, out var fields);
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        var imageBytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
+        var text = CatalogText.Compose(fields.Title, fields.Brand, fields.Category, fields.Attributes, fields.Description);
+        var imageHash = imageBytes is null ? null : System.Security.Cryptography.SHA256.HashData(imageBytes);
+        var textHash = CatalogText.Hash(text);
+
+        if (await store.UpdateIfUnchangedAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint, ct) is { } unchanged)
+            return TypedResults.Ok(ItemResponse.From(unchanged, embedded: false));
+
+        var embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
+        var fusion = embedding.Fusion;
+        VectorGuard.Check(fusion.Fused, imageBytes is null ? "title" : "image");
+        var (item, created) = await store.UpsertAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint,
+            new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight), ct);
+        var response = ItemResponse.From(item, embedded: true);
+        return created ? TypedResults.Created($"/items/{sku}", response) : TypedResults.Ok(response);
+    }
+
+    static async Task<Results<Ok<ItemResponse>, NotFound<ProblemDetails>, ValidationProblem>> GetAsync(string sku, CatalogStore store, CancellationToken ct)
+    {
+        if (!Sku.IsValid(sku))
+            return InvalidSku();
+        return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFoundProblem(sku);
+    }
+
+    static async Task<Results<NoContent, NotFound<ProblemDetails>, ValidationProblem>> DeleteAsync(string sku, CatalogStore store, CancellationToken ct)
+    {
+        if (!Sku.IsValid(sku))
+            return InvalidSku();
+        return await store.DeleteAsync(sku, ct) ? TypedResults.NoContent() : NotFoundProblem(sku);
+    }
+
+    internal static ValidationProblem InvalidSku() =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sku"] = [$"The SKU must be {Sku.Rule}."] });
+
+    internal static NotFound<ProblemDetails> NotFoundProblem(string sku) => TypedResults.NotFound(new ProblemDetails
+    {
+        Status = StatusCodes.Status404NotFound,
+        Title = "No such item.",
+        Detail = $"There is no item with SKU '{sku}'.",
+    });
+}

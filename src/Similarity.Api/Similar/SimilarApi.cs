@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Similarity.Catalog;
+using Similarity.Embed;
+using Similarity.Encoders;
+
+namespace Similarity.Similar;
+
+public static class SimilarApi
+{
+    public static IEndpointRouteBuilder MapSimilarApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/similar/{sku}", SimilarAsync)
+            .WithName("Similar").WithTags("Similar")
+            .WithSummary("The items most alike the given one, by cosine of the fused vectors (or by re-weighted image/text scores).")
+            .WithDescription("The query item never appears in its own results. Filters apply inside the vector query. " +
+                "Answers carry an ETag; send it back in If-None-Match for a 304 while the catalog is unchanged.")
+            .Produces(StatusCodes.Status304NotModified);
+        app.MapPost("/search", SearchAsync)
+            .WithName("Search").WithTags("Similar")
+            .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
+            .DisableAntiforgery()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        return app;
+    }
+
+    /// <summary>Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>.</summary>
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results);
+
+    static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, NotFound<ProblemDetails>, ValidationProblem>> SimilarAsync(
+        string sku, [AsParameters] SimilarQuery query, SimilarSearch search, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,
+        HttpContext http, CancellationToken ct)
+    {
+        var errors = query.Validate(out var k, out var filter, out var weights);
+        if (!Sku.IsValid(sku))
+            errors["sku"] = [$"The SKU must be {Sku.Rule}."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        var item = await search.GetQueryItemAsync(sku, ct);
+        if (item.Fused is null)
+            return ItemsApi.NotFoundProblem(sku);
+
+        var etag = ETagOf(item.Revision, pipeline.Fingerprint, http.Request);
+        http.Response.Headers.ETag = etag;
+        http.Response.Headers.CacheControl = $"public, max-age={options.Value.CacheMaxAgeSeconds}";
+        if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*")))
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+
+        filter = filter with { Exclude = [.. filter.Exclude, sku] };
+        var results = await search.SearchAsync(
+            new SearchRequest(item.Fused, item.Image, item.Text, k, query.MinScore, filter, weights?.Image, weights?.Text), ct);
+        return TypedResults.Ok(new SimilarResponse(sku, weights is null ? "fused" : "weighted", results));
+    }
+
+    static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
+        [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, EmbeddingPipeline pipeline,
+        IOptions<InputLimits> limits, CancellationToken ct)
+    {
+        var errors = query.Validate(out var k, out var filter, out var weights);
+        if (text?.Length > limits.Value.MaxTextCharacters)
+            errors["text"] = [$"The text has {text.Length} characters; the limit (Similarity:Limits:MaxTextCharacters) is {limits.Value.MaxTextCharacters}."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        var bytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
+        var fusion = (await pipeline.EmbedAsync(bytes, text, ct)).Fusion;
+        VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
+        var results = await search.SearchAsync(
+            new SearchRequest(fusion.Fused, fusion.Image, fusion.Text, k, query.MinScore, filter, weights?.Image, weights?.Text), ct);
+        return TypedResults.Ok(new SimilarResponse(null, weights is null ? "fused" : "weighted", results));
+    }
+
+    /// <summary>A weak ETag over the catalog revision, the model fingerprint and the request (path and query).</summary>
+    static string ETagOf(long revision, string fingerprint, HttpRequest request)
+    {
+        var key = $"{revision}|{fingerprint}|{request.Path}|{request.QueryString}";
+        return $"W/\"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..20]}\"";
+    }
+}
