@@ -24,10 +24,12 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
         items.MapGet("/{sku}", GetAsync)
-            .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.");
+            .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         items.MapDelete("/{sku}", DeleteAsync)
             .WithName("DeleteItem").WithSummary("Removes an item; it leaves every result at once.")
-            .RequireAdminKey();
+            .RequireAdminKey()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -71,14 +73,14 @@ public static class ItemsApi
         return created ? TypedResults.Created($"/items/{sku}", response) : TypedResults.Ok(response);
     }
 
-    static async Task<Results<Ok<ItemResponse>, NotFound<ProblemDetails>, ValidationProblem>> GetAsync(string sku, CatalogStore store, CancellationToken ct)
+    static async Task<Results<Ok<ItemResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(string sku, CatalogStore store, CancellationToken ct)
     {
         if (!Sku.IsValid(sku))
             return InvalidSku();
         return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFoundProblem(sku);
     }
 
-    static async Task<Results<NoContent, NotFound<ProblemDetails>, ValidationProblem>> DeleteAsync(string sku, CatalogStore store, CancellationToken ct)
+    static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(string sku, CatalogStore store, CancellationToken ct)
     {
         if (!Sku.IsValid(sku))
             return InvalidSku();
@@ -88,10 +90,6 @@ public static class ItemsApi
     internal static ValidationProblem InvalidSku() =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sku"] = [$"The SKU must be {Sku.Rule}."] });
 
-    internal static NotFound<ProblemDetails> NotFoundProblem(string sku) => TypedResults.NotFound(new ProblemDetails
-    {
-        Status = StatusCodes.Status404NotFound,
-        Title = "No such item.",
-        Detail = $"There is no item with SKU '{sku}'.",
-    });
+    internal static ProblemHttpResult NotFoundProblem(string sku) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such item.", detail: $"There is no item with SKU '{sku}'.");
 }

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Similarity.Encoders;
 
@@ -8,8 +10,13 @@ namespace Similarity.Hosting;
 /// <see cref="InputRejectedException"/> (naming the field, as a validation problem) and the framework's
 /// bad-request exceptions (malformed form, body over Kestrel's limit). A client's mistake is never a 500.
 /// </summary>
-internal sealed class ClientErrorExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
 {
+    // ASP.NET Core's binding failure, e.g. Failed to bind parameter "Nullable<int> K" from "ten". Mapped to the
+    // client's (camel-case) parameter name so the answer names what to fix; a test pins this wording.
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>\w+)" from "(?<value>[^"]*)"\.$""")]
+    private static partial Regex UnboundParameter();
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var problem = exception switch
@@ -26,6 +33,12 @@ internal sealed class ClientErrorExceptionHandler(IProblemDetailsService problem
                 },
                 Detail = rejected.Message,
             },
+            BadHttpRequestException bad when UnboundParameter().Match(bad.Message) is { Success: true } match =>
+                new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                {
+                    [JsonNamingPolicy.CamelCase.ConvertName(match.Groups["name"].Value)] = [$"'{match.Groups["value"].Value}' is not a valid {match.Groups["type"].Value}."],
+                })
+                { Status = StatusCodes.Status400BadRequest, Title = "One or more validation errors occurred.", Detail = bad.Message },
             BadHttpRequestException bad => new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
                 Status = bad.StatusCode,

@@ -18,7 +18,8 @@ public static class SimilarApi
             .WithSummary("The items most alike the given one, by cosine of the fused vectors (or by re-weighted image/text scores).")
             .WithDescription("The query item never appears in its own results. Filters apply inside the vector query. " +
                 "Answers carry an ETag; send it back in If-None-Match for a 304 while the catalog is unchanged.")
-            .Produces(StatusCodes.Status304NotModified);
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
@@ -31,7 +32,7 @@ public static class SimilarApi
     /// <summary>Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>.</summary>
     public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results);
 
-    static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, NotFound<ProblemDetails>, ValidationProblem>> SimilarAsync(
+    static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,
         HttpContext http, CancellationToken ct)
     {

@@ -13,7 +13,7 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Extra settings a test class needs (limits, batch sizes), applied over the defaults.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings => [];
 
-    public async Task InitializeAsync() => Database = await TestDatabase.CreateAsync();
+    public virtual async Task InitializeAsync() => Database = await TestDatabase.CreateAsync();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

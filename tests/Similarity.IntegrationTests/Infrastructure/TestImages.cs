@@ -16,6 +16,14 @@ public static class TestImages
         return image.WriteToBuffer(suffix);
     }
 
+    /// <summary>The same picture resized to <paramref name="width"/> pixels wide and re-encoded.</summary>
+    public static byte[] Resized(byte[] encoded, int width, string suffix)
+    {
+        using var image = Image.NewFromBuffer(encoded);
+        using var resized = image.Resize((double)width / image.Width);
+        return resized.WriteToBuffer(suffix);
+    }
+
     /// <summary>A JPEG cut off half-way through its scan data.</summary>
     public static byte[] TruncatedJpeg()
     {

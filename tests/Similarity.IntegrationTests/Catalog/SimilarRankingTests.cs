@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Net;
+using Similarity.IntegrationTests.Infrastructure;
+using Similarity.Similar;
+
+namespace Similarity.IntegrationTests.Catalog;
+
+/// <summary>/similar against a brute-force cosine over every stored vector, computed in the test.</summary>
+public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<SeededCatalog>
+{
+    const double Tolerance = 1e-5;
+    static readonly string[] QuerySkus = [SeededCatalog.SkuOf(0), SeededCatalog.SkuOf(13), SeededCatalog.SkuOf(222), SeededCatalog.SkuOf(399)];
+
+    async Task<(StoredVectors Query, List<StoredVectors> Others)> Reference(string sku)
+    {
+        var all = await BruteForce.ReadAllAsync(catalog.Database);
+        return (all.Single(i => i.Sku == sku), all.Where(i => i.Sku != sku).ToList());
+    }
+
+    /// <summary>Same scores position by position (ties may swap), and every score is the SKU's true cosine.</summary>
+    static void AssertRanking(IReadOnlyList<(string Sku, double Score)> expected, IReadOnlyList<SimilarResult> actual, Func<SimilarResult, double> scoreOf,
+        Dictionary<string, double> truth)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.True(Math.Abs(expected[i].Score - scoreOf(actual[i])) < Tolerance,
+                $"position {i}: expected {expected[i].Sku} ({expected[i].Score:F6}), got {actual[i].Sku} ({scoreOf(actual[i]):F6})");
+            Assert.True(Math.Abs(truth[actual[i].Sku] - scoreOf(actual[i])) < Tolerance, $"{actual[i].Sku}'s score is not its cosine");
+        }
+    }
+
+    [Fact]
+    public async Task Default_ranking_equals_brute_force_cosine_of_the_fused_vectors()
+    {
+        var client = catalog.CreateClient();
+        foreach (var sku in QuerySkus)
+        {
+            var (query, others) = await Reference(sku);
+            var truth = others.ToDictionary(o => o.Sku, o => BruteForce.Cosine(query.Fused, o.Fused));
+            var expected = truth.OrderByDescending(t => t.Value).Take(10).Select(t => (t.Key, t.Value)).ToList();
+
+            var answer = await client.SimilarAsync(sku);
+
+            Assert.Equal(sku, answer.Sku);
+            Assert.Equal("fused", answer.RankedBy);
+            AssertRanking(expected, answer.Results, r => r.Score, truth);
+            foreach (var result in answer.Results)
+            {
+                var other = others.Single(o => o.Sku == result.Sku);
+                AssertClose(BruteForce.CosineOrNull(query.Image, other.Image), result.ImageScore);
+                AssertClose(BruteForce.CosineOrNull(query.Text, other.Text), result.TextScore);
+            }
+        }
+    }
+
+    public static TheoryData<string, Func<StoredVectors, bool>> Filters => new()
+    {
+        { "?category=shoes", i => i.Category == "shoes" },
+        { "?brand=globex", i => i.Brand == "globex" },
+        { "?priceMin=50&priceMax=120.5", i => i.Price >= 50m && i.Price <= 120.5m },
+        { "?available=false", i => !i.Available },
+        { "?category=bags&brand=acme&available=true", i => i.Category == "bags" && i.Brand == "acme" && i.Available },
+        { "?exclude=sku-0002,sku-0004,sku-0006", i => i.Sku is not ("sku-0002" or "sku-0004" or "sku-0006") },
+    };
+
+    [Theory]
+    [MemberData(nameof(Filters))]
+    public async Task Each_filter_ranks_like_brute_force_over_the_matching_items(string filter, Func<StoredVectors, bool> matches)
+    {
+        var client = catalog.CreateClient();
+        foreach (var sku in QuerySkus)
+        {
+            var (query, others) = await Reference(sku);
+            var truth = others.Where(matches).ToDictionary(o => o.Sku, o => BruteForce.Cosine(query.Fused, o.Fused));
+            var expected = truth.OrderByDescending(t => t.Value).Take(10).Select(t => (t.Key, t.Value)).ToList();
+
+            var answer = await client.SimilarAsync(sku, filter);
+
+            AssertRanking(expected, answer.Results, r => r.Score, truth);
+        }
+    }
+
+    [Fact]
+    public async Task Weighted_ranking_equals_brute_force_of_the_weighted_scores()
+    {
+        // k=40 with 10 candidates per result covers all 402 items, so the reference ranks the whole catalog.
+        var client = catalog.CreateClient();
+        foreach (var sku in QuerySkus.Where(s => int.Parse(s[4..], CultureInfo.InvariantCulture) % 2 == 0))
+        {
+            var (query, others) = await Reference(sku);
+            var truth = others.ToDictionary(o => o.Sku,
+                o => 0.8 * (BruteForce.CosineOrNull(query.Image, o.Image) ?? 0) + 0.2 * (BruteForce.CosineOrNull(query.Text, o.Text) ?? 0));
+            var expected = truth.OrderByDescending(t => t.Value).Take(40).Select(t => (t.Key, t.Value)).ToList();
+
+            var answer = await client.SimilarAsync(sku, "?k=40&imageWeight=0.8&textWeight=0.2");
+
+            Assert.Equal("weighted", answer.RankedBy);
+            AssertRanking(expected, answer.Results, r => r.WeightedScore!.Value, truth);
+        }
+    }
+
+    [Fact]
+    public async Task A_selective_filter_still_returns_k_results()
+    {
+        var (_, others) = await Reference(SeededCatalog.SkuOf(0));
+        var rare = others.Count(o => o.Brand == SeededCatalog.RareBrand);
+        Assert.Equal(SeededCatalog.Count / 100, rare); // 1% of the catalog
+
+        var answer = await catalog.CreateClient().SimilarAsync(SeededCatalog.SkuOf(0), $"?brand={SeededCatalog.RareBrand}&k={rare}");
+
+        Assert.Equal(rare, answer.Results.Count);
+        Assert.All(answer.Results, r => Assert.StartsWith("sku-", r.Sku, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Min_score_cuts_and_the_query_item_never_appears()
+    {
+        var client = catalog.CreateClient();
+        var all = await client.SimilarAsync(SeededCatalog.SkuOf(13), "?k=100");
+        Assert.Equal(100, all.Results.Count);
+        Assert.DoesNotContain(all.Results, r => r.Sku == SeededCatalog.SkuOf(13));
+
+        var threshold = all.Results[20].Score;
+        var cut = await client.SimilarAsync(SeededCatalog.SkuOf(13), $"?k=100&minScore={threshold.ToString("R", CultureInfo.InvariantCulture)}");
+        Assert.All(cut.Results, r => Assert.True(r.Score >= threshold));
+        Assert.Equal(all.Results.Count(r => r.Score >= threshold), cut.Results.Count);
+    }
+
+    [Fact]
+    public async Task A_resized_reencoded_copy_with_the_same_title_is_the_top_result()
+    {
+        var answer = await catalog.CreateClient().SimilarAsync("dup-original");
+        Assert.Equal("dup-copy", answer.Results[0].Sku);
+    }
+
+    [Fact]
+    public async Task Answers_carry_an_etag_and_if_none_match_gets_304()
+    {
+        var client = catalog.CreateClient();
+        var first = await client.GetAsync("/similar/sku-0001?k=5");
+        var etag = first.Headers.ETag;
+        Assert.NotNull(etag);
+        Assert.Equal(60, first.Headers.CacheControl?.MaxAge?.TotalSeconds);
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/similar/sku-0001?k=5");
+        again.Headers.IfNoneMatch.Add(etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(again)).StatusCode);
+
+        var otherQuery = await client.GetAsync("/similar/sku-0001?k=6");
+        Assert.NotEqual(etag, otherQuery.Headers.ETag);
+    }
+
+    [Theory]
+    [InlineData("?k=0", "k")]
+    [InlineData("?k=101", "k")]
+    [InlineData("?k=ten", "k")]
+    [InlineData("?minScore=2", "minScore")]
+    [InlineData("?priceMin=10&priceMax=5", "priceMin")]
+    [InlineData("?exclude=ok,not%20a%20sku", "exclude")]
+    [InlineData("?imageWeight=-1", "imageWeight")]
+    [InlineData("?imageWeight=0&textWeight=0", "imageWeight")]
+    public async Task A_bad_parameter_is_a_400_naming_it(string query, string parameter)
+    {
+        var response = await catalog.CreateClient().GetAsync($"/similar/sku-0001{query}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(parameter, out _), $"errors should name '{parameter}': {errors}");
+    }
+
+    [Fact]
+    public async Task An_unknown_sku_is_a_404_problem()
+    {
+        var response = await catalog.CreateClient().GetAsync("/similar/no-such-sku");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Search_by_text_ranks_like_brute_force_against_the_embedded_query()
+    {
+        var client = catalog.CreateClient();
+        var query = await client.EmbedAsync(text: "red cotton shirt");
+        var others = await BruteForce.ReadAllAsync(catalog.Database);
+        var fused = query.Fused.Select(v => (double)v).ToArray();
+        var truth = others.ToDictionary(o => o.Sku, o => BruteForce.Cosine(fused, o.Fused));
+        var expected = truth.OrderByDescending(t => t.Value).Take(5).Select(t => (t.Key, t.Value)).ToList();
+
+        var response = await client.PostAsync("/search?k=5", EmbedClient.Form(text: "red cotton shirt"));
+        var answer = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<SimilarApi.SimilarResponse>(response.Content);
+
+        AssertRanking(expected, answer!.Results, r => r.Score, truth);
+    }
+
+    static void AssertClose(double? expected, double? actual)
+    {
+        Assert.Equal(expected is null, actual is null);
+        if (expected is { } e)
+            Assert.True(Math.Abs(e - actual!.Value) < Tolerance, $"{e} vs {actual}");
+    }
+}
