@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace Similarity.IntegrationTests.Infrastructure;
 
@@ -10,6 +11,9 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public TestDatabase Database { get; private set; } = null!;
 
+    /// <summary>What the service logged, including why a start failed.</summary>
+    public CapturedLogs Logs { get; } = new();
+
     /// <summary>Extra settings a test class needs (limits, batch sizes), applied over the defaults.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings => [];
 
@@ -18,11 +22,23 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         builder.UseSetting("ConnectionStrings:Similarity", Database.ConnectionString);
         builder.UseSetting("Similarity:AdminApiKey", AdminKey);
         builder.UseSetting("Similarity:Models:Manifest", TestPaths.TinyManifest);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
+    }
+
+    /// <summary>
+    /// Starts the service expecting it to fail; returns the exception and what the host logged. Under load
+    /// WebApplicationFactory sometimes surfaces a failed start as an ObjectDisposedException (its deferred host
+    /// races the disposal), so the logged reason is where the message naming the cause is sure to be.
+    /// </summary>
+    public string StartFailure()
+    {
+        var error = Assert.ThrowsAny<Exception>(() => CreateClient());
+        return error + "\n" + Logs.Problems;
     }
 
     public HttpClient CreateAdminClient()

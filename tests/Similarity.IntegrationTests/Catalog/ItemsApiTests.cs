@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Similarity.Catalog;
+using Similarity.Encoders;
+using Similarity.IntegrationTests.Infrastructure;
+
+namespace Similarity.IntegrationTests.Catalog;
+
+public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityApp>
+{
+    [Fact]
+    public async Task Put_creates_get_reads_put_replaces_delete_removes()
+    {
+        var client = app.CreateAdminClient();
+        var image = TestImages.Noise(64, 64, seed: 1);
+
+        var put = await client.PutAsync("/items/crud-1", CatalogClient.Form(new TestItem("crud-1", "Blue wool hat", "hats", "acme", 19.99m,
+            Image: image, Attributes: """{"colour": "blue", "size": "M"}""")));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal("/items/crud-1", put.Headers.Location?.OriginalString);
+        var created = (await put.Content.ReadFromJsonAsync<ItemsApi.ItemResponse>())!;
+        Assert.True(created.Embedded);
+        Assert.Equal(new ItemsApi.Modalities(Image: true, Text: true), created.Modalities);
+        Assert.Equal(app.Services.GetRequiredService<EmbeddingPipeline>().Fingerprint, created.Fingerprint);
+
+        var read = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/crud-1"))!;
+        Assert.Equal("Blue wool hat", read.Title);
+        Assert.Equal(19.99m, read.Price);
+        Assert.Equal("blue", read.Attributes.GetProperty("colour").GetString());
+
+        var replaced = await client.PutAsync("/items/crud-1", CatalogClient.Form(new TestItem("crud-1", "Red wool hat", "hats")));
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        var after = (await replaced.Content.ReadFromJsonAsync<ItemsApi.ItemResponse>())!;
+        Assert.Equal(new ItemsApi.Modalities(Image: false, Text: true), after.Modalities);
+        Assert.Null(after.Price);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/items/crud-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/crud-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/items/crud-1")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Unchanged_content_is_not_re_embedded_but_price_and_availability_are_updated()
+    {
+        var client = app.CreateAdminClient();
+        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var image = TestImages.Noise(64, 64, seed: 2);
+        var item = new TestItem("same-1", "Green mug", "mugs", "globex", 5m, Image: image, Description: "ceramic");
+        await client.PutItemAsync(item);
+
+        var runs = 0;
+        void Count(int size) => Interlocked.Add(ref runs, size);
+        pipeline.Image.BatchRan += Count;
+        pipeline.Text.BatchRan += Count;
+        try
+        {
+            var again = await client.PutItemAsync(item with { Price = 7.5m, Available = false });
+            Assert.False(again.Embedded);
+            Assert.Equal(7.5m, again.Price);
+            Assert.False(again.Available);
+            Assert.Equal(0, runs);
+
+            var retitled = await client.PutItemAsync(item with { Title = "Green ceramic mug" });
+            Assert.True(retitled.Embedded);
+            Assert.True(runs > 0);
+        }
+        finally
+        {
+            pipeline.Image.BatchRan -= Count;
+            pipeline.Text.BatchRan -= Count;
+        }
+    }
+
+    [Fact]
+    public async Task Writes_without_the_admin_key_are_401_and_store_nothing()
+    {
+        var anonymous = app.CreateClient();
+        var put = await anonymous.PutAsync("/items/nokey-1", CatalogClient.Form(new TestItem("nokey-1", "Hat")));
+        Assert.Equal(HttpStatusCode.Unauthorized, put.StatusCode);
+        Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
+
+        anonymous.DefaultRequestHeaders.Add("X-Api-Key", "wrong-key-wrong-key");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PutAsync("/items/nokey-1", CatalogClient.Form(new TestItem("nokey-1", "Hat")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.DeleteAsync("/items/nokey-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/items/nokey-1")).StatusCode);
+    }
+
+    public static TheoryData<string, string, Action<MultipartFormDataContent>> BadForms => new()
+    {
+        { "bad sku!", "sku", _ => { } },
+        { "x-" + new string('a', 63), "sku", _ => { } },
+        { "ok-1", "title", form => form.Add(new StringContent(" "), "title") },
+        { "ok-2", "price", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("-3"), "price"); } },
+        { "ok-3", "price", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("cheap"), "price"); } },
+        { "ok-4", "currency", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("EURO"), "currency"); } },
+        { "ok-5", "attributes", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("[1,2]"), "attributes"); } },
+        { "ok-6", "attributes", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("{nope"), "attributes"); } },
+        { "ok-7", "available", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("maybe"), "available"); } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadForms))]
+    public async Task Bad_fields_are_a_400_naming_the_field(string sku, string field, Action<MultipartFormDataContent> fill)
+    {
+        var form = new MultipartFormDataContent();
+        fill(form);
+        if (!form.Any())
+            form.Add(new StringContent("Hat"), "title");
+        var response = await app.CreateAdminClient().PutAsync($"/items/{Uri.EscapeDataString(sku)}", form);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out _), $"errors should name '{field}': {errors}");
+    }
+
+    [Fact]
+    public async Task A_bad_image_is_refused_and_the_stored_item_is_kept()
+    {
+        var client = app.CreateAdminClient();
+        await client.PutItemAsync(new TestItem("keep-1", "Yellow lamp", "lamps"));
+        var response = await client.PutAsync("/items/keep-1", CatalogClient.Form(new TestItem("keep-1", "Yellow lamp", Image: TestImages.TruncatedJpeg())));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Yellow lamp", (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/keep-1"))!.Title);
+    }
+
+    [Fact]
+    public async Task An_item_is_in_results_as_soon_as_its_put_returns_and_gone_as_soon_as_it_is_deleted()
+    {
+        var client = app.CreateAdminClient();
+        for (var i = 0; i < 20; i++)
+            await client.PutItemAsync(new TestItem($"ryw-{i}", $"item number {i} plain", "misc"));
+        await client.PutItemAsync(new TestItem("ryw-query", "striped silk scarf", "scarves"));
+
+        await client.PutItemAsync(new TestItem("ryw-twin", "striped silk scarf", "scarves"));
+        var answer = await client.SimilarAsync("ryw-query", "?k=3");
+        Assert.Equal("ryw-twin", answer.Results[0].Sku);
+
+        await client.DeleteAsync("/items/ryw-twin");
+        answer = await client.SimilarAsync("ryw-query", "?k=100");
+        Assert.DoesNotContain(answer.Results, r => r.Sku == "ryw-twin");
+    }
+}
