@@ -188,8 +188,105 @@ cmd_bench() {
   case "$what" in
     encoders) ensure_models full; "${bench[@]}" encoders --manifest models/full/manifest.json --images "$CLIPART" "$@" ;;
     images) "${bench[@]}" images --images "$CLIPART" "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images [--seconds N]" ;;
+    similar) bench_similar "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar [--seconds N] [--items N]" ;;
   esac
+}
+
+# /similar under load against a seeded catalog: the service (wrk, hey) next to the same SQL driven straight at
+# PostgreSQL (pgbench), and recall@10 against an exact scan. All on this machine's loopback.
+bench_similar() {
+  local items=100000 seconds=20
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      *) die "bench similar: unknown option $1" ;;
+    esac
+  done
+  ensure_apt_packages wrk hey
+  db_start
+  ensure_models full
+  local db=similarity_bench_$items
+  as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
+    as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null
+  local cs="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db;Maximum Pool Size=64"
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll)
+  "${bench[@]}" seed-similar --connection "$cs" --manifest models/full/manifest.json --items "$items"
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+
+  local url=http://127.0.0.1:18091 api_log="$DATA_DIR/bench-similar-api.log"
+  # Run from its output folder (its content root, with appsettings.json) as a deployment would. One log line
+  # per request is the service's normal behaviour but not what is measured here.
+  (cd src/Similarity.Api/bin/Release/net10.0 &&
+    ConnectionStrings__Similarity="$cs" Similarity__Models__Manifest="$ROOT/models/full/manifest.json" \
+    ASPNETCORE_URLS=$url Similarity__AdminApiKey=bench-only-admin-key-not-secret \
+    exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning) >"$api_log" 2>&1 &
+  BENCH_API_PID=$!
+  trap 'kill $BENCH_API_PID 2>/dev/null || true' EXIT
+  local api=$BENCH_API_PID
+  log "waiting for the service (it builds the HNSW index on first start)"
+  local waited=0
+  until curl -fsS "$url/health/ready" >/dev/null 2>&1; do
+    kill -0 $api 2>/dev/null || { tail -20 "$api_log" >&2; die "the service stopped"; }
+    sleep 2; waited=$((waited + 2))
+    ((waited < 1800)) || die "the service was not ready after 30 minutes"
+  done
+
+  local fp dim
+  fp=$(as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -tAc "SELECT fingerprint FROM items LIMIT 1")
+  dim=$(as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -tAc "SELECT vector_dims(embedding) FROM items LIMIT 1")
+  local work="$DATA_DIR/bench-similar"
+  mkdir -p "$work"
+  cat >"$work/similar.lua" <<LUA
+math.randomseed(42)
+request = function() return wrk.format("GET", string.format("/similar/b-%06d?k=10", math.random(0, $items - 1))) end
+LUA
+  # The service's one round trip, statement for statement: revision and existence, settings, search.
+  cat >"$work/similar.sql" <<SQL
+\\set id random(0, $items - 1)
+\\startpipeline
+SELECT revision, EXISTS (SELECT 1 FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0')) FROM catalog_state;
+SELECT set_config('hnsw.ef_search', '100', false), set_config('hnsw.iterative_scan', 'relaxed_order', false);
+SELECT sku, title, category, price, score, image_score, text_score FROM (
+  SELECT sku, title, category, price, 1 - (embedding <=> q.e) AS score,
+         1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score
+  FROM (SELECT * FROM items WHERE fingerprint = '$fp' AND sku <> ALL(ARRAY['b-' || lpad(:id::text, 6, '0')])
+        ORDER BY (embedding::halfvec($dim)) <=> (SELECT embedding FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0'))::halfvec($dim)
+        LIMIT 40) c,
+       (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0')) q
+) s ORDER BY score DESC, sku LIMIT 10;
+\\endpipeline
+SQL
+
+  log "recall@10 over 200 queries"
+  local recall
+  recall=$("${bench[@]}" recall --connection "$cs" --url "$url" --items "$items" --queries 200)
+  log "service at full load: wrk, 16 connections, ${seconds}s"
+  wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/similar.lua" "$url" >"$work/wrk.txt"
+  log "database ceiling: pgbench, 16 clients, same SQL, ${seconds}s"
+  PGPASSWORD=$(pg_password) pgbench -n -M prepared -c16 -j2 -T "$seconds" -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$work/similar.sql" "$db" >"$work/pgbench.txt" 2>&1
+  local peak ceiling half
+  peak=$(awk '/Requests\/sec/{print $2}' "$work/wrk.txt")
+  ceiling=$(awk '/^tps = /{print $3; exit}' "$work/pgbench.txt")
+  half=$(awk -v p="$peak" 'BEGIN{printf "%d", p / 2}')
+  log "service at half the peak rate ($half req/s): hey, ${seconds}s"
+  hey -z "${seconds}s" -c 8 -q $((half / 8)) "$url/similar/b-$(printf %06d $((items / 2)))?k=10" >"$work/hey.txt"
+
+  local wrk50 wrk99 hey50 hey99 hey_rate
+  wrk50=$(awk '$1=="50%"{print $2}' "$work/wrk.txt"); wrk99=$(awk '$1=="99%"{print $2}' "$work/wrk.txt")
+  hey50=$(awk '/ 50% in/{printf "%.2fms", $3 * 1000}' "$work/hey.txt"); hey99=$(awk '/ 99% in/{printf "%.2fms", $3 * 1000}' "$work/hey.txt")
+  hey_rate=$(awk '/Requests\/sec/{printf "%.0f", $2}' "$work/hey.txt")
+  cat <<TABLE
+| measure | value |
+|---|---:|
+| items | $items ($dim-d, HNSW on halfvec, m=16, ef_construction=64, ef_search=100) |
+| recall@10 vs exact scan (200 queries) | $recall |
+| service peak (wrk, 16 connections) | $peak req/s, p50 $wrk50, p99 $wrk99 |
+| same SQL straight at PostgreSQL (pgbench, 16 clients) | $ceiling tx/s |
+| service / database ceiling | $(awk -v a="$peak" -v b="$ceiling" 'BEGIN{printf "%.2f", a / b}') |
+| service at half the peak (hey, $hey_rate req/s) | p50 $hey50, p99 $hey99 |
+TABLE
 }
 
 usage() {
@@ -199,6 +296,7 @@ usage: ./similarity.sh COMMAND
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
+  bench similar       /similar under load on a seeded catalog (--items N, default 100000): service vs pgbench, recall@10
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)

@@ -5,6 +5,8 @@ return args switch
 {
     ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(rest)),
     ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
+    ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
+    ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -13,6 +15,8 @@ static int Usage()
     Console.Error.WriteLine("""
         usage: Similarity.Bench encoders --manifest PATH --images DIR [--seconds N]
                Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
+               Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
+               Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q]
         """);
     return 2;
 }

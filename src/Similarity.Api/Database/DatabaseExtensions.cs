@@ -16,6 +16,10 @@ public static class DatabaseExtensions
                 throw new InvalidOperationException(
                     $"ConnectionStrings:{ConnectionStringName} is not set (environment: ConnectionStrings__{ConnectionStringName}).");
             var dataSource = new NpgsqlDataSourceBuilder(connectionString);
+            // The service runs a handful of fixed statements on every request: let Npgsql prepare them,
+            // unless the connection string says otherwise.
+            if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 32;
             dataSource.UseVector();
             dataSource.UseLoggerFactory(services.GetRequiredService<ILoggerFactory>());
             return dataSource.Build();

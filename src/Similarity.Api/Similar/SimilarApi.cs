@@ -42,19 +42,22 @@ public static class SimilarApi
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
 
-        var item = await search.GetQueryItemAsync(sku, ct);
-        if (item.Fused is null)
-            return ItemsApi.NotFoundProblem(sku);
+        filter = filter with { Exclude = [.. filter.Exclude, sku] };
+        var request = SearchRequest.ForItem(sku, k, query.MinScore, filter, weights);
+        var conditional = http.Request.Headers.IfNoneMatch.Count > 0;
 
-        var etag = ETagOf(item.Revision, pipeline.Fingerprint, http.Request);
-        http.Response.Headers.ETag = etag;
-        http.Response.Headers.CacheControl = $"public, max-age={options.Value.CacheMaxAgeSeconds}";
-        if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*")))
+        // A conditional request learns the revision first, so a 304 costs no search; any other goes in one round trip.
+        var item = conditional ? await search.GetQueryItemAsync(sku, ct) : null;
+        if (item is { Exists: false })
+            return ItemsApi.NotFoundProblem(sku);
+        if (item is not null && IsNotModified(http, item.Revision, pipeline.Fingerprint, options.Value))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
-        filter = filter with { Exclude = [.. filter.Exclude, sku] };
-        var results = await search.SearchAsync(
-            new SearchRequest(item.Fused, item.Image, item.Text, k, query.MinScore, filter, weights?.Image, weights?.Text), ct);
+        var (searched, results) = await search.SearchAsync(request, withQueryItem: item is null, ct);
+        item ??= searched!;
+        if (!item.Exists)
+            return ItemsApi.NotFoundProblem(sku);
+        IsNotModified(http, item.Revision, pipeline.Fingerprint, options.Value);
         return TypedResults.Ok(new SimilarResponse(sku, weights is null ? "fused" : "weighted", results));
     }
 
@@ -72,8 +75,17 @@ public static class SimilarApi
         var fusion = (await pipeline.EmbedAsync(bytes, text, ct)).Fusion;
         VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
         var results = await search.SearchAsync(
-            new SearchRequest(fusion.Fused, fusion.Image, fusion.Text, k, query.MinScore, filter, weights?.Image, weights?.Text), ct);
+            SearchRequest.ForVectors(fusion, k, query.MinScore, filter, weights), ct);
         return TypedResults.Ok(new SimilarResponse(null, weights is null ? "fused" : "weighted", results));
+    }
+
+    /// <summary>Sets the ETag and Cache-Control headers; true when the client's If-None-Match already has this ETag.</summary>
+    static bool IsNotModified(HttpContext http, long revision, string fingerprint, SearchOptions options)
+    {
+        var etag = ETagOf(revision, fingerprint, http.Request);
+        http.Response.Headers.ETag = etag;
+        http.Response.Headers.CacheControl = $"public, max-age={options.CacheMaxAgeSeconds}";
+        return http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*"));
     }
 
     /// <summary>A weak ETag over the catalog revision, the model fingerprint and the request (path and query).</summary>

@@ -5,10 +5,20 @@ namespace Similarity.Similar;
 /// <summary>Filters applied inside the vector query.</summary>
 public sealed record SearchFilter(string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available, string[] Exclude);
 
-/// <summary>What to search for and how to rank it. Weights null: rank by the fused vectors' cosine.</summary>
-public sealed record SearchRequest(float[] Fused, float[]? Image, float[]? Text, int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight)
+/// <summary>
+/// What to search for and how to rank it: a stored item (<see cref="QuerySku"/>, whose vectors never leave the
+/// database) or freshly embedded vectors. Weights null: rank by the fused vectors' cosine.
+/// </summary>
+public sealed record SearchRequest(
+    string? QuerySku, float[]? Fused, float[]? Image, float[]? Text, int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight)
 {
     public bool Weighted => ImageWeight is not null;
+
+    public static SearchRequest ForItem(string sku, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
+        new(sku, null, null, null, k, minScore, filter, weights?.Image, weights?.Text);
+
+    public static SearchRequest ForVectors(Similarity.Fusion.FusionResult fusion, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
+        new(null, fusion.Fused, fusion.Image, fusion.Text, k, minScore, filter, weights?.Image, weights?.Text);
 }
 
 /// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into a request.</summary>

@@ -10,8 +10,8 @@ namespace Similarity.Similar;
 
 public sealed record SimilarResult(string Sku, string Title, string? Category, decimal? Price, double Score, double? ImageScore, double? TextScore, double? WeightedScore);
 
-/// <summary>The stored vectors of one item, and the catalog revision read in the same round trip.</summary>
-public sealed record QueryItem(long Revision, float[]? Fused, float[]? Image, float[]? Text);
+/// <summary>The catalog revision, and whether the query item exists, read in one round trip.</summary>
+public sealed record QueryItem(long Revision, bool Exists);
 
 /// <summary>
 /// Top-k by cosine in pgvector. The HNSW index (halfvec) yields candidates under the filters, with pgvector's
@@ -21,36 +21,45 @@ public sealed record QueryItem(long Revision, float[]? Fused, float[]? Image, fl
 /// </summary>
 public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options)
 {
+    const string QueryItemSql = "SELECT revision, EXISTS (SELECT 1 FROM items WHERE sku = $1) FROM catalog_state";
+
     public async Task<QueryItem> GetQueryItemAsync(string sku, CancellationToken ct)
     {
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new("SELECT revision FROM catalog_state"));
-        var item = new NpgsqlBatchCommand("SELECT embedding, image_embedding, text_embedding FROM items WHERE sku = $1");
-        item.Parameters.Add(new() { Value = sku });
-        batch.BatchCommands.Add(item);
-        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await using var command = dataSource.CreateCommand(QueryItemSql);
+        command.Parameters.Add(new() { Value = sku });
+        await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        var revision = reader.GetInt64(0);
-        await reader.NextResultAsync(ct);
-        if (!await reader.ReadAsync(ct))
-            return new QueryItem(revision, null, null, null);
-        return new QueryItem(revision, reader.GetFieldValue<Vector>(0).ToArray(),
-            reader.IsDBNull(1) ? null : reader.GetFieldValue<Vector>(1).ToArray(),
-            reader.IsDBNull(2) ? null : reader.GetFieldValue<Vector>(2).ToArray());
+        return new QueryItem(reader.GetInt64(0), reader.GetBoolean(1));
     }
 
-    public async Task<IReadOnlyList<SimilarResult>> SearchAsync(SearchRequest request, CancellationToken ct)
+    public async Task<IReadOnlyList<SimilarResult>> SearchAsync(SearchRequest request, CancellationToken ct) =>
+        (await SearchAsync(request, withQueryItem: false, ct)).Results;
+
+    /// <summary>
+    /// The search, and with <paramref name="withQueryItem"/> the revision and the query item's existence, in one
+    /// round trip: the storefront's unconditional /similar costs the database one visit.
+    /// </summary>
+    public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results)> SearchAsync(SearchRequest request, bool withQueryItem, CancellationToken ct)
     {
         var o = options.Value;
         var candidates = request.K * (request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult);
-        var approximate = await RunAsync(request, candidates, exact: false, ct);
-        var results = approximate.Count < request.K ? await RunAsync(request, candidates, exact: true, ct) : approximate;
-        return [.. results.Where(r => request.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min).Take(request.K)];
+        var (item, approximate) = await RunAsync(request, candidates, exact: false, withQueryItem, ct);
+        if (item is { Exists: false })
+            return (item, []);
+        var results = approximate.Count < request.K ? (await RunAsync(request, candidates, exact: true, withQueryItem: false, ct)).Results : approximate;
+        // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
+        return (item, [.. results.Where(r => request.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)]);
     }
 
-    async Task<List<SimilarResult>> RunAsync(SearchRequest request, int candidates, bool exact, CancellationToken ct)
+    async Task<(QueryItem? Item, List<SimilarResult> Results)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct)
     {
         await using var batch = dataSource.CreateBatch();
+        if (withQueryItem)
+        {
+            var state = new NpgsqlBatchCommand(QueryItemSql);
+            state.Parameters.Add(new() { Value = request.QuerySku });
+            batch.BatchCommands.Add(state);
+        }
         if (!exact)
         {
             // The search breadth is never below the candidates wanted (and so never below k).
@@ -59,17 +68,27 @@ public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex inde
             batch.BatchCommands.Add(settings);
         }
         var command = new NpgsqlBatchCommand();
-        var sql = new StringBuilder();
         var p = command.Parameters;
-        p.Add(new() { Value = new Vector(request.Fused) });                    // $1
-        p.Add(CatalogStore.VectorParameter(request.Image));                  // $2
-        p.Add(CatalogStore.VectorParameter(request.Text));                   // $3
-        p.Add(new() { Value = pipeline.Fingerprint });                       // $4
-        p.Add(new() { Value = request.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $5
-        p.Add(new() { Value = candidates });                                 // $6
-        p.Add(new() { Value = request.ImageWeight ?? 0d });                  // $7
-        p.Add(new() { Value = request.TextWeight ?? 0d });                   // $8
-        var where = new StringBuilder("fingerprint = $4 AND sku <> ALL($5)");
+        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
+        p.Add(new() { Value = request.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
+        p.Add(new() { Value = candidates });                                 // $3
+        p.Add(new() { Value = request.ImageWeight ?? 0d });                  // $4
+        p.Add(new() { Value = request.TextWeight ?? 0d });                   // $5
+        p.Add(new() { Value = request.K });                                  // $6
+        string query;
+        if (request.QuerySku is { } sku)
+        {
+            p.Add(new() { Value = sku });                                    // $7
+            query = "SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = $7";
+        }
+        else
+        {
+            p.Add(new() { Value = new Vector(request.Fused!) });             // $7
+            p.Add(CatalogStore.VectorParameter(request.Image));              // $8
+            p.Add(CatalogStore.VectorParameter(request.Text));               // $9
+            query = "SELECT $7::vector AS e, $8::vector AS i, $9::vector AS t";
+        }
+        var where = new StringBuilder("fingerprint = $1 AND sku <> ALL($2)");
         void Filter(string condition, object value)
         {
             p.Add(new() { Value = value });
@@ -81,24 +100,35 @@ public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex inde
         if (request.Filter.PriceMax is { } priceMax) Filter("price <= ?", priceMax);
         if (request.Filter.Available is { } available) Filter("available = ?", available);
 
-        // The approximate path orders by the index's own expression; the exact one by float32 distance, which no index serves.
-        var order = exact ? "embedding <=> $1" : $"{index.Expression} <=> $1::halfvec({index.Dimension})";
-        var rank = request.Weighted ? "$7 * coalesce(image_score, 0) + $8 * coalesce(text_score, 0)" : "score";
-        sql.Append($"""
+        // The approximate path orders by the index's own expression against a value computed once (an InitPlan),
+        // which the HNSW index can serve; the exact path by float32 distance, which no index serves.
+        var order = exact ? "embedding <=> (SELECT e FROM q)" : $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
+        var rank = request.Weighted ? "$4 * coalesce(image_score, 0) + $5 * coalesce(text_score, 0)" : "score";
+        // pgvector's operators are strict: a missing modality on either side gives a NULL score.
+        var sql = $"""
+            WITH q AS ({query})
             SELECT sku, title, category, price, score, image_score, text_score, {rank} AS rank
             FROM (
                 SELECT sku, title, category, price,
-                       1 - (embedding <=> $1) AS score,
-                       CASE WHEN $2::vector IS NULL OR image_embedding IS NULL THEN NULL ELSE 1 - (image_embedding <=> $2::vector) END AS image_score,
-                       CASE WHEN $3::vector IS NULL OR text_embedding IS NULL THEN NULL ELSE 1 - (text_embedding <=> $3::vector) END AS text_score
-                FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $6) candidates
+                       1 - (embedding <=> q.e) AS score,
+                       1 - (image_embedding <=> q.i) AS image_score,
+                       1 - (text_embedding <=> q.t) AS text_score
+                FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
             ) scored
             ORDER BY rank DESC, sku
-            """);
-        command.CommandText = sql.ToString();
+            LIMIT $6
+            """;
+        command.CommandText = sql;
         batch.BatchCommands.Add(command);
 
         await using var reader = await batch.ExecuteReaderAsync(ct);
+        QueryItem? item = null;
+        if (withQueryItem)
+        {
+            await reader.ReadAsync(ct);
+            item = new QueryItem(reader.GetInt64(0), reader.GetBoolean(1));
+            await reader.NextResultAsync(ct);
+        }
         if (!exact)
             await reader.NextResultAsync(ct);
         var results = new List<SimilarResult>();
@@ -110,6 +140,6 @@ public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex inde
                 reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6),
                 request.Weighted ? reader.GetDouble(7) : null));
         }
-        return results;
+        return (item, results);
     }
 }
