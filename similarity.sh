@@ -151,6 +151,7 @@ cmd_run() {
   export Similarity__AdminApiKey
   Similarity__AdminApiKey=$(admin_key)
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
+  export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
   log "admin key (X-Api-Key): $Similarity__AdminApiKey"

@@ -4,6 +4,7 @@ using Similarity.Embed;
 using Similarity.Encoders;
 using Similarity.Health;
 using Similarity.Hosting;
+using Similarity.Imports;
 using Similarity.Similar;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,6 +13,7 @@ builder.AddServiceDefaults();
 builder.AddDatabase();
 builder.AddEncoders();
 builder.AddCatalog();
+builder.AddImports();
 
 var app = builder.Build();
 
@@ -20,6 +22,7 @@ app.MapHealthApi();
 app.MapEmbedApi();
 app.MapItemsApi();
 app.MapSimilarApi();
+app.MapImportsApi();
 
 app.Run();
 

@@ -17,7 +17,17 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Extra settings a test class needs (limits, batch sizes), applied over the defaults.</summary>
     protected virtual IEnumerable<KeyValuePair<string, string>> Settings => [];
 
-    public virtual async Task InitializeAsync() => Database = await TestDatabase.CreateAsync();
+    /// <summary>This app's own import spool folder, removed with it.</summary>
+    public string SpoolPath { get; }
+
+    public virtual async Task InitializeAsync() => Database ??= await TestDatabase.CreateAsync();
+
+    /// <summary>A second service over an existing database and spool, as after a restart.</summary>
+    protected SimilarityApp(TestDatabase database, string spoolPath) => (Database, SpoolPath, _sharesState) = (database, spoolPath, true);
+
+    public SimilarityApp() => SpoolPath = Directory.CreateTempSubdirectory("similarity-spool-").FullName;
+
+    readonly bool _sharesState;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -26,6 +36,7 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("ConnectionStrings:Similarity", Database.ConnectionString);
         builder.UseSetting("Similarity:AdminApiKey", AdminKey);
         builder.UseSetting("Similarity:Models:Manifest", TestPaths.TinyManifest);
+        builder.UseSetting("Similarity:Imports:SpoolPath", SpoolPath);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }
@@ -51,6 +62,9 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
     async Task IAsyncLifetime.DisposeAsync()
     {
         await base.DisposeAsync();
+        if (_sharesState)
+            return;
         await Database.DisposeAsync();
+        Directory.Delete(SpoolPath, recursive: true);
     }
 }

@@ -1,0 +1,71 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+using Similarity.Encoders;
+
+namespace Similarity.Imports;
+
+/// <summary>A streamed upload: where its parts were spooled and the SHA-256 of everything received.</summary>
+public sealed record SpooledUpload(string Directory, string CatalogPath, string Format, string? ImagesPath, byte[] BodySha256);
+
+/// <summary>
+/// Streams a multipart upload (<c>catalog</c>, optional <c>images</c>) straight to the job's spool folder,
+/// never holding it in memory, counting bytes against the limit as they arrive.
+/// </summary>
+public static class ImportUpload
+{
+    public static async Task<SpooledUpload> SpoolAsync(HttpRequest request, string directory, ImportOptions options, CancellationToken ct)
+    {
+        // Kestrel's own cap, raised for this endpoint only; the exact limit is counted below and named in the 413.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            size.MaxRequestBodySize = options.MaxUploadBytes + 1024 * 1024;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
+            throw new InputRejectedException("catalog", "Send multipart/form-data with a `catalog` file (CSV or JSON Lines) and an optional `images` zip.");
+
+        Directory.CreateDirectory(directory);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var reader = new MultipartReader(boundary, request.Body);
+        string? catalogPath = null, format = null, imagesPath = null;
+        long received = 0;
+        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        {
+            if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
+                continue;
+            var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
+            string? target = null;
+            if (name == "catalog")
+            {
+                var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
+                format = CatalogRows.FormatOf(fileName)
+                    ?? (section.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true ? "jsonl" : "csv");
+                target = catalogPath = Path.Combine(directory, "catalog." + format);
+            }
+            else if (name == "images")
+            {
+                target = imagesPath = Path.Combine(directory, "images.zip");
+            }
+            hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n"));
+            await using var output = target is null ? Stream.Null : File.Create(target);
+            var buffer = new byte[81920];
+            int n;
+            while ((n = await section.Body.ReadAsync(buffer, ct)) > 0)
+            {
+                received += n;
+                if (received > options.MaxUploadBytes)
+                    throw new InputRejectedException(name ?? "body", $"The upload passed {options.MaxUploadBytes} bytes (Similarity:Imports:MaxUploadBytes).", StatusCodes.Status413PayloadTooLarge);
+                if (target is not null)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    await output.WriteAsync(buffer.AsMemory(0, n), ct);
+                }
+            }
+        }
+        if (catalogPath is null)
+            throw new InputRejectedException("catalog", "The upload has no `catalog` file.");
+        return new SpooledUpload(directory, catalogPath, format!, imagesPath, hash.GetHashAndReset());
+    }
+}

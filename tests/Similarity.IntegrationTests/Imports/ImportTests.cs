@@ -1,0 +1,251 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Similarity.Catalog;
+using Similarity.Encoders;
+using Similarity.Imports;
+using Similarity.IntegrationTests.Infrastructure;
+
+namespace Similarity.IntegrationTests.Imports;
+
+public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp>
+{
+    [Fact]
+    public async Task A_csv_with_images_quoted_fields_and_utf8_imports_every_row()
+    {
+        var client = app.CreateAdminClient();
+        var csv = """
+            sku,title,description,category,brand,price,currency,available,image
+            csv-1,"Shirt, red","Soft cotton
+            two lines",shirts,acme,19.99,EUR,true,img/red.png
+            csv-2,红色衬衫,丝绸,shirts,globex,88,CNY,false,img/blue.jpg
+            csv-3,"Plain ""quoted"" mug",,mugs,,5,,,
+            """;
+        var zip = ImportClient.Zip(("img/red.png", TestImages.Noise(60, 60, 1)), ("img/blue.jpg", TestImages.Noise(60, 60, 2, ".jpg")));
+
+        var job = await client.StartAsync(ImportClient.Form(csv, "catalog.csv", zip));
+        Assert.Equal("queued", job.Status);
+        var done = await client.WaitForEndAsync(job.Id);
+
+        Assert.Equal("succeeded", done.Status);
+        Assert.Equal(new ImportsApi.Counts(3, 3, 3, 0, 0, 0, 0), done.Counts);
+        var first = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/csv-1"))!;
+        Assert.Equal("Shirt, red", first.Title);
+        Assert.Equal("Soft cotton\ntwo lines", first.Description);
+        Assert.Equal(new ItemsApi.Modalities(true, true), first.Modalities);
+        var chinese = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/csv-2"))!;
+        Assert.Equal("红色衬衫", chinese.Title);
+        Assert.False(chinese.Available);
+        Assert.Equal("Plain \"quoted\" mug", (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/csv-3"))!.Title);
+    }
+
+    [Fact]
+    public async Task A_json_lines_catalog_imports_with_attributes()
+    {
+        var client = app.CreateAdminClient();
+        var jsonl = """
+            {"sku": "jl-1", "title": "Wool hat", "attributes": {"colour": "grey", "size": "L"}, "price": 12.5, "image": "hat.png"}
+            {"sku": "jl-2", "title": "帽子", "available": false}
+            """;
+        var job = await client.StartAsync(ImportClient.Form(jsonl, "catalog.jsonl", ImportClient.Zip(("hat.png", TestImages.Noise(40, 40, 3)))));
+        var done = await client.WaitForEndAsync(job.Id);
+
+        Assert.Equal("succeeded", done.Status);
+        var hat = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/jl-1"))!;
+        Assert.Equal("grey", hat.Attributes.GetProperty("colour").GetString());
+        Assert.Equal(12.5m, hat.Price);
+        Assert.True(hat.Modalities.Image);
+    }
+
+    [Fact]
+    public async Task Five_percent_bad_rows_are_reported_with_row_and_reason_and_the_rest_imported()
+    {
+        var client = app.CreateAdminClient();
+        var lines = new List<string> { "sku,title,price,image" };
+        var bad = new Dictionary<int, string>
+        {
+            [7] = "bad-7,,3,",               // no title
+            [23] = "bad sku 23,Thing,3,",    // SKU pattern
+            [41] = "bad-41,Thing,-2,",       // price
+            [66] = "bad-66,Thing,3,nope.png", // image entry missing
+            [90] = "bad-90,Thing,3,text.png", // not an image
+        };
+        for (var row = 1; row <= 100; row++)
+            lines.Add(bad.TryGetValue(row, out var line) ? line : $"ok-{row},Good thing {row},{row},");
+        var zip = ImportClient.Zip(("text.png", "I am not a picture"u8.ToArray()));
+
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(string.Join("\n", lines), "c.csv", zip))).Id);
+
+        Assert.Equal("succeeded_with_errors", done.Status);
+        Assert.Equal(95, done.Counts.Inserted);
+        Assert.Equal(5, done.Counts.Failed);
+        var errors = (await client.GetFromJsonAsync<ImportsApi.ErrorsResponse>($"/imports/{done.Id}/errors"))!.Errors;
+        Assert.Equal(bad.Keys.Order(), errors.Select(e => e.Row));
+        Assert.Contains("title", errors[0].Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("SKU", errors[1].Reason, StringComparison.Ordinal);
+        Assert.Contains("price", errors[2].Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("not in the zip", errors[3].Reason, StringComparison.Ordinal);
+        Assert.Contains("not JPEG, PNG, WebP or GIF", errors[4].Reason, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/items/ok-100")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/bad-41")).StatusCode);
+
+        using var asCsv = new HttpRequestMessage(HttpMethod.Get, $"/imports/{done.Id}/errors");
+        asCsv.Headers.Add("Accept", "text/csv");
+        var csv = await (await client.SendAsync(asCsv)).Content.ReadAsStringAsync();
+        Assert.StartsWith("row,sku,reason", csv, StringComparison.Ordinal);
+        Assert.Equal(6, csv.Trim().Split('\n').Length);
+    }
+
+    [Fact]
+    public async Task A_repeated_sku_keeps_its_last_row_and_reports_the_earlier_as_superseded()
+    {
+        var client = app.CreateAdminClient();
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form("sku,title\nrep-1,First\nrep-2,Other\nrep-1,Last"))).Id);
+        Assert.Equal("succeeded", done.Status);
+        Assert.Equal(1, done.Counts.Superseded);
+        Assert.Equal("Last", (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/rep-1"))!.Title);
+        var errors = (await client.GetFromJsonAsync<ImportsApi.ErrorsResponse>($"/imports/{done.Id}/errors"))!.Errors;
+        Assert.Equal("superseded by row 3", Assert.Single(errors).Reason);
+    }
+
+    [Fact]
+    public async Task One_idempotency_key_gives_one_job_and_a_different_body_under_it_is_422()
+    {
+        var client = app.CreateAdminClient();
+        var key = Guid.NewGuid().ToString();
+        var first = await client.StartAsync(ImportClient.Form("sku,title\nidem-1,One"), key);
+        var second = await client.StartAsync(ImportClient.Form("sku,title\nidem-1,One"), key);
+        Assert.Equal(first.Id, second.Id);
+
+        using var other = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = ImportClient.Form("sku,title\nidem-1,Two") };
+        other.Headers.Add("Idempotency-Key", key);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await client.SendAsync(other)).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_same_catalog_imported_twice_runs_no_model_the_second_time()
+    {
+        var client = app.CreateAdminClient();
+        var csv = "sku,title,image\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"twice-{i},Item {i},p{i}.png"));
+        var zip = ImportClient.Zip([.. Enumerable.Range(0, 20).Select(i => ($"p{i}.png", TestImages.Noise(32, 32, 100 + i)))]);
+        await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv, "c.csv", zip))).Id);
+
+        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var runs = 0;
+        void Count(int size) => Interlocked.Add(ref runs, size);
+        pipeline.Image.BatchRan += Count;
+        pipeline.Text.BatchRan += Count;
+        try
+        {
+            var again = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv, "c.csv", zip))).Id);
+            Assert.Equal(20, again.Counts.Unchanged);
+            Assert.Equal(0, again.Counts.Inserted + again.Counts.Updated);
+        }
+        finally
+        {
+            pipeline.Image.BatchRan -= Count;
+            pipeline.Text.BatchRan -= Count;
+        }
+        Assert.Equal(0, runs);
+    }
+
+    [Fact]
+    public async Task A_zip_with_a_parent_path_entry_is_refused_and_nothing_is_written_outside_the_spool()
+    {
+        var client = app.CreateAdminClient();
+        var escape = Path.Combine(Path.GetDirectoryName(app.SpoolPath)!, "escaped.png");
+        var zip = ImportClient.Zip(("../escaped.png", TestImages.Noise(8, 8, 1)));
+        var response = await client.PostAsync("/imports", ImportClient.Form("sku,title,image\nz-1,Z,../escaped.png", "c.csv", zip));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("images", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(File.Exists(escape));
+        await AssertNoUploadWithoutAJob();
+    }
+
+    [Fact]
+    public async Task A_zip_bomb_is_refused()
+    {
+        var zip = ImportClient.Zip(("bomb.png", new byte[64 * 1024 * 1024]));
+        Assert.True(zip.Length < 1024 * 1024, "the test's bomb must be small compressed");
+        var response = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form("sku,title,image\nb-1,B,bomb.png", "c.csv", zip));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("MaxCompressionRatio", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertNoUploadWithoutAJob();
+    }
+
+    /// <summary>A refused upload leaves no folder behind: every folder in the spool belongs to a job.</summary>
+    async Task AssertNoUploadWithoutAJob()
+    {
+        var jobs = (await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports?limit=200"))!.Select(j => j.Id.ToString("N"));
+        Assert.Subset(jobs.ToHashSet(), Directory.EnumerateDirectories(app.SpoolPath).Select(Path.GetFileName).ToHashSet()!);
+    }
+
+    [Fact]
+    public async Task A_finished_job_leaves_nothing_in_the_spool_and_cancelling_an_ended_job_is_409()
+    {
+        var client = app.CreateAdminClient();
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form("sku,title\nspool-1,S"))).Id);
+        // The worker removes the upload right after recording the end: wait for that, not for the clock.
+        var folder = Path.Combine(app.SpoolPath, done.Id.ToString("N"));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Directory.Exists(folder) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.False(Directory.Exists(folder));
+        Assert.Equal(HttpStatusCode.Conflict, (await client.DeleteAsync($"/imports/{done.Id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/imports/{Guid.NewGuid()}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Imports_need_the_admin_key()
+    {
+        var response = await app.CreateClient().PostAsync("/imports", ImportClient.Form("sku,title\nk-1,K"));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_imports_with_overlapping_skus_both_finish_with_one_row_per_sku()
+    {
+        var client = app.CreateAdminClient();
+        string Catalog(string version) => "sku,title\n" + string.Join("\n", Enumerable.Range(0, 150).Select(i => $"both-{i:D3},{version} item {i}"));
+        var a = await client.StartAsync(ImportClient.Form(Catalog("alpha")));
+        var b = await client.StartAsync(ImportClient.Form(Catalog("beta")));
+
+        Assert.All(await Task.WhenAll(client.WaitForEndAsync(a.Id), client.WaitForEndAsync(b.Id)), job => Assert.Equal("succeeded", job.Status));
+        var stored = await BruteForce.ReadAllAsync(app.Database);
+        var both = stored.Where(s => s.Sku.StartsWith("both-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(150, both.Count);
+
+        // Each row's vectors are those of its final text.
+        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        foreach (var sku in new[] { "both-000", "both-077", "both-149" })
+        {
+            var item = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>($"/items/{sku}"))!;
+            var expected = (await pipeline.EmbedAsync(null, CatalogText.Compose(item.Title, null, null, null, null), default)).Fusion.Fused;
+            var actual = both.Single(s => s.Sku == sku).Fused;
+            Assert.True(expected.Zip(actual, (e, x) => Math.Abs(e - x)).Max() < 1e-5, $"{sku}'s vector is not that of '{item.Title}'");
+        }
+    }
+}
+
+public sealed class ImportLimitTests(ImportLimitTests.SmallUploadApp app) : IClassFixture<ImportLimitTests.SmallUploadApp>
+{
+    public sealed class SmallUploadApp : SimilarityApp
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Imports:MaxUploadBytes", "2000")];
+    }
+
+    [Fact]
+    public async Task An_upload_over_the_size_limit_is_413_and_nothing_is_stored()
+    {
+        var client = app.CreateAdminClient();
+        var csv = "sku,title\n" + string.Join("\n", Enumerable.Range(0, 300).Select(i => $"big-{i},Big item {i}"));
+        var response = await client.PostAsync("/imports", ImportClient.Form(csv));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Contains("MaxUploadBytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await client.GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(app.SpoolPath));
+    }
+}
