@@ -180,6 +180,13 @@ PY
 
 CLIPART=/usr/share/openclipart/png
 
+# Uploads a catalog to a running service and follows the job with a live progress bar.
+cmd_import() {
+  [ $# -ge 1 ] || die "usage: ./similarity.sh import CATALOG [--images ZIP] [--url URL]"
+  dotnet build src/Similarity.Cli -c Release -nologo -v q >&2
+  SIMILARITY_ADMIN_API_KEY=$(admin_key) dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll "$@"
+}
+
 cmd_bench() {
   local what=${1:-}
   shift || true
@@ -298,6 +305,7 @@ usage: ./similarity.sh COMMAND
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000): service vs pgbench, recall@10
+  import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)
@@ -309,6 +317,7 @@ case "${1:-help}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
+  import) shift; cmd_import "$@" ;;
   db)
     case "${2:-status}" in
       start) db_start; db_status ;;

@@ -1,0 +1,89 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Similarity.Cli;
+
+/// <summary>
+/// Uploads a catalog (streamed from disk), follows its job with a live progress bar — rows/s, ETA, errors so
+/// far — then prints the rejected rows. Exit code 0 when the job succeeded (with or without rejected rows),
+/// 1 when it failed or was cancelled, 3 when the service refused the upload.
+/// </summary>
+public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
+{
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Failed);
+
+    public sealed record Job(Guid Id, string Status, Counts Counts, double? RowsPerSecond, string? Error);
+
+    public sealed record ImportError(int Row, string? Sku, string Reason);
+
+    public sealed record ErrorPage(IReadOnlyList<ImportError> Errors, int? NextAfter);
+
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    static readonly string[] Ended = ["succeeded", "succeeded_with_errors", "failed", "cancelled"];
+
+    public async Task<int> RunAsync(string catalogPath, string? imagesPath, CancellationToken ct)
+    {
+        using var form = new MultipartFormDataContent();
+        await using var catalog = File.OpenRead(catalogPath);
+        form.Add(new StreamContent(catalog), "catalog", Path.GetFileName(catalogPath));
+        await using var images = imagesPath is null ? null : File.OpenRead(imagesPath);
+        if (images is not null)
+        {
+            var zip = new StreamContent(images);
+            zip.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
+            form.Add(zip, "images", Path.GetFileName(imagesPath!));
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
+        // A retried upload of the same files returns the same job instead of starting a second one.
+        request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}");
+        var response = await http.SendAsync(request, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            console.MarkupLineInterpolated($"[red]The service refused the upload ({(int)response.StatusCode}):[/] {await response.Content.ReadAsStringAsync(ct)}");
+            return 3;
+        }
+        var job = (await response.Content.ReadFromJsonAsync<Job>(Json, ct))!;
+        console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued: {job.Counts.Total} rows");
+
+        await console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var task = progress.AddTask("rows", maxValue: Math.Max(1, job.Counts.Total ?? 1));
+                while (!Ended.Contains(job.Status))
+                {
+                    await Task.Delay(pollInterval, ct);
+                    job = (await http.GetFromJsonAsync<Job>($"/imports/{job.Id}", Json, ct))!;
+                    task.Value = job.Counts.Processed;
+                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {job.Counts.Failed} errors";
+                }
+                task.Value = task.MaxValue;
+            });
+
+        var c = job.Counts;
+        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Failed} failed");
+        await PrintErrorsAsync(job.Id, ct);
+        if (job.Error is not null)
+            console.MarkupLineInterpolated($"[red]{job.Error}[/]");
+        return job.Status is "succeeded" or "succeeded_with_errors" ? 0 : 1;
+    }
+
+    async Task PrintErrorsAsync(Guid id, CancellationToken ct)
+    {
+        var table = new Table().AddColumns("row", "sku", "reason");
+        var after = 0;
+        while (true)
+        {
+            var page = (await http.GetFromJsonAsync<ErrorPage>($"/imports/{id}/errors?after={after}", Json, ct))!;
+            foreach (var error in page.Errors)
+                table.AddRow(error.Row.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(error.Sku ?? ""), Markup.Escape(error.Reason));
+            if (page.NextAfter is not { } next)
+                break;
+            after = next;
+        }
+        if (table.Rows.Count > 0)
+            console.Write(table);
+    }
+}
