@@ -117,9 +117,7 @@ db_start() {
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgresql.log" -w -t 60 start >/dev/null
   fi
   export ConnectionStrings__Similarity="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=similarity"
-  as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -tAc \
-    "SELECT 1 FROM pg_database WHERE datname = 'similarity'" | grep -q 1 ||
-    as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE similarity" >/dev/null
+  psql_admin "SELECT 1 FROM pg_database WHERE datname = 'similarity'" | grep -q 1 || psql_admin "CREATE DATABASE similarity" >/dev/null
 }
 
 db_stop() { if db_running; then as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null; log "stopped"; fi; }
@@ -197,8 +195,99 @@ cmd_bench() {
     encoders) ensure_models full; "${bench[@]}" encoders --manifest models/full/manifest.json --images "$CLIPART" "$@" ;;
     images) "${bench[@]}" images --images "$CLIPART" "$@" ;;
     similar) bench_similar "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar [--seconds N] [--items N]" ;;
+    import) bench_import "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import [--seconds N] [--items N]" ;;
   esac
+}
+
+psql_admin() { as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "${2:-postgres}" -tAc "$1"; }
+
+# Starts the built service (Release) for a benchmark: from its output folder, as a deployment runs it, with
+# request logging off. Sets BENCH_API_PID; the service is stopped when the script exits.
+bench_service_start() {
+  local cs=$1 manifest=$2 url=$3 log_file=$4
+  (cd src/Similarity.Api/bin/Release/net10.0 &&
+    ConnectionStrings__Similarity="$cs" Similarity__Models__Manifest="$manifest" ASPNETCORE_URLS=$url \
+    Similarity__AdminApiKey=bench-only-admin-key-not-secret Similarity__Imports__SpoolPath="$DATA_DIR/bench-spool" \
+    exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning) >"$log_file" 2>&1 &
+  BENCH_API_PID=$!
+  trap 'kill $BENCH_API_PID 2>/dev/null || true' EXIT
+  log "waiting for the service (a first start builds the HNSW index)"
+  local waited=0
+  until curl -fsS "$url/health/ready" >/dev/null 2>&1; do
+    kill -0 $BENCH_API_PID 2>/dev/null || { tail -20 "$log_file" >&2; die "the service stopped"; }
+    sleep 1; waited=$((waited + 1))
+    ((waited < 1800)) || die "the service was not ready after 30 minutes"
+  done
+}
+
+bench_service_stop() { kill "$BENCH_API_PID" 2>/dev/null || true; wait "$BENCH_API_PID" 2>/dev/null || true; }
+
+# Imports CATALOG_DIR (catalog.csv + images.zip) into a fresh database through a fresh service; prints
+# "rows_per_second peak_rss_kib".
+bench_import_once() {
+  local dir=$1 manifest=$2 db=similarity_bench_import url=http://127.0.0.1:18093
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$manifest" "$url" "$DATA_DIR/bench-import-api.log"
+  local id status job
+  id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" -F "catalog=@$dir/catalog.csv" -F "images=@$dir/images.zip" "$url/imports" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  while :; do
+    job=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "$url/imports/$id")
+    status=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    case "$status" in succeeded|succeeded_with_errors|failed|cancelled) break ;; esac
+    sleep 1
+  done
+  [ "$status" = succeeded ] || die "bench import: the job ended $status: $job"
+  local rate peak
+  rate=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["rowsPerSecond"])')
+  peak=$(awk '/VmHWM/{print $2}' "/proc/$BENCH_API_PID/status")
+  bench_service_stop
+  echo "$rate $peak"
+}
+
+# End-to-end import throughput (full models) against the bare encoders, and peak memory at N and 10×N rows.
+bench_import() {
+  local items=5000 flat=2000 seconds=20
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      --flat-rows) flat=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      *) die "bench import: unknown option $1" ;;
+    esac
+  done
+  db_start
+  ensure_models full
+  ensure_models tiny
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-import"
+  "${bench[@]}" import-catalog --images "$CLIPART" --items "$items" --out "$work/full"
+  "${bench[@]}" import-catalog --images "$CLIPART" --items "$flat" --out "$work/small"
+  "${bench[@]}" import-catalog --images "$CLIPART" --items $((flat * 10)) --out "$work/large"
+  log "bare encoders (batch 32, ready-made tensors), ${seconds}s each"
+  local bare full small large
+  bare=$("${bench[@]}" bare-encoders --manifest models/full/manifest.json --catalog "$work/full" --seconds "$seconds")
+  log "importing $items rows with the full models"
+  full=$(bench_import_once "$work/full" "$ROOT/models/full/manifest.json")
+  log "memory: $flat and $((flat * 10)) rows with the tiny models"
+  small=$(bench_import_once "$work/small" "$ROOT/models/tiny/manifest.json")
+  large=$(bench_import_once "$work/large" "$ROOT/models/tiny/manifest.json")
+  read -r rate peak <<<"$full"
+  read -r small_rate small_peak <<<"$small"
+  read -r large_rate large_peak <<<"$large"
+  cat <<TABLE
+| measure | value |
+|---|---:|
+| import, full models, $items rows (image + text each) | $rate rows/s |
+| bare encoders, same machine and run (1 image + 1 text per item, batch 32) | $bare items/s |
+| import / bare encoders | $(awk -v a="$rate" -v b="$bare" 'BEGIN{printf "%.2f", a / b}') |
+| service peak memory, full models, $items rows | $((peak / 1024)) MiB |
+| service peak memory, tiny models, $flat rows ($small_rate rows/s) | $((small_peak / 1024)) MiB |
+| service peak memory, tiny models, $((flat * 10)) rows ($large_rate rows/s) | $((large_peak / 1024)) MiB |
+| 10× rows / 1× rows, peak memory | $(awk -v a="$large_peak" -v b="$small_peak" 'BEGIN{printf "%.2f", a / b}') |
+TABLE
 }
 
 # /similar under load against a seeded catalog: the service (wrk, hey) next to the same SQL driven straight at
@@ -216,34 +305,18 @@ bench_similar() {
   db_start
   ensure_models full
   local db=similarity_bench_$items
-  as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
-    as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -qc "CREATE DATABASE $db" >/dev/null
+  psql_admin "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 || psql_admin "CREATE DATABASE $db" >/dev/null
   local cs="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db;Maximum Pool Size=64"
   local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll)
   "${bench[@]}" seed-similar --connection "$cs" --manifest models/full/manifest.json --items "$items"
   dotnet build src/Similarity.Api -c Release -nologo -v q >&2
 
-  local url=http://127.0.0.1:18091 api_log="$DATA_DIR/bench-similar-api.log"
-  # Run from its output folder (its content root, with appsettings.json) as a deployment would. One log line
-  # per request is the service's normal behaviour but not what is measured here.
-  (cd src/Similarity.Api/bin/Release/net10.0 &&
-    ConnectionStrings__Similarity="$cs" Similarity__Models__Manifest="$ROOT/models/full/manifest.json" \
-    ASPNETCORE_URLS=$url Similarity__AdminApiKey=bench-only-admin-key-not-secret \
-    exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning) >"$api_log" 2>&1 &
-  BENCH_API_PID=$!
-  trap 'kill $BENCH_API_PID 2>/dev/null || true' EXIT
-  local api=$BENCH_API_PID
-  log "waiting for the service (it builds the HNSW index on first start)"
-  local waited=0
-  until curl -fsS "$url/health/ready" >/dev/null 2>&1; do
-    kill -0 $api 2>/dev/null || { tail -20 "$api_log" >&2; die "the service stopped"; }
-    sleep 2; waited=$((waited + 2))
-    ((waited < 1800)) || die "the service was not ready after 30 minutes"
-  done
+  local url=http://127.0.0.1:18091
+  bench_service_start "$cs" "$ROOT/models/full/manifest.json" "$url" "$DATA_DIR/bench-similar-api.log"
 
   local fp dim
-  fp=$(as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -tAc "SELECT fingerprint FROM items LIMIT 1")
-  dim=$(as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d "$db" -tAc "SELECT vector_dims(embedding) FROM items LIMIT 1")
+  fp=$(psql_admin "SELECT fingerprint FROM items LIMIT 1" "$db")
+  dim=$(psql_admin "SELECT vector_dims(embedding) FROM items LIMIT 1" "$db")
   local work="$DATA_DIR/bench-similar"
   mkdir -p "$work"
   cat >"$work/similar.lua" <<LUA
@@ -305,6 +378,7 @@ usage: ./similarity.sh COMMAND
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000): service vs pgbench, recall@10
+  bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
   import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)

@@ -65,7 +65,7 @@ public static class EncoderBenchmark
     }
 
     /// <summary>Items/s of a synchronous call run back to back, after one warm-up call.</summary>
-    static double Measure(int seconds, int itemsPerCall, Action call)
+    internal static double Measure(int seconds, int itemsPerCall, Action call)
     {
         call();
         var watch = Stopwatch.StartNew();

@@ -7,6 +7,8 @@ return args switch
     ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
     ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
     ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
+    ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
+    ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -17,6 +19,8 @@ static int Usage()
                Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
                Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
                Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q]
+               Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
+               Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
         """);
     return 2;
 }

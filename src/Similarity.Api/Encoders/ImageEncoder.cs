@@ -45,34 +45,50 @@ public sealed class ImageEncoder : IAsyncDisposable
     /// <summary>Decodes every image straight into its slot of one batch tensor (in parallel), then runs the model once.</summary>
     public Outcome<float[]>[] RunBatch(IReadOnlyList<byte[]> images)
     {
+        using var decoded = Decode(images);
+        return decoded.Run();
+    }
+
+    /// <summary>
+    /// Decodes a batch into a pooled tensor, in parallel, without running the model: lets a caller decode the
+    /// next batch while the current one runs. An image that cannot be decoded fails alone.
+    /// </summary>
+    public DecodedBatch Decode(IReadOnlyList<byte[]> images)
+    {
         var length = Preprocessor.TensorLength;
-        var buffer = ArrayPool<float>.Shared.Rent(images.Count * length);
-        try
+        var buffer = ArrayPool<float>.Shared.Rent(Math.Max(1, images.Count) * length);
+        var errors = new Exception?[images.Count];
+        Parallel.For(0, images.Count, i =>
         {
-            var errors = new Exception?[images.Count];
-            Parallel.For(0, images.Count, i =>
+            var slot = buffer.AsSpan(i * length, length);
+            try
             {
-                var slot = buffer.AsSpan(i * length, length);
-                try
-                {
-                    Preprocessor.Decode(images[i], slot, "image");
-                }
-                catch (InputRejectedException ex)
-                {
-                    errors[i] = ex;
-                    slot.Clear(); // the slot still runs; its output is dropped
-                }
-            });
-            var vectors = RunTensor(buffer.AsMemory(0, images.Count * length), images.Count);
-            var outcomes = new Outcome<float[]>[images.Count];
-            for (var i = 0; i < images.Count; i++)
+                Preprocessor.Decode(images[i], slot, "image");
+            }
+            catch (InputRejectedException ex)
+            {
+                errors[i] = ex;
+                slot.Clear(); // the slot still runs; its output is dropped
+            }
+        });
+        return new DecodedBatch(this, buffer, images.Count, errors);
+    }
+
+    /// <summary>A decoded batch waiting for its model run; returns its buffer to the pool when disposed.</summary>
+    public sealed class DecodedBatch(ImageEncoder encoder, float[] buffer, int count, Exception?[] errors) : IDisposable
+    {
+        public int Count => count;
+
+        public Outcome<float[]>[] Run()
+        {
+            var vectors = count == 0 ? [] : encoder.RunTensor(buffer.AsMemory(0, count * encoder.Preprocessor.TensorLength), count);
+            var outcomes = new Outcome<float[]>[count];
+            for (var i = 0; i < count; i++)
                 outcomes[i] = errors[i] is { } error ? new(null, error) : new(vectors[i], null);
             return outcomes;
         }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(buffer);
-        }
+
+        public void Dispose() => ArrayPool<float>.Shared.Return(buffer);
     }
 
     /// <summary>The bare session on a ready-made NCHW tensor of <paramref name="count"/> images.</summary>

@@ -42,8 +42,29 @@ public sealed class TextEncoder : IAsyncDisposable
     public Task<float[]> EncodeAsync(string text, CancellationToken cancellationToken) =>
         _batcher.EnqueueAsync(Preprocessor.Encode(text), cancellationToken);
 
-    /// <summary>Pads the batch to its longest sequence (mask 0 on padding) and runs the model once.</summary>
+    /// <summary>Sequences per model run when a large batch is split by length.</summary>
+    const int LengthBucket = 32;
+
+    /// <summary>
+    /// Embeds the sequences in runs of up to 32 of similar length, so short texts are not padded to the longest
+    /// one of a large batch; each run pads to its own longest (mask 0 on padding). Results keep the input order.
+    /// </summary>
     public Outcome<float[]>[] RunBatch(IReadOnlyList<int[]> sequences)
+    {
+        if (sequences.Count <= LengthBucket)
+            return RunPadded(sequences);
+        var order = Enumerable.Range(0, sequences.Count).OrderBy(i => sequences[i].Length).ToArray();
+        var outcomes = new Outcome<float[]>[sequences.Count];
+        foreach (var chunk in order.Chunk(LengthBucket))
+        {
+            var results = RunPadded([.. chunk.Select(i => sequences[i])]);
+            for (var j = 0; j < chunk.Length; j++)
+                outcomes[chunk[j]] = results[j];
+        }
+        return outcomes;
+    }
+
+    Outcome<float[]>[] RunPadded(IReadOnlyList<int[]> sequences)
     {
         var count = sequences.Count;
         var length = sequences.Max(s => s.Length);

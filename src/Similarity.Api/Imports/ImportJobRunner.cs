@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -41,24 +42,83 @@ public sealed partial class ImportJobRunner(
                 lastRow[sku] = row.Number;
         }
 
-        var batch = new List<CatalogRow>(o.BatchSize);
-        foreach (var row in CatalogRows.Read(job.CatalogPath, job.Format).Where(r => r.Number > job.ProcessedRows))
+        // Two stages: while the models run and the database writes batch k, the next batch is validated, its
+        // images read from the zip and decoded into a tensor, its texts tokenised — on other threads.
+        var ready = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var producer = Task.Run(() => ProduceAsync(job, lastRow, archive, ready.Writer, stop.Token), stop.Token);
+        var completed = true;
+        try
         {
-            batch.Add(row);
-            if (batch.Count == o.BatchSize)
+            await foreach (var prepared in ready.Reader.ReadAllAsync(stop.Token))
             {
-                if (!await ProcessBatchAsync(job.Id, batch, lastRow, archive, ct))
-                    return;
-                batch.Clear();
+                using (prepared)
+                {
+                    if (!await WriteAsync(job.Id, prepared.RowCount, Embed(prepared), stop.Token))
+                    {
+                        completed = false; // cancelled: stop reading
+                        break;
+                    }
+                }
             }
         }
-        if (batch.Count > 0 && !await ProcessBatchAsync(job.Id, batch, lastRow, archive, ct))
-            return;
-        await FinishAsync(job.Id, ct);
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                await producer;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            while (ready.Reader.TryRead(out var left))
+                left.Dispose();
+        }
+        if (completed)
+            await FinishAsync(job.Id, ct);
     }
 
-    /// <summary>False when the job was cancelled meanwhile: the batch is not written.</summary>
-    async Task<bool> ProcessBatchAsync(Guid jobId, List<CatalogRow> rows, Dictionary<string, int> lastRow, ImageArchive? archive, CancellationToken ct)
+    /// <summary>A batch ready for the models: its outcome so far, the items to embed, their decoded images and tokens.</summary>
+    sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<Prepared> toEmbed, List<Prepared> withImage,
+        ImageEncoder.DecodedBatch? images, int[][] tokens) : IDisposable
+    {
+        public int RowCount => rowCount;
+        public BatchOutcome Outcome => outcome;
+        public List<Prepared> ToEmbed => toEmbed;
+        public List<Prepared> WithImage => withImage;
+        public ImageEncoder.DecodedBatch? Images => images;
+        public int[][] Tokens => tokens;
+
+        public void Dispose() => images?.Dispose();
+    }
+
+    async Task ProduceAsync(ImportJob job, Dictionary<string, int> lastRow, ImageArchive? archive, ChannelWriter<PreparedBatch> ready, CancellationToken ct)
+    {
+        try
+        {
+            foreach (var rows in CatalogRows.Read(job.CatalogPath, job.Format).Where(r => r.Number > job.ProcessedRows).Chunk(options.Value.BatchSize))
+            {
+                var prepared = await PrepareBatchAsync(rows, lastRow, archive, ct);
+                try
+                {
+                    await ready.WriteAsync(prepared, ct);
+                }
+                catch
+                {
+                    prepared.Dispose();
+                    throw;
+                }
+            }
+            ready.Complete();
+        }
+        catch (Exception ex)
+        {
+            ready.Complete(ex);
+        }
+    }
+
+    async Task<PreparedBatch> PrepareBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, ImageArchive? archive, CancellationToken ct)
     {
         var outcome = new BatchOutcome();
         var valid = new List<Prepared>();
@@ -88,8 +148,10 @@ public sealed partial class ImportJobRunner(
             else
                 toEmbed.Add(item);
         }
-        Embed(toEmbed, outcome);
-        return await WriteAsync(jobId, rows.Count, outcome, ct);
+        var withImage = toEmbed.Where(i => i.Image is not null).ToList();
+        var images = withImage.Count == 0 ? null : pipeline.Image.Decode([.. withImage.Select(i => i.Image!)]);
+        var tokens = toEmbed.Select(i => pipeline.Text.Preprocessor.Encode(i.Text)).ToArray();
+        return new PreparedBatch(rows.Length, outcome, toEmbed, withImage, images, tokens);
     }
 
     /// <summary>The row ready to embed, or null with the reason it is rejected.</summary>
@@ -131,16 +193,19 @@ public sealed partial class ImportJobRunner(
         return new Prepared(row, fields, text, CatalogText.Hash(text), image, image is null ? null : System.Security.Cryptography.SHA256.HashData(image));
     }
 
-    /// <summary>Images and texts of the batch through their encoders at once, then fusion item by item.</summary>
-    void Embed(List<Prepared> items, BatchOutcome outcome)
+    /// <summary>
+    /// The batch's images, then its texts, through their encoders, then fusion item by item. One encoder at a
+    /// time: each already uses every core, and two running at once only contend (docs/benchmarks.md).
+    /// </summary>
+    BatchOutcome Embed(PreparedBatch batch)
     {
+        var outcome = batch.Outcome;
+        var items = batch.ToEmbed;
         if (items.Count == 0)
-            return;
-        var withImage = items.Where(i => i.Image is not null).ToList();
-        var imageTask = Task.Run(() => withImage.Count == 0 ? [] : pipeline.Image.RunBatch([.. withImage.Select(i => i.Image!)]));
-        var texts = pipeline.Text.RunBatch([.. items.Select(i => pipeline.Text.Preprocessor.Encode(i.Text))]);
-        var images = imageTask.GetAwaiter().GetResult();
-        var imageOf = withImage.Select((item, index) => (item, index)).ToDictionary(p => p.item, p => images[p.index]);
+            return outcome;
+        var images = batch.Images?.Run() ?? [];
+        var texts = pipeline.Text.RunBatch(batch.Tokens);
+        var imageOf = batch.WithImage.Select((item, index) => (item, index)).ToDictionary(p => p.item, p => images[p.index]);
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -166,6 +231,7 @@ public sealed partial class ImportJobRunner(
             }
             outcome.Embedded.Add((item, new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight)));
         }
+        return outcome;
     }
 
     async Task<Dictionary<string, (byte[] Text, byte[]? Image, string Fingerprint)>> ExistingHashesAsync(string[] skus, CancellationToken ct)
