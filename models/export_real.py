@@ -13,19 +13,12 @@ Pin --text-revision to a commit of the model repository so a re-export gives the
 export is not byte-for-byte reproducible, so the sums are pinned from what this run produced.
 """
 import argparse
-import hashlib
 import json
 import os
 
 import numpy as np
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from generate import fusion_weights, sha256, write_safetensors  # the same default fusion and hashing as the generated sets
 
 
 def export_resnet(path):
@@ -66,8 +59,6 @@ def main():
     parser.add_argument("--fusion-dim", type=int, default=512)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-
-    from generate import fusion_weights, write_safetensors  # same default fusion as the generated sets
 
     image_dim = export_resnet(os.path.join(args.out, "image.onnx"))
     text_dim, vocab, lower, model_max = export_bert(os.path.join(args.out, "text.onnx"), args.out, args.text_model, args.text_revision)

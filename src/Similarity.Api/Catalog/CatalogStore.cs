@@ -25,6 +25,23 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         image_sha256 IS NOT NULL, text_embedding IS NOT NULL, fingerprint, image_weight, text_weight, created_at, updated_at
         """;
 
+    /// <summary>Every column a write sets, in the order of <see cref="ReplaceFromExcluded"/>'s source rows.</summary>
+    internal const string WrittenColumns = """
+        sku, title, description, category, brand, price, currency, available, attributes, image_sha256,
+        text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight
+        """;
+
+    /// <summary>The ON CONFLICT (sku) assignments that replace a stored item with the incoming one.</summary>
+    internal const string ReplaceFromExcluded = """
+        title = EXCLUDED.title, description = EXCLUDED.description, category = EXCLUDED.category,
+        brand = EXCLUDED.brand, price = EXCLUDED.price, currency = EXCLUDED.currency,
+        available = EXCLUDED.available, attributes = EXCLUDED.attributes,
+        image_sha256 = EXCLUDED.image_sha256, text_sha256 = EXCLUDED.text_sha256,
+        fingerprint = EXCLUDED.fingerprint, embedding = EXCLUDED.embedding,
+        image_embedding = EXCLUDED.image_embedding, text_embedding = EXCLUDED.text_embedding,
+        image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, updated_at = now()
+        """;
+
     /// <summary>
     /// When the item exists with the same image and text hashes and the same model fingerprint, updates only
     /// the fields that are not embedded (price, currency, availability) and returns it; otherwise null.
@@ -56,17 +73,9 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand($"""
             WITH upserted AS (
-                INSERT INTO items (sku, title, description, category, brand, price, currency, available, attributes,
-                                   image_sha256, text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight)
+                INSERT INTO items ({WrittenColumns})
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-                ON CONFLICT (sku) DO UPDATE SET
-                    title = EXCLUDED.title, description = EXCLUDED.description, category = EXCLUDED.category,
-                    brand = EXCLUDED.brand, price = EXCLUDED.price, currency = EXCLUDED.currency,
-                    available = EXCLUDED.available, attributes = EXCLUDED.attributes,
-                    image_sha256 = EXCLUDED.image_sha256, text_sha256 = EXCLUDED.text_sha256,
-                    fingerprint = EXCLUDED.fingerprint, embedding = EXCLUDED.embedding,
-                    image_embedding = EXCLUDED.image_embedding, text_embedding = EXCLUDED.text_embedding,
-                    image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, updated_at = now()
+                ON CONFLICT (sku) DO UPDATE SET {ReplaceFromExcluded}
                 RETURNING {Columns}, xmax = 0 AS created),
             bump AS (UPDATE catalog_state SET revision = revision + 1)
             SELECT * FROM upserted

@@ -276,11 +276,8 @@ public sealed partial class ImportJobRunner(
         {
             await using (var stage = new NpgsqlCommand("CREATE TEMP TABLE import_stage (LIKE items INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))
                 await stage.ExecuteNonQueryAsync(ct);
-            await using (var writer = await connection.BeginBinaryImportAsync("""
-                COPY import_stage (sku, title, description, category, brand, price, currency, available, attributes, image_sha256,
-                                   text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight)
-                FROM STDIN (FORMAT BINARY)
-                """, ct))
+            await using (var writer = await connection.BeginBinaryImportAsync(
+                $"COPY import_stage ({CatalogStore.WrittenColumns}) FROM STDIN (FORMAT BINARY)", ct))
             {
                 foreach (var (item, vectors) in outcome.Embedded.OrderBy(e => e.Item.Row.Sku, StringComparer.Ordinal))
                 {
@@ -306,21 +303,11 @@ public sealed partial class ImportJobRunner(
                 }
                 await writer.CompleteAsync(ct);
             }
-            await using var upsert = new NpgsqlCommand("""
+            await using var upsert = new NpgsqlCommand($"""
                 WITH written AS (
-                    INSERT INTO items (sku, title, description, category, brand, price, currency, available, attributes, image_sha256,
-                                       text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight)
-                    SELECT sku, title, description, category, brand, price, currency, available, attributes, image_sha256,
-                           text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight
-                    FROM import_stage ORDER BY sku
-                    ON CONFLICT (sku) DO UPDATE SET
-                        title = EXCLUDED.title, description = EXCLUDED.description, category = EXCLUDED.category,
-                        brand = EXCLUDED.brand, price = EXCLUDED.price, currency = EXCLUDED.currency,
-                        available = EXCLUDED.available, attributes = EXCLUDED.attributes,
-                        image_sha256 = EXCLUDED.image_sha256, text_sha256 = EXCLUDED.text_sha256,
-                        fingerprint = EXCLUDED.fingerprint, embedding = EXCLUDED.embedding,
-                        image_embedding = EXCLUDED.image_embedding, text_embedding = EXCLUDED.text_embedding,
-                        image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, updated_at = now()
+                    INSERT INTO items ({CatalogStore.WrittenColumns})
+                    SELECT {CatalogStore.WrittenColumns} FROM import_stage ORDER BY sku
+                    ON CONFLICT (sku) DO UPDATE SET {CatalogStore.ReplaceFromExcluded}
                     WHERE items.text_sha256 IS DISTINCT FROM EXCLUDED.text_sha256
                        OR items.image_sha256 IS DISTINCT FROM EXCLUDED.image_sha256
                        OR items.fingerprint IS DISTINCT FROM EXCLUDED.fingerprint

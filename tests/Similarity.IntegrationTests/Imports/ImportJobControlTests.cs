@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Similarity.Catalog;
 using Similarity.Cli;
+using Similarity.Encoders;
 using Similarity.Imports;
 using Similarity.IntegrationTests.Infrastructure;
 using Spectre.Console;
@@ -10,9 +13,11 @@ namespace Similarity.IntegrationTests.Imports;
 
 public sealed class ImportJobControlTests(ImportJobControlTests.SmallBatchApp app) : IClassFixture<ImportJobControlTests.SmallBatchApp>
 {
+    /// <summary>Small batches and two workers, so two jobs really run at once and interleave their writes.</summary>
     public sealed class SmallBatchApp : SimilarityApp
     {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Imports:BatchSize", "8")];
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+            [new("Similarity:Imports:BatchSize", "8"), new("Similarity:Imports:Workers", "2")];
     }
 
     [Fact]
@@ -90,6 +95,30 @@ public sealed class ImportJobControlTests(ImportJobControlTests.SmallBatchApp ap
         finally
         {
             File.Delete(catalog);
+        }
+    }
+
+    [Fact]
+    public async Task Two_concurrent_imports_with_overlapping_skus_both_finish_with_one_row_per_sku()
+    {
+        var client = app.CreateAdminClient();
+        string Catalog(string version) => "sku,title\n" + string.Join("\n", Enumerable.Range(0, 150).Select(i => $"both-{i:D3},{version} item {i}"));
+        var a = await client.StartAsync(ImportClient.Form(Catalog("alpha")));
+        var b = await client.StartAsync(ImportClient.Form(Catalog("beta")));
+
+        Assert.All(await Task.WhenAll(client.WaitForEndAsync(a.Id), client.WaitForEndAsync(b.Id)), job => Assert.Equal("succeeded", job.Status));
+        var stored = await BruteForce.ReadAllAsync(app.Database);
+        var both = stored.Where(s => s.Sku.StartsWith("both-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(150, both.Count);
+
+        // Each row's vectors are those of its final text.
+        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        foreach (var sku in new[] { "both-000", "both-077", "both-149" })
+        {
+            var item = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>($"/items/{sku}"))!;
+            var expected = (await pipeline.EmbedAsync(null, CatalogText.Compose(item.Title, null, null, null, null), default)).Fusion.Fused;
+            var actual = both.Single(s => s.Sku == sku).Fused;
+            Assert.True(expected.Zip(actual, (e, x) => Math.Abs(e - x)).Max() < 1e-5, $"{sku}'s vector is not that of '{item.Title}'");
         }
     }
 }

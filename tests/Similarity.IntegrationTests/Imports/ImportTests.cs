@@ -203,37 +203,36 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
         var response = await app.CreateClient().PostAsync("/imports", ImportClient.Form("sku,title\nk-1,K"));
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
-
-    [Fact]
-    public async Task Two_concurrent_imports_with_overlapping_skus_both_finish_with_one_row_per_sku()
-    {
-        var client = app.CreateAdminClient();
-        string Catalog(string version) => "sku,title\n" + string.Join("\n", Enumerable.Range(0, 150).Select(i => $"both-{i:D3},{version} item {i}"));
-        var a = await client.StartAsync(ImportClient.Form(Catalog("alpha")));
-        var b = await client.StartAsync(ImportClient.Form(Catalog("beta")));
-
-        Assert.All(await Task.WhenAll(client.WaitForEndAsync(a.Id), client.WaitForEndAsync(b.Id)), job => Assert.Equal("succeeded", job.Status));
-        var stored = await BruteForce.ReadAllAsync(app.Database);
-        var both = stored.Where(s => s.Sku.StartsWith("both-", StringComparison.Ordinal)).ToList();
-        Assert.Equal(150, both.Count);
-
-        // Each row's vectors are those of its final text.
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
-        foreach (var sku in new[] { "both-000", "both-077", "both-149" })
-        {
-            var item = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>($"/items/{sku}"))!;
-            var expected = (await pipeline.EmbedAsync(null, CatalogText.Compose(item.Title, null, null, null, null), default)).Fusion.Fused;
-            var actual = both.Single(s => s.Sku == sku).Fused;
-            Assert.True(expected.Zip(actual, (e, x) => Math.Abs(e - x)).Max() < 1e-5, $"{sku}'s vector is not that of '{item.Title}'");
-        }
-    }
 }
 
 public sealed class ImportLimitTests(ImportLimitTests.SmallUploadApp app) : IClassFixture<ImportLimitTests.SmallUploadApp>
 {
     public sealed class SmallUploadApp : SimilarityApp
     {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Imports:MaxUploadBytes", "2000")];
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+        [
+            new("Similarity:Imports:MaxUploadBytes", "2000"), new("Similarity:Imports:MaxRows", "10"),
+            new("Similarity:Imports:MaxZipEntries", "3"), new("Similarity:Imports:MaxZipUncompressedBytes", "1000"),
+        ];
+    }
+
+    public static TheoryData<string, string, byte[]?, int, string> Refused => new()
+    {
+        { "too many rows", "sku,title\n" + string.Join("\n", Enumerable.Range(0, 11).Select(i => $"r-{i},R")), null, 413, "MaxRows" },
+        { "too many zip entries", "sku,title\nz-1,Z", ImportClient.Zip(("a.png", [1]), ("b.png", [2]), ("c.png", [3]), ("d.png", [4])), 413, "MaxZipEntries" },
+        { "zip inflating past its total", "sku,title\nz-1,Z", ImportClient.Zip(("a.png", new byte[1200])), 413, "MaxZipUncompressedBytes" },
+        { "absolute zip entry", "sku,title\nz-1,Z", ImportClient.Zip(("/etc/a.png", [1])), 400, "outside the archive" },
+        { "csv without a title column", "sku,name\nz-1,Z", null, 400, "title" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task A_refused_upload_names_its_limit_and_stores_nothing(string because, string catalog, byte[]? zip, int status, string named)
+    {
+        var response = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form(catalog, "c.csv", zip));
+        Assert.True(status == (int)response.StatusCode, $"{because}: {(int)response.StatusCode}");
+        Assert.Contains(named, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(app.SpoolPath));
     }
 
     [Fact]

@@ -127,4 +127,29 @@ public sealed class ImagePreprocessorTests
     [InlineData(100, 256, 1)]
     public void Jpeg_shrink_on_load_never_goes_below_the_resize_target(int shorterSide, int target, int expected) =>
         Assert.Equal(expected, ImagePreprocessor.JpegShrink(shorterSide, target));
+
+    [Fact]
+    public void Palette_and_cmyk_images_decode_to_the_same_rgb_as_the_original()
+    {
+        var pixels = new byte[8 * 8 * 3];
+        for (var i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)(i % 3 == 0 ? 200 : i % 3 == 1 ? 60 : 30); // one flat orange
+        using var rgb = Image.NewFromMemory(pixels, 8, 8, 3, Enums.BandFormat.Uchar);
+        var reference = new float[3 * 16];
+        Create(4, 4).Decode(rgb.WriteToBuffer(".png"), reference, "image");
+
+        var palette = new float[3 * 16];
+        Create(4, 4).Decode(rgb.WriteToBuffer(".png[palette]"), palette, "image");
+        using var cmyk = rgb.Colourspace(Enums.Interpretation.Cmyk);
+        var fromCmyk = new float[3 * 16];
+        Create(4, 4).Decode(cmyk.WriteToBuffer(".jpg[Q=100]"), fromCmyk, "image");
+
+        for (var i = 0; i < reference.Length; i++)
+        {
+            Assert.Equal(reference[i], palette[i], 2);
+            // CMYK round-trips through a colour profile (gamut mapping) and JPEG: close, not exact. 0.3 is about
+            // 17 of 255 levels; CMYK bands taken as RGB would be off by more than 1 in every channel.
+            Assert.True(MathF.Abs(reference[i] - fromCmyk[i]) < 0.3f, $"{i}: {reference[i]} vs {fromCmyk[i]}");
+        }
+    }
 }
