@@ -18,7 +18,8 @@ APT_PACKAGES=(libicu72 postgresql-15 postgresql-server-dev-15 build-essential dp
 CHECKOUT_ID=$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
 DATA_DIR="$ROOT/.data"
 PG_DIR=${SIMILARITY_PG_DIR:-/var/lib/similarity/$CHECKOUT_ID}
-PG_PORT=${SIMILARITY_PG_PORT:-$((55000 + 0x${CHECKOUT_ID:0:4} % 900))}
+# The port is chosen once, at initdb, and remembered beside the data.
+PG_PORT=${SIMILARITY_PG_PORT:-$(cat "$PG_DIR/port" 2>/dev/null || echo $((55000 + 0x${CHECKOUT_ID:0:4} % 900)))}
 PG_DATA="$PG_DIR/data"
 PG_SOCKET="$PG_DIR/socket"
 PG_PASSWORD_FILE="$PG_DIR/password"
@@ -88,8 +89,11 @@ db_running() { [ -f "$PG_DATA/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" 
 
 db_init() {
   [ -f "$PG_DATA/PG_VERSION" ] && return 0
-  log "creating the project's PostgreSQL cluster in $PG_DIR (port $PG_PORT)"
   mkdir -p "$PG_DIR" "$PG_SOCKET"
+  # Another checkout's cluster (or anything else) may hold this port: take the next free one.
+  while (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; do PG_PORT=$((PG_PORT + 1)); done
+  echo "$PG_PORT" >"$PG_DIR/port"
+  log "creating the project's PostgreSQL cluster in $PG_DIR (port $PG_PORT)"
   [ -f "$PG_PASSWORD_FILE" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$PG_PASSWORD_FILE"
   if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; fi
   chmod 700 "$PG_DIR"
