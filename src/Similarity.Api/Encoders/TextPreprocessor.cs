@@ -21,8 +21,6 @@ public sealed class TextPreprocessor
         return new TextPreprocessor(tokenizer, settings.MaxSequenceLength);
     }
 
-    public int MaxLength => _maxLength;
-
     /// <summary>Token ids, truncated so <c>[CLS]</c> and <c>[SEP]</c> always survive.</summary>
     public int[] Encode(string text)
     {

@@ -76,8 +76,6 @@ public sealed class ImageArchive : IDisposable
         }
     }
 
-    public bool Contains(string name) => _entries.ContainsKey(Normalize(name));
-
     /// <summary>The entry's bytes, read with a cap; null when the entry is missing.</summary>
     public byte[]? Read(string name)
     {

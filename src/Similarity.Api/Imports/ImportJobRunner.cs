@@ -9,10 +9,10 @@ using Similarity.Encoders;
 namespace Similarity.Imports;
 
 /// <summary>
-/// Runs one import job from its committed resume point. Rows are read in batches; each batch is validated,
-/// embedded (image decoding and text tokenising in parallel) and written in one transaction together with the
-/// job's progress and the batch's rejected rows, so a crash loses at most the batch in flight and never
-/// writes a row twice.
+/// Runs one import job from its committed resume point. Rows are read in batches: a producer validates each
+/// batch, reads its images from the zip, decodes them into a tensor and tokenises its texts, while the current
+/// batch runs through the encoders and is written in one transaction together with the job's progress and
+/// its rejected rows — so a crash loses at most the batch in flight and never writes a row twice.
 /// </summary>
 public sealed partial class ImportJobRunner(
     NpgsqlDataSource dataSource, EmbeddingPipeline pipeline, IOptions<ImportOptions> options, IOptions<InputLimits> limits, ILogger<ImportJobRunner> logger)
@@ -31,8 +31,7 @@ public sealed partial class ImportJobRunner(
 
     public async Task RunAsync(ImportJob job, CancellationToken ct)
     {
-        var o = options.Value;
-        using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, o, limits.Value.MaxImageBytes);
+        using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, options.Value, limits.Value.MaxImageBytes);
 
         // A SKU repeated in one catalog: its last row wins. Deterministic, so a resumed job decides the same.
         var lastRow = new Dictionary<string, int>(StringComparer.Ordinal);
