@@ -50,14 +50,16 @@ public static class SimilarApi
         var item = conditional ? await search.GetQueryItemAsync(sku, ct) : null;
         if (item is { Exists: false })
             return ItemsApi.NotFoundProblem(sku);
-        if (item is not null && IsNotModified(http, item.Revision, pipeline.Fingerprint, options.Value))
+        if (item is not null && IfNoneMatchHas(http, SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
         var (searched, results) = await search.SearchAsync(request, withQueryItem: item is null, ct);
-        item ??= searched!;
-        if (!item.Exists)
-            return ItemsApi.NotFoundProblem(sku);
-        IsNotModified(http, item.Revision, pipeline.Fingerprint, options.Value);
+        if (item is null)
+        {
+            if (!searched!.Exists)
+                return ItemsApi.NotFoundProblem(sku);
+            SetCacheHeaders(http, searched.Revision, pipeline.Fingerprint, options.Value);
+        }
         return TypedResults.Ok(new SimilarResponse(sku, weights is null ? "fused" : "weighted", results));
     }
 
@@ -79,14 +81,17 @@ public static class SimilarApi
         return TypedResults.Ok(new SimilarResponse(null, weights is null ? "fused" : "weighted", results));
     }
 
-    /// <summary>Sets the ETag and Cache-Control headers; true when the client's If-None-Match already has this ETag.</summary>
-    static bool IsNotModified(HttpContext http, long revision, string fingerprint, SearchOptions options)
+    /// <summary>Sets the ETag and Cache-Control headers of the answer; returns the ETag.</summary>
+    static string SetCacheHeaders(HttpContext http, long revision, string fingerprint, SearchOptions options)
     {
         var etag = ETagOf(revision, fingerprint, http.Request);
         http.Response.Headers.ETag = etag;
         http.Response.Headers.CacheControl = $"public, max-age={options.CacheMaxAgeSeconds}";
-        return http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*"));
+        return etag;
     }
+
+    static bool IfNoneMatchHas(HttpContext http, string etag) =>
+        http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*"));
 
     /// <summary>A weak ETag over the catalog revision, the model fingerprint and the request (path and query).</summary>
     static string ETagOf(long revision, string fingerprint, HttpRequest request)
