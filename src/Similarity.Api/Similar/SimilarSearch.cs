@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Pgvector;
 using Similarity.Catalog;
+using Similarity.Database;
 using Similarity.Encoders;
 
 namespace Similarity.Similar;
@@ -19,7 +20,7 @@ public sealed record QueryItem(long Revision, bool Exists);
 /// by exact float32 cosine (or by the caller's image/text weights). When the index finds fewer than k, the same
 /// query runs as an exact scan, so k results come back whenever k matching items exist.
 /// </summary>
-public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options)
+public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options)
 {
     const string QueryItemSql = "SELECT revision, EXISTS (SELECT 1 FROM items WHERE sku = $1) FROM catalog_state";
 
@@ -62,8 +63,9 @@ public sealed class SimilarSearch(NpgsqlDataSource dataSource, CatalogIndex inde
         }
         if (!exact)
         {
-            // The search breadth is never below the candidates wanted (and so never below k).
-            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, false), set_config('hnsw.iterative_scan', 'relaxed_order', false)");
+            // The search breadth is never below the candidates wanted (and so never below k). The settings are
+            // local to the batch's implicit transaction, so the connection goes back to the pool as it came.
+            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
             settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, candidates).ToString(System.Globalization.CultureInfo.InvariantCulture) });
             batch.BatchCommands.Add(settings);
         }
