@@ -297,7 +297,7 @@ TABLE
 # /similar under load against a seeded catalog: the service (wrk, hey) next to the same SQL driven straight at
 # PostgreSQL (pgbench), and recall@10 against an exact scan. All on this machine's loopback.
 bench_similar() {
-  local items=100000 seconds=20 warmup=60 rounds=3
+  local items=100000 seconds=10 warmup=60 rounds=7
   while (($#)); do
     case "$1" in
       --items) items=$2; shift 2 ;;
@@ -353,7 +353,7 @@ SQL
   # after 5 s): a storefront runs for days, so the figures are for the warmed-up service.
   log "warm-up: wrk for ${warmup}s"
   wrk -t2 -c16 -d"${warmup}s" -s "$work/similar.lua" "$url" >/dev/null
-  # This machine's speed drifts by more than 10% from minute to minute (other tenants), so each round measures
+  # This machine's speed drifts by more than 10% from minute to minute (other tenants), so many short rounds each measure
   # the service's peak, the database's ceiling and the latency at half that peak back to back, and the summary
   # takes the median round.
   local round ratios=() p99s=() rows="" ticks clk hey_url
