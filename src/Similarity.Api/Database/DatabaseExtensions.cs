@@ -13,7 +13,10 @@ public static class DatabaseExtensions
     /// </summary>
     public const string ReadsKey = "reads";
 
-    /// <summary>One pooled <see cref="NpgsqlDataSource"/> with pgvector mapped, and the migrations run at start.</summary>
+    /// <summary>
+    /// The pooled <see cref="NpgsqlDataSource"/> with pgvector mapped, its resetless twin for reads (<see cref="ReadsKey"/>),
+    /// and the migrations, run at start before any request is served.
+    /// </summary>
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton(services => BuildDataSource(services, forReads: false));
