@@ -16,6 +16,9 @@ public sealed class VectorGuardTests
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_finite_nonzero_vector_passes() => VectorGuard.Check([0f, 0.5f, -2f], "image");
+    [Theory]
+    [InlineData(new[] { 0f, 0.5f, -2f })]
+    [InlineData(new[] { 1e-20f, 0f, 0f })] // tiny but with a direction
+    public void A_finite_nonzero_vector_passes(float[] vector) =>
+        Assert.Null(Record.Exception(() => VectorGuard.Check(vector, "image")));
 }
