@@ -16,6 +16,9 @@ public sealed record SpooledUpload(string Directory, string CatalogPath, string 
 /// </summary>
 public static class ImportUpload
 {
+    /// <summary>The multipart form POST /imports takes, for the OpenAPI document (the handler streams the body itself).</summary>
+    public sealed record Form(IFormFile Catalog, IFormFile? Images);
+
     public static async Task<SpooledUpload> SpoolAsync(HttpRequest request, string directory, ImportOptions options, CancellationToken ct)
     {
         // Kestrel's own cap, raised for this endpoint only; the exact limit is counted below and named in the 413.
@@ -26,7 +29,6 @@ public static class ImportUpload
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
             throw new InputRejectedException("catalog", "Send multipart/form-data with a `catalog` file (CSV or JSON Lines) and an optional `images` zip.");
 
-        Directory.CreateDirectory(directory);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var reader = new MultipartReader(boundary, request.Body);
         string? catalogPath = null, format = null, imagesPath = null;
@@ -37,6 +39,8 @@ public static class ImportUpload
                 continue;
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
             string? target = null;
+            if ((name == "catalog" && catalogPath is not null) || (name == "images" && imagesPath is not null))
+                throw new InputRejectedException(name, $"The upload has more than one `{name}` part.");
             if (name == "catalog")
             {
                 var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
@@ -49,7 +53,7 @@ public static class ImportUpload
                 target = imagesPath = Path.Combine(directory, "images.zip");
             }
             hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n"));
-            await using var output = target is null ? Stream.Null : File.Create(target);
+            await using var output = target is null ? Stream.Null : ImportSpool.CreateFile(target);
             var buffer = new byte[81920];
             int n;
             while ((n = await section.Body.ReadAsync(buffer, ct)) > 0)
