@@ -52,6 +52,23 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         return error + "\n" + Logs.Problems;
     }
 
+    /// <summary>Waits, polling /health/ready, until the vector index (built in the background after start) is valid.</summary>
+    public async Task WaitForVectorIndexAsync(int timeoutSeconds = 60)
+    {
+        var client = CreateClient();
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (VectorIndexStatus(await client.GetStringAsync("/health/ready")) != "Healthy")
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the vector index was not valid after {timeoutSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>The vector index's entry in a /health/ready answer.</summary>
+    public static string? VectorIndexStatus(string health) =>
+        System.Text.Json.JsonElement.Parse(health).GetProperty("entries").GetProperty("vectorIndex").GetProperty("status").GetString();
+
     public HttpClient CreateAdminClient()
     {
         var client = CreateClient();
