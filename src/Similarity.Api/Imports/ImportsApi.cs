@@ -22,7 +22,7 @@ public static class ImportsApi
                 "An Idempotency-Key header makes a retried upload return the same job (and resumes it if it failed). " +
                 "The 202 comes back once the body is stored: the job then counts the rows and checks the zip, and reports what it found.")
             .DisableAntiforgery()
-            .Accepts<ImportUpload.Form>("multipart/form-data")
+            .Accepts<ImportUploadForm>("multipart/form-data")
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
