@@ -6,8 +6,8 @@ namespace Similarity.Imports;
 /// <summary>
 /// What a zip declares about its central directory — the entry count and the directory's size — read from the
 /// end-of-central-directory record (ZIP64's when present) in the file's last bytes. Written by hand because
-/// System.IO.Compression's ZipArchive reads the whole central directory into objects when opened, before
-/// anyone could count the entries.
+/// System.IO.Compression's ZipArchive builds an object for every entry of the central directory the first time
+/// its entries are asked for, even for their count.
 /// </summary>
 public static class ZipDirectory
 {
