@@ -122,11 +122,7 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         if (!form.Any())
             form.Add(new StringContent("Hat"), "title");
         var client = app.CreateAdminClient();
-        var response = await client.PutAsync($"/items/{Uri.EscapeDataString(sku)}", form);
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
-        Assert.True(errors.TryGetProperty(field, out _), $"errors should name '{field}': {errors}");
+        await CatalogClient.AssertNamesFieldAsync(await client.PutAsync($"/items/{Uri.EscapeDataString(sku)}", form), field);
         Assert.Equal(0L, await app.Database.ExecuteAsync("SELECT count(*) FROM items WHERE sku = $1", sku));
     }
 

@@ -4,39 +4,27 @@ namespace Similarity.IntegrationTests.Foundation;
 
 public sealed class StartupValidationTests
 {
-    sealed class ShortAdminKeyApp : SimilarityApp
+    sealed class BadSettingApp(string key, string value) : SimilarityApp
     {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:AdminApiKey", "short")];
+        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new(key, value)];
     }
 
-    sealed class NoSpoolApp : SimilarityApp
+    public static TheoryData<string, string, string> BadSettings => new()
     {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Imports:SpoolPath", "")];
-    }
+        { "Similarity:AdminApiKey", "short", "Similarity:AdminApiKey" },
+        // No spool means no default under /tmp either: the start fails instead.
+        { "Similarity:Imports:SpoolPath", "", "Similarity:Imports:SpoolPath is not set" },
+    };
 
-    [Fact]
-    public async Task Without_a_spool_path_the_start_fails_naming_the_key_instead_of_spooling_to_a_temp_folder()
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task A_bad_setting_stops_the_start_naming_the_setting(string key, string value, string named)
     {
-        await using var app = new NoSpoolApp();
+        await using var app = new BadSettingApp(key, value);
         await ((IAsyncLifetime)app).InitializeAsync();
         try
         {
-            Assert.Contains("Similarity:Imports:SpoolPath is not set", app.StartFailure(), StringComparison.Ordinal);
-        }
-        finally
-        {
-            await ((IAsyncLifetime)app).DisposeAsync();
-        }
-    }
-
-    [Fact]
-    public async Task A_bad_setting_stops_the_start_naming_the_setting()
-    {
-        await using var app = new ShortAdminKeyApp();
-        await ((IAsyncLifetime)app).InitializeAsync();
-        try
-        {
-            Assert.Contains("Similarity:AdminApiKey", app.StartFailure(), StringComparison.Ordinal);
+            Assert.Contains(named, app.StartFailure(), StringComparison.Ordinal);
         }
         finally
         {
