@@ -66,11 +66,15 @@ public sealed partial class ImportWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var ranJob = false;
+            var round = Round.Idle;
             try
             {
-                ranJob = await RunNextJobAsync(stoppingToken);
-                state.RoundSucceeded(worker);
+                round = await RunNextJobAsync(stoppingToken);
+                // A failed round shows until a job runs cleanly again; idle polls say nothing either way.
+                if (round == Round.Failed)
+                    state.RoundFailed(worker);
+                else if (round == Round.Ran)
+                    state.RoundSucceeded(worker);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -86,17 +90,20 @@ public sealed partial class ImportWorker(
                 state.RoundFailed(worker);
                 LogRoundFailed(worker, ex);
             }
-            if (!ranJob)
+            if (round == Round.Idle)
                 await queue.WaitAsync(PollInterval, stoppingToken);
         }
     }
 
-    /// <summary>Claims the next job and runs it to an end; false when there was none.</summary>
-    async Task<bool> RunNextJobAsync(CancellationToken ct)
+    enum Round { Idle, Ran, Failed }
+
+    /// <summary>Claims the next job and runs it to an end: idle when there was none, failed when its round ended in an error.</summary>
+    async Task<Round> RunNextJobAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         if (await ClaimAsync(connection, ct) is not { } job)
-            return false;
+            return Round.Idle;
+        var round = Round.Ran;
         try
         {
             LogStarted(job.Id, job.ProcessedRows);
@@ -110,12 +117,13 @@ public sealed partial class ImportWorker(
             // E.g. its upload could not be removed, or the job could not be marked failed: the job's own problem,
             // logged with its id; the worker goes on with the next.
             LogJobRoundFailed(job.Id, ex);
+            round = Round.Failed;
         }
         finally
         {
             await UnlockAsync(connection, job.Id);
         }
-        return true;
+        return round;
     }
 
     enum JobEnd { Ended, Refused, Failed, TakenOver }

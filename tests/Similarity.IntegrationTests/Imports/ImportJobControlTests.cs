@@ -17,6 +17,13 @@ public sealed class ImportJobControlTests(ImportJobControlTests.SmallBatchApp ap
     {
         protected override IEnumerable<KeyValuePair<string, string>> Settings =>
             [new("Similarity:Imports:BatchSize", "8"), new("Similarity:Imports:Workers", "2")];
+
+        // A test adds a gate trigger to items: after the index is built (see WaitForVectorIndexAsync).
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            await StartAsync();
+        }
     }
 
     [Fact]

@@ -29,7 +29,8 @@ public sealed class ImportResumeTests
         Guid jobId;
         // Five batches go in; the sixth is held at the gate while the service stops, abandoning it.
         int processedAtStop;
-        var client = first.CreateAdminClient(); // started: the items table exists
+        await first.StartAsync(); // the items table and its index exist: the gate's trigger can go on it
+        var client = first.CreateAdminClient();
         await using (var gate = await ItemWriteFaults.CloseAfterAsync(first.Database, rows: 40))
         {
             var job = await client.StartAsync(ImportClient.Form(csv));

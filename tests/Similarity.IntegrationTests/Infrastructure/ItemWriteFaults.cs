@@ -5,7 +5,8 @@ namespace Similarity.IntegrationTests.Infrastructure;
 /// <summary>
 /// Faults injected where the service writes items, in a test's own database: a trigger on <c>items</c> that
 /// fails writes with a given SQLSTATE, or a gate that holds writes after a number of rows until the test opens it.
-/// Triggers count rows with a sequence, which a rolled-back transaction does not undo.
+/// Triggers count rows with a sequence, which a rolled-back transaction does not undo. Add them once the
+/// service's vector index is valid (<see cref="SimilarityApp.StartAsync"/>).
 /// </summary>
 public static class ItemWriteFaults
 {

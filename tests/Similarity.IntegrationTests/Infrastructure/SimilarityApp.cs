@@ -22,6 +22,13 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public virtual async Task InitializeAsync() => Database ??= await TestDatabase.CreateAsync();
 
+    /// <summary>Starts the service and waits until its vector index is valid (see <see cref="WaitForVectorIndexAsync"/>).</summary>
+    public async Task StartAsync()
+    {
+        CreateClient();
+        await WaitForVectorIndexAsync();
+    }
+
     /// <summary>A second service over an existing database and spool, as after a restart.</summary>
     protected SimilarityApp(TestDatabase database, string spoolPath) => (Database, SpoolPath, _sharesState) = (database, spoolPath, true);
 
@@ -52,7 +59,11 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         return error + "\n" + Logs.Problems;
     }
 
-    /// <summary>Waits, polling /health/ready, until the vector index (built in the background after start) is valid.</summary>
+    /// <summary>
+    /// Waits, polling /health/ready, until the vector index (built in the background after start) is valid.
+    /// A test that changes the items table's definition (a trigger, a constraint) waits for it first: DDL on
+    /// the table and CREATE INDEX CONCURRENTLY wait for each other, and PostgreSQL ends one as a deadlock.
+    /// </summary>
     public async Task WaitForVectorIndexAsync(int timeoutSeconds = 60)
     {
         var client = CreateClient();
