@@ -9,7 +9,7 @@ using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
-public static class ImportsApi
+public static partial class ImportsApi
 {
     public static IEndpointRouteBuilder MapImportsApi(this IEndpointRouteBuilder app)
     {
@@ -26,7 +26,8 @@ public static class ImportsApi
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         imports.MapGet("", ListAsync).WithName("ListImports").WithSummary("Recent import jobs, newest first.");
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -65,14 +66,25 @@ public static class ImportsApi
 
     static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ImportStore store, ImportQueue queue,
-        ImportSpool spool, IOptions<ImportOptions> options, CancellationToken ct)
+        ImportSpool spool, IOptions<ImportOptions> options, ILoggerFactory loggers, CancellationToken ct)
     {
         if (FieldRules.TextProblem("Idempotency-Key", idempotencyKey, MaxIdempotencyKey) is { } keyProblem)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = [keyProblem] });
         var key = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey;
         var o = options.Value;
         var id = Guid.CreateVersion7();
-        var directory = spool.CreateJobFolder(id);
+        string directory;
+        try
+        {
+            directory = spool.CreateJobFolder(id);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The service's fault, not the client's; /health/ready reports it too.
+            LogSpoolUnwritable(loggers.CreateLogger(typeof(ImportsApi)), spool.Root, ex);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Uploads cannot be stored now.",
+                detail: "The import spool (Similarity:Imports:SpoolPath) cannot be written; the operator is told by the log and /health/ready.");
+        }
         try
         {
             // Only checks that cost the same for any size run here — the header line, the zip's last bytes — so
@@ -191,6 +203,9 @@ public static class ImportsApi
             DeleteQuietly(job);
         return TypedResults.Accepted($"/imports/{id}", JobResponse.From(job));
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An upload could not be stored: the import spool {Root} cannot be written")]
+    static partial void LogSpoolUnwritable(ILogger logger, string root, Exception exception);
 
     static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such import.", detail: $"There is no import job {id}.");

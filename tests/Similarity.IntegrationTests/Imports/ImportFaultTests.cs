@@ -257,7 +257,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
     }
 
     [Fact]
-    public async Task Ready_is_unhealthy_naming_imports_while_the_spool_cannot_be_written()
+    public async Task Ready_is_unhealthy_naming_imports_and_uploads_are_503_while_the_spool_cannot_be_written()
     {
         var client = app.CreateClient();
         var moved = app.SpoolPath + ".moved";
@@ -271,6 +271,9 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
             Assert.Equal("Unhealthy", imports.GetProperty("status").GetString());
             Assert.Contains("Similarity:Imports:SpoolPath", imports.GetProperty("description").GetString(), StringComparison.Ordinal);
             Assert.False(imports.TryGetProperty("error", out _), "no exception text in public health output");
+            var upload = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form(Catalog("nospool", 1)));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, upload.StatusCode);
+            Assert.Equal("application/problem+json", upload.Content.Headers.ContentType?.MediaType);
         }
         finally
         {
