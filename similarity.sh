@@ -474,6 +474,7 @@ usage: ./similarity.sh COMMAND
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
+  bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
