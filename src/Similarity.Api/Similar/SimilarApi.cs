@@ -60,8 +60,7 @@ public static class SimilarApi
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
-        var weighted = request.Weighted;
-        return TypedResults.Ok(new SimilarResponse(sku, weighted ? "weighted" : "fused", results));
+        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results));
     }
 
     /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>
