@@ -200,7 +200,8 @@ cmd_bench() {
     images) "${bench[@]}" images --images "$CLIPART" "$@" ;;
     similar) bench_similar "$@" ;;
     import) bench_import "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import [--seconds N] [--items N]" ;;
+    upload) bench_upload "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload [--seconds N] [--items N] [--rows N]" ;;
   esac
 }
 
@@ -216,9 +217,11 @@ bench_service_start() {
     exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning) >"$log_file" 2>&1 &
   BENCH_API_PID=$!
   trap 'kill $BENCH_API_PID 2>/dev/null || true' EXIT
-  log "waiting for the service (a first start builds the HNSW index)"
+  # Healthy, not just ready: the HNSW index is built in the background after start (a first start over a
+  # large catalog takes minutes), and until it is valid /similar scans exactly.
+  log "waiting for the service and its HNSW index"
   local waited=0
-  until curl -fsS "$url/health/ready" >/dev/null 2>&1; do
+  until curl -fsS "$url/health/ready" 2>/dev/null | grep -q '^{"status":"Healthy"'; do
     kill -0 $BENCH_API_PID 2>/dev/null || { tail -20 "$log_file" >&2; die "the service stopped"; }
     sleep 1; waited=$((waited + 1))
     ((waited < 1800)) || die "the service was not ready after 30 minutes"
@@ -294,6 +297,75 @@ bench_import() {
 TABLE
 }
 
+# How long POST /imports takes to answer 202 for a tiny catalog and for one of --rows rows (default: the
+# 5 000 000-row limit), against the plain cost of sending the same bytes (curl to a discard server); then how
+# long the job spends on the checks that used to run inside the request (counting rows), read off the job.
+bench_upload() {
+  local rows=5000000
+  while (($#)); do
+    case "$1" in
+      --rows) rows=$2; shift 2 ;;
+      *) die "bench upload: unknown option $1" ;;
+    esac
+  done
+  db_start
+  ensure_models tiny
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local db=similarity_bench_upload url=http://127.0.0.1:18094 work="$DATA_DIR/bench-upload" key=bench-only-admin-key-not-secret
+  mkdir -p "$work"
+  [ -s "$work/catalog-$rows.csv" ] || /usr/bin/python3 - "$rows" "$work/catalog-$rows.csv" <<'PY'
+import sys
+rows, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write("sku,title,category,price\n")
+    for i in range(rows):
+        f.write(f"up-{i:08d},Uploaded item number {i} in plain cotton,shirts,{i % 300}.99\n")
+PY
+  printf 'sku,title\nup-1,One item\n' >"$work/catalog-1.csv"
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  rm -rf "$DATA_DIR/bench-spool"
+  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$ROOT/models/tiny/manifest.json" "$url" "$DATA_DIR/bench-upload-api.log"
+  post() { curl -fsS -o "$work/answer.json" -w '%{http_code} %{time_total}' -H "X-Api-Key: $key" -F "catalog=@$1" "$url/imports"; }
+  # The plain cost of sending the same multipart body: a server that reads and discards it.
+  /usr/bin/python3 - >"$work/sink.port" <<'PY' &
+import http.server, socketserver, sys
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        left = int(self.headers["Content-Length"])
+        while left > 0:
+            left -= len(self.rfile.read(min(left, 1 << 20)))
+        self.send_response(202); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+with socketserver.TCPServer(("127.0.0.1", 0), Sink) as server:
+    print(server.server_address[1], flush=True); server.serve_forever()
+PY
+  local sink=$!
+  until [ -s "$work/sink.port" ]; do sleep 0.1; done
+  local small big plain job total_at waited=0
+  small=$(post "$work/catalog-1.csv")
+  plain=$(curl -fsS -o /dev/null -w '%{time_total}' -F "catalog=@$work/catalog-$rows.csv" "http://127.0.0.1:$(cat "$work/sink.port")/")
+  kill "$sink"
+  big=$(post "$work/catalog-$rows.csv")
+  job=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/answer.json")
+  local start=$(date +%s.%N)
+  until curl -fsS -H "X-Api-Key: $key" "$url/imports/$job" | grep -q '"total":[0-9]'; do
+    sleep 0.1; waited=$((waited + 1)); ((waited < 6000)) || die "bench upload: the job never counted its rows"
+  done
+  total_at=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
+  curl -fsS -X DELETE -H "X-Api-Key: $key" "$url/imports/$job" >/dev/null || true
+  bench_service_stop
+  cat <<TABLE
+| measure | value |
+|---|---:|
+| POST /imports, 1 row: status, seconds to the answer | ${small% *}, ${small#* } s |
+| POST /imports, $rows rows ($(du -m "$work/catalog-$rows.csv" | cut -f1) MiB): status, seconds to the answer | ${big% *}, ${big#* } s |
+| the same body sent to a discard server (transfer alone) | $plain s |
+| POST / transfer alone, $rows rows | $(awk -v a="${big#* }" -v b="$plain" 'BEGIN{printf "%.2f", a / b}') |
+| after the 202: until the job had counted its rows (its checks) | about $total_at s |
+TABLE
+}
+
 # /similar under load against a seeded catalog: the service (wrk, hey) next to the same SQL driven straight at
 # PostgreSQL (pgbench), and recall@10 against an exact scan. All on this machine's loopback.
 bench_similar() {
@@ -338,7 +410,7 @@ SELECT set_config('hnsw.ef_search', '100', true), set_config('hnsw.iterative_sca
 SELECT sku, title, category, price, score, image_score, text_score FROM (
   SELECT sku, title, category, price, 1 - (embedding <=> q.e) AS score,
          1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score
-  FROM (SELECT * FROM items WHERE fingerprint = '$fp' AND sku <> ALL(ARRAY['b-' || lpad(:id::text, 6, '0')])
+  FROM (SELECT * FROM items WHERE fingerprint = '$fp' AND sku <> ALL(ARRAY['b-' || lpad(:id::text, 6, '0')]) AND vector_dims(embedding) = $dim
         ORDER BY (embedding::halfvec($dim)) <=> (SELECT embedding FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0'))::halfvec($dim)
         LIMIT 40) c,
        (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0')) q
@@ -402,6 +474,7 @@ usage: ./similarity.sh COMMAND
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
+  bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)

@@ -84,7 +84,7 @@ public static partial class ImportBenchmark
         }
         // The very text the import embeds for each row.
         var titles = Similarity.Imports.CatalogRows.Read(Path.Combine(args.Get("catalog"), "catalog.csv"), "csv").Take(32)
-            .Select(row => pipeline.Text.Preprocessor.Encode(Similarity.Catalog.CatalogText.Compose(row.Title!, row.Brand, row.Category, null, row.Description)))
+            .Select(row => pipeline.Text.Preprocessor.Encode(Similarity.Catalog.CatalogText.Compose(row.Item.Title!, row.Item.Brand, row.Item.Category, null, row.Item.Description)))
             .ToArray();
         var textLength = titles.Max(t => t.Length);
         var (ids, mask, types) = (new long[32 * textLength], new long[32 * textLength], new long[32 * textLength]);

@@ -45,17 +45,19 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
             return 3;
         }
         var job = (await response.Content.ReadFromJsonAsync<Job>(Json, ct))!;
-        console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued: {job.Counts.Total} rows");
+        console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued");
 
         await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .StartAsync(async progress =>
             {
-                var task = progress.AddTask("rows", maxValue: Math.Max(1, job.Counts.Total ?? 1));
+                var task = progress.AddTask("rows", maxValue: 1);
                 while (!Ended.Contains(job.Status))
                 {
                     await Task.Delay(pollInterval, ct);
                     job = (await http.GetFromJsonAsync<Job>($"/imports/{job.Id}", Json, ct))!;
+                    // The total is known once the job has counted the rows (its first step).
+                    task.MaxValue = Math.Max(1, job.Counts.Total ?? 1);
                     task.Value = job.Counts.Processed;
                     task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {job.Counts.Failed} errors";
                 }

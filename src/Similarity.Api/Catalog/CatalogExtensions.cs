@@ -4,7 +4,7 @@ namespace Similarity.Catalog;
 
 public static class CatalogExtensions
 {
-    /// <summary>The item store, its vector index (built at start) and the /similar search.</summary>
+    /// <summary>The item store, its vector index (built in the background after start) and the /similar search.</summary>
     public static WebApplicationBuilder AddCatalog(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -12,7 +12,8 @@ public static class CatalogExtensions
         builder.Services.AddSingleton<CatalogIndex>();
         builder.Services.AddSingleton<SimilarSearch>();
         // After the migrations (registered earlier): the index needs the items table.
-        builder.Services.AddHostedService<CatalogIndex.AtStartup>();
+        builder.Services.AddHostedService<CatalogIndex.Builder>();
+        builder.Services.AddHealthChecks().AddCheck<CatalogIndex.HealthCheck>("vectorIndex", tags: ["ready"]);
         return builder;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using Pgvector;
+using Similarity.Database;
 
 namespace Similarity.Catalog;
 
@@ -94,13 +95,14 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         return (Read(reader), reader.GetBoolean(16));
     }
 
-    public async Task<StoredItem?> GetAsync(string sku, CancellationToken ct)
+    /// <summary>The item, read once more on a broken pooled connection (see <see cref="DatabaseFaults.ReadWithRetryAsync"/>).</summary>
+    public Task<StoredItem?> GetAsync(string sku, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM items WHERE sku = $1");
         command.Parameters.Add(new() { Value = sku });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
-    }
+    }, ct);
 
     public async Task<bool> DeleteAsync(string sku, CancellationToken ct)
     {
@@ -141,7 +143,7 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
             reader.IsDBNull(5) ? null : reader.GetDecimal(5),
             reader.IsDBNull(6) ? null : reader.GetString(6),
             reader.GetBoolean(7),
-            JsonDocument.Parse(reader.GetString(8)).RootElement),
+            JsonElement.Parse(reader.GetString(8))),
         reader.GetBoolean(9), reader.GetBoolean(10), reader.GetString(11), reader.GetFloat(12), reader.GetFloat(13),
         reader.GetFieldValue<DateTimeOffset>(14), reader.GetFieldValue<DateTimeOffset>(15));
 }

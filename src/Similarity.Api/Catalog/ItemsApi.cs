@@ -52,9 +52,9 @@ public static class ItemsApi
         [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes,
         IFormFile? image, CatalogStore store, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
     {
-        var errors = ItemForm.Validate(sku, title, description, category, brand, price, currency, available, attributes, out var fields);
-        if (errors.Count > 0)
-            return TypedResults.ValidationProblem(errors);
+        var validated = new ItemInput(sku, title, description, category, brand, price, currency, available, attributes).Validate();
+        if (validated.Value is not { } fields)
+            return TypedResults.ValidationProblem(validated.Errors);
 
         var imageBytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
         var text = CatalogText.Compose(fields.Title, fields.Brand, fields.Category, fields.Attributes, fields.Description);

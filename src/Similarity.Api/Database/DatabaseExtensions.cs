@@ -15,7 +15,7 @@ public static class DatabaseExtensions
 
     /// <summary>
     /// The pooled <see cref="NpgsqlDataSource"/> with pgvector mapped, its resetless twin for reads (<see cref="ReadsKey"/>),
-    /// and the migrations, run at start before any request is served.
+    /// the migrations, run at start before any request is served, and a 503 for a database that is down.
     /// </summary>
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
@@ -24,6 +24,7 @@ public static class DatabaseExtensions
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<DatabaseMigrator.AtStartup>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         return builder;
     }
 

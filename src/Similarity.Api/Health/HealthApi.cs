@@ -17,10 +17,13 @@ public static class HealthApi
         return app;
     }
 
-    /// <summary>The common health-check JSON shape: overall status, total duration, one entry per check.</summary>
+    /// <summary>
+    /// The common health-check JSON shape: overall status, total duration, one entry per check. Public, so it
+    /// carries no exception text: a failing check's exception goes to the log (HealthCheckService logs it).
+    /// </summary>
     public sealed record HealthResponse(string Status, string TotalDuration, IReadOnlyDictionary<string, HealthEntry> Entries);
 
-    public sealed record HealthEntry(string Status, string? Description, string Duration, IReadOnlyDictionary<string, object> Data, string? Error);
+    public sealed record HealthEntry(string Status, string? Description, string Duration, IReadOnlyDictionary<string, object> Data);
 
     static async Task<IResult> Report(HealthCheckService checks, Func<HealthCheckRegistration, bool> predicate, CancellationToken ct)
     {
@@ -29,7 +32,7 @@ public static class HealthApi
             report.Status.ToString(),
             report.TotalDuration.ToString(),
             report.Entries.ToDictionary(e => e.Key, e => new HealthEntry(
-                e.Value.Status.ToString(), e.Value.Description, e.Value.Duration.ToString(), e.Value.Data, e.Value.Exception?.Message)));
+                e.Value.Status.ToString(), e.Value.Description, e.Value.Duration.ToString(), e.Value.Data)));
         var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         return TypedResults.Json(body, statusCode: status);
     }

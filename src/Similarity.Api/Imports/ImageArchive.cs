@@ -17,9 +17,13 @@ public sealed class ImageArchive : IDisposable
     ImageArchive(ZipArchive zip, Dictionary<string, ZipArchiveEntry> entries, ImportOptions options, long maxEntryBytes) =>
         (_zip, _entries, _options, _maxEntryBytes) = (zip, entries, options, maxEntryBytes);
 
-    /// <summary>Opens the zip and refuses it whole for a path escaping the archive, an absolute path or too many entries.</summary>
+    /// <summary>
+    /// Opens the zip and refuses it whole for too many entries (counted before any entry is loaded), a path
+    /// escaping the archive or an absolute path.
+    /// </summary>
     public static ImageArchive Open(string path, ImportOptions options, long maxEntryBytes)
     {
+        ZipDirectory.Check(path, options);
         ZipArchive zip;
         try
         {
@@ -31,8 +35,6 @@ public sealed class ImageArchive : IDisposable
         }
         try
         {
-            if (zip.Entries.Count > options.MaxZipEntries)
-                throw new InputRejectedException("images", $"The zip has {zip.Entries.Count} entries; the limit (Similarity:Imports:MaxZipEntries) is {options.MaxZipEntries}.", StatusCodes.Status413PayloadTooLarge);
             var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
             foreach (var entry in zip.Entries)
             {
@@ -53,7 +55,7 @@ public sealed class ImageArchive : IDisposable
 
     /// <summary>
     /// Inflates every entry once, counting real bytes: refuses the archive when the total passes the limit or
-    /// an entry inflates past the compression ratio. Run at upload, so a bomb is refused before a job exists.
+    /// an entry inflates past the compression ratio. Run by the job before its first row, so a bomb imports nothing.
     /// </summary>
     public void CheckInflation()
     {

@@ -3,21 +3,35 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using Pgvector;
+using Polly;
+using Polly.Retry;
 using Similarity.Catalog;
+using Similarity.Database;
 using Similarity.Encoders;
 
 namespace Similarity.Imports;
 
+/// <summary>How a run ended: the job reached its end, was cancelled, or another runner has it now.</summary>
+public enum ImportRunEnd { Finished, Cancelled, TakenOver }
+
 /// <summary>
-/// Runs one import job from its committed resume point. Rows are read in batches: a producer validates each
-/// batch, reads its images from the zip, decodes them into a tensor and tokenises its texts, while the current
-/// batch runs through the encoders and is written in one transaction together with the job's progress and
-/// its rejected rows — so a crash loses at most the batch in flight and never writes a row twice.
+/// Runs one import job from its committed resume point. First the upload's checks, which the request left to the
+/// job so that its 202 is quick: the zip's entry count and paths, the row count, and (on a first run) the zip's
+/// inflation; a failed check throws <see cref="InputRejectedException"/> naming its limit. Then rows in batches:
+/// a producer validates each batch, reads its images from the zip, decodes them into a tensor and tokenises its
+/// texts, while the current batch runs through the encoders and is written in one transaction together with the
+/// job's progress and its rejected rows — so a crash loses at most the batch in flight and never writes a row
+/// twice. A transient database fault retries the batch with backoff; past the retries it is thrown, and the
+/// worker fails the job keeping its upload.
 /// </summary>
 public sealed partial class ImportJobRunner(
-    NpgsqlDataSource dataSource, EmbeddingPipeline pipeline, IOptions<ImportOptions> options, IOptions<InputLimits> limits, ILogger<ImportJobRunner> logger)
+    NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, IOptions<ImportOptions> options, IOptions<InputLimits> limits,
+    ILogger<ImportJobRunner> logger)
 {
-    sealed record Prepared(CatalogRow Row, ItemFields Fields, string Text, byte[] TextHash, byte[]? Image, byte[]? ImageHash);
+    sealed record Prepared(CatalogRow Row, ItemFields Fields, string Text, byte[] TextHash, byte[]? Image, byte[]? ImageHash)
+    {
+        public string Sku => Row.Item.Sku!;
+    }
 
     sealed record Rejected(int Row, string? Sku, string Reason);
 
@@ -29,35 +43,52 @@ public sealed partial class ImportJobRunner(
         public int Superseded;
     }
 
-    public async Task RunAsync(ImportJob job, CancellationToken ct)
-    {
-        using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, options.Value, limits.Value.MaxImageBytes);
+    enum BatchWrite { Written, Cancelled, TakenOver }
 
-        // A SKU repeated in one catalog: its last row wins. Deterministic, so a resumed job decides the same.
+    public async Task<ImportRunEnd> RunAsync(ImportJob job, CancellationToken ct)
+    {
+        var o = options.Value;
+        var retry = RetryPipeline(job.Id);
+        using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, o, limits.Value.MaxImageBytes);
+
+        // Counts the rows, and finds each SKU's last row: a SKU repeated in one catalog keeps its last row.
+        // Deterministic, so a resumed job decides the same.
         var lastRow = new Dictionary<string, int>(StringComparer.Ordinal);
+        var rows = 0;
         foreach (var row in CatalogRows.Read(job.CatalogPath, job.Format))
         {
-            if (row.Sku is { } sku)
+            if (++rows > o.MaxRows)
+                throw new InputRejectedException("catalog", $"The catalog has more than {o.MaxRows} rows (Similarity:Imports:MaxRows).", StatusCodes.Status413PayloadTooLarge);
+            if (row.Item.Sku is { } sku)
                 lastRow[sku] = row.Number;
+        }
+        if (job.TotalRows is null)
+        {
+            archive?.CheckInflation();
+            await retry.ExecuteAsync(async ct => await store.SetTotalAsync(job.Id, rows, ct), ct);
         }
 
         // Two stages: while the models run and the database writes batch k, the next batch is validated, its
         // images read from the zip and decoded into a tensor, its texts tokenised — on other threads.
         var ready = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var producer = Task.Run(() => ProduceAsync(job, lastRow, archive, ready.Writer, stop.Token), stop.Token);
-        var completed = true;
+        var producer = Task.Run(() => ProduceAsync(job, lastRow, archive, retry, ready.Writer, stop.Token), stop.Token);
+        var end = ImportRunEnd.Finished;
+        var processed = job.ProcessedRows;
         try
         {
             await foreach (var prepared in ready.Reader.ReadAllAsync(stop.Token))
             {
                 using (prepared)
                 {
-                    if (!await WriteAsync(job.Id, prepared.RowCount, Embed(prepared), stop.Token))
+                    var outcome = Embed(prepared);
+                    var written = await retry.ExecuteAsync(async ct => await WriteOnceAsync(job.Id, processed, prepared.RowCount, outcome, ct), stop.Token);
+                    if (written != BatchWrite.Written)
                     {
-                        completed = false; // cancelled: stop reading
+                        end = written == BatchWrite.Cancelled ? ImportRunEnd.Cancelled : ImportRunEnd.TakenOver;
                         break;
                     }
+                    processed += prepared.RowCount;
                 }
             }
         }
@@ -74,8 +105,37 @@ public sealed partial class ImportJobRunner(
             while (ready.Reader.TryRead(out var left))
                 left.Dispose();
         }
-        if (completed)
-            await FinishAsync(job.Id, ct);
+        if (end == ImportRunEnd.Finished)
+            await retry.ExecuteAsync(async ct => await FinishAsync(job.Id, ct), ct);
+        return end;
+    }
+
+    /// <summary>Retries on transient database faults with exponential backoff and jitter, logging each with the job's id.</summary>
+    ResiliencePipeline RetryPipeline(Guid jobId)
+    {
+        var o = options.Value;
+        var builder = new ResiliencePipelineBuilder();
+        if (o.RetryAttempts > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(DatabaseFaults.IsTransient),
+                MaxRetryAttempts = o.RetryAttempts,
+                Delay = TimeSpan.FromMilliseconds(o.RetryDelayMilliseconds),
+                MaxDelay = TimeSpan.FromSeconds(30),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                OnRetry = args =>
+                {
+                    // After a restart every idle pooled connection is dead: the retry must open a fresh one.
+                    if (DatabaseFaults.IsConnectionLoss(args.Outcome.Exception!))
+                        dataSource.Clear();
+                    LogRetry(jobId, args.AttemptNumber + 1, DatabaseFaults.Describe(args.Outcome.Exception!), args.RetryDelay.TotalMilliseconds, args.Outcome.Exception!);
+                    return default;
+                },
+            });
+        }
+        return builder.Build();
     }
 
     /// <summary>A batch ready for the models: its outcome so far, the items to embed, their decoded images and tokens.</summary>
@@ -92,13 +152,14 @@ public sealed partial class ImportJobRunner(
         public void Dispose() => images?.Dispose();
     }
 
-    async Task ProduceAsync(ImportJob job, Dictionary<string, int> lastRow, ImageArchive? archive, ChannelWriter<PreparedBatch> ready, CancellationToken ct)
+    async Task ProduceAsync(ImportJob job, Dictionary<string, int> lastRow, ImageArchive? archive, ResiliencePipeline retry,
+        ChannelWriter<PreparedBatch> ready, CancellationToken ct)
     {
         try
         {
             foreach (var rows in CatalogRows.Read(job.CatalogPath, job.Format).Where(r => r.Number > job.ProcessedRows).Chunk(options.Value.BatchSize))
             {
-                var prepared = await PrepareBatchAsync(rows, lastRow, archive, ct);
+                var prepared = await PrepareBatchAsync(rows, lastRow, archive, retry, ct);
                 try
                 {
                     await ready.WriteAsync(prepared, ct);
@@ -117,13 +178,14 @@ public sealed partial class ImportJobRunner(
         }
     }
 
-    async Task<PreparedBatch> PrepareBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, ImageArchive? archive, CancellationToken ct)
+    async Task<PreparedBatch> PrepareBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, ImageArchive? archive,
+        ResiliencePipeline retry, CancellationToken ct)
     {
         var outcome = new BatchOutcome();
         var valid = new List<Prepared>();
         foreach (var row in rows)
         {
-            if (row.Sku is { } sku && lastRow.TryGetValue(sku, out var last) && last != row.Number)
+            if (row.Item.Sku is { } sku && lastRow.TryGetValue(sku, out var last) && last != row.Number)
             {
                 outcome.Rejected.Add(new Rejected(row.Number, sku, $"superseded by row {last}"));
                 outcome.Superseded++;
@@ -132,15 +194,16 @@ public sealed partial class ImportJobRunner(
             if (Prepare(row, archive, out var reason) is { } item)
                 valid.Add(item);
             else
-                outcome.Rejected.Add(new Rejected(row.Number, row.Sku, reason!));
+                outcome.Rejected.Add(new Rejected(row.Number, row.Item.Sku, reason!));
         }
 
         // Unchanged content (same hashes, same model) is not embedded again.
-        var existing = await ExistingHashesAsync(valid.Select(v => v.Row.Sku!).ToArray(), ct);
+        var skus = valid.Select(v => v.Sku).ToArray();
+        var existing = await retry.ExecuteAsync(async ct => await ExistingHashesAsync(skus, ct), ct);
         var toEmbed = new List<Prepared>();
         foreach (var item in valid)
         {
-            if (existing.TryGetValue(item.Row.Sku!, out var stored) && stored.Text.AsSpan().SequenceEqual(item.TextHash)
+            if (existing.TryGetValue(item.Sku, out var stored) && stored.Text.AsSpan().SequenceEqual(item.TextHash)
                 && (stored.Image ?? []).AsSpan().SequenceEqual(item.ImageHash ?? []) && stored.Image is null == item.ImageHash is null
                 && stored.Fingerprint == pipeline.Fingerprint)
                 outcome.Unchanged.Add(item);
@@ -156,12 +219,14 @@ public sealed partial class ImportJobRunner(
     /// <summary>The row ready to embed, or null with the reason it is rejected.</summary>
     Prepared? Prepare(CatalogRow row, ImageArchive? archive, out string? reason)
     {
-        reason = null;
-        var errors = ItemForm.Validate(row.Sku ?? "", row.Title, row.Description, row.Category, row.Brand, row.Price, row.Currency,
-            row.Available, row.Attributes, out var fields);
-        if (errors.Count > 0)
+        reason = row.Problem;
+        if (reason is not null)
+            return null;
+        // The same validation as PUT /items: a row it passes, the database takes.
+        var validated = row.Item.Validate();
+        if (validated.Value is not { } fields)
         {
-            reason = string.Join(" ", errors.Values.SelectMany(e => e));
+            reason = validated.Reason;
             return null;
         }
         byte[]? image = null;
@@ -213,7 +278,7 @@ public sealed partial class ImportJobRunner(
             {
                 if (imageOutcome.Error is { } error)
                 {
-                    outcome.Rejected.Add(new Rejected(item.Row.Number, item.Row.Sku, $"Image '{item.Row.Image}': {error.Message}"));
+                    outcome.Rejected.Add(new Rejected(item.Row.Number, item.Sku, $"Image '{item.Row.Image}': {error.Message}"));
                     continue;
                 }
                 imageVector = imageOutcome.Value;
@@ -225,7 +290,7 @@ public sealed partial class ImportJobRunner(
             }
             catch (InputRejectedException ex)
             {
-                outcome.Rejected.Add(new Rejected(item.Row.Number, item.Row.Sku, ex.Message));
+                outcome.Rejected.Add(new Rejected(item.Row.Number, item.Sku, ex.Message));
                 continue;
             }
             outcome.Embedded.Add((item, new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight)));
@@ -247,60 +312,51 @@ public sealed partial class ImportJobRunner(
     }
 
     /// <summary>
-    /// One transaction: embedded rows by binary COPY into a staging table, then one INSERT … ON CONFLICT that
-    /// updates a row only where its content changed; unchanged rows' plain fields; the rejected rows; the job's
-    /// progress. Deadlocks between concurrent imports are retried; rows go in SKU order to make them rare.
+    /// One transaction: embedded rows by binary COPY into a staging table that keeps the items table's CHECK
+    /// constraints and column types, then one INSERT … ON CONFLICT that updates a row only where its content
+    /// changed; unchanged rows' plain fields; the rejected rows; the job's progress. A row that breaks a database
+    /// rule the validation does not know is found at the staging table, row by row, and rejected alone. Rows go
+    /// in SKU order to make deadlocks between concurrent imports rare (the caller retries them). The progress
+    /// update expects the job at <paramref name="processedBefore"/>: a runner that lost the job to another
+    /// (its lock's connection died) writes nothing, and a retry after a commit whose answer was lost writes
+    /// nothing twice.
     /// </summary>
-    async Task<bool> WriteAsync(Guid jobId, int rowCount, BatchOutcome outcome, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await WriteOnceAsync(jobId, rowCount, outcome, ct);
-            }
-            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure && attempt < 10)
-            {
-                LogRetry(jobId, attempt, ex.SqlState);
-            }
-        }
-    }
-
-    async Task<bool> WriteOnceAsync(Guid jobId, int rowCount, BatchOutcome outcome, CancellationToken ct)
+    async Task<BatchWrite> WriteOnceAsync(Guid jobId, int processedBefore, int rowCount, BatchOutcome outcome, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var (inserted, updated) = (0, 0);
-        if (outcome.Embedded.Count > 0)
+        var staged = outcome.Embedded.OrderBy(e => e.Item.Sku, StringComparer.Ordinal).ToList();
+        var refused = new List<Rejected>();
+        if (staged.Count > 0)
         {
-            await using (var stage = new NpgsqlCommand("CREATE TEMP TABLE import_stage (LIKE items INCLUDING DEFAULTS) ON COMMIT DROP", connection, transaction))
+            await using (var stage = new NpgsqlCommand(
+                "CREATE TEMP TABLE import_stage (LIKE items INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP", connection, transaction))
                 await stage.ExecuteNonQueryAsync(ct);
-            await using (var writer = await connection.BeginBinaryImportAsync(
-                $"COPY import_stage ({CatalogStore.WrittenColumns}) FROM STDIN (FORMAT BINARY)", ct))
+            await transaction.SaveAsync("batch", ct);
+            try
             {
-                foreach (var (item, vectors) in outcome.Embedded.OrderBy(e => e.Item.Row.Sku, StringComparer.Ordinal))
+                await StageAsync(connection, staged, ct);
+            }
+            catch (PostgresException ex) when (BreaksARule(ex))
+            {
+                await transaction.RollbackAsync("batch", ct);
+                foreach (var row in staged)
                 {
-                    var f = item.Fields;
-                    await writer.StartRowAsync(ct);
-                    await writer.WriteAsync(item.Row.Sku!, ct);
-                    await writer.WriteAsync(f.Title, ct);
-                    await writer.WriteAsync(f.Description, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(f.Category, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(f.Brand, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(f.Price, NpgsqlDbType.Numeric, ct);
-                    await writer.WriteAsync(f.Currency, NpgsqlDbType.Text, ct);
-                    await writer.WriteAsync(f.Available, ct);
-                    await writer.WriteAsync(f.Attributes.GetRawText(), NpgsqlDbType.Jsonb, ct);
-                    await writer.WriteAsync(item.ImageHash, NpgsqlDbType.Bytea, ct);
-                    await writer.WriteAsync(item.TextHash, ct);
-                    await writer.WriteAsync(pipeline.Fingerprint, ct);
-                    await writer.WriteAsync(new Vector(vectors.Fused), ct);
-                    if (vectors.Image is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Image), ct);
-                    if (vectors.Text is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Text), ct);
-                    await writer.WriteAsync(vectors.ImageWeight, ct);
-                    await writer.WriteAsync(vectors.TextWeight, ct);
+                    await transaction.SaveAsync("row", ct);
+                    try
+                    {
+                        await StageAsync(connection, [row], ct);
+                        await transaction.ReleaseAsync("row", ct);
+                    }
+                    catch (PostgresException rowFault) when (BreaksARule(rowFault))
+                    {
+                        await transaction.RollbackAsync("row", ct);
+                        refused.Add(new Rejected(row.Item.Row.Number, row.Item.Sku, rowFault.ConstraintName is { } rule
+                            ? $"The row breaks the database rule {rule}."
+                            : $"The row holds {DatabaseFaults.Describe(rowFault)}."));
+                    }
                 }
-                await writer.CompleteAsync(ct);
             }
             await using var upsert = new NpgsqlCommand($"""
                 WITH written AS (
@@ -318,7 +374,7 @@ public sealed partial class ImportJobRunner(
             (inserted, updated) = ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
         }
         // Rows another import embedded first count as unchanged here: they were written once, not twice.
-        var unchanged = outcome.Unchanged.Count + outcome.Embedded.Count - inserted - updated;
+        var unchanged = outcome.Unchanged.Count + staged.Count - refused.Count - inserted - updated;
         if (outcome.Unchanged.Count > 0)
         {
             await using var plain = new NpgsqlCommand("""
@@ -327,30 +383,32 @@ public sealed partial class ImportJobRunner(
                 WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
                                              OR items.available IS DISTINCT FROM u.available)
                 """, connection, transaction);
-            var ordered = outcome.Unchanged.OrderBy(u => u.Row.Sku, StringComparer.Ordinal).ToList();
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Row.Sku!).ToArray() });
+            var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
+            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Sku).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Price).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Currency).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Available).ToArray() });
             await plain.ExecuteNonQueryAsync(ct);
         }
-        if (outcome.Rejected.Count > 0)
+        var rejected = outcome.Rejected.Concat(refused).ToList();
+        if (rejected.Count > 0)
         {
             await using var errors = new NpgsqlCommand("""
                 INSERT INTO import_errors (job_id, row_number, sku, reason)
                 SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING
                 """, connection, transaction);
             errors.Parameters.Add(new() { Value = jobId });
-            errors.Parameters.Add(new() { Value = outcome.Rejected.Select(r => r.Row).ToArray() });
-            errors.Parameters.Add(new() { Value = outcome.Rejected.Select(r => r.Sku).ToArray() });
-            errors.Parameters.Add(new() { Value = outcome.Rejected.Select(r => r.Reason).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Row).ToArray() });
+            // What a row sent is quoted back; what the database cannot store of it (NUL) is replaced.
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Sku is null ? null : FieldRules.Storable(r.Sku, 200)).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => FieldRules.Storable(r.Reason)).ToArray() });
             await errors.ExecuteNonQueryAsync(ct);
         }
         await using var progress = new NpgsqlCommand("""
             WITH job AS (
                 UPDATE import_jobs SET processed_rows = processed_rows + $2, inserted = inserted + $3, updated = updated + $4,
                        unchanged = unchanged + $5, superseded = superseded + $6, failed = failed + $7
-                WHERE id = $1 AND status = 'running' RETURNING 1),
+                WHERE id = $1 AND status = 'running' AND processed_rows = $8 RETURNING 1),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE $3 + $4 > 0 AND EXISTS (SELECT 1 FROM job))
             SELECT count(*) FROM job
             """, connection, transaction);
@@ -360,14 +418,57 @@ public sealed partial class ImportJobRunner(
         progress.Parameters.Add(new() { Value = updated });
         progress.Parameters.Add(new() { Value = unchanged });
         progress.Parameters.Add(new() { Value = outcome.Superseded });
-        progress.Parameters.Add(new() { Value = outcome.Rejected.Count - outcome.Superseded });
-        if ((long)(await progress.ExecuteScalarAsync(ct))! == 0)
+        progress.Parameters.Add(new() { Value = rejected.Count - outcome.Superseded });
+        progress.Parameters.Add(new() { Value = processedBefore });
+        if ((long)(await progress.ExecuteScalarAsync(ct))! == 1)
         {
-            await transaction.RollbackAsync(ct);
-            return false; // cancelled: this batch is not written
+            await transaction.CommitAsync(ct);
+            return BatchWrite.Written;
         }
-        await transaction.CommitAsync(ct);
-        return true;
+        await transaction.RollbackAsync(ct);
+        return await WhyNotWrittenAsync(connection, jobId, processedBefore + rowCount, ct);
+    }
+
+    static bool BreaksARule(PostgresException fault) =>
+        fault.SqlState.StartsWith("22", StringComparison.Ordinal) || fault.SqlState.StartsWith("23", StringComparison.Ordinal);
+
+    async Task StageAsync(NpgsqlConnection connection, List<(Prepared Item, ItemVectors Vectors)> rows, CancellationToken ct)
+    {
+        await using var writer = await connection.BeginBinaryImportAsync($"COPY import_stage ({CatalogStore.WrittenColumns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var (item, vectors) in rows)
+        {
+            var f = item.Fields;
+            await writer.StartRowAsync(ct);
+            await writer.WriteAsync(item.Sku, ct);
+            await writer.WriteAsync(f.Title, ct);
+            await writer.WriteAsync(f.Description, NpgsqlDbType.Text, ct);
+            await writer.WriteAsync(f.Category, NpgsqlDbType.Text, ct);
+            await writer.WriteAsync(f.Brand, NpgsqlDbType.Text, ct);
+            await writer.WriteAsync(f.Price, NpgsqlDbType.Numeric, ct);
+            await writer.WriteAsync(f.Currency, NpgsqlDbType.Text, ct);
+            await writer.WriteAsync(f.Available, ct);
+            await writer.WriteAsync(f.Attributes.GetRawText(), NpgsqlDbType.Jsonb, ct);
+            await writer.WriteAsync(item.ImageHash, NpgsqlDbType.Bytea, ct);
+            await writer.WriteAsync(item.TextHash, ct);
+            await writer.WriteAsync(pipeline.Fingerprint, ct);
+            await writer.WriteAsync(new Vector(vectors.Fused), ct);
+            if (vectors.Image is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Image), ct);
+            if (vectors.Text is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Text), ct);
+            await writer.WriteAsync(vectors.ImageWeight, ct);
+            await writer.WriteAsync(vectors.TextWeight, ct);
+        }
+        await writer.CompleteAsync(ct);
+    }
+
+    /// <summary>Cancelled; or written by an earlier attempt whose commit answer was lost; or taken over by another runner.</summary>
+    static async Task<BatchWrite> WhyNotWrittenAsync(NpgsqlConnection connection, Guid jobId, int processedAfter, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT status, processed_rows FROM import_jobs WHERE id = $1", connection);
+        command.Parameters.Add(new() { Value = jobId });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct) || reader.GetString(0) == "cancelled")
+            return BatchWrite.Cancelled;
+        return reader.GetString(0) == "running" && reader.GetInt32(1) == processedAfter ? BatchWrite.Written : BatchWrite.TakenOver;
     }
 
     async Task FinishAsync(Guid jobId, CancellationToken ct)
@@ -380,6 +481,6 @@ public sealed partial class ImportJobRunner(
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId}: batch write retried after {SqlState} (attempt {Attempt})")]
-    partial void LogRetry(Guid jobId, int attempt, string sqlState);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId}: retry {Attempt} in {DelayMilliseconds:F0} ms after {Fault}")]
+    partial void LogRetry(Guid jobId, int attempt, string fault, double delayMilliseconds, Exception exception);
 }

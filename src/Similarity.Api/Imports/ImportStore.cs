@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Similarity.Database;
 
 namespace Similarity.Imports;
 
@@ -19,13 +20,16 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         inserted, updated, unchanged, superseded, failed, error, created_at, started_at, finished_at
         """;
 
-    /// <summary>Creates the job, or returns the one already created under the same idempotency key (created: false).</summary>
+    /// <summary>
+    /// Creates the job, or returns the one already created under the same idempotency key (created: false).
+    /// Its total is unknown until the job has counted the rows.
+    /// </summary>
     public async Task<(ImportJob Job, bool Created)> CreateAsync(Guid id, string? idempotencyKey, byte[] bodySha256, string format,
-        string catalogPath, string? imagesPath, int totalRows, CancellationToken ct)
+        string catalogPath, string? imagesPath, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, total_rows)
-            VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7)
+            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status)
+            VALUES ($1, $2, $3, $4, $5, $6, 'queued')
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """);
@@ -35,7 +39,6 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = format });
         command.Parameters.Add(new() { Value = catalogPath });
         command.Parameters.Add(new() { Value = (object?)imagesPath ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = totalRows });
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
@@ -48,15 +51,16 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         return (Read(found), false);
     }
 
-    public async Task<ImportJob?> GetAsync(Guid id, CancellationToken ct)
+    // Reads run once more on a broken pooled connection (see DatabaseFaults.ReadWithRetryAsync).
+    public Task<ImportJob?> GetAsync(Guid id, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM import_jobs WHERE id = $1");
         command.Parameters.Add(new() { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
-    }
+    }, ct);
 
-    public async Task<List<ImportJob>> ListAsync(int limit, CancellationToken ct)
+    public Task<List<ImportJob>> ListAsync(int limit, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM import_jobs ORDER BY created_at DESC LIMIT $1");
         command.Parameters.Add(new() { Value = limit });
@@ -65,10 +69,10 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
             jobs.Add(Read(reader));
         return jobs;
-    }
+    }, ct);
 
     /// <summary>Rejected rows in row order, from <paramref name="afterRow"/> on.</summary>
-    public async Task<List<ImportError>> ErrorsAsync(Guid id, int afterRow, int limit, CancellationToken ct)
+    public Task<List<ImportError>> ErrorsAsync(Guid id, int afterRow, int limit, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand("""
             SELECT row_number, sku, reason FROM import_errors WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3
@@ -81,7 +85,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
             errors.Add(new ImportError(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)));
         return errors;
-    }
+    }, ct);
 
     /// <summary>Cancels a queued or running job; committed batches stay. False when it had already ended.</summary>
     public async Task<bool> CancelAsync(Guid id, CancellationToken ct)
@@ -91,6 +95,44 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
             """);
         command.Parameters.Add(new() { Value = id });
         return await command.ExecuteNonQueryAsync(ct) > 0;
+    }
+
+    /// <summary>
+    /// Queues a failed job again from its committed resume point, running from the given upload (its own, or
+    /// the same body uploaded again). Null when the job is not failed (it ended otherwise, or another call won).
+    /// </summary>
+    public async Task<ImportJob?> ResumeAsync(Guid id, string catalogPath, string? imagesPath, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, catalog_path = $2, images_path = $3
+            WHERE id = $1 AND status = 'failed'
+            RETURNING {Columns}
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = catalogPath });
+        command.Parameters.Add(new() { Value = (object?)imagesPath ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>Records what the job's checks counted: from here on the job has a total.</summary>
+    public async Task SetTotalAsync(Guid id, int totalRows, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE import_jobs SET total_rows = $2 WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = totalRows });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Ends a running job as failed with a message for its owner (never the database's own text).</summary>
+    public async Task FailAsync(Guid id, string error, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE import_jobs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'
+            """);
+        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = Similarity.Catalog.FieldRules.Storable(error) });
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     internal static ImportJob Read(NpgsqlDataReader r) => new(

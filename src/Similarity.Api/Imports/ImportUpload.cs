@@ -10,6 +10,9 @@ namespace Similarity.Imports;
 /// <summary>A streamed upload: where its parts were spooled and the SHA-256 of everything received.</summary>
 public sealed record SpooledUpload(string Directory, string CatalogPath, string Format, string? ImagesPath, byte[] BodySha256);
 
+/// <summary>The multipart form POST /imports takes, for the OpenAPI document (the handler streams the body itself).</summary>
+public sealed record ImportUploadForm(IFormFile Catalog, IFormFile? Images);
+
 /// <summary>
 /// Streams a multipart upload (<c>catalog</c>, optional <c>images</c>) straight to the job's spool folder,
 /// never holding it in memory, counting bytes against the limit as they arrive.
@@ -26,17 +29,18 @@ public static class ImportUpload
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
             throw new InputRejectedException("catalog", "Send multipart/form-data with a `catalog` file (CSV or JSON Lines) and an optional `images` zip.");
 
-        Directory.CreateDirectory(directory);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var reader = new MultipartReader(boundary, request.Body);
         string? catalogPath = null, format = null, imagesPath = null;
         long received = 0;
-        while (await reader.ReadNextSectionAsync(ct) is { } section)
+        while (await ReadAsync(() => reader.ReadNextSectionAsync(ct)) is { } section)
         {
             if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition))
                 continue;
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
             string? target = null;
+            if ((name == "catalog" && catalogPath is not null) || (name == "images" && imagesPath is not null))
+                throw new InputRejectedException(name, $"The upload has more than one `{name}` part.");
             if (name == "catalog")
             {
                 var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
@@ -49,10 +53,10 @@ public static class ImportUpload
                 target = imagesPath = Path.Combine(directory, "images.zip");
             }
             hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n"));
-            await using var output = target is null ? Stream.Null : File.Create(target);
+            await using var output = target is null ? Stream.Null : ImportSpool.CreateFile(target);
             var buffer = new byte[81920];
             int n;
-            while ((n = await section.Body.ReadAsync(buffer, ct)) > 0)
+            while ((n = await ReadAsync(() => section.Body.ReadAsync(buffer, ct).AsTask())) > 0)
             {
                 received += n;
                 if (received > options.MaxUploadBytes)
@@ -67,5 +71,21 @@ public static class ImportUpload
         if (catalogPath is null)
             throw new InputRejectedException("catalog", "The upload has no `catalog` file.");
         return new SpooledUpload(directory, catalogPath, format!, imagesPath, hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// A body that breaks the multipart format or ends early is the client's fault: a 400, not a 500. (Kestrel's
+    /// own BadHttpRequestException, e.g. a body over its limit, is an IOException too and keeps its status.)
+    /// </summary>
+    static async Task<T> ReadAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (IOException ex) when (ex is not BadHttpRequestException)
+        {
+            throw new InputRejectedException("body", "The multipart body is malformed or ended early.");
+        }
     }
 }

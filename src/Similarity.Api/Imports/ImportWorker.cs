@@ -1,6 +1,9 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Similarity.Database;
+using Similarity.Encoders;
 
 namespace Similarity.Imports;
 
@@ -30,50 +33,127 @@ public sealed class ImportQueue
 /// as long as it runs it: when the process dies the lock goes with its connection, and the next worker (here or
 /// after a restart) takes the job over from its last committed batch. On shutdown the batch in flight is
 /// abandoned (its transaction rolls back) and the job stays "running" for the next start.
+/// Each worker loop catches per round (one job), logs with the job's id and goes on; it stops only on shutdown.
 /// </summary>
 public sealed partial class ImportWorker(
-    NpgsqlDataSource dataSource, ImportJobRunner runner, ImportQueue queue, IOptions<ImportOptions> options, ILogger<ImportWorker> logger)
+    NpgsqlDataSource dataSource, ImportJobRunner runner, ImportStore store, ImportQueue queue, ImportWorkerState state,
+    IOptions<ImportOptions> options, ILogger<ImportWorker> logger)
     : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, options.Value.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), stoppingToken)));
+        Task.WhenAll(Enumerable.Range(0, options.Value.Workers).Select(worker => Task.Run(() => SuperviseAsync(worker, stoppingToken), stoppingToken)));
 
-    async Task WorkAsync(CancellationToken stoppingToken)
+    /// <summary>A loop that ends other than by shutdown says so where operators look: the log and /health/ready.</summary>
+    async Task SuperviseAsync(int worker, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await WorkAsync(worker, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            state.Stopped(worker);
+            LogWorkerStopped(worker, ex);
+        }
+    }
+
+    async Task WorkAsync(int worker, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            var round = Round.Idle;
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                if (await ClaimAsync(connection, stoppingToken) is { } job)
-                {
-                    LogStarted(job.Id, job.ProcessedRows);
-                    try
-                    {
-                        await runner.RunAsync(job, stoppingToken);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        LogFailed(job.Id, ex);
-                        await FailAsync(job.Id, ex.Message);
-                    }
-                    // Ended one way or another (a shutdown throws past this): its upload is no longer needed.
-                    ImportSpool.Delete(job.CatalogPath);
-                    await Unlock(connection, job.Id);
-                    continue;
-                }
+                round = await RunNextJobAsync(stoppingToken);
+                // A failed round shows until a job runs cleanly again; idle polls say nothing either way.
+                if (round == Round.Failed)
+                    state.RoundFailed(worker);
+                else if (round == Round.Ran)
+                    state.RoundSucceeded(worker);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (NpgsqlException ex)
+            catch (Exception ex) when (DatabaseFaults.IsTransient(ex))
             {
-                LogDatabaseUnavailable(ex.Message);
+                // The database check already reports it.
+                LogDatabaseUnavailable(DatabaseFaults.Describe(ex), ex);
             }
-            await queue.WaitAsync(PollInterval, stoppingToken);
+            catch (Exception ex)
+            {
+                state.RoundFailed(worker);
+                LogRoundFailed(worker, ex);
+            }
+            if (round == Round.Idle)
+                await queue.WaitAsync(PollInterval, stoppingToken);
+        }
+    }
+
+    enum Round { Idle, Ran, Failed }
+
+    /// <summary>Claims the next job and runs it to an end: idle when there was none, failed when its round ended in an error.</summary>
+    async Task<Round> RunNextJobAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        if (await ClaimAsync(connection, ct) is not { } job)
+            return Round.Idle;
+        var round = Round.Ran;
+        try
+        {
+            LogStarted(job.Id, job.ProcessedRows);
+            var ended = await RunAsync(job, ct);
+            // An upload is kept while the job may run again: failed (to resume) or taken over by another worker.
+            if (ended == JobEnd.Ended)
+                ImportSpool.Delete(job);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // E.g. its upload could not be removed, or the job could not be marked failed: the job's own problem,
+            // logged with its id; the worker goes on with the next.
+            LogJobRoundFailed(job.Id, ex);
+            round = Round.Failed;
+        }
+        finally
+        {
+            await UnlockAsync(connection, job.Id);
+        }
+        return round;
+    }
+
+    enum JobEnd { Ended, Refused, Failed, TakenOver }
+
+
+    /// <summary>Runs the job; a refused upload or a fault fails it with a message for its owner (never the database's own text).</summary>
+    async Task<JobEnd> RunAsync(ImportJob job, CancellationToken ct)
+    {
+        try
+        {
+            return await runner.RunAsync(job, ct) == ImportRunEnd.TakenOver ? JobEnd.TakenOver : JobEnd.Ended;
+        }
+        catch (InputRejectedException refused)
+        {
+            // A refused upload never runs: it goes before the job is marked failed, so whoever sees "failed" finds no upload left.
+            LogRefused(job.Id, refused.Message);
+            ImportSpool.Delete(job);
+            await store.FailAsync(job.Id, $"The upload was refused: {refused.Message}", ct);
+            return JobEnd.Refused;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogFailed(job.Id, ex);
+            var cause = DatabaseFaults.IsTransient(ex) || ex is NpgsqlException
+                ? $"The job stopped on {DatabaseFaults.Describe(ex)}, after {options.Value.RetryAttempts} retries."
+                : ex is IOException or UnauthorizedAccessException
+                    ? "The job stopped: its upload could not be read (logged with the job's id)."
+                    : "The job stopped on an unexpected error (logged with the job's id).";
+            await store.FailAsync(job.Id, $"{cause} Its upload is kept: POST /imports/{job.Id}/resume goes on from its last committed batch.", ct);
+            return JobEnd.Failed;
         }
     }
 
@@ -99,7 +179,7 @@ public sealed partial class ImportWorker(
             if (await reader.ReadAsync(ct))
                 return ImportStore.Read(reader);
             await reader.DisposeAsync();
-            await Unlock(connection, id); // taken but the job had just ended: give the lock back
+            await UnlockAsync(connection, id); // taken but the job had just ended: give the lock back
         }
         return null;
     }
@@ -108,44 +188,77 @@ public sealed partial class ImportWorker(
 
     static string Columns(string prefix) => string.Join(", ", ImportStore.Columns.Split(',').Select(c => prefix + c.Trim()));
 
-    static async Task Unlock(NpgsqlConnection connection, Guid id)
+    static async Task UnlockAsync(NpgsqlConnection connection, Guid id)
     {
-        await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-        unlock.Parameters.Add(new() { Value = id });
-        await unlock.ExecuteNonQueryAsync();
-    }
-
-    async Task FailAsync(Guid id, string error)
-    {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'
-            """);
-        command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = error });
-        await command.ExecuteNonQueryAsync();
+        try
+        {
+            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
+            unlock.Parameters.Add(new() { Value = id });
+            await unlock.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException)
+        {
+            // A broken connection took the lock with it.
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} running from row {ProcessedRows}")]
     partial void LogStarted(Guid jobId, int processedRows);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId} refused: {Reason}")]
+    partial void LogRefused(Guid jobId, string reason);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Import {JobId} failed")]
     partial void LogFailed(Guid jobId, Exception exception);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Import {JobId}: its round ended in an error; the worker goes on")]
+    partial void LogJobRoundFailed(Guid jobId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Import worker {Worker}: its round ended in an error; it goes on")]
+    partial void LogRoundFailed(int worker, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Import worker {Worker} stopped; /health/ready reports it")]
+    partial void LogWorkerStopped(int worker, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Import worker cannot reach the database: {Reason}")]
-    partial void LogDatabaseUnavailable(string reason);
+    partial void LogDatabaseUnavailable(string reason, Exception exception);
 }
 
-/// <summary>Each job's upload lives in a folder of its own under the spool path.</summary>
-public static class ImportSpool
+/// <summary>
+/// What /health/ready says of imports: unhealthy when a worker loop stopped or the spool cannot be written
+/// (no upload could be stored, no job read); degraded while a worker's last round failed.
+/// </summary>
+public sealed class ImportWorkerState(ImportSpool spool, IOptions<ImportOptions> options, ILogger<ImportWorkerState> logger) : IHealthCheck
 {
-    public static string DirectoryFor(string spoolPath, Guid id) => Path.Combine(spoolPath, id.ToString("N"));
+    readonly int[] _state = new int[options.Value.Workers]; // 0 running, 1 last round failed, 2 stopped
 
-    /// <summary>Removes the folder holding <paramref name="catalogPath"/> (and the job's images beside it).</summary>
-    public static void Delete(string catalogPath)
+    public void RoundSucceeded(int worker) => Interlocked.CompareExchange(ref _state[worker], 0, 1);
+
+    public void RoundFailed(int worker) => Interlocked.CompareExchange(ref _state[worker], 1, 0);
+
+    public void Stopped(int worker) => Volatile.Write(ref _state[worker], 2);
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (Path.GetDirectoryName(catalogPath) is { } directory && Directory.Exists(directory))
-            Directory.Delete(directory, recursive: true);
+        var states = Enumerable.Range(0, _state.Length).Select(i => Volatile.Read(ref _state[i])).ToArray();
+        var data = new Dictionary<string, object> { ["workers"] = states.Length, ["stopped"] = states.Count(s => s == 2) };
+        if (states.Contains(2))
+            return Task.FromResult(HealthCheckResult.Unhealthy("An import worker loop stopped (logged); jobs wait.", data: data));
+        if (spool.Problem() is { } problem)
+        {
+            ImportSpoolLog.Unwritable(logger, spool.Root, problem);
+            return Task.FromResult(HealthCheckResult.Unhealthy("Imports cannot run: the spool folder (Similarity:Imports:SpoolPath) cannot be written (logged).", data: data));
+        }
+        return Task.FromResult(states.Contains(1)
+            ? HealthCheckResult.Degraded("An import worker's last round failed (logged); it goes on.", data: data)
+            : HealthCheckResult.Healthy("Import workers running; the spool is writable.", data));
     }
+}
+
+static partial class ImportSpoolLog
+{
+    [LoggerMessage(Level = LogLevel.Error, Message = "The import spool {Root} cannot be written")]
+    public static partial void Unwritable(ILogger logger, string root, Exception exception);
 }
 
 public static class ImportsExtensions
@@ -155,8 +268,11 @@ public static class ImportsExtensions
         builder.Services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ImportStore>();
         builder.Services.AddSingleton<ImportQueue>();
+        builder.Services.AddSingleton<ImportSpool>();
         builder.Services.AddSingleton<ImportJobRunner>();
+        builder.Services.AddSingleton<ImportWorkerState>();
         builder.Services.AddHostedService<ImportWorker>();
+        builder.Services.AddHealthChecks().AddCheck<ImportWorkerState>("imports", tags: ["ready"]);
         return builder;
     }
 }

@@ -1,13 +1,15 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Similarity.Catalog;
 using Similarity.Encoders;
 using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
-public static class ImportsApi
+public static partial class ImportsApi
 {
     public static IEndpointRouteBuilder MapImportsApi(this IEndpointRouteBuilder app)
     {
@@ -17,13 +19,15 @@ public static class ImportsApi
             .WithSummary("Uploads a catalog (CSV or JSON Lines) and an optional images zip; returns the queued job.")
             .WithDescription("Multipart: `catalog` (columns sku,title,description,category,brand,price,currency,available,image; " +
                 "JSON Lines may add attributes) and `images` (a zip whose entry paths the image column names). " +
-                "An Idempotency-Key header makes a retried upload return the same job.")
+                "An Idempotency-Key header makes a retried upload return the same job (and resumes it if it failed). " +
+                "The 202 comes back once the body is stored: the job then counts the rows and checks the zip, and reports what it found.")
             .DisableAntiforgery()
-            .Accepts<IFormFile>("multipart/form-data")
+            .Accepts<ImportUploadForm>("multipart/form-data")
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         imports.MapGet("", ListAsync).WithName("ListImports").WithSummary("Recent import jobs, newest first.");
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -31,6 +35,9 @@ public static class ImportsApi
             .WithSummary("The rejected rows of a job, in row order, paged by `after` (JSON, or CSV with Accept: text/csv).")
             .Produces<ErrorsResponse>().Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        imports.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeImport")
+            .WithSummary("Queues a failed job again; it goes on from its last committed batch with the upload it kept.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         imports.MapDelete("/{id:guid}", CancelAsync).WithName("CancelImport")
             .WithSummary("Cancels a queued or running job; batches already committed stay.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
@@ -55,41 +62,60 @@ public static class ImportsApi
 
     public sealed record ErrorsResponse(Guid JobId, IReadOnlyList<ImportError> Errors, int? NextAfter);
 
-    static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ProblemHttpResult>> CreateAsync(
-        HttpRequest request, ImportStore store, ImportQueue queue, IOptions<ImportOptions> options, IOptions<InputLimits> limits, CancellationToken ct)
+    public const int MaxIdempotencyKey = 200;
+
+    static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ImportStore store, ImportQueue queue,
+        ImportSpool spool, IOptions<ImportOptions> options, ILoggerFactory loggers, CancellationToken ct)
     {
+        if (FieldRules.TextProblem("Idempotency-Key", idempotencyKey, MaxIdempotencyKey) is { } keyProblem)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = [keyProblem] });
+        var key = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey;
         var o = options.Value;
         var id = Guid.CreateVersion7();
-        var directory = ImportSpool.DirectoryFor(o.SpoolPath, id);
+        string directory;
         try
         {
+            directory = spool.CreateJobFolder(id);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The service's fault, not the client's; /health/ready reports it too.
+            LogSpoolUnwritable(loggers.CreateLogger(typeof(ImportsApi)), spool.Root, ex);
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Uploads cannot be stored now.",
+                detail: "The import spool (Similarity:Imports:SpoolPath) cannot be written; the operator is told by the log and /health/ready.");
+        }
+        try
+        {
+            // Only checks that cost the same for any size run here — the header line, the zip's last bytes — so
+            // the 202 comes back as soon as the body is stored. Counting rows and inflating the zip are the job's.
             var upload = await ImportUpload.SpoolAsync(request, directory, o, ct);
             if (CatalogRows.HeaderProblem(upload.CatalogPath, upload.Format) is { } header)
                 throw new InputRejectedException("catalog", header);
-            var rows = 0;
-            foreach (var _ in CatalogRows.Read(upload.CatalogPath, upload.Format))
-            {
-                if (++rows > o.MaxRows)
-                    throw new InputRejectedException("catalog", $"The catalog has more than {o.MaxRows} rows (Similarity:Imports:MaxRows).", StatusCodes.Status413PayloadTooLarge);
-            }
             if (upload.ImagesPath is not null)
-            {
-                using var archive = ImageArchive.Open(upload.ImagesPath, o, limits.Value.MaxImageBytes);
-                archive.CheckInflation();
-            }
+                ZipDirectory.Check(upload.ImagesPath, o);
 
-            var key = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
-            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, upload.Format, upload.CatalogPath, upload.ImagesPath, rows, ct);
-            if (!created)
+            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, upload.Format, upload.CatalogPath, upload.ImagesPath, ct);
+            if (created)
+            {
+                queue.Notify();
+                return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(job));
+            }
+            if (!job.BodySha256.AsSpan().SequenceEqual(upload.BodySha256))
             {
                 Directory.Delete(directory, recursive: true);
-                if (!job.BodySha256.AsSpan().SequenceEqual(upload.BodySha256))
-                    return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused.",
-                        detail: $"The Idempotency-Key '{key}' was used for a different upload (job {job.Id}).");
-                return TypedResults.Ok(JobResponse.From(job));
+                return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused.",
+                    detail: $"The Idempotency-Key '{key}' was used for a different upload (job {job.Id}).");
             }
-            queue.Notify();
-            return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(job));
+            // The same upload again: a failed job resumes, running from this fresh copy; any other is answered as it stands.
+            if (job.Status == "failed" && await store.ResumeAsync(job.Id, upload.CatalogPath, upload.ImagesPath, ct) is { } resumed)
+            {
+                DeleteQuietly(job);
+                queue.Notify();
+                return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(resumed));
+            }
+            Directory.Delete(directory, recursive: true);
+            return TypedResults.Ok(JobResponse.From(job));
         }
         catch
         {
@@ -97,6 +123,36 @@ public static class ImportsApi
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             throw;
+        }
+    }
+
+    static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> ResumeAsync(Guid id, ImportStore store, ImportQueue queue, CancellationToken ct)
+    {
+        if (await store.GetAsync(id, ct) is not { } job)
+            return NotFound(id);
+        if (job.Status != "failed")
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Only a failed job can be resumed.",
+                detail: $"Import {id} is {job.Status}.");
+        if (!ImportSpool.HasUpload(job))
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The job's upload is gone.",
+                detail: $"Import {id} has no upload to run from (it was refused, or removed). Post the same catalog again under " +
+                    "the job's Idempotency-Key to resume it from that copy, or start a new import.");
+        if (await store.ResumeAsync(id, job.CatalogPath, job.ImagesPath, ct) is not { } resumed)
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Only a failed job can be resumed.",
+                detail: $"Import {id} changed state meanwhile.");
+        queue.Notify();
+        return TypedResults.Accepted($"/imports/{id}", JobResponse.From(resumed));
+    }
+
+    /// <summary>Removes an upload no job runs from any more; a folder that will not go stays behind, harmless.</summary>
+    static void DeleteQuietly(ImportJob job)
+    {
+        try
+        {
+            ImportSpool.Delete(job);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
@@ -144,9 +200,12 @@ public static class ImportsApi
         var job = (await store.GetAsync(id, ct))!;
         // A running job stops at its next batch and its worker removes the upload; a queued one is never claimed.
         if (job.StartedAt is null)
-            ImportSpool.Delete(job.CatalogPath);
+            DeleteQuietly(job);
         return TypedResults.Accepted($"/imports/{id}", JobResponse.From(job));
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An upload could not be stored: the import spool {Root} cannot be written")]
+    static partial void LogSpoolUnwritable(ILogger logger, string root, Exception exception);
 
     static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such import.", detail: $"There is no import job {id}.");

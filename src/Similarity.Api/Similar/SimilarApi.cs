@@ -19,7 +19,8 @@ public static class SimilarApi
             .WithDescription("The query item never appears in its own results. Filters apply inside the vector query. " +
                 "Answers carry an ETag; send it back in If-None-Match for a 304 while the catalog is unchanged.")
             .Produces(StatusCodes.Status304NotModified)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
@@ -36,49 +37,56 @@ public static class SimilarApi
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,
         HttpContext http, CancellationToken ct)
     {
-        var errors = query.Validate(out var k, out var filter, out var weights);
+        var criteria = query.Validate();
         if (!Sku.IsValid(sku))
-            errors["sku"] = [$"The SKU must be {Sku.Rule}."];
-        if (errors.Count > 0)
-            return TypedResults.ValidationProblem(errors);
+            criteria.Errors["sku"] = [$"The SKU must be {Sku.Rule}."];
+        if (criteria.Errors.Count > 0)
+            return TypedResults.ValidationProblem(criteria.Errors);
 
-        filter = filter with { Exclude = [.. filter.Exclude, sku] };
-        var request = SearchRequest.ForItem(sku, k, query.MinScore, filter, weights);
+        var request = SearchRequest.ForItem(sku, criteria.Value!);
         var conditional = http.Request.Headers.IfNoneMatch.Count > 0;
 
         // A conditional request learns the revision first, so a 304 costs no search; any other goes in one round trip.
         var item = conditional ? await search.GetQueryItemAsync(sku, ct) : null;
-        if (item is { Exists: false })
-            return ItemsApi.NotFoundProblem(sku);
+        if (item is not null && Refusal(sku, item, pipeline) is { } refusedFirst)
+            return refusedFirst;
         if (item is not null && IfNoneMatchHas(http, SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
         var (searched, results) = await search.SearchAsync(request, withQueryItem: item is null, ct);
         if (item is null)
         {
-            if (!searched!.Exists)
-                return ItemsApi.NotFoundProblem(sku);
-            SetCacheHeaders(http, searched.Revision, pipeline.Fingerprint, options.Value);
+            if (Refusal(sku, searched!, pipeline) is { } refused)
+                return refused;
+            SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
-        return TypedResults.Ok(new SimilarResponse(sku, weights is null ? "fused" : "weighted", results));
+        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results));
     }
+
+    /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>
+    static ProblemHttpResult? Refusal(string sku, QueryItem item, EmbeddingPipeline pipeline) =>
+        !item.Exists ? ItemsApi.NotFoundProblem(sku)
+        : !item.Current ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The item was embedded by another model set.",
+            detail: $"Item '{sku}' has vectors from a model set other than the live one ({pipeline.Fingerprint}); send it again " +
+                "(PUT /items/{sku} or an import) to re-embed it, then ask again.")
+        : null;
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
         [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, EmbeddingPipeline pipeline,
         IOptions<InputLimits> limits, CancellationToken ct)
     {
-        var errors = query.Validate(out var k, out var filter, out var weights);
-        if (text?.Length > limits.Value.MaxTextCharacters)
-            errors["text"] = [$"The text has {text.Length} characters; the limit (Similarity:Limits:MaxTextCharacters) is {limits.Value.MaxTextCharacters}."];
-        if (errors.Count > 0)
-            return TypedResults.ValidationProblem(errors);
+        var criteria = query.Validate();
+        if (FieldRules.TextProblem("text", text, limits.Value.MaxTextCharacters) is { } textProblem)
+            criteria.Errors["text"] = [textProblem];
+        if (criteria.Errors.Count > 0)
+            return TypedResults.ValidationProblem(criteria.Errors);
 
         var bytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
         var fusion = (await pipeline.EmbedAsync(bytes, text, ct)).Fusion;
         VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
-        var results = await search.SearchAsync(
-            SearchRequest.ForVectors(fusion, k, query.MinScore, filter, weights), ct);
-        return TypedResults.Ok(new SimilarResponse(null, weights is null ? "fused" : "weighted", results));
+        var request = SearchRequest.ForVectors(fusion, criteria.Value!);
+        var results = await search.SearchAsync(request, ct);
+        return TypedResults.Ok(new SimilarResponse(null, request.Weighted ? "weighted" : "fused", results));
     }
 
     /// <summary>Sets the ETag and Cache-Control headers of the answer; returns the ETag.</summary>

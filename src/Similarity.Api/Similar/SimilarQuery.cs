@@ -1,43 +1,53 @@
 using Similarity.Catalog;
+using Similarity.Hosting;
 
 namespace Similarity.Similar;
 
 /// <summary>Filters applied inside the vector query.</summary>
 public sealed record SearchFilter(string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available, string[] Exclude);
 
+/// <summary>How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine).</summary>
+public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight);
+
 /// <summary>
 /// What to search for and how to rank it: a stored item (<see cref="QuerySku"/>, whose vectors never leave the
-/// database) or freshly embedded vectors. Weights null: rank by the fused vectors' cosine.
+/// database) or freshly embedded vectors.
 /// </summary>
-public sealed record SearchRequest(
-    string? QuerySku, float[]? Fused, float[]? Image, float[]? Text, int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight)
+public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Image, float[]? Text, SearchCriteria Criteria)
 {
-    public bool Weighted => ImageWeight is not null;
+    public int K => Criteria.K;
+    public SearchFilter Filter => Criteria.Filter;
+    public bool Weighted => Criteria.ImageWeight is not null;
 
-    public static SearchRequest ForItem(string sku, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
-        new(sku, null, null, null, k, minScore, filter, weights?.Image, weights?.Text);
+    public static SearchRequest ForItem(string sku, SearchCriteria criteria) =>
+        new(sku, null, null, null, criteria with { Filter = criteria.Filter with { Exclude = [.. criteria.Filter.Exclude, sku] } });
 
-    public static SearchRequest ForVectors(Similarity.Fusion.FusionResult fusion, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
-        new(null, fusion.Fused, fusion.Image, fusion.Text, k, minScore, filter, weights?.Image, weights?.Text);
+    public static SearchRequest ForVectors(Similarity.Fusion.FusionResult fusion, SearchCriteria criteria) =>
+        new(null, fusion.Fused, fusion.Image, fusion.Text, criteria);
 }
 
-/// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into a request.</summary>
+/// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into criteria.</summary>
 public sealed record SimilarQuery(
     int? K, double? MinScore, string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available,
     string? Exclude, double? ImageWeight, double? TextWeight)
 {
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
 
-    public Dictionary<string, string[]> Validate(out int k, out SearchFilter filter, out (double Image, double Text)? weights)
+    public Validated<SearchCriteria> Validate()
     {
         var errors = new Dictionary<string, string[]>();
         void Error(string field, string message) => errors[field] = [message];
 
-        k = K ?? DefaultK;
+        var k = K ?? DefaultK;
         if (k is < 1 or > MaxK)
             Error("k", $"k must be between 1 and {MaxK}.");
         if (MinScore is { } min && (!double.IsFinite(min) || min < -1 || min > 1))
             Error("minScore", "minScore must be between -1 and 1.");
+        // The filters are held to the same rules as the fields they compare with: a NUL is a 400, not a database error.
+        if (FieldRules.TextProblem("category", Category, ItemInput.MaxName) is { } category)
+            Error("category", category);
+        if (FieldRules.TextProblem("brand", Brand, ItemInput.MaxName) is { } brand)
+            Error("brand", brand);
         if (PriceMin < 0)
             Error("priceMin", "priceMin must not be negative.");
         if (PriceMax < 0)
@@ -49,9 +59,9 @@ public sealed record SimilarQuery(
         if (excluded.Length > MaxExcluded)
             Error("exclude", $"exclude takes at most {MaxExcluded} SKUs.");
         else if (excluded.FirstOrDefault(s => !Sku.IsValid(s)) is { } bad)
-            Error("exclude", $"'{bad}' is not a SKU ({Sku.Rule}).");
+            Error("exclude", $"'{FieldRules.Storable(bad, 100)}' is not a SKU ({Sku.Rule}).");
 
-        weights = null;
+        (double Image, double Text)? weights = null;
         if (ImageWeight is not null || TextWeight is not null)
         {
             var image = ImageWeight ?? 0;
@@ -65,8 +75,10 @@ public sealed record SimilarQuery(
             else
                 weights = (image, text);
         }
-        filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
-        return errors;
+        if (errors.Count > 0)
+            return Validated<SearchCriteria>.Invalid(errors);
+        var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
+        return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text));
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -11,45 +11,57 @@ namespace Similarity.Similar;
 
 public sealed record SimilarResult(string Sku, string Title, string? Category, decimal? Price, double Score, double? ImageScore, double? TextScore, double? WeightedScore);
 
-/// <summary>The catalog revision, and whether the query item exists, read in one round trip.</summary>
-public sealed record QueryItem(long Revision, bool Exists);
+/// <summary>
+/// The catalog revision, whether the query item exists, and whether its vectors are from the live model set
+/// (<see cref="Current"/>): read in one round trip.
+/// </summary>
+public sealed record QueryItem(long Revision, bool Exists, bool Current);
 
 /// <summary>
 /// Top-k by cosine in pgvector. The HNSW index (halfvec) yields candidates under the filters, with pgvector's
 /// iterative scan so a selective filter keeps scanning instead of coming back short; candidates are re-ranked
-/// by exact float32 cosine (or by the caller's image/text weights). When the index finds fewer than k, the same
-/// query runs as an exact scan, so k results come back whenever k matching items exist.
+/// by exact float32 cosine (or by the caller's image/text weights). When the index finds fewer than k, or is
+/// not valid yet (being built), the same query runs as an exact scan, so k results come back whenever k
+/// matching items exist. Only vectors of the live model set are compared: candidates and the query item alike.
+/// Every read runs once more on a broken pooled connection (a database restart).
 /// </summary>
 public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options)
 {
-    const string QueryItemSql = "SELECT revision, EXISTS (SELECT 1 FROM items WHERE sku = $1) FROM catalog_state";
+    const string QueryItemSql = "SELECT revision, (SELECT fingerprint FROM items WHERE sku = $1) FROM catalog_state";
 
-    public async Task<QueryItem> GetQueryItemAsync(string sku, CancellationToken ct)
+    public Task<QueryItem> GetQueryItemAsync(string sku, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand(QueryItemSql);
         command.Parameters.Add(new() { Value = sku });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return new QueryItem(reader.GetInt64(0), reader.GetBoolean(1));
-    }
+        return ReadQueryItem(reader);
+    }, ct);
+
+    QueryItem ReadQueryItem(NpgsqlDataReader reader) =>
+        new(reader.GetInt64(0), !reader.IsDBNull(1), !reader.IsDBNull(1) && reader.GetString(1) == pipeline.Fingerprint);
 
     public async Task<IReadOnlyList<SimilarResult>> SearchAsync(SearchRequest request, CancellationToken ct) =>
         (await SearchAsync(request, withQueryItem: false, ct)).Results;
 
     /// <summary>
-    /// The search, and with <paramref name="withQueryItem"/> the revision and the query item's existence, in one
-    /// round trip: the storefront's unconditional /similar costs the database one visit.
+    /// The search, and with <paramref name="withQueryItem"/> the revision and the query item's state, in one
+    /// round trip: the storefront's unconditional /similar costs the database one visit. No results when the
+    /// query item is missing or from another model set.
     /// </summary>
     public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results)> SearchAsync(SearchRequest request, bool withQueryItem, CancellationToken ct)
     {
         var o = options.Value;
         var candidates = request.K * (request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult);
-        var (item, approximate) = await RunAsync(request, candidates, exact: false, withQueryItem, ct);
-        if (item is { Exists: false })
+        var exact = !index.IsValid;
+        var (item, found) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact, withQueryItem, ct), ct);
+        if (item is { Exists: false } or { Current: false })
             return (item, []);
-        var results = approximate.Count < request.K ? (await RunAsync(request, candidates, exact: true, withQueryItem: false, ct)).Results : approximate;
+        var results = found.Count < request.K && !exact
+            ? (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Results
+            : found;
         // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
-        return (item, [.. results.Where(r => request.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)]);
+        return (item, [.. results.Where(r => request.Criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)]);
     }
 
     async Task<(QueryItem? Item, List<SimilarResult> Results)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct)
@@ -74,14 +86,15 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         p.Add(new() { Value = pipeline.Fingerprint });                       // $1
         p.Add(new() { Value = request.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
         p.Add(new() { Value = candidates });                                 // $3
-        p.Add(new() { Value = request.ImageWeight ?? 0d });                  // $4
-        p.Add(new() { Value = request.TextWeight ?? 0d });                   // $5
+        p.Add(new() { Value = request.Criteria.ImageWeight ?? 0d });         // $4
+        p.Add(new() { Value = request.Criteria.TextWeight ?? 0d });          // $5
         p.Add(new() { Value = request.K });                                  // $6
         string query;
         if (request.QuerySku is { } sku)
         {
             p.Add(new() { Value = sku });                                    // $7
-            query = "SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = $7";
+            // Only a query item of the live model set: another set's vectors are of another space (or dimension).
+            query = "SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = $7 AND fingerprint = $1";
         }
         else
         {
@@ -91,6 +104,8 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             query = "SELECT $7::vector AS e, $8::vector AS i, $9::vector AS t";
         }
         var where = new StringBuilder("fingerprint = $1 AND sku <> ALL($2)");
+        if (!exact)
+            where.Append(" AND ").Append(index.Predicate);
         void Filter(string condition, object value)
         {
             p.Add(new() { Value = value });
@@ -128,7 +143,7 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         if (withQueryItem)
         {
             await reader.ReadAsync(ct);
-            item = new QueryItem(reader.GetInt64(0), reader.GetBoolean(1));
+            item = ReadQueryItem(reader);
             await reader.NextResultAsync(ct);
         }
         if (!exact)

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Foundation;
@@ -17,7 +18,15 @@ public sealed class ReadinessTests(SimilarityApp app) : IClassFixture<Similarity
         {
             var down = await client.GetAsync("/health/ready");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
-            Assert.Contains("Unhealthy", await down.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            var body = await down.Content.ReadAsStringAsync();
+            Assert.Contains("Unhealthy", body, StringComparison.Ordinal);
+            // Public: the database's own words (its address, its message) go to the log only.
+            var database = System.Text.Json.JsonElement.Parse(body).GetProperty("entries").GetProperty("database");
+            Assert.Equal("The database is not reachable.", database.GetProperty("description").GetString());
+            Assert.False(database.TryGetProperty("error", out _));
+            Assert.DoesNotContain("accepting connections", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(app.Database.Name, body, StringComparison.Ordinal);
+            Assert.Contains(app.Logs.Entries, e => e.Level >= LogLevel.Warning && e.Exception is Npgsql.PostgresException);
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         }
         finally

@@ -1,4 +1,3 @@
-using Npgsql;
 using Similarity.Imports;
 using Similarity.IntegrationTests.Infrastructure;
 
@@ -27,35 +26,29 @@ public sealed class ImportResumeTests
         var first = new SmallBatches();
         await ((IAsyncLifetime)first).InitializeAsync();
         var csv = "sku,title\n" + string.Join("\n", Enumerable.Range(0, Rows).Select(i => $"resume-{i:D4},Resumable item number {i}"));
-        var job = await first.CreateAdminClient().StartAsync(ImportClient.Form(csv));
-
-        // Wait until some batches, but not all, are committed; then stop the service mid-job.
-        await using (var dataSource = NpgsqlDataSource.Create(first.Database.ConnectionString))
+        Guid jobId;
+        // Five batches go in; the sixth is held at the gate while the service stops, abandoning it.
+        int processedAtStop;
+        await first.StartAsync(); // the items table and its index exist: the gate's trigger can go on it
+        var client = first.CreateAdminClient();
+        await using (var gate = await ItemWriteFaults.CloseAfterAsync(first.Database, rows: 40))
         {
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (await ProcessedAsync(dataSource, job.Id) < 40)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the job never started");
-                await Task.Delay(20);
-            }
+            var job = await client.StartAsync(ImportClient.Form(csv));
+            jobId = job.Id;
+            await gate.WaitUntilHeldAsync();
+            await first.DisposeAsync(); // the host stops: the batch in flight is abandoned
+            processedAtStop = await ProcessedAsync(first.Database, job.Id);
         }
-        await first.DisposeAsync(); // the host stops: the batch in flight is abandoned
-
-        await using var dataSourceAfter = NpgsqlDataSource.Create(first.Database.ConnectionString);
-        var processedAtStop = await ProcessedAsync(dataSourceAfter, job.Id);
-        Assert.InRange(processedAtStop, 40, Rows - 1);
+        Assert.Equal(40, processedAtStop);
 
         await using var second = new SmallBatches(first.Database, first.SpoolPath);
         try
         {
-            var done = await second.CreateAdminClient().WaitForEndAsync(job.Id);
+            var done = await second.CreateAdminClient().WaitForEndAsync(jobId);
             Assert.Equal("succeeded", done.Status);
             Assert.Equal(new ImportsApi.Counts(Rows, Rows, Rows, 0, 0, 0, 0), done.Counts);
-            await using var count = dataSourceAfter.CreateCommand("SELECT count(*), count(DISTINCT sku) FROM items WHERE sku LIKE 'resume-%'");
-            await using var reader = await count.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            Assert.Equal((long)Rows, reader.GetInt64(0));
-            Assert.Equal((long)Rows, reader.GetInt64(1));
+            Assert.Equal((long)Rows, await first.Database.ExecuteAsync("SELECT count(*) FROM items WHERE sku LIKE 'resume-%'"));
+            Assert.Equal((long)Rows, await first.Database.ExecuteAsync("SELECT count(DISTINCT sku) FROM items WHERE sku LIKE 'resume-%'"));
         }
         finally
         {
@@ -65,10 +58,6 @@ public sealed class ImportResumeTests
         }
     }
 
-    static async Task<int> ProcessedAsync(NpgsqlDataSource dataSource, Guid id)
-    {
-        await using var command = dataSource.CreateCommand("SELECT processed_rows FROM import_jobs WHERE id = $1");
-        command.Parameters.Add(new() { Value = id });
-        return (int)(await command.ExecuteScalarAsync())!;
-    }
+    static async Task<int> ProcessedAsync(TestDatabase database, Guid id) =>
+        (int)(await database.ExecuteAsync("SELECT processed_rows FROM import_jobs WHERE id = $1", id))!;
 }

@@ -150,28 +150,35 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
     }
 
     [Fact]
-    public async Task A_zip_with_a_parent_path_entry_is_refused_and_nothing_is_written_outside_the_spool()
+    public async Task A_zip_with_a_parent_path_entry_is_refused_whole_naming_the_entry_and_imports_nothing()
     {
+        // Entries are never extracted, so no path can escape; what the service guarantees is that such an
+        // archive is refused whole — no row of its catalog is imported, not even one that names no image.
         var client = app.CreateAdminClient();
-        var escape = Path.Combine(Path.GetDirectoryName(app.SpoolPath)!, "escaped.png");
-        var zip = ImportClient.Zip(("../escaped.png", TestImages.Noise(8, 8, 1)));
-        var response = await client.PostAsync("/imports", ImportClient.Form("sku,title,image\nz-1,Z,../escaped.png", "c.csv", zip));
+        var zip = ImportClient.Zip(("ok.png", TestImages.Noise(8, 8, 2)), ("../escaped.png", TestImages.Noise(8, 8, 1)));
+        var job = await client.StartAsync(ImportClient.Form("sku,title,image\nslip-1,Z,ok.png\nslip-2,No image,", "c.csv", zip));
+        var done = await client.WaitForEndAsync(job.Id);
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("images", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.False(File.Exists(escape));
-        await AssertNoUploadWithoutAJob();
+        Assert.Equal("failed", done.Status);
+        Assert.Contains("'../escaped.png' points outside the archive", done.Error, StringComparison.Ordinal);
+        Assert.Equal(0, done.Counts.Processed);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/slip-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/slip-2")).StatusCode);
+        Assert.False(Directory.Exists(Path.Combine(app.SpoolPath, job.Id.ToString("N"))), "a refused upload is not kept");
     }
 
     [Fact]
-    public async Task A_zip_bomb_is_refused()
+    public async Task A_zip_bomb_is_refused_by_its_job_before_any_row()
     {
         var zip = ImportClient.Zip(("bomb.png", new byte[64 * 1024 * 1024]));
         Assert.True(zip.Length < 1024 * 1024, "the test's bomb must be small compressed");
-        var response = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form("sku,title,image\nb-1,B,bomb.png", "c.csv", zip));
+        var client = app.CreateAdminClient();
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form("sku,title,image\nb-1,B,bomb.png\nb-2,B,", "c.csv", zip))).Id);
 
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Contains("MaxCompressionRatio", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("failed", done.Status);
+        Assert.Contains("MaxCompressionRatio", done.Error, StringComparison.Ordinal);
+        Assert.Equal(0, done.Counts.Processed);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/b-2")).StatusCode);
         await AssertNoUploadWithoutAJob();
     }
 
@@ -216,35 +223,68 @@ public sealed class ImportLimitTests(ImportLimitTests.SmallUploadApp app) : ICla
         ];
     }
 
-    public static TheoryData<string, string, byte[]?, int, string> Refused => new()
+    /// <summary>What costs the same for any size is checked in the request: the header line, the zip's last bytes.</summary>
+    public static TheoryData<string, string, byte[]?, int, string> RefusedAtUpload => new()
     {
-        { "too many rows", "sku,title\n" + string.Join("\n", Enumerable.Range(0, 11).Select(i => $"r-{i},R")), null, 413, "MaxRows" },
         { "too many zip entries", "sku,title\nz-1,Z", ImportClient.Zip(("a.png", [1]), ("b.png", [2]), ("c.png", [3]), ("d.png", [4])), 413, "MaxZipEntries" },
-        { "zip inflating past its total", "sku,title\nz-1,Z", ImportClient.Zip(("a.png", new byte[1200])), 413, "MaxZipUncompressedBytes" },
-        { "absolute zip entry", "sku,title\nz-1,Z", ImportClient.Zip(("/etc/a.png", [1])), 400, "outside the archive" },
+        { "images that are not a zip", "sku,title\nz-1,Z", "not a zip at all"u8.ToArray(), 400, "not a zip" },
         { "csv without a title column", "sku,name\nz-1,Z", null, 400, "title" },
     };
 
     [Theory]
-    [MemberData(nameof(Refused))]
+    [MemberData(nameof(RefusedAtUpload))]
     public async Task A_refused_upload_names_its_limit_and_stores_nothing(string because, string catalog, byte[]? zip, int status, string named)
     {
         var response = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form(catalog, "c.csv", zip));
         Assert.True(status == (int)response.StatusCode, $"{because}: {(int)response.StatusCode}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(named, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(app.SpoolPath));
+    }
+
+    /// <summary>What grows with the upload is checked by its job, so the 202 never waits on it.</summary>
+    public static TheoryData<string, string, byte[]?, string> RefusedByTheJob => new()
+    {
+        { "too many rows", "sku,title\n" + string.Join("\n", Enumerable.Range(0, 11).Select(i => $"r-{i},R")), null, "MaxRows" },
+        { "zip inflating past its total", "sku,title\nz-1,Z", ImportClient.Zip(("a.png", new byte[1200])), "MaxZipUncompressedBytes" },
+        { "absolute zip entry", "sku,title\nz-1,Z", ImportClient.Zip(("/etc/a.png", [1])), "'/etc/a.png' points outside the archive" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedByTheJob))]
+    public async Task The_202_comes_back_before_the_checks_and_the_job_reports_what_they_found(string because, string catalog, byte[]? zip, string named)
+    {
+        var client = app.CreateAdminClient();
+        var response = await client.PostAsync("/imports", ImportClient.Form(catalog, "c.csv", zip));
+
+        // Accepted, and not yet counted: the checks run in the job, after the answer.
+        Assert.True(HttpStatusCode.Accepted == response.StatusCode, $"{because}: {(int)response.StatusCode}");
+        var queued = (await response.Content.ReadFromJsonAsync<ImportsApi.JobResponse>())!;
+        Assert.Equal("queued", queued.Status);
+        Assert.Null(queued.Counts.Total);
+
+        var done = await client.WaitForEndAsync(queued.Id);
+        Assert.Equal("failed", done.Status);
+        Assert.StartsWith("The upload was refused", done.Error, StringComparison.Ordinal);
+        Assert.Contains(named, done.Error, StringComparison.Ordinal);
+        Assert.Equal(0, done.Counts.Processed);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/z-1")).StatusCode);
+        // Refused: its upload goes before the job is marked failed, and it cannot be resumed.
+        Assert.False(Directory.Exists(Path.Combine(app.SpoolPath, queued.Id.ToString("N"))));
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/imports/{queued.Id}/resume", null)).StatusCode);
     }
 
     [Fact]
     public async Task An_upload_over_the_size_limit_is_413_and_nothing_is_stored()
     {
         var client = app.CreateAdminClient();
+        var jobsBefore = (await client.GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!.Count;
         var csv = "sku,title\n" + string.Join("\n", Enumerable.Range(0, 300).Select(i => $"big-{i},Big item {i}"));
         var response = await client.PostAsync("/imports", ImportClient.Form(csv));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("MaxUploadBytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Empty((await client.GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!);
+        Assert.Equal(jobsBefore, (await client.GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!.Count);
         Assert.Empty(Directory.EnumerateFileSystemEntries(app.SpoolPath));
     }
 }

@@ -40,5 +40,14 @@ public static class CatalogClient
         return (await response.Content.ReadFromJsonAsync<SimilarApi.SimilarResponse>())!;
     }
 
-    public static JsonElement Problem(string body) => JsonDocument.Parse(body).RootElement;
+    public static JsonElement Problem(string body) => JsonElement.Parse(body);
+
+    /// <summary>Asserts a 400 ValidationProblem whose errors name <paramref name="field"/>.</summary>
+    public static async Task AssertNamesFieldAsync(HttpResponseMessage response, string field)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out _), $"errors should name '{field}': {errors}");
+    }
 }

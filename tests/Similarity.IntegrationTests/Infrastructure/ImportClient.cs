@@ -31,10 +31,7 @@ public static class ImportClient
 
     public static async Task<ImportsApi.JobResponse> StartAsync(this HttpClient client, MultipartFormDataContent form, string? idempotencyKey = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
-        if (idempotencyKey is not null)
-            request.Headers.Add("Idempotency-Key", idempotencyKey);
-        var response = await client.SendAsync(request);
+        var response = await client.PostImportAsync(form, idempotencyKey);
         if (!response.IsSuccessStatusCode)
             throw new HttpRequestException($"POST /imports answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return (await response.Content.ReadFromJsonAsync<ImportsApi.JobResponse>())!;
@@ -43,17 +40,30 @@ public static class ImportClient
     static readonly string[] Ended = ["succeeded", "succeeded_with_errors", "failed", "cancelled"];
 
     /// <summary>Polls the job until it ends (or the deadline passes): waiting on the job's own state, not on the clock.</summary>
-    public static async Task<ImportsApi.JobResponse> WaitForEndAsync(this HttpClient client, Guid id, int timeoutSeconds = 120)
+    public static Task<ImportsApi.JobResponse> WaitForEndAsync(this HttpClient client, Guid id, int timeoutSeconds = 120) =>
+        client.WaitForAsync(id, job => Ended.Contains(job.Status), timeoutSeconds);
+
+    /// <summary>Polls the job until <paramref name="reached"/> holds (or the deadline passes).</summary>
+    public static async Task<ImportsApi.JobResponse> WaitForAsync(this HttpClient client, Guid id, Func<ImportsApi.JobResponse, bool> reached, int timeoutSeconds = 120)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
         while (true)
         {
             var job = (await client.GetFromJsonAsync<ImportsApi.JobResponse>($"/imports/{id}"))!;
-            if (Ended.Contains(job.Status))
+            if (reached(job))
                 return job;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"import {id} still {job.Status} after {timeoutSeconds} s: {job.Counts}");
-            await Task.Delay(50);
+                throw new TimeoutException($"import {id} is {job.Status} after {timeoutSeconds} s: {job.Counts} {job.Error}");
+            await Task.Delay(20);
         }
+    }
+
+    /// <summary>Posts an upload and returns the raw answer (for refusals and idempotent re-posts).</summary>
+    public static async Task<HttpResponseMessage> PostImportAsync(this HttpClient client, MultipartFormDataContent form, string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
+        if (idempotencyKey is not null)
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await client.SendAsync(request);
     }
 }

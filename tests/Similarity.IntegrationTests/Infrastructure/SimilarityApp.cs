@@ -22,6 +22,13 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
 
     public virtual async Task InitializeAsync() => Database ??= await TestDatabase.CreateAsync();
 
+    /// <summary>Starts the service and waits until its vector index is valid (see <see cref="WaitForVectorIndexAsync"/>).</summary>
+    public async Task StartAsync()
+    {
+        CreateClient();
+        await WaitForVectorIndexAsync();
+    }
+
     /// <summary>A second service over an existing database and spool, as after a restart.</summary>
     protected SimilarityApp(TestDatabase database, string spoolPath) => (Database, SpoolPath, _sharesState) = (database, spoolPath, true);
 
@@ -51,6 +58,27 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         var error = Assert.ThrowsAny<Exception>(() => CreateClient());
         return error + "\n" + Logs.Problems;
     }
+
+    /// <summary>
+    /// Waits, polling /health/ready, until the vector index (built in the background after start) is valid.
+    /// A test that changes the items table's definition (a trigger, a constraint) waits for it first: DDL on
+    /// the table and CREATE INDEX CONCURRENTLY wait for each other, and PostgreSQL ends one as a deadlock.
+    /// </summary>
+    public async Task WaitForVectorIndexAsync(int timeoutSeconds = 60)
+    {
+        var client = CreateClient();
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (VectorIndexStatus(await client.GetStringAsync("/health/ready")) != "Healthy")
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the vector index was not valid after {timeoutSeconds} s");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>The vector index's entry in a /health/ready answer.</summary>
+    public static string? VectorIndexStatus(string health) =>
+        System.Text.Json.JsonElement.Parse(health).GetProperty("entries").GetProperty("vectorIndex").GetProperty("status").GetString();
 
     public HttpClient CreateAdminClient()
     {

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Similarity.Hosting;
+
+namespace Similarity.Catalog;
+
+/// <summary>
+/// One item as a client sends it — PUT /items/{sku}'s form or one import row — every field still a string.
+/// <see cref="Validate"/> is the one validation of both.
+/// </summary>
+public sealed partial record ItemInput(
+    string? Sku, string? Title, string? Description, string? Category, string? Brand, string? Price, string? Currency,
+    string? Available, string? Attributes)
+{
+    public const int MaxTitle = 500, MaxDescription = 10_000, MaxName = 200, MaxAttributesCharacters = 16_384;
+
+    static readonly JsonElement NoAttributes = JsonElement.Parse("{}");
+
+    /// <summary>
+    /// The fields to store, or errors naming each field at fault. It covers every rule of the items table
+    /// (the SKU's CHECK, the title's NOT NULL, price's numeric(14, 2) and CHECK, text and jsonb without NUL or
+    /// lone surrogates), so a valid item is never refused by the database.
+    /// </summary>
+    public Validated<ItemFields> Validate()
+    {
+        var errors = new Dictionary<string, string[]>();
+        void Check(string field, string? problem)
+        {
+            if (problem is not null)
+                errors[field] = [problem];
+        }
+
+        Check("sku", Catalog.Sku.IsValid(Sku) ? null : $"The SKU must be {Catalog.Sku.Rule}.");
+        Check("title", string.IsNullOrWhiteSpace(Title) ? "The title is required." : FieldRules.TextProblem("title", Title, MaxTitle));
+        Check("description", FieldRules.TextProblem("description", Description, MaxDescription));
+        Check("category", FieldRules.TextProblem("category", Category, MaxName));
+        Check("brand", FieldRules.TextProblem("brand", Brand, MaxName));
+
+        decimal? price = null;
+        if (!string.IsNullOrWhiteSpace(Price))
+        {
+            // Rounded as stored, then held against the column: 999999999999.995 would round past it.
+            if (decimal.TryParse(Price, NumberStyles.Number, CultureInfo.InvariantCulture, out var p) && p >= 0
+                && decimal.Round(p, 2) is var rounded && rounded <= FieldRules.MaxPrice)
+                price = rounded;
+            else
+                Check("price", $"The price must be a decimal number from 0 to {FieldRules.MaxPrice.ToString(CultureInfo.InvariantCulture)}, like 19.99.");
+        }
+        var currency = Blank(Currency);
+        if (currency is not null && !CurrencyPattern().IsMatch(currency))
+            Check("currency", "The currency must be a three-letter ISO 4217 code like EUR.");
+
+        var available = true;
+        if (!string.IsNullOrWhiteSpace(Available) && !bool.TryParse(Available, out available))
+            Check("available", "Available must be true or false.");
+
+        var attributes = NoAttributes;
+        if (!string.IsNullOrWhiteSpace(Attributes))
+        {
+            if (FieldRules.TextProblem("attributes", Attributes, MaxAttributesCharacters) is { } problem)
+                Check("attributes", problem);
+            else if (ParseObject(Attributes) is not { } parsed)
+                Check("attributes", "The attributes must be a JSON object, like {\"colour\": \"red\"}.");
+            else if (FieldRules.JsonProblem("attributes", parsed) is { } jsonProblem)
+                Check("attributes", jsonProblem);
+            else
+                attributes = parsed;
+        }
+
+        return errors.Count > 0
+            ? Validated<ItemFields>.Invalid(errors)
+            : Validated<ItemFields>.Valid(new ItemFields(Title!.Trim(), Blank(Description), Blank(Category), Blank(Brand), price,
+                currency?.ToUpperInvariant(), available, attributes));
+    }
+
+    static JsonElement? ParseObject(string json)
+    {
+        try
+        {
+            return JsonElement.Parse(json) is { ValueKind: JsonValueKind.Object } parsed ? parsed : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    // \z, not $: .NET's $ also matches before a final newline.
+    [GeneratedRegex(@"^[A-Za-z]{3}\z")]
+    private static partial Regex CurrencyPattern();
+}

@@ -1,0 +1,285 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging;
+using Similarity.Imports;
+using Similarity.IntegrationTests.Infrastructure;
+
+namespace Similarity.IntegrationTests.Imports;
+
+/// <summary>
+/// Imports under hostile rows and injected database faults: a bad row is rejected alone, a transient fault is
+/// retried, a lasting one fails the job cleanly with its upload kept for a resume, and the worker outlives an
+/// error of its own. Faults are triggers and locks in this class's own database; tests here run one at a time.
+/// </summary>
+public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixture<ImportFaultTests.FaultApp>
+{
+    public sealed class FaultApp : SimilarityApp
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+        [
+            new("Similarity:Imports:BatchSize", "8"), new("Similarity:Imports:RetryAttempts", "3"),
+            new("Similarity:Imports:RetryDelayMilliseconds", "1"),
+        ];
+
+        // Its tests add triggers and constraints to items: after the index is built (see WaitForVectorIndexAsync).
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            await StartAsync();
+        }
+    }
+
+    static string Catalog(string prefix, int rows) =>
+        "sku,title\n" + string.Join("\n", Enumerable.Range(0, rows).Select(i => $"{prefix}-{i:D3},{prefix} item number {i}"));
+
+    async Task<long> CountAsync(string prefix) =>
+        (long)(await app.Database.ExecuteAsync("SELECT count(DISTINCT sku) FROM items WHERE sku LIKE $1", prefix + "-%"))!;
+
+    async Task<IReadOnlyList<ImportError>> ErrorsAsync(HttpClient client, Guid id) =>
+        (await client.GetFromJsonAsync<ImportsApi.ErrorsResponse>($"/imports/{id}/errors"))!.Errors;
+
+    string FolderOf(Guid id) => Path.Combine(app.SpoolPath, id.ToString("N"));
+
+    [Fact]
+    public async Task A_nul_in_a_title_a_newline_in_a_quoted_sku_and_an_overflowing_price_reject_their_rows_only()
+    {
+        var client = app.CreateAdminClient();
+        var csv = "sku,title,price\n" +
+            "row-a,Good row A,1\n" +
+            "row-nul,Title with \0 inside,2\n" +
+            "\"row-nl\n\",Newline in its SKU,3\n" +
+            "row-price,Overflowing price,999999999999.995\n" +
+            "row-b,Good row B,999999999999.99\n";
+
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv))).Id);
+
+        Assert.Equal("succeeded_with_errors", done.Status);
+        Assert.Null(done.Error);
+        Assert.Equal(new ImportsApi.Counts(5, 5, 2, 0, 0, 0, 3), done.Counts);
+        var errors = await ErrorsAsync(client, done.Id);
+        Assert.Equal([2, 3, 4], errors.Select(e => e.Row));
+        Assert.Contains("title contains a NUL", errors[0].Reason, StringComparison.Ordinal);
+        Assert.Contains("SKU must be", errors[1].Reason, StringComparison.Ordinal);
+        Assert.Contains("price must be", errors[2].Reason, StringComparison.Ordinal);
+        Assert.Equal(999_999_999_999.99m, (await client.GetFromJsonAsync<Similarity.Catalog.ItemsApi.ItemResponse>("/items/row-b"))!.Price);
+        Assert.Equal(2, await CountAsync("row"));
+    }
+
+    [Fact]
+    public async Task Json_lines_with_nul_or_lone_surrogate_escapes_or_unstorable_numbers_reject_their_rows_only()
+    {
+        var client = app.CreateAdminClient();
+        var jsonl = """
+            {"sku": "jl-ok", "title": "Fine", "attributes": {"colour": "red"}}
+            {"sku": "jl-nul", "title": "NUL in a value", "attributes": {"a": "\u0000"}}
+            {"sku": "jl-key", "title": "NUL in a key", "attributes": {"\u0000": "x"}}
+            {"sku": "jl-sur", "title": "Lone surrogate value", "attributes": {"a": "\ud800"}}
+            {"sku": "jl-num", "title": "Huge number", "attributes": {"n": 1e999999}}
+            {"sku": "jl-title", "title": "\udc00 lone in the title"}
+            not json at all
+            [1, 2]
+            {"sku": "jl-ok2", "title": "Also fine", "price": 12.5}
+            """;
+
+        var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(jsonl, "catalog.jsonl"))).Id);
+
+        Assert.Equal("succeeded_with_errors", done.Status);
+        Assert.Equal(new ImportsApi.Counts(9, 9, 2, 0, 0, 0, 7), done.Counts);
+        var reasons = (await ErrorsAsync(client, done.Id)).ToDictionary(e => e.Row, e => e.Reason);
+        Assert.Contains("\\u0000", reasons[2], StringComparison.Ordinal);
+        Assert.Contains("\\u0000", reasons[3], StringComparison.Ordinal);
+        Assert.Contains("lone surrogate", reasons[4], StringComparison.Ordinal);
+        Assert.Contains("number", reasons[5], StringComparison.Ordinal);
+        Assert.Contains("'title'", reasons[6], StringComparison.Ordinal);
+        Assert.Contains("not valid JSON", reasons[7], StringComparison.Ordinal);
+        Assert.Contains("not a JSON object", reasons[8], StringComparison.Ordinal);
+        Assert.Equal(2, await CountAsync("jl"));
+    }
+
+    [Fact]
+    public async Task A_row_breaking_a_database_rule_the_validation_does_not_know_is_rejected_alone_at_the_staging_table()
+    {
+        var client = app.CreateAdminClient();
+        await app.Database.ExecuteAsync("ALTER TABLE items ADD CONSTRAINT no_forbidden_titles CHECK (title <> 'forbidden')");
+        try
+        {
+            var csv = "sku,title\n" + string.Join("\n", Enumerable.Range(1, 20).Select(i => i == 5 ? "rule-05,forbidden" : $"rule-{i:D2},Allowed {i}"));
+            var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv))).Id);
+
+            Assert.Equal("succeeded_with_errors", done.Status);
+            Assert.Equal(new ImportsApi.Counts(20, 20, 19, 0, 0, 0, 1), done.Counts);
+            var error = Assert.Single(await ErrorsAsync(client, done.Id));
+            Assert.Equal(5, error.Row);
+            Assert.Contains("no_forbidden_titles", error.Reason, StringComparison.Ordinal);
+            Assert.Equal(19, await CountAsync("rule"));
+        }
+        finally
+        {
+            await app.Database.ExecuteAsync("ALTER TABLE items DROP CONSTRAINT no_forbidden_titles");
+        }
+    }
+
+    // Serialization failure, deadlock, an administrator's shutdown of the session, a connection failure.
+    [Theory]
+    [InlineData("40001")]
+    [InlineData("40P01")]
+    [InlineData("57P01")]
+    [InlineData("08006")]
+    public async Task A_transient_fault_retries_the_batch_and_the_job_finishes_with_exact_counts(string sqlState)
+    {
+        var client = app.CreateAdminClient();
+        var prefix = "transient" + sqlState.ToLowerInvariant();
+        ImportsApi.JobResponse done;
+        await using (await ItemWriteFaults.FailAsync(app.Database, sqlState, skip: 8, times: 2))
+            done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(Catalog(prefix, 30)))).Id);
+
+        Assert.Equal("succeeded", done.Status);
+        Assert.Equal(new ImportsApi.Counts(30, 30, 30, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(30, await CountAsync(prefix));
+        Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains($"Import {done.Id}: retry", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Connections_killed_mid_batch_are_retried_and_no_row_is_lost_or_written_twice()
+    {
+        var client = app.CreateAdminClient();
+        ImportsApi.JobResponse done;
+        await using (var gate = await ItemWriteFaults.CloseAfterAsync(app.Database, rows: 16))
+        {
+            var job = await client.StartAsync(ImportClient.Form(Catalog("killed", 40)));
+            await gate.WaitUntilHeldAsync();
+            // The batch in flight, the worker's lock and every pooled connection end as in a database restart (57P01).
+            await gate.KillOtherSessionsAsync();
+            await gate.OpenAsync();
+            done = await client.WaitForEndAsync(job.Id);
+        }
+
+        Assert.Equal("succeeded", done.Status);
+        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(40L, await app.Database.ExecuteAsync("SELECT count(*) FROM items WHERE sku LIKE 'killed-%'"));
+    }
+
+    [Fact]
+    public async Task A_job_that_cannot_go_on_fails_with_a_clean_message_keeps_its_private_upload_and_resumes()
+    {
+        var client = app.CreateAdminClient();
+        Guid id;
+        await using (await ItemWriteFaults.FailAsync(app.Database, "40001", skip: 16))
+        {
+            id = (await client.StartAsync(ImportClient.Form(Catalog("stuck", 40)))).Id;
+            var failed = await client.WaitForEndAsync(id);
+
+            Assert.Equal("failed", failed.Status);
+            Assert.Equal(16, failed.Counts.Processed);
+            Assert.Contains("serialization failure", failed.Error, StringComparison.Ordinal);
+            Assert.Contains($"/imports/{id}/resume", failed.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("injected", failed.Error, StringComparison.Ordinal);
+            var folder = FolderOf(id);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "catalog.csv")));
+        }
+
+        var resume = await client.PostAsync($"/imports/{id}/resume", null);
+        Assert.Equal(HttpStatusCode.Accepted, resume.StatusCode);
+        var done = await client.WaitForEndAsync(id);
+
+        Assert.Equal("succeeded", done.Status);
+        Assert.Null(done.Error);
+        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(40, await CountAsync("stuck"));
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/imports/{id}/resume", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Posting_the_same_upload_under_the_same_key_resumes_its_failed_job()
+    {
+        var client = app.CreateAdminClient();
+        var key = Guid.NewGuid().ToString();
+        var csv = Catalog("again", 24);
+        Guid id;
+        await using (await ItemWriteFaults.FailAsync(app.Database, "40P01", skip: 8))
+        {
+            id = (await client.StartAsync(ImportClient.Form(csv), key)).Id;
+            Assert.Equal("failed", (await client.WaitForEndAsync(id)).Status);
+        }
+
+        var again = await client.PostImportAsync(ImportClient.Form(csv), key);
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.Equal(id, (await again.Content.ReadFromJsonAsync<ImportsApi.JobResponse>())!.Id);
+        var done = await client.WaitForEndAsync(id);
+
+        Assert.Equal("succeeded", done.Status);
+        Assert.Equal(new ImportsApi.Counts(24, 24, 24, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(24, await CountAsync("again"));
+    }
+
+    [Fact]
+    public async Task An_upload_that_cannot_be_removed_is_logged_with_its_job_and_the_worker_goes_on()
+    {
+        var client = app.CreateAdminClient();
+        ImportsApi.JobResponse first;
+        string note;
+        await using (var gate = await ItemWriteFaults.CloseAfterAsync(app.Database, rows: 8))
+        {
+            var job = await client.StartAsync(ImportClient.Form(Catalog("leftover", 16)));
+            await gate.WaitUntilHeldAsync();
+            // Something the service did not write, in the job's folder: removing the folder fails (IOException).
+            note = Path.Combine(FolderOf(job.Id), "operator-note.txt");
+            await File.WriteAllTextAsync(note, "left here by hand");
+            await gate.OpenAsync();
+            first = await client.WaitForEndAsync(job.Id);
+        }
+        Assert.Equal("succeeded", first.Status);
+
+        // /health/ready says the worker's last round failed (and stays 200); the log has it with the job's id.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await ImportsHealthAsync(client) != "Degraded")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the failed removal never showed in /health/ready");
+            await Task.Delay(20);
+        }
+        Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Error && e.Exception is IOException
+            && e.Message.Contains(first.Id.ToString(), StringComparison.Ordinal));
+
+        // The next job runs: the worker, and with it the host, lived on.
+        var second = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(Catalog("after", 4)))).Id);
+        Assert.Equal("succeeded", second.Status);
+        Assert.True(File.Exists(note), "nothing the service did not write is deleted");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal("Healthy", await ImportsHealthAsync(client));
+    }
+
+    static async Task<string?> ImportsHealthAsync(HttpClient client)
+    {
+        var response = await client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("entries").GetProperty("imports").GetProperty("status").GetString();
+    }
+
+    [Fact]
+    public async Task Ready_is_unhealthy_naming_imports_and_uploads_are_503_while_the_spool_cannot_be_written()
+    {
+        var client = app.CreateClient();
+        var moved = app.SpoolPath + ".moved";
+        Directory.Move(app.SpoolPath, moved);
+        await File.WriteAllTextAsync(app.SpoolPath, "a file where the spool folder should be");
+        try
+        {
+            var response = await client.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var imports = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("entries").GetProperty("imports");
+            Assert.Equal("Unhealthy", imports.GetProperty("status").GetString());
+            Assert.Contains("Similarity:Imports:SpoolPath", imports.GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.False(imports.TryGetProperty("error", out _), "no exception text in public health output");
+            var upload = await app.CreateAdminClient().PostAsync("/imports", ImportClient.Form(Catalog("nospool", 1)));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, upload.StatusCode);
+            Assert.Equal("application/problem+json", upload.Content.Headers.ContentType?.MediaType);
+        }
+        finally
+        {
+            File.Delete(app.SpoolPath);
+            Directory.Move(moved, app.SpoolPath);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using Similarity.Catalog;
+
+namespace Similarity.UnitTests.Catalog;
+
+/// <summary>The one validation of PUT /items and import rows: whatever it passes, PostgreSQL stores.</summary>
+public sealed class ItemInputTests
+{
+    static readonly ItemInput Valid = new("hat-1", "  Wool hat ", null, "hats", null, "19.99", "eur", "false", """{"size": "M"}""");
+
+    // Named cases, built here: a NUL or a lone surrogate in a test's name would not survive the test report.
+    static readonly Dictionary<string, (ItemInput Input, string Field)> Bad = new()
+    {
+        ["sku with a final newline"] = (Valid with { Sku = "hat-1\n" }, "sku"),
+        ["sku too long"] = (Valid with { Sku = new string('a', 65) }, "sku"),
+        ["title missing"] = (Valid with { Title = " " }, "title"),
+        ["title with a NUL"] = (Valid with { Title = "Wool\0hat" }, "title"),
+        ["title with a lone high surrogate"] = (Valid with { Title = "Wool \ud800 hat" }, "title"),
+        ["title with a lone low surrogate"] = (Valid with { Title = "\udc00" }, "title"),
+        ["title too long"] = (Valid with { Title = new string('t', ItemInput.MaxTitle + 1) }, "title"),
+        ["description with a NUL"] = (Valid with { Description = "\0" }, "description"),
+        ["category with a NUL"] = (Valid with { Category = "hats\0" }, "category"),
+        ["brand too long"] = (Valid with { Brand = new string('b', ItemInput.MaxName + 1) }, "brand"),
+        ["price rounding past numeric(14,2)"] = (Valid with { Price = "999999999999.995" }, "price"),
+        ["price with thirteen digits"] = (Valid with { Price = "1000000000000" }, "price"),
+        ["price negative"] = (Valid with { Price = "-0.01" }, "price"),
+        ["price past decimal"] = (Valid with { Price = new string('9', 40) }, "price"),
+        ["price NaN"] = (Valid with { Price = "NaN" }, "price"),
+        ["currency with a final newline"] = (Valid with { Currency = "EUR\nX" }, "currency"),
+        ["available neither"] = (Valid with { Available = "maybe" }, "available"),
+        ["attributes a NUL escape"] = (Valid with { Attributes = """{"a": "\u0000"}""" }, "attributes"),
+        ["attributes a NUL escape in a key"] = (Valid with { Attributes = """{"\u0000": 1}""" }, "attributes"),
+        ["attributes a lone surrogate escape"] = (Valid with { Attributes = """{"a": ["\ud800"]}""" }, "attributes"),
+        ["attributes a lone surrogate escape in a key"] = (Valid with { Attributes = """{"\udfff": 1}""" }, "attributes"),
+        ["attributes a raw lone surrogate"] = (Valid with { Attributes = "{\"a\": \"\ud800\"}" }, "attributes"),
+        ["attributes a raw NUL"] = (Valid with { Attributes = "{\"a\": \"\0\"}" }, "attributes"),
+        ["attributes a number past numeric"] = (Valid with { Attributes = """{"n": 1e999999}""" }, "attributes"),
+        ["attributes a number below numeric"] = (Valid with { Attributes = """{"n": 1e-99999}""" }, "attributes"),
+        ["attributes a number past double"] = (Valid with { Attributes = """{"n": 2e308}""" }, "attributes"),
+        ["attributes nested past the parser's depth"] = (Valid with { Attributes = "{\"a\":" + new string('[', 100) + new string(']', 100) + "}" }, "attributes"),
+        ["attributes not an object"] = (Valid with { Attributes = "[1, 2]" }, "attributes"),
+        ["attributes not JSON"] = (Valid with { Attributes = "{nope" }, "attributes"),
+    };
+
+    public static TheoryData<string> BadCases => [.. Bad.Keys];
+
+    [Theory]
+    [MemberData(nameof(BadCases))]
+    public void A_value_the_database_cannot_store_is_an_error_naming_its_field(string name)
+    {
+        var (input, field) = Bad[name];
+        var validated = input.Validate();
+        Assert.Null(validated.Value);
+        Assert.Equal([field], validated.Errors.Keys);
+    }
+
+    [Fact]
+    public void A_valid_item_is_trimmed_and_normalised()
+    {
+        var fields = Valid.Validate().Value!;
+        Assert.Equal("Wool hat", fields.Title);
+        Assert.Equal(19.99m, fields.Price);
+        Assert.Equal("EUR", fields.Currency);
+        Assert.False(fields.Available);
+        Assert.Equal("M", fields.Attributes.GetProperty("size").GetString());
+    }
+
+    [Theory]
+    [InlineData("999999999999.99", "999999999999.99")]
+    [InlineData("0.004", "0.00")]
+    [InlineData("12.345", "12.34")] // rounded as before: to even
+    public void Prices_are_held_to_the_column_after_rounding(string price, string stored) =>
+        Assert.Equal(decimal.Parse(stored, System.Globalization.CultureInfo.InvariantCulture), (Valid with { Price = price }).Validate().Value!.Price);
+
+    [Fact]
+    public void Emoji_right_to_left_marks_and_sql_text_are_plain_text()
+    {
+        var fields = (Valid with { Title = "😀 \u202Eevil\u202C ' OR 1=1; --", Attributes = """{"n": 1.5e300, "flag": "👩‍👩‍👧"}""" }).Validate().Value!;
+        Assert.StartsWith("😀", fields.Title, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Number, fields.Attributes.GetProperty("n").ValueKind);
+    }
+
+    [Fact]
+    public void Storable_replaces_what_text_cannot_hold_and_keeps_pairs()
+    {
+        Assert.Equal("a\uFFFDb\uFFFDc😀", FieldRules.Storable("a\0b\ud800c😀"));
+        Assert.Equal("ab…", FieldRules.Storable("abc", maxLength: 2));
+    }
+}
