@@ -157,7 +157,9 @@ cmd_run() {
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
   log "admin key (X-Api-Key): $Similarity__AdminApiKey"
-  exec dotnet run --project src/Similarity.Api -c Release --no-build --no-launch-profile
+  # exec the service itself (not `dotnet run`, which starts it as a child): a signal to this script is a signal to the API.
+  cd src/Similarity.Api/bin/Release/net10.0
+  exec dotnet Similarity.Api.dll
 }
 
 cmd_test() {
@@ -183,10 +185,11 @@ PY
 CLIPART=/usr/share/openclipart/png
 
 # Uploads a catalog to a running service and follows the job with a live progress bar.
+# The key comes from --key, SIMILARITY_ADMIN_API_KEY, Similarity__AdminApiKey or the key file `run` wrote; the CLI
+# never makes one up. Its exit codes are in its --help and the README.
 cmd_import() {
-  [ $# -ge 1 ] || die "usage: ./similarity.sh import CATALOG [--images ZIP] [--url URL]"
   dotnet build src/Similarity.Cli -c Release -nologo -v q >&2
-  SIMILARITY_ADMIN_API_KEY=$(admin_key) dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll "$@"
+  exec dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll --key-file "$DATA_DIR/admin-api-key" "$@"
 }
 
 cmd_bench() {
@@ -402,7 +405,7 @@ usage: ./similarity.sh COMMAND
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
-  import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
+  import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)
