@@ -157,15 +157,22 @@ cmd_run() {
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
   log "admin key (X-Api-Key): $Similarity__AdminApiKey"
-  exec dotnet run --project src/Similarity.Api -c Release --no-build --no-launch-profile
+  # exec the service itself (not `dotnet run`, which starts it as a child): a signal to this script is a signal to the API.
+  cd src/Similarity.Api/bin/Release/net10.0
+  exec dotnet Similarity.Api.dll
 }
 
 cmd_test() {
   db_start
   ensure_models
+  # The browser tests drive Debian's Chromium through Playwright (which cannot download browsers here).
+  ensure_apt_packages chromium
+  ensure_lint_tools
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
   local results="$DATA_DIR/test-results"
   rm -rf "$results"
+  # Screenshots and other artefacts the tests write for a person to look at.
+  export SIMILARITY_TEST_ARTIFACTS="$results/artifacts"
   dotnet build Similarity.sln -c Release -nologo -v q
   local rc=0
   dotnet test Similarity.sln -c Release --no-build --nologo --logger "trx" --results-directory "$results" "$@" || rc=$?
@@ -183,10 +190,11 @@ PY
 CLIPART=/usr/share/openclipart/png
 
 # Uploads a catalog to a running service and follows the job with a live progress bar.
+# The key comes from --key, SIMILARITY_ADMIN_API_KEY, Similarity__AdminApiKey or the key file `run` wrote; the CLI
+# never makes one up. Its exit codes are in its --help and the README.
 cmd_import() {
-  [ $# -ge 1 ] || die "usage: ./similarity.sh import CATALOG [--images ZIP] [--url URL]"
   dotnet build src/Similarity.Cli -c Release -nologo -v q >&2
-  SIMILARITY_ADMIN_API_KEY=$(admin_key) dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll "$@"
+  exec dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll --key-file "$DATA_DIR/admin-api-key" "$@"
 }
 
 cmd_bench() {
@@ -465,6 +473,27 @@ ${rows}
 TABLE
 }
 
+# Spectral and its rulesets, pinned by tests/lint/package-lock.json; installed once per checkout.
+ensure_lint_tools() {
+  [ tests/lint/node_modules/.package-lock.json -nt tests/lint/package-lock.json ] && return 0
+  log "installing Spectral (tests/lint/package-lock.json)"
+  npm ci --prefix tests/lint --no-audit --no-fund --loglevel=error >/dev/null
+}
+
+# The live OpenAPI document of a freshly started service, linted by Spectral (spectral:oas + OWASP); exits non-zero
+# on any error. The rules the project does not follow are listed with their reasons in tests/lint/.spectral.yaml.
+cmd_lint() {
+  ensure_lint_tools
+  db_start
+  ensure_models
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local url=http://127.0.0.1:18095 document="$DATA_DIR/openapi.json"
+  bench_service_start "$ConnectionStrings__Similarity" "$ROOT/models/tiny/manifest.json" "$url" "$DATA_DIR/lint-api.log"
+  curl -fsS "$url/swagger/v1/swagger.json" >"$document"
+  bench_service_stop
+  tests/lint/node_modules/.bin/spectral lint "$document" --ruleset tests/lint/.spectral.yaml --fail-severity error
+}
+
 usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
@@ -473,9 +502,10 @@ usage: ./similarity.sh COMMAND
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
+  lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
-  import CATALOG [--images ZIP] [--url URL]  upload a catalog to a running service and follow the job
+  import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)
@@ -488,6 +518,7 @@ case "${1:-help}" in
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   import) shift; cmd_import "$@" ;;
+  lint) cmd_lint ;;
   db)
     case "${2:-status}" in
       start) db_start; db_status ;;

@@ -7,8 +7,8 @@ namespace Similarity.Cli;
 
 /// <summary>
 /// Uploads a catalog (streamed from disk), follows its job with a live progress bar — rows/s, ETA, errors so
-/// far — then prints the rejected rows. Exit code 0 when the job succeeded (with or without rejected rows),
-/// 1 when it failed or was cancelled, 3 when the service refused the upload.
+/// far — then prints the rejected rows. Returns an <see cref="ExitCodes"/> value; a server error or an unreachable
+/// service is thrown as <see cref="HttpRequestException"/> for the caller to report.
 /// </summary>
 public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
 {
@@ -39,10 +39,12 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
         // A retried upload of the same files returns the same job instead of starting a second one.
         request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}");
         var response = await http.SendAsync(request, ct);
+        if ((int)response.StatusCode >= 500)
+            throw new HttpRequestException(null, null, response.StatusCode);
         if (!response.IsSuccessStatusCode)
         {
-            console.MarkupLineInterpolated($"[red]The service refused the upload ({(int)response.StatusCode}):[/] {await response.Content.ReadAsStringAsync(ct)}");
-            return 3;
+            console.MarkupLineInterpolated($"[red]The service refused the upload ({(int)response.StatusCode}):[/] {await ProblemText(response, ct)}");
+            return ExitCodes.Refused;
         }
         var job = (await response.Content.ReadFromJsonAsync<Job>(Json, ct))!;
         console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued");
@@ -69,7 +71,32 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
-        return job.Status is "succeeded" or "succeeded_with_errors" ? 0 : 1;
+        return job.Status is "succeeded" or "succeeded_with_errors" ? ExitCodes.Succeeded : ExitCodes.JobDidNotSucceed;
+    }
+
+    /// <summary>A ProblemDetails as one line: its detail (or title) and the fields it names.</summary>
+    static async Task<string> ProblemText(HttpResponseMessage response, CancellationToken ct)
+    {
+        var body = await response.Content.ReadAsStringAsync(ct);
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            var root = problem.RootElement;
+            var text = root.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } d ? d
+                : root.TryGetProperty("title", out var title) ? title.GetString() ?? "" : "";
+            if (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
+            {
+                var fields = errors.EnumerateObject().Select(e => $"{e.Name}: {string.Join(" ", e.Value.EnumerateArray().Select(m => m.GetString()))}");
+                var named = string.Join("; ", fields);
+                if (!text.Contains(named, StringComparison.Ordinal))
+                    text = text.Length == 0 ? named : $"{text} ({named})";
+            }
+            return text;
+        }
+        catch (JsonException)
+        {
+            return body.Length > 300 ? body[..300] + "…" : body;
+        }
     }
 
     async Task PrintErrorsAsync(Guid id, CancellationToken ct)

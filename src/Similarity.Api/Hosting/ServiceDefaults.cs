@@ -8,8 +8,9 @@ public static class ServiceDefaults
 {
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
+        // The W3C trace id, the one an incoming traceparent set and the log lines of the request carry.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
+            context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
         builder.Services.AddExceptionHandler<ClientErrorExceptionHandler>();
         // A query or route value that does not bind (k=abc) throws, so the handler answers with a ProblemDetails
         // naming the parameter instead of an empty 400.
@@ -21,6 +22,10 @@ public static class ServiceDefaults
                 | HttpLoggingFields.RequestQuery | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
             options.CombineLogs = true;
         });
+
+        builder.AddObservability();
+        builder.Services.AddSingleton<SimilarityMetrics>();
+        builder.AddCrossOrigin();
 
         builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SecurityOptions>, SecurityOptions.Validator>();
@@ -51,6 +56,8 @@ public static class ServiceDefaults
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpLogging();
+        app.UseCors();
+        app.MapObservability();
         app.UseSwagger();
         app.UseSwaggerUI(options => options.DocumentTitle = "Similarity");
         return app;

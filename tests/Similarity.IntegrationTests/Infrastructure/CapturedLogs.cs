@@ -3,10 +3,28 @@ using Microsoft.Extensions.Logging;
 
 namespace Similarity.IntegrationTests.Infrastructure;
 
-/// <summary>Every log entry the hosted service writes, with its exception, for tests that assert on them.</summary>
-public sealed class CapturedLogs : ILoggerProvider
+/// <summary>Every log entry the hosted service writes, with its exception and trace id, for tests that assert on them.</summary>
+public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope
 {
-    public ConcurrentQueue<(LogLevel Level, string Category, string Message, Exception? Exception)> Entries { get; } = new();
+    public sealed record Entry(LogLevel Level, string Category, string Message, Exception? Exception, string? TraceId);
+
+    public ConcurrentQueue<Entry> Entries { get; } = new();
+
+    IExternalScopeProvider? _scopes;
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+    /// <summary>The trace id the logging infrastructure put in scope for the current activity, if any.</summary>
+    string? CurrentTraceId()
+    {
+        string? traceId = null;
+        _scopes?.ForEachScope((scope, _) =>
+        {
+            if (scope is IEnumerable<KeyValuePair<string, object?>> values && values.FirstOrDefault(v => v.Key == "TraceId").Value is { } id)
+                traceId = id.ToString();
+        }, (object?)null);
+        return traceId;
+    }
 
     /// <summary>Every message and exception message (inner ones too) logged at warning or above.</summary>
     public string Problems => string.Join("\n", Entries.Where(e => e.Level >= LogLevel.Warning)
@@ -31,6 +49,6 @@ public sealed class CapturedLogs : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            logs.Entries.Enqueue((logLevel, category, formatter(state, exception), exception));
+            logs.Entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), exception, logs.CurrentTraceId()));
     }
 }

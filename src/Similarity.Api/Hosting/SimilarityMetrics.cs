@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+
+namespace Similarity.Hosting;
+
+/// <summary>
+/// The service's own instruments, beside ASP.NET Core's, Npgsql's and the runtime's: what an operator of the
+/// encoders, the imports and /similar watches. Exported at <c>/metrics</c> and over OTLP (see <see cref="Observability"/>).
+/// </summary>
+public sealed class SimilarityMetrics : IDisposable
+{
+    public const string MeterName = "Similarity";
+
+    readonly Meter _meter;
+
+    public SimilarityMetrics(IMeterFactory meters)
+    {
+        _meter = meters.Create(MeterName);
+        EncoderQueued = _meter.CreateUpDownCounter<int>("similarity.encoder.queued", "{item}", "Items waiting for their encoder's next batch.");
+        EncoderBatchSize = _meter.CreateHistogram<int>("similarity.encoder.batch.size", "{item}", "Items per model run.",
+            advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
+        EncoderInference = _meter.CreateHistogram<double>("similarity.encoder.inference.duration", "s", "Time of one model run, decoding excluded.");
+        ImportRows = _meter.CreateCounter<long>("similarity.import.rows", "{row}", "Catalog rows committed by import jobs, by outcome.");
+        ImportJobs = _meter.CreateCounter<long>("similarity.import.jobs", "{job}", "Import jobs entering a state (queued, running, succeeded, ...).");
+        SimilarDuration = _meter.CreateHistogram<double>("similarity.similar.duration", "s", "Time of one /similar search in the database, by the path it took.");
+    }
+
+    /// <summary>Tag <c>model</c>: image or text.</summary>
+    public UpDownCounter<int> EncoderQueued { get; }
+
+    /// <summary>Tag <c>model</c>: image or text.</summary>
+    public Histogram<int> EncoderBatchSize { get; }
+
+    /// <summary>Tag <c>model</c>: image or text.</summary>
+    public Histogram<double> EncoderInference { get; }
+
+    /// <summary>Tag <c>outcome</c>: inserted, updated, unchanged, superseded or rejected.</summary>
+    public Counter<long> ImportRows { get; }
+
+    /// <summary>Tag <c>status</c>: the state the job entered.</summary>
+    public Counter<long> ImportJobs { get; }
+
+    /// <summary>Tag <c>path</c>: approximate (the HNSW index) or exact (a scan, when the index found fewer than k).</summary>
+    public Histogram<double> SimilarDuration { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Similarity.Cli;
+
+/// <summary>
+/// <c>similarity-import CATALOG [--images ZIP] [--url URL] [--key KEY]</c>: the command line around
+/// <see cref="ImportCommand"/>. Every failure is one line and an exit code from <see cref="ExitCodes"/>, never a stack trace.
+/// </summary>
+public static class ImportCli
+{
+    public static RootCommand Create(IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval)
+    {
+        var catalog = new Argument<FileInfo>("catalog") { Description = "The catalog file: CSV or JSON Lines." };
+        var images = new Option<FileInfo?>("--images") { Description = "A zip of the pictures the catalog's image column names." };
+        var url = new Option<string?>("--url") { Description = $"The service's address (default: the first of ASPNETCORE_URLS, else {CliSettings.DefaultUrl})." };
+        var key = new Option<string?>("--key") { Description = "The admin key (default: SIMILARITY_ADMIN_API_KEY, then Similarity__AdminApiKey, then the key file)." };
+        var keyFile = new Option<FileInfo?>("--key-file") { Description = "Where ./similarity.sh run keeps the admin key (the script passes its checkout's .data/admin-api-key)." };
+        var root = new RootCommand($"Uploads a catalog to a running Similarity service and follows the import job. {ExitCodes.Summary}")
+        {
+            catalog, images, url, key, keyFile,
+        };
+        root.SetAction((parsed, ct) => RunAsync(console, environment, pollInterval, parsed.GetRequiredValue(catalog), parsed.GetValue(images),
+            parsed.GetValue(url), parsed.GetValue(key), parsed.GetValue(keyFile), ct));
+        return root;
+    }
+
+    /// <summary>Parses and runs; a parse error is one line and <see cref="ExitCodes.Usage"/>.</summary>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval)
+    {
+        var parsed = Create(console, environment, pollInterval).Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            console.MarkupLineInterpolated($"[red]{parsed.Errors[0].Message}[/] (similarity-import --help lists the options)");
+            return ExitCodes.Usage;
+        }
+        return await parsed.InvokeAsync();
+    }
+
+    static async Task<int> RunAsync(IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval,
+        FileInfo catalog, FileInfo? images, string? urlOption, string? keyOption, FileInfo? keyFile, CancellationToken ct)
+    {
+        foreach (var file in new[] { catalog, images })
+        {
+            if (file is { Exists: false })
+                return Fail(console, ExitCodes.Usage, $"No such file: {file.FullName}");
+        }
+        Uri url;
+        try
+        {
+            url = CliSettings.ServiceUrl(urlOption, environment("ASPNETCORE_URLS"));
+        }
+        catch (FormatException ex)
+        {
+            return Fail(console, ExitCodes.Usage, ex.Message);
+        }
+        if (CliSettings.AdminKey(keyOption, environment, keyFile?.FullName) is not { } adminKey)
+            return Fail(console, ExitCodes.Usage,
+                "No admin key: pass --key, or set SIMILARITY_ADMIN_API_KEY (the key ./similarity.sh run printed when it made it).");
+
+        using var http = new HttpClient { BaseAddress = url, Timeout = Timeout.InfiniteTimeSpan };
+        http.DefaultRequestHeaders.Add("X-Api-Key", adminKey);
+        try
+        {
+            return await new ImportCommand(http, console, pollInterval).RunAsync(catalog.FullName, images?.FullName, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return Fail(console, ExitCodes.Interrupted, "Stopped following the import; the job goes on in the service (GET /imports lists it).");
+        }
+        catch (HttpRequestException ex)
+        {
+            return Fail(console, ExitCodes.Unreachable, ex.StatusCode is { } status
+                ? $"The service at {url} answered {(int)status} ({status})."
+                : $"Cannot reach the service at {url}: {ex.Message}");
+        }
+        catch (JsonException)
+        {
+            return Fail(console, ExitCodes.Unreachable, $"What answers at {url} is not the Similarity API (its reply is not the JSON expected).");
+        }
+    }
+
+    static int Fail(IAnsiConsole console, int exitCode, string message)
+    {
+        console.MarkupLineInterpolated($"[red]{message}[/]");
+        return exitCode;
+    }
+}

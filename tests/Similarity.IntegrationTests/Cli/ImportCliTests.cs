@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using Similarity.Cli;
+using Similarity.Imports;
+using Similarity.IntegrationTests.Infrastructure;
+using Spectre.Console;
+
+namespace Similarity.IntegrationTests.Cli;
+
+/// <summary>The import CLI as a shell runs it: its address and key from the environment, one line and an exit code for every failure.</summary>
+public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<KestrelSimilarityApp>, IDisposable
+{
+    readonly string _catalog = WriteCatalog("sku,title\ncli-1,Blue mug\ncli-2,\n");
+    readonly StringWriter _output = new();
+
+    IAnsiConsole Console
+    {
+        get
+        {
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(_output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+            console.Profile.Width = 10_000; // a terminal wraps long lines; the test reads messages, not wrapping
+            return console;
+        }
+    }
+
+    Task<int> RunAsync(Dictionary<string, string> environment, params string[] args) =>
+        ImportCli.RunAsync(args, Console, name => environment.GetValueOrDefault(name), TimeSpan.FromMilliseconds(20));
+
+    [Fact]
+    public async Task It_finds_the_service_through_ASPNETCORE_URLS_and_the_key_through_the_services_own_setting()
+    {
+        var exit = await RunAsync(new() { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["Similarity__AdminApiKey"] = SimilarityApp.AdminKey }, _catalog);
+
+        Assert.Equal(ExitCodes.Succeeded, exit);
+        Assert.Contains("1 inserted", _output.ToString(), StringComparison.Ordinal);
+        var jobs = await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports");
+        Assert.Contains(jobs!, j => j.Counts.Inserted == 1 && j.Counts.Failed == 1);
+    }
+
+    [Fact]
+    public async Task Without_a_key_it_says_so_in_one_line_and_sends_nothing()
+    {
+        var before = (await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!.Count;
+
+        var exit = await RunAsync(new() { ["ASPNETCORE_URLS"] = app.Address.ToString() }, _catalog, "--key-file", "/nonexistent/admin-api-key");
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        AssertOneLine("No admin key");
+        Assert.Equal(before, (await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!.Count);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_is_a_refusal_with_the_services_reason()
+    {
+        var exit = await RunAsync(new(), _catalog, "--url", app.Address.ToString(), "--key", "not-the-admin-key-at-all");
+
+        Assert.Equal(ExitCodes.Refused, exit);
+        AssertOneLine("(401)");
+    }
+
+    [Fact]
+    public async Task A_service_that_is_not_there_is_one_line_not_a_stack_trace()
+    {
+        var closed = new Uri($"http://127.0.0.1:{FreePort()}/");
+
+        var exit = await RunAsync(new() { ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey, ["ASPNETCORE_URLS"] = closed.ToString() }, _catalog);
+
+        Assert.Equal(ExitCodes.Unreachable, exit);
+        AssertOneLine($"Cannot reach the service at {closed}");
+    }
+
+    [Theory]
+    [InlineData("--images", "/nonexistent/images.zip")]
+    [InlineData("--url", "ftp://somewhere/")]
+    [InlineData("--no-such-option", "x")]
+    public async Task Bad_arguments_are_one_line_and_exit_2(string option, string value)
+    {
+        var exit = await RunAsync(new() { ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey }, _catalog, option, value);
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        Assert.Single(_output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    void AssertOneLine(string expected)
+    {
+        var lines = _output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, "expected one line, got:\n" + _output);
+        Assert.Contains(expected, lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", lines[0], StringComparison.Ordinal);
+    }
+
+    static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    static string WriteCatalog(string csv)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cli-catalog-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, csv);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        File.Delete(_catalog);
+        _output.Dispose();
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Similarity.IntegrationTests.Infrastructure;
+
+namespace Similarity.IntegrationTests.Operations;
+
+public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<SimilarityApp>
+{
+    const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    [Fact]
+    public async Task An_incoming_traceparent_is_the_trace_id_of_the_problem_details_and_of_the_requests_log_lines()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/items/no-such-item");
+        request.Headers.Add("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01");
+
+        var response = await app.CreateClient().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(TraceId, problem.GetProperty("traceId").GetString());
+        Assert.Contains(app.Logs.Entries, e => e.TraceId == TraceId && e.Message.Contains("/items/no-such-item", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Metrics_are_scraped_in_prometheus_format_with_http_database_and_runtime_figures()
+    {
+        var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode); // a request and a query to count
+
+        var response = await client.GetAsync("/metrics");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("http_server_request_duration_seconds_count{", text, StringComparison.Ordinal);
+        Assert.Contains("db_client_connection_count{", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_collections", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>A collector on loopback that counts what the service's OTLP exporter sends it.</summary>
+    sealed class Collector : IAsyncDisposable
+    {
+        readonly WebApplication _app;
+
+        public ConcurrentBag<string> Paths { get; } = [];
+
+        public Uri Address { get; }
+
+        Collector(WebApplication app, Uri address) => (_app, Address) = (app, address);
+
+        public static async Task<Collector> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            Collector? collector = null;
+            // An empty protobuf message is a valid, empty Export*ServiceResponse.
+            app.MapPost("/v1/{signal}", (HttpContext http, string signal) =>
+            {
+                collector!.Paths.Add(signal);
+                return Results.Bytes([], "application/x-protobuf");
+            });
+            await app.StartAsync();
+            collector = new Collector(app, new Uri(app.Urls.First()));
+            return collector;
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+
+    sealed class ExportingApp(Uri collector) : SimilarityApp
+    {
+        protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+            [new("OTEL_EXPORTER_OTLP_ENDPOINT", collector.ToString().TrimEnd('/')), new("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")];
+    }
+
+    [Fact]
+    public async Task With_an_otlp_endpoint_set_traces_and_metrics_are_exported_to_it()
+    {
+        await using var collector = await Collector.StartAsync();
+        var exporting = new ExportingApp(collector.Address);
+        await ((IAsyncLifetime)exporting).InitializeAsync();
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await exporting.CreateClient().GetAsync("/health/live")).StatusCode);
+        }
+        finally
+        {
+            await ((IAsyncLifetime)exporting).DisposeAsync(); // shutting down flushes what is batched
+        }
+
+        Assert.Contains("traces", collector.Paths);
+        Assert.Contains("metrics", collector.Paths);
+    }
+
+    [Fact]
+    public async Task Without_an_otlp_endpoint_nothing_is_exported()
+    {
+        await using var collector = await Collector.StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await app.CreateClient().GetAsync("/health/live")).StatusCode);
+        Assert.Empty(collector.Paths);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Category.StartsWith("OpenTelemetry", StringComparison.Ordinal) && e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+    }
+}
