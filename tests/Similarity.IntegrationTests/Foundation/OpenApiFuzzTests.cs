@@ -111,7 +111,7 @@ public sealed class OpenApiFuzzTests(SimilarityApp app) : IClassFixture<Similari
         using var response = await client.SendAsync(request);
         var status = (int)response.StatusCode;
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(status < 500, $"{what} answered {status}: {body[..Math.Min(body.Length, 500)]}\n{logs.Entries.LastOrDefault(e => e.Exception is not null).Exception}");
+        Assert.True(status < 500, $"{what} answered {status}: {body[..Math.Min(body.Length, 500)]}\n{logs.Entries.LastOrDefault(e => e.Exception is not null)?.Exception}");
         if (status >= 400)
         {
             Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json", $"{what} answered {status} without a ProblemDetails");
