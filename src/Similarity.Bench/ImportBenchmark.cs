@@ -83,7 +83,8 @@ public static partial class ImportBenchmark
             pipeline.Image.Preprocessor.Decode(memory.ToArray(), tensor.AsSpan(i * length, length), "image");
         }
         // The very text the import embeds for each row.
-        var titles = Similarity.Imports.CatalogRows.Read(Path.Combine(args.Get("catalog"), "catalog.csv"), "csv").Take(32)
+        var catalog = Path.Combine(args.Get("catalog"), "catalog.csv");
+        var titles = Similarity.Imports.CatalogRows.Read(catalog, Similarity.Imports.Formats.CatalogLayout.Detect(catalog, null, false), null).Take(32)
             .Select(row => pipeline.Text.Preprocessor.Encode(Similarity.Catalog.CatalogText.Compose(row.Item.Title!, row.Item.Brand, row.Item.Category, null, row.Item.Description)))
             .ToArray();
         var textLength = titles.Max(t => t.Length);

@@ -16,13 +16,19 @@ public static class ImportCli
         var images = new Option<FileInfo?>("--images") { Description = "A zip of the pictures the catalog's image column names." };
         var url = new Option<string?>("--url") { Description = $"The service's address (default: the first of ASPNETCORE_URLS, else {CliSettings.DefaultUrl})." };
         var key = new Option<string?>("--key") { Description = "The admin key (default: SIMILARITY_ADMIN_API_KEY, then Similarity__AdminApiKey, then the key file)." };
+        var format = new Option<string?>("--format") { Description = "native, merchant-center or shopify (default: detected by the service from the file)." };
+        format.AcceptOnlyFromAmong("native", "merchant-center", "shopify");
+        var mapping = new Option<string?>("--mapping") { Description = "For any other CSV: a JSON object from our fields to your columns, or @FILE holding one." };
+        var missingImage = new Option<string?>("--missing-image") { Description = "skip (default: a row whose picture cannot be downloaded is an error) or textOnly (stored without one)." };
+        missingImage.AcceptOnlyFromAmong("skip", "textOnly");
         var keyFile = new Option<FileInfo?>("--key-file") { Description = "Where ./similarity.sh run keeps the admin key (the script passes its checkout's .data/admin-api-key)." };
         var root = new RootCommand($"Uploads a catalog to a running Similarity service and follows the import job. {ExitCodes.Summary}")
         {
-            catalog, images, url, key, keyFile,
+            catalog, images, url, key, format, mapping, missingImage, keyFile,
         };
         root.SetAction((parsed, ct) => RunAsync(console, environment, pollInterval, parsed.GetRequiredValue(catalog), parsed.GetValue(images),
-            parsed.GetValue(url), parsed.GetValue(key), parsed.GetValue(keyFile), ct));
+            parsed.GetValue(url), parsed.GetValue(key), parsed.GetValue(keyFile),
+            new ImportCommand.Fields(parsed.GetValue(format), parsed.GetValue(mapping), parsed.GetValue(missingImage)), ct));
         return root;
     }
 
@@ -39,8 +45,14 @@ public static class ImportCli
     }
 
     static async Task<int> RunAsync(IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval,
-        FileInfo catalog, FileInfo? images, string? urlOption, string? keyOption, FileInfo? keyFile, CancellationToken ct)
+        FileInfo catalog, FileInfo? images, string? urlOption, string? keyOption, FileInfo? keyFile, ImportCommand.Fields fields, CancellationToken ct)
     {
+        if (fields.Mapping is ['@', .. var mappingFile])
+        {
+            if (!File.Exists(mappingFile))
+                return Fail(console, ExitCodes.Usage, $"No such file: {Path.GetFullPath(mappingFile)}");
+            fields = fields with { Mapping = await File.ReadAllTextAsync(mappingFile, ct) };
+        }
         foreach (var file in new[] { catalog, images })
         {
             if (file is { Exists: false })
@@ -63,7 +75,7 @@ public static class ImportCli
         http.DefaultRequestHeaders.Add("X-Api-Key", adminKey);
         try
         {
-            return await new ImportCommand(http, console, pollInterval).RunAsync(catalog.FullName, images?.FullName, ct);
+            return await new ImportCommand(http, console, pollInterval).RunAsync(catalog.FullName, images?.FullName, ct, fields);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -12,20 +12,29 @@ namespace Similarity.Cli;
 /// </summary>
 public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
 {
-    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Failed);
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, int PicturesDownloaded);
 
-    public sealed record Job(Guid Id, string Status, Counts Counts, double? RowsPerSecond, string? Error);
+    public sealed record Job(Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error);
 
-    public sealed record ImportError(int Row, string? Sku, string Reason);
+    public sealed record ImportError(int Row, int? Line, string? Sku, string? Columns, string Reason, bool Stored);
+
+    /// <summary>The form's optional fields: the format (else detected by the service), a column mapping, missingImage.</summary>
+    public sealed record Fields(string? Format = null, string? Mapping = null, string? MissingImage = null);
 
     public sealed record ErrorPage(IReadOnlyList<ImportError> Errors, int? NextAfter);
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     static readonly string[] Ended = ["succeeded", "succeeded_with_errors", "failed", "cancelled"];
 
-    public async Task<int> RunAsync(string catalogPath, string? imagesPath, CancellationToken ct)
+    public async Task<int> RunAsync(string catalogPath, string? imagesPath, CancellationToken ct, Fields? fields = null)
     {
+        fields ??= new Fields();
         using var form = new MultipartFormDataContent();
+        foreach (var (name, value) in new[] { ("format", fields.Format), ("mapping", fields.Mapping), ("missingImage", fields.MissingImage) })
+        {
+            if (value is not null)
+                form.Add(new StringContent(value), name);
+        }
         await using var catalog = File.OpenRead(catalogPath);
         form.Add(new StreamContent(catalog), "catalog", Path.GetFileName(catalogPath));
         await using var images = imagesPath is null ? null : File.OpenRead(imagesPath);
@@ -37,7 +46,8 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
         // A retried upload of the same files returns the same job instead of starting a second one.
-        request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}");
+        var settings = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(fields.ToString())))[..12];
+        request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}-{settings}");
         var response = await http.SendAsync(request, ct);
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException(null, null, response.StatusCode);
@@ -47,7 +57,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
             return ExitCodes.Refused;
         }
         var job = (await response.Content.ReadFromJsonAsync<Job>(Json, ct))!;
-        console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued");
+        console.MarkupLineInterpolated($"Import [bold]{job.Id}[/] queued: {job.Format} catalog");
 
         await console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
@@ -61,13 +71,13 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
                     // The total is known once the job has counted the rows (its first step).
                     task.MaxValue = Math.Max(1, job.Counts.Total ?? 1);
                     task.Value = job.Counts.Processed;
-                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {job.Counts.Failed} errors";
+                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {job.Counts.Errors} errors";
                 }
                 task.Value = task.MaxValue;
             });
 
         var c = job.Counts;
-        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Failed} failed");
+        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Errors} errors{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
@@ -101,13 +111,14 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
 
     async Task PrintErrorsAsync(Guid id, CancellationToken ct)
     {
-        var table = new Table().AddColumns("row", "sku", "reason");
+        var table = new Table().AddColumns("line", "sku", "columns", "error");
         var after = 0;
         while (true)
         {
             var page = (await http.GetFromJsonAsync<ErrorPage>($"/imports/{id}/errors?after={after}", Json, ct))!;
             foreach (var error in page.Errors)
-                table.AddRow(error.Row.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(error.Sku ?? ""), Markup.Escape(error.Reason));
+                table.AddRow((error.Line ?? error.Row).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(error.Sku ?? ""),
+                    Markup.Escape(error.Columns ?? ""), Markup.Escape(error.Reason));
             if (page.NextAfter is not { } next)
                 break;
             after = next;

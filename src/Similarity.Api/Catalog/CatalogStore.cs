@@ -8,7 +8,8 @@ namespace Similarity.Catalog;
 
 /// <summary>An item's own fields, as a client sends them.</summary>
 public sealed record ItemFields(
-    string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, JsonElement Attributes);
+    string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, JsonElement Attributes,
+    string? ImageUrl = null);
 
 /// <summary>The vectors of one item: fused (unit norm), and the per-modality projections that explain its scores.</summary>
 public sealed record ItemVectors(float[] Fused, float[]? Image, float[]? Text, float ImageWeight, float TextWeight);
@@ -23,13 +24,13 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
 {
     const string Columns = """
         sku, title, description, category, brand, price, currency, available, attributes,
-        image_sha256 IS NOT NULL, text_embedding IS NOT NULL, fingerprint, image_weight, text_weight, created_at, updated_at
+        image_sha256 IS NOT NULL, text_embedding IS NOT NULL, fingerprint, image_weight, text_weight, created_at, updated_at, image_url
         """;
 
     /// <summary>Every column a write sets, in the order of <see cref="ReplaceFromExcluded"/>'s source rows.</summary>
     internal const string WrittenColumns = """
         sku, title, description, category, brand, price, currency, available, attributes, image_sha256,
-        text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight
+        text_sha256, fingerprint, embedding, image_embedding, text_embedding, image_weight, text_weight, image_url
         """;
 
     /// <summary>The ON CONFLICT (sku) assignments that replace a stored item with the incoming one.</summary>
@@ -40,18 +41,18 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         image_sha256 = EXCLUDED.image_sha256, text_sha256 = EXCLUDED.text_sha256,
         fingerprint = EXCLUDED.fingerprint, embedding = EXCLUDED.embedding,
         image_embedding = EXCLUDED.image_embedding, text_embedding = EXCLUDED.text_embedding,
-        image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, updated_at = now()
+        image_weight = EXCLUDED.image_weight, text_weight = EXCLUDED.text_weight, image_url = EXCLUDED.image_url, updated_at = now()
         """;
 
     /// <summary>
     /// When the item exists with the same image and text hashes and the same model fingerprint, updates only
-    /// the fields that are not embedded (price, currency, availability) and returns it; otherwise null.
+    /// the fields that are not embedded (price, currency, availability, picture URL) and returns it; otherwise null.
     /// </summary>
     public async Task<StoredItem?> UpdateIfUnchangedAsync(string sku, ItemFields fields, byte[]? imageHash, byte[] textHash, string fingerprint, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             WITH updated AS (
-                UPDATE items SET price = $2, currency = $3, available = $4, updated_at = now()
+                UPDATE items SET price = $2, currency = $3, available = $4, image_url = $8, updated_at = now()
                 WHERE sku = $1 AND text_sha256 = $5 AND image_sha256 IS NOT DISTINCT FROM $6 AND fingerprint = $7
                 RETURNING {Columns}),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE EXISTS (SELECT 1 FROM updated))
@@ -64,6 +65,7 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = textHash });
         command.Parameters.Add(new() { Value = (object?)imageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new() { Value = fingerprint });
+        command.Parameters.Add(Text(fields.ImageUrl));
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
@@ -75,7 +77,7 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand($"""
             WITH upserted AS (
                 INSERT INTO items ({WrittenColumns})
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                 ON CONFLICT (sku) DO UPDATE SET {ReplaceFromExcluded}
                 RETURNING {Columns}, xmax = 0 AS created),
             bump AS (UPDATE catalog_state SET revision = revision + 1)
@@ -90,9 +92,10 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(VectorParameter(vectors.Text));
         command.Parameters.Add(new() { Value = vectors.ImageWeight });
         command.Parameters.Add(new() { Value = vectors.TextWeight });
+        command.Parameters.Add(Text(fields.ImageUrl));
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        return (Read(reader), reader.GetBoolean(16));
+        return (Read(reader), reader.GetBoolean(reader.GetOrdinal("created")));
     }
 
     /// <summary>The item, read once more on a broken pooled connection (see <see cref="DatabaseFaults.ReadWithRetryAsync"/>).</summary>
@@ -143,7 +146,8 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
             reader.IsDBNull(5) ? null : reader.GetDecimal(5),
             reader.IsDBNull(6) ? null : reader.GetString(6),
             reader.GetBoolean(7),
-            JsonElement.Parse(reader.GetString(8))),
+            JsonElement.Parse(reader.GetString(8)),
+            reader.IsDBNull(16) ? null : reader.GetString(16)),
         reader.GetBoolean(9), reader.GetBoolean(10), reader.GetString(11), reader.GetFloat(12), reader.GetFloat(13),
         reader.GetFieldValue<DateTimeOffset>(14), reader.GetFieldValue<DateTimeOffset>(15));
 }

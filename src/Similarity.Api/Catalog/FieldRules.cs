@@ -6,14 +6,11 @@ namespace Similarity.Catalog;
 /// <summary>
 /// What a value must be for PostgreSQL to store it, so that bad input is a 400 naming the field instead of a
 /// database error: text holds no NUL (PostgreSQL's text cannot) and no lone UTF-16 surrogate (UTF-8 cannot
-/// encode one), jsonb holds neither as an escape, a price fits the items table's numeric(14, 2).
+/// encode one), jsonb holds neither as an escape (prices: see Money).
 /// Each rule answers with the problem in words, or null.
 /// </summary>
 public static class FieldRules
 {
-    /// <summary>The largest price numeric(14, 2) holds: twelve digits before the point, two after.</summary>
-    public const decimal MaxPrice = 999_999_999_999.99m;
-
     /// <summary>Longest number accepted in attributes; with the exponent bound, jsonb's numeric always holds it.</summary>
     const int MaxNumberCharacters = 40, MaxNumberExponent = 308;
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Similarity.Hosting;
@@ -11,9 +10,9 @@ namespace Similarity.Catalog;
 /// </summary>
 public sealed partial record ItemInput(
     string? Sku, string? Title, string? Description, string? Category, string? Brand, string? Price, string? Currency,
-    string? Available, string? Attributes)
+    string? Available, string? Attributes, string? ImageUrl = null)
 {
-    public const int MaxTitle = 500, MaxDescription = 10_000, MaxName = 200, MaxAttributesCharacters = 16_384;
+    public const int MaxTitle = 500, MaxDescription = 10_000, MaxName = 200, MaxAttributesCharacters = 16_384, MaxImageUrl = 2_000;
 
     static readonly JsonElement NoAttributes = JsonElement.Parse("{}");
 
@@ -37,19 +36,23 @@ public sealed partial record ItemInput(
         Check("category", FieldRules.TextProblem("category", Category, MaxName));
         Check("brand", FieldRules.TextProblem("brand", Brand, MaxName));
 
-        decimal? price = null;
-        if (!string.IsNullOrWhiteSpace(Price))
-        {
-            // Rounded as stored, then held against the column: 999999999999.995 would round past it.
-            if (decimal.TryParse(Price, NumberStyles.Number, CultureInfo.InvariantCulture, out var p) && p >= 0
-                && decimal.Round(p, 2) is var rounded && rounded <= FieldRules.MaxPrice)
-                price = rounded;
-            else
-                Check("price", $"The price must be a decimal number from 0 to {FieldRules.MaxPrice.ToString(CultureInfo.InvariantCulture)}, like 19.99.");
-        }
         var currency = Blank(Currency);
         if (currency is not null && !CurrencyPattern().IsMatch(currency))
             Check("currency", "The currency must be a three-letter ISO 4217 code like EUR.");
+
+        // Exactly as written, to the currency's minor units: never rounded (issue #11).
+        decimal? price = null;
+        if (!string.IsNullOrWhiteSpace(Price))
+        {
+            price = Money.Parse(Price, errors.ContainsKey("currency") ? null : currency, out var priceProblem);
+            Check("price", priceProblem is null ? null : $"The price {priceProblem}");
+        }
+
+        var imageUrl = Blank(ImageUrl);
+        if (FieldRules.TextProblem("imageUrl", imageUrl, MaxImageUrl) is { } urlProblem)
+            Check("imageUrl", urlProblem);
+        else if (imageUrl is not null && !(Uri.TryCreate(imageUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
+            Check("imageUrl", "The imageUrl must be an absolute http or https address.");
 
         var available = true;
         if (!string.IsNullOrWhiteSpace(Available) && !bool.TryParse(Available, out available))
@@ -71,7 +74,7 @@ public sealed partial record ItemInput(
         return errors.Count > 0
             ? Validated<ItemFields>.Invalid(errors)
             : Validated<ItemFields>.Valid(new ItemFields(Title!.Trim(), Blank(Description), Blank(Category), Blank(Brand), price,
-                currency?.ToUpperInvariant(), available, attributes));
+                currency?.ToUpperInvariant(), available, attributes, imageUrl));
     }
 
     static JsonElement? ParseObject(string json)

@@ -17,7 +17,8 @@ public static class ItemsApi
             .WithName("PutItem")
             .WithSummary("Creates or replaces an item; re-embeds only when its image or embedded text changed.")
             .WithDescription("Multipart form: `title` (required), `description`, `category`, `brand`, `price`, `currency`, " +
-                "`available`, `attributes` (a JSON object) and an `image` file. Send the whole item: fields left out are cleared.")
+                "`available`, `attributes` (a JSON object), `imageUrl` (the shop's own address of the picture, shown by storefronts; " +
+                "not downloaded) and an `image` file. Send the whole item: fields left out are cleared.")
             .DisableAntiforgery()
             .RequireAdminKey()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -37,22 +38,22 @@ public static class ItemsApi
 
     public sealed record ItemResponse(
         string Sku, string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency,
-        bool Available, JsonElement Attributes, Modalities Modalities, EmbedApi.AttentionWeights Attention, string Fingerprint,
+        bool Available, string? ImageUrl, JsonElement Attributes, Modalities Modalities, EmbedApi.AttentionWeights Attention, string Fingerprint,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool? Embedded = null)
     {
         public static ItemResponse From(StoredItem item, bool? embedded = null) => new(
             item.Sku, item.Fields.Title, item.Fields.Description, item.Fields.Category, item.Fields.Brand, item.Fields.Price,
-            item.Fields.Currency, item.Fields.Available, item.Fields.Attributes, new Modalities(item.HasImage, item.HasText),
+            item.Fields.Currency, item.Fields.Available, item.Fields.ImageUrl, item.Fields.Attributes, new Modalities(item.HasImage, item.HasText),
             new EmbedApi.AttentionWeights(item.ImageWeight, item.TextWeight), item.Fingerprint, item.CreatedAt, item.UpdatedAt, embedded);
     }
 
     static async Task<Results<Created<ItemResponse>, Ok<ItemResponse>, ValidationProblem>> PutAsync(
         string sku,
         [FromForm] string? title, [FromForm] string? description, [FromForm] string? category, [FromForm] string? brand,
-        [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes,
+        [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes, [FromForm] string? imageUrl,
         IFormFile? image, CatalogStore store, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
     {
-        var validated = new ItemInput(sku, title, description, category, brand, price, currency, available, attributes).Validate();
+        var validated = new ItemInput(sku, title, description, category, brand, price, currency, available, attributes, imageUrl).Validate();
         if (validated.Value is not { } fields)
             return TypedResults.ValidationProblem(validated.Errors);
 

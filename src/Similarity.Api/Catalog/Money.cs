@@ -14,8 +14,8 @@ public static partial class Money
     /// <summary>Digits after the point a price may have when its item names no currency.</summary>
     public const int DefaultMinorUnits = 2;
 
-    /// <summary>The largest price the column holds: numeric(18,4) less its four decimals.</summary>
-    public const decimal Max = 99_999_999_999_999m;
+    /// <summary>Prices are below this: at most fourteen digits before the point (the items table's items_price_exact).</summary>
+    public const decimal Limit = 100_000_000_000_000m;
 
     // ISO 4217's currencies whose minor unit is not 2 (the table's "minor unit" column); every other code has 2.
     // Hand-written: .NET knows a culture's currency digits, not a currency's.
@@ -55,9 +55,9 @@ public static partial class Money
                 : $"'{text}' has {minor.Length} digits after the point; {currency.ToUpperInvariant()} has {allowed} (ISO 4217).";
             return null;
         }
-        if (match.Groups["units"].Value.TrimStart('0').Length > 14 || !decimal.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var price) || price > Max)
+        if (match.Groups["units"].Value.TrimStart('0').Length > 14 || !decimal.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var price) || price >= Limit)
         {
-            error = $"'{text}' is over the largest price taken ({Max.ToString(CultureInfo.InvariantCulture)}).";
+            error = $"'{text}' is over the largest price taken (prices are below {Limit.ToString(CultureInfo.InvariantCulture)}).";
             return null;
         }
         return price;

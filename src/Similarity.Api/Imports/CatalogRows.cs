@@ -1,131 +1,71 @@
-using System.Globalization;
+using System.Text;
 using System.Text.Json;
-using CsvHelper;
-using CsvHelper.Configuration;
 using Similarity.Catalog;
+using Similarity.Imports.Formats;
 
 namespace Similarity.Imports;
 
 /// <summary>
-/// One catalog row as uploaded: the item's fields, still strings, and the zip entry of its image.
-/// <see cref="Number"/> counts data rows from 1. <see cref="Problem"/> says why a row could not even be read
-/// into fields (a JSON Lines line that is not an object, or holds invalid Unicode); it is rejected with it.
+/// One catalog row as uploaded, in any format: the item's fields still strings, the zip entry or the URL of its
+/// picture, the file line it starts on and the shop's own name for each field (what an error names).
+/// <see cref="Number"/> counts data rows from 1 — the job's resume point. <see cref="Problem"/> says why the row
+/// could not even be read into fields; it is rejected with it.
 /// </summary>
-public sealed record CatalogRow(int Number, ItemInput Item, string? Image, string? Problem = null);
+public sealed record CatalogRow(int Number, int Line, ItemInput Item, string? Image, string? ImageUrl,
+    IReadOnlyDictionary<string, string> Columns, string? Problem = null, string? ProblemColumns = null)
+{
+    /// <summary>The file's column (or XML element) one of our fields came from, e.g. "Variant Price" for price.</summary>
+    public string ColumnOf(string field) => Columns.TryGetValue(field, out var column) ? column : field;
+}
 
-/// <summary>Reads a spooled catalog row by row, never the whole file at once.</summary>
+/// <summary>Reads a spooled catalog of any format row by row, never the whole file at once.</summary>
 public static class CatalogRows
 {
-    public static readonly string[] Columns = ["sku", "title", "description", "category", "brand", "price", "currency", "available", "image"];
-
-    /// <summary>A header is looked for in the file's first bytes only: the request that checks it must stay quick for any file.</summary>
-    public const int MaxHeaderBytes = 64 * 1024;
-
-    public static string? FormatOf(string fileName) => Path.GetExtension(fileName).ToLowerInvariant() switch
+    public static IEnumerable<CatalogRow> Read(string path, CatalogLayout layout, MappedCatalog? mapping)
     {
-        ".csv" => "csv",
-        ".jsonl" or ".ndjson" => "jsonl",
-        _ => null,
-    };
-
-    public static IEnumerable<CatalogRow> Read(string path, string format) => format == "csv" ? ReadCsv(path) : ReadJsonLines(path);
-
-    /// <summary>Refuses a catalog whose header (within its first 64 KiB) lacks the required columns, naming them.</summary>
-    public static string? HeaderProblem(string path, string format)
-    {
-        if (format != "csv")
-            return null;
-        var head = new byte[MaxHeaderBytes];
-        int length;
-        using (var file = File.OpenRead(path))
-            length = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        using var reader = new StreamReader(new MemoryStream(head, 0, length));
-        using var csv = new CsvReader(reader, Configuration);
-        if (!csv.Read() || !csv.ReadHeader() || csv.HeaderRecord is null)
-            return "The CSV is empty: it needs a header row (" + string.Join(",", Columns) + ").";
-        var missing = new[] { "sku", "title" }.Where(c => !csv.HeaderRecord.Contains(c, StringComparer.OrdinalIgnoreCase)).ToArray();
-        return missing.Length > 0 ? $"The CSV header (its first line, within {MaxHeaderBytes} bytes) lacks the column(s) {string.Join(", ", missing)}." : null;
-    }
-
-    static readonly CsvConfiguration Configuration = new(CultureInfo.InvariantCulture)
-    {
-        PrepareHeaderForMatch = args => args.Header.Trim().ToLowerInvariant(),
-        MissingFieldFound = null,
-        BadDataFound = null,
-        DetectDelimiter = false,
-    };
-
-    static IEnumerable<CatalogRow> ReadCsv(string path)
-    {
-        using var reader = new StreamReader(path);
-        using var csv = new CsvReader(reader, Configuration);
-        if (!csv.Read())
-            yield break;
-        csv.ReadHeader();
         var number = 0;
-        while (csv.Read())
-        {
-            number++;
-            string? Field(string name) => csv.TryGetField<string>(name, out var value) && !string.IsNullOrEmpty(value) ? value : null;
-            yield return new CatalogRow(number, new ItemInput(Field("sku"), Field("title"), Field("description"), Field("category"),
-                Field("brand"), Field("price"), Field("currency"), Field("available"), Field("attributes")), Field("image"));
-        }
+        foreach (var row in CatalogReader.Read(path, layout, mapping))
+            yield return From(++number, row);
     }
 
-    static readonly ItemInput Nothing = new(null, null, null, null, null, null, null, null, null);
-
-    static IEnumerable<CatalogRow> ReadJsonLines(string path)
+    static CatalogRow From(int number, SourceRow row)
     {
-        using var reader = new StreamReader(path);
-        var number = 0;
-        while (reader.ReadLine() is { } line)
+        var columns = row.Fields.ToDictionary(f => f.Key, f => f.Value.Column, StringComparer.Ordinal);
+        var attributes = row[CatalogField.Attributes];
+        if (row.Attributes.Count > 0)
         {
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
-            number++;
-            yield return ReadJsonLine(number, line);
+            attributes = AttributesJson(row.Attributes);
+            columns.TryAdd(CatalogField.Attributes, string.Join(", ", row.Attributes.Keys));
         }
+        var item = new ItemInput(row[CatalogField.Sku], row[CatalogField.Title], row[CatalogField.Description], row[CatalogField.Category],
+            row[CatalogField.Brand], row[CatalogField.Price], row[CatalogField.Currency], row[CatalogField.Available], attributes,
+            row[CatalogField.ImageUrl]);
+        var problem = row.Problems.Count == 0 ? null : string.Join(" ", row.Problems.Select(p => p.Message));
+        var problemColumns = row.Problems.Count == 0 ? null : string.Join(", ", row.Problems.Select(p => p.Column).Distinct());
+        return new CatalogRow(number, row.Line, item, row[CatalogField.Image], row[CatalogField.ImageUrl], columns, problem, problemColumns);
     }
 
-    static CatalogRow ReadJsonLine(int number, string line)
+    /// <summary>A format's own attributes as a JSON object: one value as a string, a repeated one as an array.</summary>
+    static string AttributesJson(IReadOnlyDictionary<string, IReadOnlyList<string>> attributes)
     {
-        JsonDocument document;
-        try
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            document = JsonDocument.Parse(line);
-        }
-        catch (JsonException)
-        {
-            return new CatalogRow(number, Nothing, null, "The line is not valid JSON.");
-        }
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                return new CatalogRow(number, Nothing, null, "The line is not a JSON object.");
-            string? problem = null;
-            string? Field(string name)
+            json.WriteStartObject();
+            foreach (var (name, values) in attributes)
             {
-                try
+                if (values.Count == 1)
                 {
-                    return root.TryGetProperty(name, out var value) ? value.ValueKind switch
-                    {
-                        JsonValueKind.String => value.GetString(),
-                        JsonValueKind.Null or JsonValueKind.Undefined => null,
-                        _ => value.GetRawText(),
-                    } : null;
+                    json.WriteString(name, values[0]);
+                    continue;
                 }
-                catch (InvalidOperationException)
-                {
-                    // System.Text.Json refuses to unescape a lone surrogate such as "\ud800" into a string.
-                    problem ??= $"The field '{name}' holds a lone surrogate escape (not valid Unicode).";
-                    return null;
-                }
+                json.WriteStartArray(name);
+                foreach (var value in values)
+                    json.WriteStringValue(value);
+                json.WriteEndArray();
             }
-            var item = new ItemInput(Field("sku"), Field("title"), Field("description"), Field("category"), Field("brand"),
-                Field("price"), Field("currency"), Field("available"), Field("attributes"));
-            var image = Field("image");
-            return new CatalogRow(number, item, image, problem);
+            json.WriteEndObject();
         }
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -8,6 +9,8 @@ using Polly.Retry;
 using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Encoders;
+using Similarity.Imports.Formats;
+using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;
 
@@ -16,30 +19,44 @@ public enum ImportRunEnd { Finished, Cancelled, TakenOver }
 
 /// <summary>
 /// Runs one import job from its committed resume point. First the upload's checks, which the request left to the
-/// job so that its 202 is quick: the zip's entry count and paths, the row count, and (on a first run) the zip's
-/// inflation; a failed check throws <see cref="InputRejectedException"/> naming its limit. Then rows in batches:
-/// a producer validates each batch, reads its images from the zip, decodes them into a tensor and tokenises its
-/// texts, while the current batch runs through the encoders and is written in one transaction together with the
-/// job's progress and its rejected rows — so a crash loses at most the batch in flight and never writes a row
-/// twice. A transient database fault retries the batch with backoff; past the retries it is thrown, and the
-/// worker fails the job keeping its upload.
+/// job so that its 202 is quick: the catalog's format and mapping, the zip's entry count and paths, the row count,
+/// and (on a first run) the zip's inflation; a failed check throws <see cref="InputRejectedException"/> naming its
+/// limit. Then rows in batches, through three stages that overlap: the first validates a batch and starts
+/// downloading its pictures given by URL (several batches ahead, so no slow host holds the encoders); the second
+/// waits for those downloads, reads zip pictures, decodes them into a tensor and tokenises the texts; the last runs
+/// the encoders and writes the batch in one transaction together with the job's progress and its row errors — so a
+/// crash loses at most the batch in flight and never writes a row twice. A transient database fault retries the
+/// batch with backoff; past the retries it is thrown, and the worker fails the job keeping its upload.
 /// </summary>
 public sealed partial class ImportJobRunner(
-    NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, IOptions<ImportOptions> options, IOptions<InputLimits> limits,
-    ILogger<ImportJobRunner> logger)
+    NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, PictureFetcher pictures, IOptions<ImportOptions> options,
+    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, ILogger<ImportJobRunner> logger)
 {
+    /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
+    const int DownloadAhead = 3;
+
     sealed record Prepared(CatalogRow Row, ItemFields Fields, string Text, byte[] TextHash, byte[]? Image, byte[]? ImageHash)
     {
         public string Sku => Row.Item.Sku!;
     }
 
-    sealed record Rejected(int Row, string? Sku, string Reason);
+    /// <summary>A row error: <see cref="Stored"/> when the row was kept all the same, without its picture.</summary>
+    sealed record Rejected(CatalogRow Row, string? Columns, string Reason, bool Stored = false)
+    {
+        /// <summary>A row error naming, in the file's own words, the columns behind our <paramref name="fields"/>.</summary>
+        public static Rejected Naming(CatalogRow row, string reason, params string[] fields) =>
+            new(row, fields.Length == 0 ? null : string.Join(", ", fields.Select(row.ColumnOf).Distinct()), reason);
+    }
+
+    /// <summary>A picture downloaded this run: remembered so the next import of the same URL asks whether it changed.</summary>
+    sealed record PictureSource(string Url, PictureValidators Validators, byte[] Sha256);
 
     sealed class BatchOutcome
     {
         public List<(Prepared Item, ItemVectors Vectors)> Embedded { get; } = [];
         public List<Prepared> Unchanged { get; } = [];
         public List<Rejected> Rejected { get; } = [];
+        public List<PictureSource> Downloaded { get; } = [];
         public int Superseded;
     }
 
@@ -49,13 +66,14 @@ public sealed partial class ImportJobRunner(
     {
         var o = options.Value;
         var retry = RetryPipeline(job.Id);
+        var (layout, mapping) = job.Reading.Open(job.CatalogPath);
         using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, o, limits.Value.MaxImageBytes);
 
         // Counts the rows, and finds each SKU's last row: a SKU repeated in one catalog keeps its last row.
         // Deterministic, so a resumed job decides the same.
         var lastRow = new Dictionary<string, int>(StringComparer.Ordinal);
         var rows = 0;
-        foreach (var row in CatalogRows.Read(job.CatalogPath, job.Format))
+        foreach (var row in CatalogRows.Read(job.CatalogPath, layout, mapping))
         {
             if (++rows > o.MaxRows)
                 throw new InputRejectedException("catalog", $"The catalog has more than {o.MaxRows} rows (Similarity:Imports:MaxRows).", StatusCodes.Status413PayloadTooLarge);
@@ -68,18 +86,23 @@ public sealed partial class ImportJobRunner(
             await retry.ExecuteAsync(async ct => await store.SetTotalAsync(job.Id, rows, ct), ct);
         }
 
-        // Two stages: while the models run and the database writes batch k, the next batch is validated, its
-        // images read from the zip and decoded into a tensor, its texts tokenised — on other threads.
+        var fetching = Channel.CreateBounded<FetchingBatch>(new BoundedChannelOptions(DownloadAhead) { SingleReader = true, SingleWriter = true });
         var ready = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var producer = Task.Run(() => ProduceAsync(job, lastRow, archive, retry, ready.Writer, stop.Token), stop.Token);
+        using var downloads = new SemaphoreSlim(fetchOptions.Value.MaxConcurrentDownloads);
+        var batches = CatalogRows.Read(job.CatalogPath, layout, mapping).Where(r => r.Number > job.ProcessedRows).Chunk(o.BatchSize);
+        var stages = new[]
+        {
+            Task.Run(() => Stage(fetching.Writer, batches.ToAsyncEnumerable(), rows => StartBatchAsync(rows, lastRow, job.Reading, retry, downloads, stop.Token), stop.Token), stop.Token),
+            Task.Run(() => Stage(ready.Writer, fetching.Reader.ReadAllAsync(stop.Token), batch => PrepareBatchAsync(batch, archive, job.Reading, stop.Token), stop.Token), stop.Token),
+        };
         var end = ImportRunEnd.Finished;
         var processed = job.ProcessedRows;
         try
         {
             await foreach (var prepared in ready.Reader.ReadAllAsync(stop.Token))
             {
-                using (prepared)
+                await using (prepared)
                 {
                     var outcome = Embed(prepared);
                     var written = await retry.ExecuteAsync(async ct => await WriteOnceAsync(job.Id, processed, prepared.RowCount, outcome, ct), stop.Token);
@@ -95,19 +118,55 @@ public sealed partial class ImportJobRunner(
         finally
         {
             stop.Cancel();
-            try
+            foreach (var stage in stages)
             {
-                await producer;
+                try
+                {
+                    await stage;
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
-            catch (OperationCanceledException)
-            {
-            }
+            while (fetching.Reader.TryRead(out var left))
+                await left.DisposeAsync();
             while (ready.Reader.TryRead(out var left))
-                left.Dispose();
+                await left.DisposeAsync();
         }
         if (end == ImportRunEnd.Finished)
             await retry.ExecuteAsync(async ct => await FinishAsync(job.Id, ct), ct);
         return end;
+    }
+
+    /// <summary>
+    /// One stage of the pipeline: turns each input into an output for the next stage. Its failure completes the
+    /// channel with it, so the stage after it (and finally the writer) sees the error; an output that could not be
+    /// handed on is released.
+    /// </summary>
+    static async Task Stage<TIn, TOut>(ChannelWriter<TOut> output, IAsyncEnumerable<TIn> inputs, Func<TIn, Task<TOut>> work, CancellationToken ct)
+        where TOut : IAsyncDisposable
+    {
+        try
+        {
+            await foreach (var input in inputs.WithCancellation(ct))
+            {
+                var result = await work(input);
+                try
+                {
+                    await output.WriteAsync(result, ct);
+                }
+                catch
+                {
+                    await result.DisposeAsync();
+                    throw;
+                }
+            }
+            output.Complete();
+        }
+        catch (Exception ex)
+        {
+            output.Complete(ex);
+        }
     }
 
     /// <summary>Retries on transient database faults with exponential backoff and jitter, logging each with the job's id.</summary>
@@ -138,9 +197,35 @@ public sealed partial class ImportJobRunner(
         return builder.Build();
     }
 
+    /// <summary>A batch whose rows are validated and whose pictures by URL are downloading.</summary>
+    sealed class FetchingBatch(CatalogRow[] rows, BatchOutcome outcome, List<Prepared> valid, Dictionary<string, Existing> existing,
+        Dictionary<Prepared, Task<PictureFetch>> downloads) : IAsyncDisposable
+    {
+        public CatalogRow[] Rows => rows;
+        public BatchOutcome Outcome => outcome;
+        public List<Prepared> Valid => valid;
+        public Dictionary<string, Existing> Existing => existing;
+        public Dictionary<Prepared, Task<PictureFetch>> Downloads => downloads;
+
+        /// <summary>Waits for downloads still running (they stop when the job's token is cancelled).</summary>
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var download in downloads.Values)
+            {
+                try
+                {
+                    await download;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+    }
+
     /// <summary>A batch ready for the models: its outcome so far, the items to embed, their decoded images and tokens.</summary>
     sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<Prepared> toEmbed, List<Prepared> withImage,
-        ImageEncoder.DecodedBatch? images, int[][] tokens) : IDisposable
+        ImageEncoder.DecodedBatch? images, int[][] tokens) : IAsyncDisposable
     {
         public int RowCount => rowCount;
         public BatchOutcome Outcome => outcome;
@@ -149,37 +234,19 @@ public sealed partial class ImportJobRunner(
         public ImageEncoder.DecodedBatch? Images => images;
         public int[][] Tokens => tokens;
 
-        public void Dispose() => images?.Dispose();
-    }
-
-    async Task ProduceAsync(ImportJob job, Dictionary<string, int> lastRow, ImageArchive? archive, ResiliencePipeline retry,
-        ChannelWriter<PreparedBatch> ready, CancellationToken ct)
-    {
-        try
+        public ValueTask DisposeAsync()
         {
-            foreach (var rows in CatalogRows.Read(job.CatalogPath, job.Format).Where(r => r.Number > job.ProcessedRows).Chunk(options.Value.BatchSize))
-            {
-                var prepared = await PrepareBatchAsync(rows, lastRow, archive, retry, ct);
-                try
-                {
-                    await ready.WriteAsync(prepared, ct);
-                }
-                catch
-                {
-                    prepared.Dispose();
-                    throw;
-                }
-            }
-            ready.Complete();
-        }
-        catch (Exception ex)
-        {
-            ready.Complete(ex);
+            images?.Dispose();
+            return ValueTask.CompletedTask;
         }
     }
 
-    async Task<PreparedBatch> PrepareBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, ImageArchive? archive,
-        ResiliencePipeline retry, CancellationToken ct)
+    /// <summary>
+    /// Validates a batch, looks up what is stored for its SKUs and starts downloading the pictures given by URL — a
+    /// conditional request where the item, its text and its picture's last download say the picture may be unchanged.
+    /// </summary>
+    async Task<FetchingBatch> StartBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, ImportReading reading,
+        ResiliencePipeline retry, SemaphoreSlim downloads, CancellationToken ct)
     {
         var outcome = new BatchOutcome();
         var valid = new List<Prepared>();
@@ -187,74 +254,164 @@ public sealed partial class ImportJobRunner(
         {
             if (row.Item.Sku is { } sku && lastRow.TryGetValue(sku, out var last) && last != row.Number)
             {
-                outcome.Rejected.Add(new Rejected(row.Number, sku, $"superseded by row {last}"));
+                outcome.Rejected.Add(Rejected.Naming(row, $"superseded by row {last}"));
                 outcome.Superseded++;
                 continue;
             }
-            if (Prepare(row, archive, out var reason) is { } item)
+            if (Validate(row) is { } item)
                 valid.Add(item);
             else
-                outcome.Rejected.Add(new Rejected(row.Number, row.Item.Sku, reason!));
+                outcome.Rejected.Add(RejectionOf(row));
         }
-
-        // Unchanged content (same hashes, same model) is not embedded again.
         var skus = valid.Select(v => v.Sku).ToArray();
-        var existing = await retry.ExecuteAsync(async ct => await ExistingHashesAsync(skus, ct), ct);
-        var toEmbed = new List<Prepared>();
+        var urls = valid.Where(v => v.Row.Image is null && v.Row.ImageUrl is not null).Select(v => v.Row.ImageUrl!).Distinct().ToArray();
+        var existing = await retry.ExecuteAsync(async ct => await ExistingAsync(skus, urls, ct), ct);
+        var started = new Dictionary<Prepared, Task<PictureFetch>>();
         foreach (var item in valid)
         {
-            if (existing.TryGetValue(item.Sku, out var stored) && stored.Text.AsSpan().SequenceEqual(item.TextHash)
+            if (item.Row.Image is not null || item.Row.ImageUrl is not { } url)
+                continue;
+            // Ask whether the picture changed only when nothing else would make the item be embedded again.
+            var known = existing.TryGetValue(item.Sku, out var stored) && stored.Source is { } source && stored.ImageUrl == url
+                && stored.Fingerprint == pipeline.Fingerprint && stored.Text.AsSpan().SequenceEqual(item.TextHash)
+                && source.Sha256.AsSpan().SequenceEqual(stored.Image ?? [])
+                ? source.Validators : null;
+            started[item] = DownloadAsync(url, known, downloads, ct);
+        }
+        return new FetchingBatch(rows, outcome, valid, existing, started);
+    }
+
+    async Task<PictureFetch> DownloadAsync(string url, PictureValidators? known, SemaphoreSlim downloads, CancellationToken ct)
+    {
+        await downloads.WaitAsync(ct);
+        try
+        {
+            return await pictures.FetchAsync(url, known, ct);
+        }
+        finally
+        {
+            downloads.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes a batch's downloads as they come, reads its zip pictures, decides which items changed (same hashes, same
+    /// model: not embedded again), decodes the changed ones' pictures into a tensor and tokenises their texts.
+    /// </summary>
+    async Task<PreparedBatch> PrepareBatchAsync(FetchingBatch batch, ImageArchive? archive, ImportReading reading, CancellationToken ct)
+    {
+        var outcome = batch.Outcome;
+        var ready = new List<Prepared>();
+        foreach (var item in batch.Valid)
+        {
+            var picture = batch.Downloads.TryGetValue(item, out var download)
+                ? PictureByUrl(item, await download, batch.Existing, reading, outcome)
+                : PictureFromZip(item, archive, outcome);
+            if (picture is not null)
+                ready.Add(picture);
+        }
+        var toEmbed = new List<Prepared>();
+        foreach (var item in ready)
+        {
+            if (batch.Existing.TryGetValue(item.Sku, out var stored) && stored.Text.AsSpan().SequenceEqual(item.TextHash)
                 && (stored.Image ?? []).AsSpan().SequenceEqual(item.ImageHash ?? []) && stored.Image is null == item.ImageHash is null
                 && stored.Fingerprint == pipeline.Fingerprint)
                 outcome.Unchanged.Add(item);
             else
                 toEmbed.Add(item);
         }
+        ct.ThrowIfCancellationRequested();
         var withImage = toEmbed.Where(i => i.Image is not null).ToList();
         var images = withImage.Count == 0 ? null : pipeline.Image.Decode([.. withImage.Select(i => i.Image!)]);
         var tokens = toEmbed.Select(i => pipeline.Text.Preprocessor.Encode(i.Text)).ToArray();
-        return new PreparedBatch(rows.Length, outcome, toEmbed, withImage, images, tokens);
+        return new PreparedBatch(batch.Rows.Length, outcome, toEmbed, withImage, images, tokens);
     }
 
-    /// <summary>The row ready to embed, or null with the reason it is rejected.</summary>
-    Prepared? Prepare(CatalogRow row, ImageArchive? archive, out string? reason)
+    /// <summary>The row validated like PUT /items (a row it passes, the database takes), before its picture is known.</summary>
+    static Prepared? Validate(CatalogRow row)
     {
-        reason = row.Problem;
-        if (reason is not null)
+        if (row.Problem is not null || row.Item.Validate().Value is not { } fields)
             return null;
-        // The same validation as PUT /items: a row it passes, the database takes.
-        var validated = row.Item.Validate();
-        if (validated.Value is not { } fields)
-        {
-            reason = validated.Reason;
-            return null;
-        }
-        byte[]? image = null;
-        if (row.Image is { } entry)
-        {
-            if (archive is null)
-            {
-                reason = $"The row names image '{entry}' but the upload has no images zip.";
-                return null;
-            }
-            try
-            {
-                image = archive.Read(entry);
-                if (image is null)
-                {
-                    reason = $"The image '{entry}' is not in the zip.";
-                    return null;
-                }
-                pipeline.Image.Preprocessor.Check(image, "image");
-            }
-            catch (InputRejectedException ex)
-            {
-                reason = $"Image '{entry}': {ex.Message}";
-                return null;
-            }
-        }
         var text = CatalogText.Compose(fields.Title, fields.Brand, fields.Category, fields.Attributes, fields.Description);
-        return new Prepared(row, fields, text, CatalogText.Hash(text), image, image is null ? null : System.Security.Cryptography.SHA256.HashData(image));
+        return new Prepared(row, fields, text, CatalogText.Hash(text), null, null);
+    }
+
+    /// <summary>Why a row did not validate, naming the file's columns at fault.</summary>
+    static Rejected RejectionOf(CatalogRow row)
+    {
+        if (row.Problem is not null)
+            return new Rejected(row, row.ProblemColumns, row.Problem);
+        var errors = row.Item.Validate();
+        return Rejected.Naming(row, errors.Reason, [.. errors.Errors.Keys]);
+    }
+
+    /// <summary>The item with its zip picture read and checked, or null (rejected) when the picture is missing or bad.</summary>
+    Prepared? PictureFromZip(Prepared item, ImageArchive? archive, BatchOutcome outcome)
+    {
+        if (item.Row.Image is not { } entry)
+            return item;
+        if (archive is null)
+        {
+            outcome.Rejected.Add(Rejected.Naming(item.Row, $"The row names image '{entry}' but the upload has no images zip.", "image"));
+            return null;
+        }
+        try
+        {
+            var image = archive.Read(entry);
+            if (image is null)
+            {
+                outcome.Rejected.Add(Rejected.Naming(item.Row, $"The image '{entry}' is not in the zip.", "image"));
+                return null;
+            }
+            pipeline.Image.Preprocessor.Check(image, "image");
+            return item with { Image = image, ImageHash = SHA256.HashData(image) };
+        }
+        catch (InputRejectedException ex)
+        {
+            outcome.Rejected.Add(Rejected.Naming(item.Row, $"Image '{entry}': {ex.Message}", "image"));
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The item with its downloaded picture; the stored picture's hash when the server says it is unchanged; without a
+    /// picture (and a row error saying so) when it could not be had and the admin asked for textOnly; else null.
+    /// </summary>
+    Prepared? PictureByUrl(Prepared item, PictureFetch fetch, Dictionary<string, Existing> existing, ImportReading reading, BatchOutcome outcome)
+    {
+        var url = item.Row.ImageUrl!;
+        string reason;
+        switch (fetch)
+        {
+            case PictureFetch.NotModified:
+                return item with { ImageHash = existing[item.Sku].Image };
+            case PictureFetch.Fetched fetched:
+                var hash = SHA256.HashData(fetched.Bytes);
+                outcome.Downloaded.Add(new PictureSource(url, fetched.Validators, hash));
+                try
+                {
+                    pipeline.Image.Preprocessor.Check(fetched.Bytes, "image");
+                    return item with { Image = fetched.Bytes, ImageHash = hash };
+                }
+                catch (InputRejectedException ex)
+                {
+                    reason = ex.Message;
+                }
+                break;
+            case PictureFetch.Failed failed:
+                reason = failed.Reason;
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown picture outcome {fetch}.");
+        }
+        var column = item.Row.ColumnOf(CatalogField.ImageUrl);
+        if (reading.MissingImage == ImportReading.TextOnly)
+        {
+            outcome.Rejected.Add(new Rejected(item.Row, column, $"{url}: {reason}; stored without a picture (missingImage=textOnly).", Stored: true));
+            return item;
+        }
+        outcome.Rejected.Add(new Rejected(item.Row, column, $"{url}: {reason}"));
+        return null;
     }
 
     /// <summary>
@@ -278,7 +435,8 @@ public sealed partial class ImportJobRunner(
             {
                 if (imageOutcome.Error is { } error)
                 {
-                    outcome.Rejected.Add(new Rejected(item.Row.Number, item.Sku, $"Image '{item.Row.Image}': {error.Message}"));
+                    var source = item.Row.Image ?? item.Row.ImageUrl;
+                    outcome.Rejected.Add(Rejected.Naming(item.Row, $"Image '{source}': {error.Message}", item.Row.Image is null ? CatalogField.ImageUrl : CatalogField.Image));
                     continue;
                 }
                 imageVector = imageOutcome.Value;
@@ -290,7 +448,7 @@ public sealed partial class ImportJobRunner(
             }
             catch (InputRejectedException ex)
             {
-                outcome.Rejected.Add(new Rejected(item.Row.Number, item.Sku, ex.Message));
+                outcome.Rejected.Add(Rejected.Naming(item.Row, ex.Message, item.Image is null ? CatalogField.Title : CatalogField.Image));
                 continue;
             }
             outcome.Embedded.Add((item, new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight)));
@@ -298,16 +456,31 @@ public sealed partial class ImportJobRunner(
         return outcome;
     }
 
-    async Task<Dictionary<string, (byte[] Text, byte[]? Image, string Fingerprint)>> ExistingHashesAsync(string[] skus, CancellationToken ct)
+    /// <summary>What is stored for a SKU: its hashes, model, picture URL, and what that URL answered last time.</summary>
+    sealed record Existing(byte[] Text, byte[]? Image, string Fingerprint, string? ImageUrl, PictureSource? Source);
+
+    async Task<Dictionary<string, Existing>> ExistingAsync(string[] skus, string[] urls, CancellationToken ct)
     {
-        var found = new Dictionary<string, (byte[], byte[]?, string)>(StringComparer.Ordinal);
+        var found = new Dictionary<string, Existing>(StringComparer.Ordinal);
         if (skus.Length == 0)
             return found;
-        await using var command = dataSource.CreateCommand("SELECT sku, text_sha256, image_sha256, fingerprint FROM items WHERE sku = ANY($1)");
+        await using var command = dataSource.CreateCommand("""
+            SELECT i.sku, i.text_sha256, i.image_sha256, i.fingerprint, i.image_url, p.etag, p.last_modified, p.sha256
+            FROM items i LEFT JOIN picture_sources p ON p.url = i.image_url AND p.url = ANY($2)
+            WHERE i.sku = ANY($1)
+            """);
         command.Parameters.Add(new() { Value = skus });
+        command.Parameters.Add(new() { Value = urls });
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            found[reader.GetString(0)] = (reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2), reader.GetString(3));
+        {
+            var url = reader.IsDBNull(4) ? null : reader.GetString(4);
+            var source = reader.IsDBNull(7) ? null : new PictureSource(url!,
+                new PictureValidators(reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)),
+                reader.GetFieldValue<byte[]>(7));
+            found[reader.GetString(0)] = new Existing(reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
+                reader.GetString(3), url, source);
+        }
         return found;
     }
 
@@ -352,7 +525,7 @@ public sealed partial class ImportJobRunner(
                     catch (PostgresException rowFault) when (BreaksARule(rowFault))
                     {
                         await transaction.RollbackAsync("row", ct);
-                        refused.Add(new Rejected(row.Item.Row.Number, row.Item.Sku, rowFault.ConstraintName is { } rule
+                        refused.Add(new Rejected(row.Item.Row, null, rowFault.ConstraintName is { } rule
                             ? $"The row breaks the database rule {rule}."
                             : $"The row holds {DatabaseFaults.Describe(rowFault)}."));
                     }
@@ -378,36 +551,55 @@ public sealed partial class ImportJobRunner(
         if (outcome.Unchanged.Count > 0)
         {
             await using var plain = new NpgsqlCommand("""
-                UPDATE items SET price = u.price, currency = u.currency, available = u.available, updated_at = now()
-                FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[]) AS u(sku, price, currency, available)
+                UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url, updated_at = now()
+                FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[]) AS u(sku, price, currency, available, image_url)
                 WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
-                                             OR items.available IS DISTINCT FROM u.available)
+                                             OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url)
                 """, connection, transaction);
             var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Sku).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Price).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Currency).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Available).ToArray() });
+            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.ImageUrl).ToArray() });
             await plain.ExecuteNonQueryAsync(ct);
+        }
+        if (outcome.Downloaded.Count > 0)
+        {
+            await using var sources = new NpgsqlCommand("""
+                INSERT INTO picture_sources (url, etag, last_modified, sha256)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bytea[])
+                ON CONFLICT (url) DO UPDATE SET etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, sha256 = EXCLUDED.sha256, fetched_at = now()
+                """, connection, transaction);
+            // One row per URL (two SKUs may share a picture), in URL order against deadlocks.
+            var downloaded = outcome.Downloaded.DistinctBy(d => d.Url).OrderBy(d => d.Url, StringComparer.Ordinal).ToList();
+            sources.Parameters.Add(new() { Value = downloaded.Select(d => d.Url).ToArray() });
+            sources.Parameters.Add(new() { Value = downloaded.Select(d => FieldRules.Storable(d.Validators.ETag ?? "", 1000) is { Length: > 0 } e ? e : null).ToArray() });
+            sources.Parameters.Add(new() { Value = downloaded.Select(d => d.Validators.LastModified).ToArray() });
+            sources.Parameters.Add(new() { Value = downloaded.Select(d => d.Sha256).ToArray() });
+            await sources.ExecuteNonQueryAsync(ct);
         }
         var rejected = outcome.Rejected.Concat(refused).ToList();
         if (rejected.Count > 0)
         {
             await using var errors = new NpgsqlCommand("""
-                INSERT INTO import_errors (job_id, row_number, sku, reason)
-                SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING
+                INSERT INTO import_errors (job_id, row_number, line, sku, columns, reason, stored)
+                SELECT $1, * FROM unnest($2::integer[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::boolean[]) ON CONFLICT DO NOTHING
                 """, connection, transaction);
             errors.Parameters.Add(new() { Value = jobId });
-            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Row).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Row.Number).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Row.Line).ToArray() });
             // What a row sent is quoted back; what the database cannot store of it (NUL) is replaced.
-            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Sku is null ? null : FieldRules.Storable(r.Sku, 200)).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Row.Item.Sku is { } sku ? FieldRules.Storable(sku, 200) : null).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Columns is { } c ? FieldRules.Storable(c, 500) : null).ToArray() });
             errors.Parameters.Add(new() { Value = rejected.Select(r => FieldRules.Storable(r.Reason)).ToArray() });
+            errors.Parameters.Add(new() { Value = rejected.Select(r => r.Stored).ToArray() });
             await errors.ExecuteNonQueryAsync(ct);
         }
         await using var progress = new NpgsqlCommand("""
             WITH job AS (
                 UPDATE import_jobs SET processed_rows = processed_rows + $2, inserted = inserted + $3, updated = updated + $4,
-                       unchanged = unchanged + $5, superseded = superseded + $6, failed = failed + $7
+                       unchanged = unchanged + $5, superseded = superseded + $6, errors = errors + $7, pictures_downloaded = pictures_downloaded + $9
                 WHERE id = $1 AND status = 'running' AND processed_rows = $8 RETURNING 1),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE $3 + $4 > 0 AND EXISTS (SELECT 1 FROM job))
             SELECT count(*) FROM job
@@ -418,8 +610,10 @@ public sealed partial class ImportJobRunner(
         progress.Parameters.Add(new() { Value = updated });
         progress.Parameters.Add(new() { Value = unchanged });
         progress.Parameters.Add(new() { Value = outcome.Superseded });
-        progress.Parameters.Add(new() { Value = rejected.Count - outcome.Superseded });
+        // A row stored without its picture is listed with the errors but counted as what was written for it.
+        progress.Parameters.Add(new() { Value = rejected.Count(r => !r.Stored) - outcome.Superseded });
         progress.Parameters.Add(new() { Value = processedBefore });
+        progress.Parameters.Add(new() { Value = outcome.Downloaded.Count });
         if ((long)(await progress.ExecuteScalarAsync(ct))! == 1)
         {
             await transaction.CommitAsync(ct);
@@ -456,6 +650,7 @@ public sealed partial class ImportJobRunner(
             if (vectors.Text is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Text), ct);
             await writer.WriteAsync(vectors.ImageWeight, ct);
             await writer.WriteAsync(vectors.TextWeight, ct);
+            await writer.WriteAsync(f.ImageUrl, NpgsqlDbType.Text, ct);
         }
         await writer.CompleteAsync(ct);
     }
@@ -474,7 +669,7 @@ public sealed partial class ImportJobRunner(
     async Task FinishAsync(Guid jobId, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = CASE WHEN failed > 0 THEN 'succeeded_with_errors' ELSE 'succeeded' END, finished_at = now()
+            UPDATE import_jobs SET status = CASE WHEN errors > 0 THEN 'succeeded_with_errors' ELSE 'succeeded' END, finished_at = now()
             WHERE id = $1 AND status = 'running'
             """);
         command.Parameters.Add(new() { Value = jobId });

@@ -1,23 +1,52 @@
 using Npgsql;
 using NpgsqlTypes;
 using Similarity.Database;
+using Similarity.Imports.Formats;
 
 namespace Similarity.Imports;
 
-/// <summary>An import job as stored.</summary>
+/// <summary>
+/// How a job reads its upload: the format the client named (null: detected from the file), the column mapping of a
+/// mapped CSV, and what to do with a row whose picture cannot be downloaded (<c>skip</c> it, or store it <c>textOnly</c>).
+/// </summary>
+public sealed record ImportReading(string? FormatName, string? Mapping, string MissingImage)
+{
+    public const string Skip = "skip", TextOnly = "textOnly";
+
+    public static readonly ImportReading Default = new(null, null, Skip);
+
+    /// <summary>
+    /// The catalog's layout and mapping, from the file's first bytes and these settings: the same answer for the
+    /// request that checks an upload and the job that reads it. A refusal names the field at fault.
+    /// </summary>
+    public (CatalogLayout Layout, MappedCatalog? Mapping) Open(string catalogPath)
+    {
+        var mapping = Mapping is null ? null : MappedCatalog.Parse(Mapping);
+        var layout = CatalogLayout.Detect(catalogPath, FormatName, mapping is not null);
+        mapping?.CheckHeader(layout.Header ?? []);
+        return (layout, mapping);
+    }
+}
+
+/// <summary>An import job as stored. <see cref="Format"/> is the format it reads: native, merchant-center, shopify or mapped.</summary>
 public sealed record ImportJob(
     Guid Id, string? IdempotencyKey, byte[] BodySha256, string Format, string CatalogPath, string? ImagesPath, string Status,
-    int? TotalRows, int ProcessedRows, int Inserted, int Updated, int Unchanged, int Superseded, int Failed, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+    int? TotalRows, int ProcessedRows, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, string? Error,
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, ImportReading Reading, int PicturesDownloaded);
 
-public sealed record ImportError(int Row, string? Sku, string Reason);
+/// <summary>
+/// A row the import could not take as sent: its row number, the file line it starts on, its SKU, the file's columns
+/// at fault and why. <see cref="Stored"/>: kept all the same without its picture (missingImage=textOnly).
+/// </summary>
+public sealed record ImportError(int Row, int? Line, string? Sku, string? Columns, string Reason, bool Stored);
 
 /// <summary>Import jobs and their errors in PostgreSQL.</summary>
 public sealed class ImportStore(NpgsqlDataSource dataSource)
 {
     internal const string Columns = """
         id, idempotency_key, body_sha256, format, catalog_path, images_path, status, total_rows, processed_rows,
-        inserted, updated, unchanged, superseded, failed, error, created_at, started_at, finished_at
+        inserted, updated, unchanged, superseded, errors, error, created_at, started_at, finished_at,
+        format_name, mapping::text, missing_image, pictures_downloaded
         """;
 
     /// <summary>
@@ -25,11 +54,11 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     /// Its total is unknown until the job has counted the rows.
     /// </summary>
     public async Task<(ImportJob Job, bool Created)> CreateAsync(Guid id, string? idempotencyKey, byte[] bodySha256, string format,
-        string catalogPath, string? imagesPath, CancellationToken ct)
+        string catalogPath, string? imagesPath, ImportReading reading, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status)
-            VALUES ($1, $2, $3, $4, $5, $6, 'queued')
+            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image)
+            VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8::jsonb, $9)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """);
@@ -39,6 +68,9 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = format });
         command.Parameters.Add(new() { Value = catalogPath });
         command.Parameters.Add(new() { Value = (object?)imagesPath ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)reading.FormatName ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)reading.Mapping ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = reading.MissingImage });
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
@@ -71,11 +103,11 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         return jobs;
     }, ct);
 
-    /// <summary>Rejected rows in row order, from <paramref name="afterRow"/> on.</summary>
+    /// <summary>Row errors in row order, from <paramref name="afterRow"/> on.</summary>
     public Task<List<ImportError>> ErrorsAsync(Guid id, int afterRow, int limit, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT row_number, sku, reason FROM import_errors WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3
+            SELECT row_number, line, sku, columns, reason, stored FROM import_errors WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = afterRow });
@@ -83,7 +115,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(ct);
         var errors = new List<ImportError>();
         while (await reader.ReadAsync(ct))
-            errors.Add(new ImportError(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2)));
+            errors.Add(new ImportError(reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetBoolean(5)));
         return errors;
     }, ct);
 
@@ -140,5 +173,6 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         r.IsDBNull(5) ? null : r.GetString(5), r.GetString(6), r.IsDBNull(7) ? null : r.GetInt32(7), r.GetInt32(8),
         r.GetInt32(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.IsDBNull(14) ? null : r.GetString(14),
         r.GetFieldValue<DateTimeOffset>(15), r.IsDBNull(16) ? null : r.GetFieldValue<DateTimeOffset>(16),
-        r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17));
+        r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
+        new ImportReading(r.IsDBNull(18) ? null : r.GetString(18), r.IsDBNull(19) ? null : r.GetString(19), r.GetString(20)), r.GetInt32(21));
 }

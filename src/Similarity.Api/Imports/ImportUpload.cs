@@ -7,18 +7,27 @@ using Similarity.Encoders;
 
 namespace Similarity.Imports;
 
-/// <summary>A streamed upload: where its parts were spooled and the SHA-256 of everything received.</summary>
-public sealed record SpooledUpload(string Directory, string CatalogPath, string Format, string? ImagesPath, byte[] BodySha256);
+/// <summary>
+/// A streamed upload: where its parts were spooled, how to read it (the form's <c>format</c>, <c>mapping</c> and
+/// <c>missingImage</c> fields) and the SHA-256 of everything received, those fields included.
+/// </summary>
+public sealed record SpooledUpload(string Directory, string CatalogPath, string? ImagesPath, ImportReading Reading, byte[] BodySha256);
 
 /// <summary>The multipart form POST /imports takes, for the OpenAPI document (the handler streams the body itself).</summary>
-public sealed record ImportUploadForm(IFormFile Catalog, IFormFile? Images);
+public sealed record ImportUploadForm(IFormFile Catalog, IFormFile? Images, string? Format, string? Mapping, string? MissingImage);
 
 /// <summary>
 /// Streams a multipart upload (<c>catalog</c>, optional <c>images</c>) straight to the job's spool folder,
-/// never holding it in memory, counting bytes against the limit as they arrive.
+/// never holding it in memory, counting bytes against the limit as they arrive. The small text fields are read
+/// into memory up to <see cref="MaxFieldCharacters"/>.
 /// </summary>
 public static class ImportUpload
 {
+    /// <summary>The longest <c>format</c>, <c>mapping</c> or <c>missingImage</c> field taken.</summary>
+    public const int MaxFieldCharacters = 16_384;
+
+    static readonly string[] TextFields = ["format", "mapping", "missingImage"];
+
     public static async Task<SpooledUpload> SpoolAsync(HttpRequest request, string directory, ImportOptions options, CancellationToken ct)
     {
         // Kestrel's own cap, raised for this endpoint only; the exact limit is counted below and named in the 413.
@@ -27,11 +36,12 @@ public static class ImportUpload
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(contentType.Boundary).Value is not { Length: > 0 } boundary)
-            throw new InputRejectedException("catalog", "Send multipart/form-data with a `catalog` file (CSV or JSON Lines) and an optional `images` zip.");
+            throw new InputRejectedException("catalog", "Send multipart/form-data with a `catalog` file (CSV, TSV, JSON Lines or a Merchant Center XML feed) and an optional `images` zip.");
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var reader = new MultipartReader(boundary, request.Body);
-        string? catalogPath = null, format = null, imagesPath = null;
+        string? catalogPath = null, imagesPath = null;
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         long received = 0;
         while (await ReadAsync(() => reader.ReadNextSectionAsync(ct)) is { } section)
         {
@@ -39,19 +49,18 @@ public static class ImportUpload
                 continue;
             var name = HeaderUtilities.RemoveQuotes(disposition.Name).Value;
             string? target = null;
-            if ((name == "catalog" && catalogPath is not null) || (name == "images" && imagesPath is not null))
-                throw new InputRejectedException(name, $"The upload has more than one `{name}` part.");
+            if ((name == "catalog" && catalogPath is not null) || (name == "images" && imagesPath is not null) || (name is not null && fields.ContainsKey(name)))
+                throw new InputRejectedException(name!, $"The upload has more than one `{name}` part.");
+            if (name is not null && TextFields.Contains(name))
+            {
+                fields[name] = await ReadFieldAsync(section, name, ct);
+                hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n{fields[name]}"));
+                continue;
+            }
             if (name == "catalog")
-            {
-                var fileName = HeaderUtilities.RemoveQuotes(disposition.FileName).Value ?? "";
-                format = CatalogRows.FormatOf(fileName)
-                    ?? (section.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true ? "jsonl" : "csv");
-                target = catalogPath = Path.Combine(directory, "catalog." + format);
-            }
+                target = catalogPath = Path.Combine(directory, "catalog");
             else if (name == "images")
-            {
                 target = imagesPath = Path.Combine(directory, "images.zip");
-            }
             hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n"));
             await using var output = target is null ? Stream.Null : ImportSpool.CreateFile(target);
             var buffer = new byte[81920];
@@ -70,7 +79,26 @@ public static class ImportUpload
         }
         if (catalogPath is null)
             throw new InputRejectedException("catalog", "The upload has no `catalog` file.");
-        return new SpooledUpload(directory, catalogPath, format!, imagesPath, hash.GetHashAndReset());
+        var missingImage = fields.GetValueOrDefault("missingImage") is { Length: > 0 } given ? given : ImportReading.Skip;
+        if (missingImage is not (ImportReading.Skip or ImportReading.TextOnly))
+            throw new InputRejectedException("missingImage", $"missingImage must be {ImportReading.Skip} (a row whose picture cannot be downloaded is an error) or {ImportReading.TextOnly} (it is stored without one).");
+        var reading = new ImportReading(Blank(fields.GetValueOrDefault("format")), Blank(fields.GetValueOrDefault("mapping")), missingImage);
+        return new SpooledUpload(directory, catalogPath, imagesPath, reading, hash.GetHashAndReset());
+    }
+
+    static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    static async Task<string> ReadFieldAsync(MultipartSection section, string name, CancellationToken ct)
+    {
+        using var reader = new StreamReader(section.Body, Encoding.UTF8);
+        var buffer = new char[MaxFieldCharacters + 1];
+        var read = await ReadAsync(() => reader.ReadBlockAsync(buffer, ct).AsTask());
+        if (read > MaxFieldCharacters)
+            throw new InputRejectedException(name, $"The `{name}` field is longer than {MaxFieldCharacters} characters.", StatusCodes.Status413PayloadTooLarge);
+        var value = new string(buffer, 0, read);
+        if (Catalog.FieldRules.TextProblem(name, value, MaxFieldCharacters) is { } problem)
+            throw new InputRejectedException(name, problem);
+        return value;
     }
 
     /// <summary>

@@ -5,6 +5,8 @@ using Npgsql;
 using Similarity.Database;
 using Similarity.Encoders;
 
+using Similarity.Imports.Pictures;
+
 namespace Similarity.Imports;
 
 /// <summary>Wakes the workers when a job is queued, so they need not wait for their next poll.</summary>
@@ -269,6 +271,7 @@ public static class ImportsExtensions
         builder.Services.AddSingleton<ImportStore>();
         builder.Services.AddSingleton<ImportQueue>();
         builder.Services.AddSingleton<ImportSpool>();
+        builder.Services.AddPictureFetching();
         builder.Services.AddSingleton<ImportJobRunner>();
         builder.Services.AddSingleton<ImportWorkerState>();
         builder.Services.AddHostedService<ImportWorker>();

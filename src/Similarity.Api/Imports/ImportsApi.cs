@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Catalog;
-using Similarity.Encoders;
 using Similarity.Hosting;
 
 namespace Similarity.Imports;
@@ -16,9 +15,13 @@ public static partial class ImportsApi
         var imports = app.MapGroup("/imports").WithTags("Imports").RequireAdminKey();
         imports.MapPost("", CreateAsync)
             .WithName("CreateImport")
-            .WithSummary("Uploads a catalog (CSV or JSON Lines) and an optional images zip; returns the queued job.")
-            .WithDescription("Multipart: `catalog` (columns sku,title,description,category,brand,price,currency,available,image; " +
-                "JSON Lines may add attributes) and `images` (a zip whose entry paths the image column names). " +
+            .WithSummary("Uploads a catalog in our format, as a Merchant Center feed, a Shopify export or any CSV with a mapping; returns the queued job.")
+            .WithDescription("Multipart: `catalog` — our own CSV/TSV/JSON Lines (sku, title, description, category, brand, price, currency, " +
+                "available, image, imageUrl, attributes), a Google Merchant Center feed (TSV/CSV, or RSS/Atom XML with g: elements), a " +
+                "Shopify product CSV, or any other CSV with `mapping` (JSON: our field → your column); the format and delimiter are " +
+                "detected, or named in `format` (native, merchant-center, shopify). Pictures come from `images` (a zip whose entry paths " +
+                "the image column names) or by URL (image_link, Image Src, imageUrl, or an image that is an http(s) URL), downloaded by " +
+                "the job; `missingImage` (skip, the default, or textOnly) says what becomes of a row whose picture cannot be had. " +
                 "An Idempotency-Key header makes a retried upload return the same job (and resumes it if it failed). " +
                 "The 202 comes back once the body is stored: the job then counts the rows and checks the zip, and reports what it found.")
             .DisableAntiforgery()
@@ -32,7 +35,7 @@ public static partial class ImportsApi
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapGet("/{id:guid}/errors", ErrorsAsync).WithName("GetImportErrors")
-            .WithSummary("The rejected rows of a job, in row order, paged by `after` (JSON, or CSV with Accept: text/csv).")
+            .WithSummary("A job's row errors in row order — row, file line, SKU, the file's columns at fault, reason — paged by `after` (JSON, or CSV with Accept: text/csv).")
             .Produces<ErrorsResponse>().Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeImport")
@@ -44,7 +47,8 @@ public static partial class ImportsApi
         return app;
     }
 
-    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Failed);
+    /// <summary>A job's rows so far. <c>errors</c>: rows not taken as sent, each listed at the job's /errors.</summary>
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, int PicturesDownloaded = 0);
 
     public sealed record JobResponse(
         Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error,
@@ -54,7 +58,7 @@ public static partial class ImportsApi
         {
             var elapsed = ((job.FinishedAt ?? DateTimeOffset.UtcNow) - (job.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
             return new JobResponse(job.Id, job.Status, job.Format,
-                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Unchanged, job.Superseded, job.Failed),
+                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Unchanged, job.Superseded, job.Errors, job.PicturesDownloaded),
                 job.StartedAt is null || elapsed <= 0 ? null : Math.Round(job.ProcessedRows / elapsed, 1), job.Error,
                 job.CreatedAt, job.StartedAt, job.FinishedAt, $"/imports/{job.Id}/errors");
         }
@@ -90,12 +94,11 @@ public static partial class ImportsApi
             // Only checks that cost the same for any size run here — the header line, the zip's last bytes — so
             // the 202 comes back as soon as the body is stored. Counting rows and inflating the zip are the job's.
             var upload = await ImportUpload.SpoolAsync(request, directory, o, ct);
-            if (CatalogRows.HeaderProblem(upload.CatalogPath, upload.Format) is { } header)
-                throw new InputRejectedException("catalog", header);
+            var (layout, _) = upload.Reading.Open(upload.CatalogPath);
             if (upload.ImagesPath is not null)
                 ZipDirectory.Check(upload.ImagesPath, o);
 
-            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, upload.Format, upload.CatalogPath, upload.ImagesPath, ct);
+            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct);
             if (created)
             {
                 queue.Notify();
@@ -174,15 +177,17 @@ public static partial class ImportsApi
             using var writer = new StringWriter(CultureInfo.InvariantCulture);
             using (var csv = new CsvHelper.CsvWriter(writer, CultureInfo.InvariantCulture))
             {
-                csv.WriteField("row");
-                csv.WriteField("sku");
-                csv.WriteField("reason");
+                foreach (var column in new[] { "row", "line", "sku", "columns", "reason", "stored" })
+                    csv.WriteField(column);
                 await csv.NextRecordAsync();
                 foreach (var error in errors)
                 {
                     csv.WriteField(error.Row);
+                    csv.WriteField(error.Line);
                     csv.WriteField(error.Sku);
+                    csv.WriteField(error.Columns);
                     csv.WriteField(error.Reason);
+                    csv.WriteField(error.Stored ? "true" : "false");
                     await csv.NextRecordAsync();
                 }
             }

@@ -33,7 +33,7 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
         Assert.Equal(ExitCodes.Succeeded, exit);
         Assert.Contains("1 inserted", _output.ToString(), StringComparison.Ordinal);
         var jobs = await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports");
-        Assert.Contains(jobs!, j => j.Counts.Inserted == 1 && j.Counts.Failed == 1);
+        Assert.Contains(jobs!, j => j.Counts.Inserted == 1 && j.Counts.Errors == 1);
     }
 
     [Fact]

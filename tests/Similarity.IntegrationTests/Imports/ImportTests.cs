@@ -78,7 +78,7 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
 
         Assert.Equal("succeeded_with_errors", done.Status);
         Assert.Equal(95, done.Counts.Inserted);
-        Assert.Equal(5, done.Counts.Failed);
+        Assert.Equal(5, done.Counts.Errors);
         var errors = (await client.GetFromJsonAsync<ImportsApi.ErrorsResponse>($"/imports/{done.Id}/errors"))!.Errors;
         Assert.Equal(bad.Keys.Order(), errors.Select(e => e.Row));
         Assert.Contains("title", errors[0].Reason, StringComparison.OrdinalIgnoreCase);
@@ -86,13 +86,16 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
         Assert.Contains("price", errors[2].Reason, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("not in the zip", errors[3].Reason, StringComparison.Ordinal);
         Assert.Contains("not JPEG, PNG, WebP or GIF", errors[4].Reason, StringComparison.Ordinal);
+        // Each names the file's line (the header is line 1) and the column at fault.
+        Assert.Equal(bad.Keys.Order().Select(row => (int?)(row + 1)), errors.Select(e => e.Line));
+        Assert.Equal(["title", "sku", "price", "image", "image"], errors.Select(e => e.Columns));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/items/ok-100")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/items/bad-41")).StatusCode);
 
         using var asCsv = new HttpRequestMessage(HttpMethod.Get, $"/imports/{done.Id}/errors");
         asCsv.Headers.Add("Accept", "text/csv");
         var csv = await (await client.SendAsync(asCsv)).Content.ReadAsStringAsync();
-        Assert.StartsWith("row,sku,reason", csv, StringComparison.Ordinal);
+        Assert.StartsWith("row,line,sku,columns,reason,stored", csv, StringComparison.Ordinal);
         Assert.Equal(6, csv.Trim().Split('\n').Length);
     }
 

@@ -21,8 +21,9 @@ public sealed class ItemInputTests
         ["description with a NUL"] = (Valid with { Description = "\0" }, "description"),
         ["category with a NUL"] = (Valid with { Category = "hats\0" }, "category"),
         ["brand too long"] = (Valid with { Brand = new string('b', ItemInput.MaxName + 1) }, "brand"),
-        ["price rounding past numeric(14,2)"] = (Valid with { Price = "999999999999.995" }, "price"),
-        ["price with thirteen digits"] = (Valid with { Price = "1000000000000" }, "price"),
+        ["price with more decimals than its currency"] = (Valid with { Price = "999999999999.995" }, "price"),
+        ["price with fifteen digits"] = (Valid with { Price = "100000000000000" }, "price"),
+        ["price with a decimal comma"] = (Valid with { Price = "1,99" }, "price"),
         ["price negative"] = (Valid with { Price = "-0.01" }, "price"),
         ["price past decimal"] = (Valid with { Price = new string('9', 40) }, "price"),
         ["price NaN"] = (Valid with { Price = "NaN" }, "price"),
@@ -66,11 +67,23 @@ public sealed class ItemInputTests
     }
 
     [Theory]
-    [InlineData("999999999999.99", "999999999999.99")]
-    [InlineData("0.004", "0.00")]
-    [InlineData("12.345", "12.34")] // rounded as before: to even
-    public void Prices_are_held_to_the_column_after_rounding(string price, string stored) =>
-        Assert.Equal(decimal.Parse(stored, System.Globalization.CultureInfo.InvariantCulture), (Valid with { Price = price }).Validate().Value!.Price);
+    [InlineData("99999999999999.99", "EUR", "99999999999999.99")]
+    [InlineData("19.90", "EUR", "19.90")]
+    [InlineData("1999", "JPY", "1999")]
+    [InlineData("1.234", "BHD", "1.234")]
+    public void Prices_are_kept_exactly_to_the_currencys_minor_units(string price, string currency, string stored)
+    {
+        var kept = (Valid with { Price = price, Currency = currency }).Validate().Value!.Price;
+        Assert.Equal(decimal.Parse(stored, System.Globalization.CultureInfo.InvariantCulture), kept);
+        Assert.Equal(stored, kept!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)); // the scale too: never rounded
+    }
+
+    [Theory]
+    [InlineData("12.345", "EUR")]
+    [InlineData("19.999", "JPY")]
+    [InlineData("0.004", null)]
+    public void A_price_with_more_decimals_than_its_currency_is_refused_not_rounded(string price, string? currency) =>
+        Assert.Contains("digits after the point", (Valid with { Price = price, Currency = currency }).Validate().Errors["price"][0], StringComparison.Ordinal);
 
     [Fact]
     public void Emoji_right_to_left_marks_and_sql_text_are_plain_text()

@@ -10,8 +10,8 @@ public enum CatalogFormat { Native, MerchantCenter, Shopify, Mapped }
 /// <summary>How a catalog file is written.</summary>
 public enum CatalogSyntax { Delimited, JsonLines, Xml }
 
-/// <summary>What a catalog file is: its format, its syntax and, for delimited text, its delimiter.</summary>
-public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, char Delimiter = ',')
+/// <summary>What a catalog file is: its format, its syntax and, for delimited text, its delimiter and header.</summary>
+public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, char Delimiter = ',', IReadOnlyList<string>? Header = null)
 {
     /// <summary>The names the <c>format</c> form field takes.</summary>
     public static readonly IReadOnlyDictionary<string, CatalogFormat> Names = new Dictionary<string, CatalogFormat>(StringComparer.OrdinalIgnoreCase)
@@ -45,8 +45,9 @@ public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, c
         var bytes = head.AsSpan(0, length);
         if (bytes is [0x50, 0x4B, 0x03 or 0x05, 0x04 or 0x06, ..])
             throw new InputRejectedException("catalog", "The catalog is a zip archive. Send the catalog itself (CSV, TSV, JSON Lines or XML) as `catalog`, and a zip of pictures as `images`.", StatusCodes.Status415UnsupportedMediaType);
-        if (bytes.IndexOf((byte)0) >= 0 || ImagePreprocessor.Sniff(bytes) is not null)
-            throw new InputRejectedException("catalog", "The catalog is a binary file, not text. Send CSV, TSV, JSON Lines or XML.", StatusCodes.Status415UnsupportedMediaType);
+        // A stray NUL in one row is that row's error; a file made of them is binary (or UTF-16 text).
+        if (IsBinary(bytes))
+            throw new InputRejectedException("catalog", "The catalog is a binary file (or text not in UTF-8), not text. Send UTF-8 CSV, TSV, JSON Lines or XML.", StatusCodes.Status415UnsupportedMediaType);
         var text = Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
         if (text.Length == 0)
             throw new InputRejectedException("catalog", "The catalog is empty.");
@@ -79,23 +80,39 @@ public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, c
 
         var headerLine = text.Split('\n', 2)[0].TrimEnd('\r');
         var delimiter = DelimiterOf(headerLine);
+        var columns = HeaderLine.Split(headerLine, delimiter);
         if (hasMapping)
-            return new CatalogLayout(CatalogFormat.Mapped, CatalogSyntax.Delimited, delimiter);
-        if (named is { } format)
-            return new CatalogLayout(format, CatalogSyntax.Delimited, delimiter);
-        var columns = Header.Split(headerLine, delimiter);
+            return new CatalogLayout(CatalogFormat.Mapped, CatalogSyntax.Delimited, delimiter, columns);
         var normalised = columns.Select(MerchantCenterFeed.Normalise).ToHashSet(StringComparer.Ordinal);
-        if (normalised.Contains("handle") && (normalised.Contains("variant_sku") || normalised.Contains("variant_price")))
-            return new CatalogLayout(CatalogFormat.Shopify, CatalogSyntax.Delimited, delimiter);
-        if (normalised.Contains("sku") && normalised.Contains("title"))
-            return new CatalogLayout(CatalogFormat.Native, CatalogSyntax.Delimited, delimiter);
-        if (normalised.Contains("id") && normalised.Contains("title"))
-            return new CatalogLayout(CatalogFormat.MerchantCenter, CatalogSyntax.Delimited, delimiter);
+        var format = named ?? (
+            normalised.Contains("handle") && (normalised.Contains("variant_sku") || normalised.Contains("variant_price")) ? CatalogFormat.Shopify
+            : normalised.Contains("sku") && normalised.Contains("title") ? CatalogFormat.Native
+            : normalised.Contains("id") && normalised.Contains("title") ? CatalogFormat.MerchantCenter
+            : (CatalogFormat?)null);
+        if (format is { } found)
+        {
+            string[] required = found switch
+            {
+                CatalogFormat.Shopify => ["handle", "title"],
+                CatalogFormat.MerchantCenter => ["id", "title"],
+                _ => ["sku", "title"],
+            };
+            var missing = required.Where(r => !normalised.Contains(r)).ToArray();
+            if (missing.Length > 0)
+                throw new InputRejectedException("catalog", $"The {Describe(delimiter)}-separated header of this {new CatalogLayout(found, CatalogSyntax.Delimited).Name} catalog lacks the column(s) {string.Join(", ", missing)} (it has: {string.Join(", ", columns.Take(12))}{(columns.Length > 12 ? ", …" : "")}).");
+            return new CatalogLayout(found, CatalogSyntax.Delimited, delimiter, columns);
+        }
         throw new InputRejectedException("catalog",
             $"The catalog's header ({Describe(delimiter)}-separated columns: {string.Join(", ", columns.Take(12))}{(columns.Length > 12 ? ", …" : "")}) " +
             "is none of the formats taken: our own (sku, title, …), a Merchant Center feed (id, title, price, …) or a Shopify product export " +
             "(Handle, Title, Variant SKU, …). Name the format in the `format` field, or map your columns with a `mapping` field.");
     }
+
+    static bool IsBinary(ReadOnlySpan<byte> head) =>
+        ImagePreprocessor.Sniff(head) is not null
+        || head is [0x1F, 0x8B, ..] // gzip
+        || head is [(byte)'%', (byte)'P', (byte)'D', (byte)'F', ..]
+        || head.Count((byte)0) > Math.Max(8, head.Length / 100);
 
     /// <summary>The delimiter a header line uses most, outside quotes: tab, semicolon or comma.</summary>
     internal static char DelimiterOf(string headerLine)
@@ -130,7 +147,7 @@ public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, c
 }
 
 /// <summary>A delimited header line split as CsvHelper would, for detection only.</summary>
-internal static class Header
+internal static class HeaderLine
 {
     public static string[] Split(string line, char delimiter)
     {

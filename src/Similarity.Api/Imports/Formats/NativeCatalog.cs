@@ -44,19 +44,29 @@ public static class NativeCatalog
                     {
                         if (FieldOf(property.Name) is not { } field)
                             continue;
-                        var value = property.Value.ValueKind switch
+                        string? value;
+                        try
                         {
-                            JsonValueKind.String => property.Value.GetString(),
-                            JsonValueKind.Null or JsonValueKind.Undefined => null,
-                            _ => property.Value.GetRawText(),
-                        };
+                            value = property.Value.ValueKind switch
+                            {
+                                JsonValueKind.String => property.Value.GetString(),
+                                JsonValueKind.Null or JsonValueKind.Undefined => null,
+                                _ => property.Value.GetRawText(),
+                            };
+                        }
+                        catch (InvalidOperationException)
+                        {
+                            // System.Text.Json refuses to unescape a lone surrogate such as "\ud800" into a string.
+                            row.Problem(property.Name, $"The field '{property.Name}' holds a lone surrogate escape (not valid Unicode).");
+                            continue;
+                        }
                         Set(row, field, value, property.Name);
                     }
                 }
             }
             catch (JsonException ex)
             {
-                row.Problem("line", $"The line is not valid JSON: {ex.Message}");
+                row.Problem("line", $"The line is not valid JSON ({ex.Message.Split('.')[0]}).");
             }
             yield return row.Build();
         }

@@ -42,11 +42,15 @@ internal sealed class SourceRowBuilder(int line)
 
     public int Line => line;
 
-    /// <summary>Sets one of our fields; a blank value is left out, so a later column may still fill it.</summary>
+    /// <summary>
+    /// Sets one of our fields as written — never trimmed here: validation decides what surrounding space means for
+    /// each field (a quoted SKU ending in a newline is an error, not a SKU). A blank value is left out, so a later
+    /// column may still fill it.
+    /// </summary>
     public SourceRowBuilder Set(string field, string? text, string column)
     {
         if (!string.IsNullOrWhiteSpace(text))
-            _fields[field] = new SourceValue(text.Trim(), column);
+            _fields[field] = new SourceValue(text, column);
         return this;
     }
 

@@ -22,6 +22,9 @@ public sealed class ImageFetchOptions
     /// <summary>Connections open to one host at once; further downloads from it wait their turn.</summary>
     [Range(1, 64)] public int MaxConcurrencyPerHost { get; set; } = 4;
 
+    /// <summary>Downloads one import job keeps in flight at once, across hosts (each host also capped by <see cref="MaxConcurrencyPerHost"/>).</summary>
+    [Range(1, 256)] public int MaxConcurrentDownloads { get; set; } = 16;
+
     /// <summary>Redirects followed per picture, each target checked like the first URL.</summary>
     public const int MaxRedirects = 3;
 }
