@@ -165,8 +165,9 @@ cmd_run() {
 cmd_test() {
   db_start
   ensure_models
-  # The browser tests drive Debian's Chromium through Playwright (which cannot download browsers here).
-  ensure_apt_packages chromium
+  # The browser tests drive Debian's Chromium through Playwright (which cannot download browsers here); the import
+  # tests read openclipart's drawings.
+  ensure_apt_packages chromium openclipart-png
   ensure_lint_tools
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
   local results="$DATA_DIR/test-results"

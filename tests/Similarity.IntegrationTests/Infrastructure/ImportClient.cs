@@ -15,6 +15,13 @@ public static class ImportClient
         return form;
     }
 
+    /// <summary>Adds a text field (format, mapping, missingImage) to an upload form.</summary>
+    public static MultipartFormDataContent With(this MultipartFormDataContent form, string name, string value)
+    {
+        form.Add(new StringContent(value), name);
+        return form;
+    }
+
     public static byte[] Zip(params (string Name, byte[] Bytes)[] entries)
     {
         using var memory = new MemoryStream();
