@@ -220,10 +220,11 @@ psql_admin() { as_postgres "$PG_BIN/psql" -h "$PG_SOCKET" -p "$PG_PORT" -U postg
 # request logging off. Sets BENCH_API_PID; the service is stopped when the script exits.
 bench_service_start() {
   local cs=$1 manifest=$2 url=$3 log_file=$4
+  shift 4 # the rest: more settings, as --Key=Value
   (cd src/Similarity.Api/bin/Release/net10.0 &&
     ConnectionStrings__Similarity="$cs" Similarity__Models__Manifest="$manifest" ASPNETCORE_URLS=$url \
     Similarity__AdminApiKey=bench-only-admin-key-not-secret Similarity__Imports__SpoolPath="$DATA_DIR/bench-spool" \
-    exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning) >"$log_file" 2>&1 &
+    exec dotnet Similarity.Api.dll --Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning "$@") >"$log_file" 2>&1 &
   BENCH_API_PID=$!
   trap 'kill $BENCH_API_PID 2>/dev/null || true' EXIT
   # Healthy, not just ready: the HNSW index is built in the background after start (a first start over a
@@ -241,13 +242,18 @@ bench_service_stop() { kill "$BENCH_API_PID" 2>/dev/null || true; wait "$BENCH_A
 
 # Imports CATALOG_DIR (catalog.csv + images.zip) into a fresh database through a fresh service; prints
 # "rows_per_second peak_rss_kib".
+# BENCH_CATALOG (default catalog.csv) and BENCH_IMAGES (default images.zip; empty: none) name the files within the
+# folder; further arguments are service settings (--Key=Value).
 bench_import_once() {
   local dir=$1 manifest=$2 db=similarity_bench_import url=http://127.0.0.1:18093
+  shift 2
+  local catalog=${BENCH_CATALOG:-catalog.csv} images=${BENCH_IMAGES-images.zip}
   psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
   psql_admin "CREATE DATABASE $db" >/dev/null
-  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$manifest" "$url" "$DATA_DIR/bench-import-api.log"
-  local id status job
-  id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" -F "catalog=@$dir/catalog.csv" -F "images=@$dir/images.zip" "$url/imports" |
+  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$manifest" "$url" "$DATA_DIR/bench-import-api.log" "$@"
+  local id status job form=(-F "catalog=@$dir/$catalog")
+  [ -z "$images" ] || form+=(-F "images=@$dir/$images")
+  id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "${form[@]}" "$url/imports" |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   while :; do
     job=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "$url/imports/$id")
@@ -268,6 +274,9 @@ bench_import() {
   local items=5000 flat=2000 seconds=20
   while (($#)); do
     case "$1" in
+      --source)
+        [ "$2" = url ] || die "bench import: --source takes url (the default compares nothing by URL)"
+        shift 2; bench_import_url "$@"; return ;;
       --items) items=$2; shift 2 ;;
       --flat-rows) flat=$2; shift 2 ;;
       --seconds) seconds=$2; shift 2 ;;
@@ -372,6 +381,43 @@ PY
 | the same body sent to a discard server (transfer alone) | $plain s |
 | POST / transfer alone, $rows rows | $(awk -v a="${big#* }" -v b="$plain" 'BEGIN{printf "%.2f", a / b}') |
 | after the 202: until the job had counted its rows (its checks) | about $total_at s |
+TABLE
+}
+
+# The same catalog imported twice through fresh services, same run, full models: pictures in a zip, then pictures by
+# URL from a local web server (the bench tool's serve-pictures, on loopback). Prints both rates and their ratio.
+bench_import_url() {
+  local items=2000
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      *) die "bench import --source url: unknown option $1" ;;
+    esac
+  done
+  db_start
+  ensure_models full
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-import-url" port=18097
+  "${bench[@]}" import-catalog --images "$CLIPART" --items "$items" --out "$work"
+  # The same rows, each picture named by its URL on the picture server instead of its zip entry.
+  sed "s#,img/#,http://127.0.0.1:$port/img/#" "$work/catalog.csv" >"$work/catalog-urls.csv"
+  "${bench[@]}" serve-pictures --zip "$work/images.zip" --port "$port" >"$DATA_DIR/bench-pictures.log" 2>&1 &
+  local server=$!
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/img/0000.jpg" 2>/dev/null; do kill -0 $server 2>/dev/null || die "the picture server did not start"; sleep 0.2; done
+  log "importing $items rows with pictures in a zip"
+  local zip url
+  zip=$(bench_import_once "$work" "$ROOT/models/full/manifest.json")
+  log "importing $items rows with pictures by URL"
+  url=$(BENCH_CATALOG=catalog-urls.csv BENCH_IMAGES="" bench_import_once "$work" "$ROOT/models/full/manifest.json" --Similarity:Imports:ImageFetch:AllowLoopback=true)
+  kill $server 2>/dev/null || true
+  read -r zip_rate _ <<<"$zip"
+  read -r url_rate _ <<<"$url"
+  cat <<TABLE
+| measure | value |
+|---|---:|
+| import, full models, $items rows, pictures in a zip | $zip_rate rows/s |
+| the same rows, pictures by URL from a local server | $url_rate rows/s |
+| by URL / in a zip | $(awk -v a="$url_rate" -v b="$zip_rate" 'BEGIN{printf "%.2f", a / b}') |
 TABLE
 }
 
@@ -504,7 +550,8 @@ usage: ./similarity.sh COMMAND
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
   lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
-  bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows
+  bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
+                      --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster

@@ -9,6 +9,7 @@ return args switch
     ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
     ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
     ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
+    ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -21,6 +22,7 @@ static int Usage()
                Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q]
                Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
+               Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
         """);
     return 2;
 }
