@@ -12,7 +12,7 @@ namespace Similarity.Cli;
 /// </summary>
 public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
 {
-    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, int PicturesDownloaded);
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors, int PicturesDownloaded);
 
     public sealed record Job(Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error);
 
@@ -77,7 +77,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
             });
 
         var c = job.Counts;
-        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Errors} errors{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
+        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Errors} errors{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");

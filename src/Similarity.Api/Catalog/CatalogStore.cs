@@ -46,13 +46,14 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// When the item exists with the same image and text hashes and the same model fingerprint, updates only
-    /// the fields that are not embedded (price, currency, availability, picture URL) and returns it; otherwise null.
+    /// the fields that are not embedded (brand, attributes, price, currency, availability, picture URL) and returns it;
+    /// otherwise null.
     /// </summary>
     public async Task<StoredItem?> UpdateIfUnchangedAsync(string sku, ItemFields fields, byte[]? imageHash, byte[] textHash, string fingerprint, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             WITH updated AS (
-                UPDATE items SET price = $2, currency = $3, available = $4, image_url = $8, updated_at = now()
+                UPDATE items SET price = $2, currency = $3, available = $4, image_url = $8, brand = $9, attributes = $10, updated_at = now()
                 WHERE sku = $1 AND text_sha256 = $5 AND image_sha256 IS NOT DISTINCT FROM $6 AND fingerprint = $7
                 RETURNING {Columns}),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE EXISTS (SELECT 1 FROM updated))
@@ -66,8 +67,25 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = (object?)imageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new() { Value = fingerprint });
         command.Parameters.Add(Text(fields.ImageUrl));
+        command.Parameters.Add(Text(fields.Brand));
+        command.Parameters.Add(new() { Value = fields.Attributes.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>What an item was embedded from and with: its picture's hash, the picture's projection, the model set.</summary>
+    public sealed record EmbeddedState(byte[]? ImageHash, float[]? ImageProjection, string Fingerprint);
+
+    /// <summary>The item's picture hash and stored image projection: what a changed text is fused with (PATCH).</summary>
+    public async Task<EmbeddedState?> GetEmbeddedStateAsync(string sku, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT image_sha256, image_embedding, fingerprint FROM items WHERE sku = $1");
+        command.Parameters.Add(new() { Value = sku });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return null;
+        return new EmbeddedState(reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0),
+            reader.IsDBNull(1) ? null : reader.GetFieldValue<Vector>(1).ToArray(), reader.GetString(2));
     }
 
     /// <summary>Creates or replaces the item with freshly embedded vectors; says whether it was created.</summary>

@@ -1,32 +1,25 @@
 using System.Text;
-using System.Text.Json;
 
 namespace Similarity.Catalog;
 
 /// <summary>
-/// The one text an item is embedded by. Fields in order of importance, since truncation cuts the end:
-/// <c>title. brand. category. key: value; key: value. description</c> — empty parts are left out and
-/// attributes are sorted by key, so the same item always gives the same text (and the same hash).
+/// The one text an item is embedded by: <c>title. category. description</c>, in order of importance since
+/// truncation cuts the end, empty parts left out, so the same item always gives the same text (and hash). Brand,
+/// attributes, price, currency, availability and the picture's URL are not embedded (issue #11): a shop changes them
+/// all day, and changing them never costs a re-embedding (PATCH /items, imports).
 /// </summary>
 public static class CatalogText
 {
-    public static string Compose(string title, string? brand, string? category, JsonElement? attributes, string? description)
+    public static string Compose(string title, string? category, string? description)
     {
         var parts = new List<string> { title.Trim() };
-        AddIfPresent(parts, brand);
         AddIfPresent(parts, category);
-        if (attributes is { ValueKind: JsonValueKind.Object } attrs)
-        {
-            var pairs = attrs.EnumerateObject()
-                .Select(p => (p.Name, Value: p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText()))
-                .Where(p => !string.IsNullOrWhiteSpace(p.Value))
-                .OrderBy(p => p.Name, StringComparer.Ordinal)
-                .Select(p => $"{p.Name}: {p.Value}");
-            AddIfPresent(parts, string.Join("; ", pairs));
-        }
         AddIfPresent(parts, description);
         return string.Join(". ", parts);
     }
+
+    /// <summary>The text of stored or incoming fields.</summary>
+    public static string Of(ItemFields fields) => Compose(fields.Title, fields.Category, fields.Description);
 
     static void AddIfPresent(List<string> parts, string? value)
     {

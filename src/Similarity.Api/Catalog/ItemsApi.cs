@@ -24,6 +24,18 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        items.MapPatch("/{sku}", ItemPatch.PatchAsync)
+            .WithName("PatchItem")
+            .WithSummary("Changes some of an item's fields (JSON Merge Patch); re-embeds only when its title, category or description changed.")
+            .WithDescription("A JSON Merge Patch (RFC 7396, `application/merge-patch+json`) of `title`, `description`, `category`, `brand`, " +
+                "`price`, `currency`, `available`, `attributes` (merged member by member; null removes one) and `imageUrl`; null clears a field. " +
+                "Brand, attributes, price, currency, availability and imageUrl are not embedded: changing them costs no re-embedding " +
+                "(`embedded: false`). A new title, category or description is embedded and fused with the item's stored picture vector.")
+            .RequireAdminKey()
+            .Accepts<JsonElement>("application/merge-patch+json")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -58,7 +70,7 @@ public static class ItemsApi
             return TypedResults.ValidationProblem(validated.Errors);
 
         var imageBytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
-        var text = CatalogText.Compose(fields.Title, fields.Brand, fields.Category, fields.Attributes, fields.Description);
+        var text = CatalogText.Of(fields);
         var imageHash = imageBytes is null ? null : System.Security.Cryptography.SHA256.HashData(imageBytes);
         var textHash = CatalogText.Hash(text);
 

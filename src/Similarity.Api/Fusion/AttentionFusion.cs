@@ -59,8 +59,18 @@ public sealed class AttentionFusion
         var hasText = !text.IsEmpty;
         if (!hasImage && !hasText)
             throw new ArgumentException("An item needs an image or a text to be fused.");
-        var imageProjected = hasImage ? Project(_imageProjection, image, ImageDimension) : null;
-        var textProjected = hasText ? Project(_textProjection, text, TextDimension) : null;
+        return FuseProjected(hasImage ? Project(_imageProjection, image, ImageDimension) : null,
+            hasText ? Project(_textProjection, text, TextDimension) : null);
+    }
+
+    /// <summary>
+    /// Fusion from modalities already projected (unit vectors in the shared space, as stored with each item): lets a
+    /// changed text be fused with an item's stored image projection, without its picture.
+    /// </summary>
+    public FusionResult FuseProjected(float[]? imageProjected, float[]? textProjected)
+    {
+        if (imageProjected is null && textProjected is null)
+            throw new ArgumentException("An item needs an image or a text to be fused.");
 
         // Softmax over the present modalities only.
         var imageScore = imageProjected is null ? float.NegativeInfinity : Score(imageProjected);

@@ -332,7 +332,7 @@ public sealed partial class ImportJobRunner(
     {
         if (row.Problem is not null || row.Item.Validate().Value is not { } fields)
             return null;
-        var text = CatalogText.Compose(fields.Title, fields.Brand, fields.Category, fields.Attributes, fields.Description);
+        var text = CatalogText.Of(fields);
         return new Prepared(row, fields, text, CatalogText.Hash(text), null, null);
     }
 
@@ -498,7 +498,7 @@ public sealed partial class ImportJobRunner(
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var (inserted, updated) = (0, 0);
+        var (inserted, reembedded, updated) = (0, 0, 0);
         var staged = outcome.Embedded.OrderBy(e => e.Item.Sku, StringComparer.Ordinal).ToList();
         var refused = new List<Rejected>();
         if (staged.Count > 0)
@@ -544,17 +544,18 @@ public sealed partial class ImportJobRunner(
                 """, connection, transaction);
             await using var reader = await upsert.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            (inserted, updated) = ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
+            (inserted, reembedded) = ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
         }
-        // Rows another import embedded first count as unchanged here: they were written once, not twice.
-        var unchanged = outcome.Unchanged.Count + staged.Count - refused.Count - inserted - updated;
         if (outcome.Unchanged.Count > 0)
         {
             await using var plain = new NpgsqlCommand("""
-                UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url, updated_at = now()
-                FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[]) AS u(sku, price, currency, available, image_url)
+                UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url,
+                                 brand = u.brand, attributes = u.attributes, updated_at = now()
+                FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::jsonb[])
+                     AS u(sku, price, currency, available, image_url, brand, attributes)
                 WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
-                                             OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url)
+                                             OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url
+                                             OR items.brand IS DISTINCT FROM u.brand OR items.attributes IS DISTINCT FROM u.attributes)
                 """, connection, transaction);
             var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Sku).ToArray() });
@@ -562,8 +563,12 @@ public sealed partial class ImportJobRunner(
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Currency).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Available).ToArray() });
             plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.ImageUrl).ToArray() });
-            await plain.ExecuteNonQueryAsync(ct);
+            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Brand).ToArray() });
+            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Attributes.GetRawText()).ToArray() });
+            updated = await plain.ExecuteNonQueryAsync(ct);
         }
+        // Rows another import embedded first count as unchanged here: they were written once, not twice.
+        var unchanged = outcome.Unchanged.Count + staged.Count - refused.Count - inserted - reembedded - updated;
         if (outcome.Downloaded.Count > 0)
         {
             await using var sources = new NpgsqlCommand("""
@@ -598,22 +603,23 @@ public sealed partial class ImportJobRunner(
         }
         await using var progress = new NpgsqlCommand("""
             WITH job AS (
-                UPDATE import_jobs SET processed_rows = processed_rows + $2, inserted = inserted + $3, updated = updated + $4,
+                UPDATE import_jobs SET processed_rows = processed_rows + $2, inserted = inserted + $3, reembedded = reembedded + $4, updated = updated + $10,
                        unchanged = unchanged + $5, superseded = superseded + $6, errors = errors + $7, pictures_downloaded = pictures_downloaded + $9
                 WHERE id = $1 AND status = 'running' AND processed_rows = $8 RETURNING 1),
-            bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE $3 + $4 > 0 AND EXISTS (SELECT 1 FROM job))
+            bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE $3 + $4 + $10 > 0 AND EXISTS (SELECT 1 FROM job))
             SELECT count(*) FROM job
             """, connection, transaction);
         progress.Parameters.Add(new() { Value = jobId });
         progress.Parameters.Add(new() { Value = rowCount });
         progress.Parameters.Add(new() { Value = inserted });
-        progress.Parameters.Add(new() { Value = updated });
+        progress.Parameters.Add(new() { Value = reembedded });
         progress.Parameters.Add(new() { Value = unchanged });
         progress.Parameters.Add(new() { Value = outcome.Superseded });
         // A row stored without its picture is listed with the errors but counted as what was written for it.
         progress.Parameters.Add(new() { Value = rejected.Count(r => !r.Stored) - outcome.Superseded });
         progress.Parameters.Add(new() { Value = processedBefore });
         progress.Parameters.Add(new() { Value = outcome.Downloaded.Count });
+        progress.Parameters.Add(new() { Value = updated });
         if ((long)(await progress.ExecuteScalarAsync(ct))! == 1)
         {
             await transaction.CommitAsync(ct);

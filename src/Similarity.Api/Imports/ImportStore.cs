@@ -32,7 +32,7 @@ public sealed record ImportReading(string? FormatName, string? Mapping, string M
 public sealed record ImportJob(
     Guid Id, string? IdempotencyKey, byte[] BodySha256, string Format, string CatalogPath, string? ImagesPath, string Status,
     int? TotalRows, int ProcessedRows, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, ImportReading Reading, int PicturesDownloaded);
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, ImportReading Reading, int PicturesDownloaded, int Reembedded);
 
 /// <summary>
 /// A row the import could not take as sent: its row number, the file line it starts on, its SKU, the file's columns
@@ -46,7 +46,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     internal const string Columns = """
         id, idempotency_key, body_sha256, format, catalog_path, images_path, status, total_rows, processed_rows,
         inserted, updated, unchanged, superseded, errors, error, created_at, started_at, finished_at,
-        format_name, mapping::text, missing_image, pictures_downloaded
+        format_name, mapping::text, missing_image, pictures_downloaded, reembedded
         """;
 
     /// <summary>
@@ -174,5 +174,5 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         r.GetInt32(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.IsDBNull(14) ? null : r.GetString(14),
         r.GetFieldValue<DateTimeOffset>(15), r.IsDBNull(16) ? null : r.GetFieldValue<DateTimeOffset>(16),
         r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
-        new ImportReading(r.IsDBNull(18) ? null : r.GetString(18), r.IsDBNull(19) ? null : r.GetString(19), r.GetString(20)), r.GetInt32(21));
+        new ImportReading(r.IsDBNull(18) ? null : r.GetString(18), r.IsDBNull(19) ? null : r.GetString(19), r.GetString(20)), r.GetInt32(21), r.GetInt32(22));
 }

@@ -47,8 +47,13 @@ public static partial class ImportsApi
         return app;
     }
 
-    /// <summary>A job's rows so far. <c>errors</c>: rows not taken as sent, each listed at the job's /errors.</summary>
-    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, int PicturesDownloaded = 0);
+    /// <summary>
+    /// A job's rows so far: <c>inserted</c> new items; <c>updated</c>: fields that are not embedded changed (no
+    /// re-embedding); <c>reembedded</c>: the picture or the embedded text changed; <c>unchanged</c>; <c>superseded</c>
+    /// by a later row of the same SKU; <c>errors</c>: rows not taken as sent, each listed at the job's /errors.
+    /// </summary>
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors,
+        int PicturesDownloaded = 0);
 
     public sealed record JobResponse(
         Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error,
@@ -58,7 +63,7 @@ public static partial class ImportsApi
         {
             var elapsed = ((job.FinishedAt ?? DateTimeOffset.UtcNow) - (job.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
             return new JobResponse(job.Id, job.Status, job.Format,
-                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Unchanged, job.Superseded, job.Errors, job.PicturesDownloaded),
+                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Reembedded, job.Unchanged, job.Superseded, job.Errors, job.PicturesDownloaded),
                 job.StartedAt is null || elapsed <= 0 ? null : Math.Round(job.ProcessedRows / elapsed, 1), job.Error,
                 job.CreatedAt, job.StartedAt, job.FinishedAt, $"/imports/{job.Id}/errors");
         }

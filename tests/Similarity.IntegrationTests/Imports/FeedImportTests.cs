@@ -119,7 +119,7 @@ public sealed class FeedImportTests(FeedImportTests.FetchingApp app, FeedImportT
 
         Assert.Equal("succeeded", second.Status);
         Assert.Empty(errors);
-        Assert.Equal(new ImportsApi.Counts(4, 4, 0, 0, 4, 0, 0, 0), second.Counts);
+        Assert.Equal(new ImportsApi.Counts(4, 4, 0, 0, 0, 4, 0, 0, 0), second.Counts);
         Assert.Equal(downloadedBefore, Pictures.Count(200)); // not one picture sent again
         Assert.Equal(notModifiedBefore + 4, Pictures.Count(304));
     }

@@ -55,7 +55,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
 
         Assert.Equal("succeeded_with_errors", done.Status);
         Assert.Null(done.Error);
-        Assert.Equal(new ImportsApi.Counts(5, 5, 2, 0, 0, 0, 3), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(5, 5, 2, 0, 0, 0, 0, 3), done.Counts);
         var errors = await ErrorsAsync(client, done.Id);
         Assert.Equal([2, 3, 4], errors.Select(e => e.Row));
         Assert.Contains("title contains a NUL", errors[0].Reason, StringComparison.Ordinal);
@@ -84,7 +84,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(jsonl, "catalog.jsonl"))).Id);
 
         Assert.Equal("succeeded_with_errors", done.Status);
-        Assert.Equal(new ImportsApi.Counts(9, 9, 2, 0, 0, 0, 7), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(9, 9, 2, 0, 0, 0, 0, 7), done.Counts);
         var reasons = (await ErrorsAsync(client, done.Id)).ToDictionary(e => e.Row, e => e.Reason);
         Assert.Contains("\\u0000", reasons[2], StringComparison.Ordinal);
         Assert.Contains("\\u0000", reasons[3], StringComparison.Ordinal);
@@ -107,7 +107,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
             var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv))).Id);
 
             Assert.Equal("succeeded_with_errors", done.Status);
-            Assert.Equal(new ImportsApi.Counts(20, 20, 19, 0, 0, 0, 1), done.Counts);
+            Assert.Equal(new ImportsApi.Counts(20, 20, 19, 0, 0, 0, 0, 1), done.Counts);
             var error = Assert.Single(await ErrorsAsync(client, done.Id));
             Assert.Equal(5, error.Row);
             Assert.Contains("no_forbidden_titles", error.Reason, StringComparison.Ordinal);
@@ -134,7 +134,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
             done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(Catalog(prefix, 30)))).Id);
 
         Assert.Equal("succeeded", done.Status);
-        Assert.Equal(new ImportsApi.Counts(30, 30, 30, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(30, 30, 30, 0, 0, 0, 0, 0), done.Counts);
         Assert.Equal(30, await CountAsync(prefix));
         Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains($"Import {done.Id}: retry", StringComparison.Ordinal));
     }
@@ -155,7 +155,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         }
 
         Assert.Equal("succeeded", done.Status);
-        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0, 0), done.Counts);
         Assert.Equal(40L, await app.Database.ExecuteAsync("SELECT count(*) FROM items WHERE sku LIKE 'killed-%'"));
     }
 
@@ -185,7 +185,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
 
         Assert.Equal("succeeded", done.Status);
         Assert.Null(done.Error);
-        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(40, 40, 40, 0, 0, 0, 0, 0), done.Counts);
         Assert.Equal(40, await CountAsync("stuck"));
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/imports/{id}/resume", null)).StatusCode);
     }
@@ -209,7 +209,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         var done = await client.WaitForEndAsync(id);
 
         Assert.Equal("succeeded", done.Status);
-        Assert.Equal(new ImportsApi.Counts(24, 24, 24, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(24, 24, 24, 0, 0, 0, 0, 0), done.Counts);
         Assert.Equal(24, await CountAsync("again"));
     }
 

@@ -46,7 +46,7 @@ public sealed class ImportResumeTests
         {
             var done = await second.CreateAdminClient().WaitForEndAsync(jobId);
             Assert.Equal("succeeded", done.Status);
-            Assert.Equal(new ImportsApi.Counts(Rows, Rows, Rows, 0, 0, 0, 0), done.Counts);
+            Assert.Equal(new ImportsApi.Counts(Rows, Rows, Rows, 0, 0, 0, 0, 0), done.Counts);
             Assert.Equal((long)Rows, await first.Database.ExecuteAsync("SELECT count(*) FROM items WHERE sku LIKE 'resume-%'"));
             Assert.Equal((long)Rows, await first.Database.ExecuteAsync("SELECT count(DISTINCT sku) FROM items WHERE sku LIKE 'resume-%'"));
         }

@@ -28,7 +28,7 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
         var done = await client.WaitForEndAsync(job.Id);
 
         Assert.Equal("succeeded", done.Status);
-        Assert.Equal(new ImportsApi.Counts(3, 3, 3, 0, 0, 0, 0), done.Counts);
+        Assert.Equal(new ImportsApi.Counts(3, 3, 3, 0, 0, 0, 0, 0), done.Counts);
         var first = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/csv-1"))!;
         Assert.Equal("Shirt, red", first.Title);
         Assert.Equal("Soft cotton\ntwo lines", first.Description);

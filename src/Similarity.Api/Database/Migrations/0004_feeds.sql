@@ -10,6 +10,9 @@ ALTER TABLE import_jobs ADD COLUMN missing_image text NOT NULL DEFAULT 'skip' CH
 -- One name for a row the import could not take as sent: an error (the route is /imports/{id}/errors).
 ALTER TABLE import_jobs RENAME COLUMN failed TO errors;
 ALTER TABLE import_jobs ADD COLUMN pictures_downloaded integer NOT NULL DEFAULT 0;
+-- `updated` rows had only fields that are not embedded change; `reembedded` ones their picture or embedded text.
+ALTER TABLE import_jobs RENAME COLUMN updated TO reembedded;
+ALTER TABLE import_jobs ADD COLUMN updated integer NOT NULL DEFAULT 0;
 
 ALTER TABLE import_errors ADD COLUMN line integer;      -- the file's line the row starts on
 ALTER TABLE import_errors ADD COLUMN columns text;      -- the file's columns (or XML elements) at fault, comma-separated
