@@ -17,6 +17,21 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
     [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>\w+)" from "(?<value>[^"]*)"\.$""")]
     private static partial Regex UnboundParameter();
 
+    /// <summary>What a parameter of a .NET type takes, in the API's words: "Nullable&lt;int&gt;" → "a whole number".</summary>
+    internal static string Expected(string type)
+    {
+        var bare = type.StartsWith("Nullable<", StringComparison.Ordinal) ? type["Nullable<".Length..^1] : type.TrimEnd('?');
+        return bare switch
+        {
+            "int" or "Int32" or "long" or "Int64" or "short" or "Int16" => "a whole number",
+            "decimal" or "Decimal" or "double" or "Double" or "float" or "Single" => "a number (with a dot before any decimals)",
+            "bool" or "Boolean" => "true or false",
+            "Guid" => "an id like 0193c3a2-7b4e-7d41-9c55-3f1e2a9b8c7d",
+            "DateTime" or "DateTimeOffset" => "a date and time like 2026-11-23T12:00:00Z",
+            _ => "a value of the right kind",
+        };
+    }
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var problem = exception switch
@@ -36,7 +51,7 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
             BadHttpRequestException bad when UnboundParameter().Match(bad.Message) is { Success: true } match =>
                 new HttpValidationProblemDetails(new Dictionary<string, string[]>
                 {
-                    [JsonNamingPolicy.CamelCase.ConvertName(match.Groups["name"].Value)] = [$"'{match.Groups["value"].Value}' is not a valid {match.Groups["type"].Value}."],
+                    [JsonNamingPolicy.CamelCase.ConvertName(match.Groups["name"].Value)] = [$"'{match.Groups["value"].Value}' is not {Expected(match.Groups["type"].Value)}."],
                 })
                 { Status = StatusCodes.Status400BadRequest, Title = "One or more validation errors occurred.", Detail = bad.Message },
             BadHttpRequestException bad => new Microsoft.AspNetCore.Mvc.ProblemDetails

@@ -57,6 +57,7 @@ public static class ServiceDefaults
         app.UseStatusCodePages();
         app.UseHttpLogging();
         app.UseCors();
+        app.UseKnownQueryParametersOnly();
         app.MapObservability();
         app.UseSwagger();
         app.UseSwaggerUI(options => options.DocumentTitle = "Similarity");

@@ -111,8 +111,9 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             p.Add(new() { Value = value });
             where.Append(" AND ").Append(condition.Replace("?", "$" + p.Count, StringComparison.Ordinal));
         }
-        if (request.Filter.Category is { } category) Filter("category = ?", category);
-        if (request.Filter.Brand is { } brand) Filter("brand = ?", brand);
+        // Case-insensitive, as a shop means them ("Mugs" is "mugs"); the indexes are on lower(…) to match.
+        if (request.Filter.Category is { } category) Filter("lower(category) = lower(?)", category);
+        if (request.Filter.Brand is { } brand) Filter("lower(brand) = lower(?)", brand);
         if (request.Filter.PriceMin is { } priceMin) Filter("price >= ?", priceMin);
         if (request.Filter.PriceMax is { } priceMax) Filter("price <= ?", priceMax);
         if (request.Filter.Available is { } available) Filter("available = ?", available);

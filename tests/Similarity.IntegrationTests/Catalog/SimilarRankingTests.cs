@@ -135,6 +135,40 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
     }
 
     [Fact]
+    public async Task A_value_of_the_wrong_kind_is_explained_in_the_apis_words()
+    {
+        var response = await catalog.CreateClient().GetAsync("/similar/sku-0001?k=ten&available=maybe");
+        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        Assert.Equal("'ten' is not a whole number.", errors.GetProperty("k")[0].GetString());
+        Assert.DoesNotContain("Nullable", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_parameter_names_what_the_endpoint_takes()
+    {
+        var response = await catalog.CreateClient().GetAsync("/similar/sku-0001?limit=2");
+        var message = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors").GetProperty("limit")[0].GetString();
+        Assert.StartsWith("Unknown query parameter 'limit': this endpoint takes ", message, StringComparison.Ordinal);
+        Assert.Contains("minScore", message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await catalog.CreateClient().GetAsync("/similar/sku-0001?K=3&MINSCORE=0")).StatusCode); // names are case-insensitive, as bound
+    }
+
+    [Theory]
+    [InlineData("?category=SHOES", "shoes", null)]
+    [InlineData("?brand=GloBex", null, "globex")]
+    [InlineData("?brand=rarebrand", null, SeededCatalog.RareBrand)]
+    public async Task Category_and_brand_filters_match_whatever_the_case(string query, string? category, string? brand)
+    {
+        var (_, others) = await Reference(SeededCatalog.SkuOf(0));
+        var matching = others.Where(o => (category is null || o.Category == category) && (brand is null || o.Brand == brand)).ToList();
+
+        var answer = await catalog.CreateClient().SimilarAsync(SeededCatalog.SkuOf(0), query + "&k=100");
+
+        Assert.Equal(Math.Min(100, matching.Count), answer.Results.Count);
+        Assert.All(answer.Results, r => Assert.Contains(matching, m => m.Sku == r.Sku));
+    }
+
+    [Fact]
     public async Task Answers_carry_an_etag_and_if_none_match_gets_304()
     {
         var client = catalog.CreateClient();
@@ -165,6 +199,9 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
     [InlineData("?brand=ab%00cd", "brand")]
     [InlineData("?exclude=abc%0Adef", "exclude")]
     [InlineData("?exclude=ok-1,%00", "exclude")]
+    // Issue #11: an unknown parameter was silently ignored (limit=2 returned 9 results).
+    [InlineData("?limit=2", "limit")]
+    [InlineData("?k=5&K2=1", "K2")]
     public async Task A_bad_parameter_is_a_400_naming_it(string query, string parameter) =>
         await CatalogClient.AssertNamesFieldAsync(await catalog.CreateClient().GetAsync($"/similar/sku-0001{query}"), parameter);
 
