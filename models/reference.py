@@ -122,8 +122,8 @@ def is_cjk(ch):
             or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
-def tokenize(text, vocab, tok):
-    """BERT's BasicTokenizer + WordpieceTokenizer, as in the original Google implementation."""
+def basic_tokenize(text, tok):
+    """BERT's BasicTokenizer: lower-casing, accent stripping, punctuation and CJK characters split off."""
     if tok["lowerCase"]:
         text = text.lower()
     if tok["stripAccents"]:
@@ -134,22 +134,29 @@ def tokenize(text, vocab, tok):
             spaced += [" ", ch, " "]
         else:
             spaced.append(" " if ch.isspace() else ch)
-    ids = []
-    for word in "".join(spaced).split():
-        start, pieces = 0, []
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = ("##" if start else "") + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            if end == start:
-                pieces = [vocab["[UNK]"]]
+    return "".join(spaced).split()
+
+
+def wordpiece(word, vocab):
+    """BERT's WordpieceTokenizer on one word: greedy longest match, "##" continuations, [UNK] if none fits."""
+    start, pieces = 0, []
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = ("##" if start else "") + word[start:end]
+            if piece in vocab:
                 break
-            pieces.append(vocab[piece])
-            start = end
-        ids += pieces
+            end -= 1
+        if end == start:
+            return [vocab["[UNK]"]]
+        pieces.append(vocab[piece])
+        start = end
+    return pieces
+
+
+def tokenize(text, vocab, tok):
+    """BERT's BasicTokenizer + WordpieceTokenizer, as in the original Google implementation."""
+    ids = [i for word in basic_tokenize(text, tok) for i in wordpiece(word, vocab)]
     ids = ids[: tok["maxSequenceLength"] - 2]
     return [vocab["[CLS]"]] + ids + [vocab["[SEP]"]]
 

@@ -17,8 +17,12 @@ public sealed record SearchRequest(
     public static SearchRequest ForItem(string sku, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
         new(sku, null, null, null, k, minScore, filter, weights?.Image, weights?.Text);
 
+    /// <summary>
+    /// A query with one modality stands in for the other one too: both are projected into the fused space, so a
+    /// text-only query weighted to images ranks items by how well their image matches the text (text → image).
+    /// </summary>
     public static SearchRequest ForVectors(Similarity.Fusion.FusionResult fusion, int k, double? minScore, SearchFilter filter, (double Image, double Text)? weights) =>
-        new(null, fusion.Fused, fusion.Image, fusion.Text, k, minScore, filter, weights?.Image, weights?.Text);
+        new(null, fusion.Fused, fusion.Image ?? fusion.Text, fusion.Text ?? fusion.Image, k, minScore, filter, weights?.Image, weights?.Text);
 }
 
 /// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into a request.</summary>
