@@ -154,10 +154,20 @@ def wordpiece(word, vocab):
     return pieces
 
 
+def truncate(words, budget):
+    """The pieces of the words that fit in `budget`: a word that does not fit whole is left out with every word
+    after it, as Microsoft.ML.Tokenizers' EncodeToIds(maxTokenCount) does (Hugging Face would cut inside it)."""
+    ids = []
+    for pieces in words:
+        if len(ids) + len(pieces) > budget:
+            break
+        ids += pieces
+    return ids
+
+
 def tokenize(text, vocab, tok):
     """BERT's BasicTokenizer + WordpieceTokenizer, as in the original Google implementation."""
-    ids = [i for word in basic_tokenize(text, tok) for i in wordpiece(word, vocab)]
-    ids = ids[: tok["maxSequenceLength"] - 2]
+    ids = truncate([wordpiece(word, vocab) for word in basic_tokenize(text, tok)], tok["maxSequenceLength"] - 2)
     return [vocab["[CLS]"]] + ids + [vocab["[SEP]"]]
 
 

@@ -5,7 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from reference import basic_tokenize, wordpiece  # noqa: E402  (models/ is not a package)
+from reference import basic_tokenize, truncate, wordpiece  # noqa: E402  (models/ is not a package)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -47,9 +47,8 @@ class Tokenizer:
         return [wordpiece(w, self.ids) for w in basic_tokenize(text, self.settings)]
 
     def ids_of_words(self, words):
-        """[CLS] pieces [SEP], truncated like the service (keeping [CLS] and [SEP])."""
-        pieces = [i for w in words for i in w][: self.settings["maxSequenceLength"] - 2]
-        return [self.cls] + pieces + [self.sep]
+        """[CLS] pieces [SEP], truncated like the service: whole words only, keeping [CLS] and [SEP]."""
+        return [self.cls] + truncate(words, self.settings["maxSequenceLength"] - 2) + [self.sep]
 
     def encode(self, text):
         return self.ids_of_words(self.words(text))

@@ -284,6 +284,7 @@ def main():
 
     train(model, tokenizer, train_set, train_pixels, args.epochs, args.seed, on_epoch)
     trained_minutes = (time.time() - started) / 60
+    torch.save(model.state_dict(), os.path.join(args.cache, "clipart-state.pt"))  # to re-export without retraining
     result = split_figures("test")
     export(model, vocab, tokenizer, golden, args.out, "clipart",
            "ResNet (BasicBlocks, 32-256 wide, 64 px) and a 2-layer BERT trained together on Debian's openclipart "
