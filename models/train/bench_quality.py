@@ -255,8 +255,10 @@ def table(work):
         for s, ranked_skus in (text_to_image or {}).items():
             recall[s] = float(s in ranked_skus)
         recall_subject = {s: v for s, v in recall.items() if by_sku[s].category not in boilerplate}
+        # shapes/stars holds star polygons that differ by a point or a step: at 64 px most are the same picture.
+        near_not_stars = {v: x for v, x in near_values.items() if by_sku[v.rsplit("-", 1)[0]].category != "shapes/stars"}
         rows.append([label, interval(p10, category_of), interval(stars), interval(other, category_of), interval(ndcg_values(ranked)),
-                     interval(near_values), interval(recall), interval(recall_subject)])
+                     interval(near_values), interval(near_not_stars), interval(recall), interval(recall_subject)])
 
     sets = {name: json.load(open(os.path.join(work, f"{name}.json"))) for name in ("clipart", "mean", "untrained") if os.path.exists(os.path.join(work, f"{name}.json"))}
     clipart = sets["clipart"]
@@ -276,7 +278,8 @@ def table(work):
     weights = np.array(list(clipart["image_weights"].values()))
     header = ["ranking", f"category P@10, macro ({len(evaluated)} folders, {sum(counts[c] for c in evaluated)} queries)",
               f"shapes/stars P@10 ({counts['shapes/stars']})", f"other boilerplate folders P@10 ({len(apart)} folders)",
-              "keyword nDCG@10", f"near-duplicate top-1 ({NEAR_DUPLICATE_DRAWINGS}×3)", f"text→image R@10 (all {len(drawings)})",
+              "keyword nDCG@10", f"near-duplicate top-1 ({NEAR_DUPLICATE_DRAWINGS}×3)", "near-duplicate top-1 outside shapes/stars",
+              f"text→image R@10 (all {len(drawings)})",
               "text→image R@10 (outside boilerplate folders)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
