@@ -16,14 +16,12 @@ import csv
 import hashlib
 import io
 import json
-import math
 import os
 import re
 import shutil
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 import zipfile

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 OPENCLIPART = "/usr/share/openclipart"
-MAX_PIXELS = 40_000_000  # the service's default Similarity:Limits:MaxImagePixels: larger drawings (17 of them) are left out
+MAX_PIXELS = 40_000_000  # the service's default Similarity:Limits:MaxImagePixels: the 18 larger drawings are left out
 
 # Fixed split by a hash of the drawing's path (issue #9): about 80/10/10. The test split is never used for a choice.
 SPLITS = {0: "test", 1: "validation"}  # hash bucket (of 10) → split; every other bucket is "train"

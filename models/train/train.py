@@ -9,7 +9,6 @@ Usage: train.py --out models/clipart            the full run (seeded; prints the
        train.py --untrained --out DIR --vocab-from models/clipart   the same towers with their seeded initial weights
 """
 import argparse
-import json
 import math
 import os
 import random
