@@ -12,6 +12,9 @@ PGVECTOR_DEBIAN_VERSION=0.8.6-1
 # SHA-256 of Debian's pgvector_0.8.6-1.dsc; dpkg-source -x then checks the tarballs against the .dsc.
 PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
 APT_PACKAGES=(libicu72 postgresql-15 postgresql-server-dev-15 build-essential dpkg-dev curl python3-onnx python3-numpy)
+# Training, the trained set's tests and the quality benchmark: Debian's PyTorch (with OpenBLAS, else its BLAS is the
+# ~25x slower reference one), Pillow, and the openclipart drawings (PNG) with their metadata (SVG).
+TRAINING_PACKAGES=(python3-torch python3-torchvision libopenblas0-pthread python3-pil openclipart-png openclipart-svg)
 
 # Per-checkout state. The checkout keeps the git-ignored .data/ (admin key, logs, spool); PostgreSQL's own
 # data lives where the postgres user can reach it even when the clone sits under an unreadable /root.
@@ -139,6 +142,37 @@ ensure_models() {
   [ "$size" != tiny ] || [ models/tiny/golden.json -nt models/tiny/manifest.json ] || /usr/bin/python3 models/reference.py models/tiny
 }
 
+# Runs a model-making command into models/NAME unless the sources it depends on are unchanged since it last did.
+make_model_set() {
+  local name=$1 sources=$2
+  shift 2
+  local stamp
+  stamp=$(cat $sources | sha256sum | cut -c1-16)
+  [ "$(cat "models/$name/.made" 2>/dev/null)" = "$stamp" ] && [ -f "models/$name/golden.json" ] && return 0
+  rm -rf "models/$name"
+  "$@" >"$DATA_DIR/$name.log" 2>&1 || { cat "$DATA_DIR/$name.log" >&2; die "making models/$name failed"; }
+  echo "$stamp" >"models/$name/.made"
+}
+
+# What the tests need beyond the tiny set: a few training steps on a handful of drawings (the training code's CI
+# test), and torchvision's ResNet-50 (weights=None) through the real-export script.
+ensure_test_model_sets() {
+  ensure_apt_packages "${TRAINING_PACKAGES[@]}"
+  mkdir -p "$DATA_DIR"
+  make_model_set smoke "models/train/*.py models/reference.py models/generate.py" \
+    /usr/bin/python3 models/train/train.py --smoke --epochs 30 --out models/smoke
+  make_model_set resnet50-untrained "models/export_real.py models/reference.py models/generate.py models/tiny/manifest.json" \
+    /usr/bin/python3 models/export_real.py --out models/resnet50-untrained --image-weights none --text-from models/tiny --golden
+}
+
+# Retrains the default set from scratch (seeded) and prints the test split's figures.
+cmd_models_train() {
+  ensure_apt_packages "${TRAINING_PACKAGES[@]}"
+  local out=${1:-models/clipart} started=$SECONDS
+  /usr/bin/python3 models/train/train.py --out "$out"
+  log "trained in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s: $out"
+}
+
 admin_key() {
   if [ -n "${Similarity__AdminApiKey:-}" ]; then printf '%s' "$Similarity__AdminApiKey"; return; fi
   mkdir -p "$DATA_DIR"
@@ -148,11 +182,11 @@ admin_key() {
 
 cmd_run() {
   db_start
-  ensure_models
   export ASPNETCORE_URLS=${ASPNETCORE_URLS:-http://127.0.0.1:8080}
   export Similarity__AdminApiKey
   Similarity__AdminApiKey=$(admin_key)
-  export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
+  # The trained set committed in models/clipart (see models/README.md) unless another manifest is named.
+  export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/clipart/manifest.json}
   export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
@@ -169,6 +203,7 @@ cmd_test() {
   # tests read openclipart's drawings.
   ensure_apt_packages chromium openclipart-png
   ensure_lint_tools
+  ensure_test_model_sets
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
   local results="$DATA_DIR/test-results"
   rm -rf "$results"
@@ -210,7 +245,8 @@ cmd_bench() {
     similar) bench_similar "$@" ;;
     import) bench_import "$@" ;;
     upload) bench_upload "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload [--seconds N] [--items N] [--rows N]" ;;
+    quality) bench_quality "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality [--seconds N] [--items N] [--rows N]" ;;
   esac
 }
 
@@ -541,21 +577,54 @@ cmd_lint() {
   tests/lint/node_modules/.bin/spectral lint "$document" --ruleset tests/lint/.spectral.yaml --fail-severity error
 }
 
+# Retrieval quality of the committed trained set on the test split, through the service's HTTP API only: each model
+# set (trained, the same with mean fusion, the same towers untrained) gets a fresh database and service, is imported
+# with POST /imports and asked with GET /similar and POST /search; then the table, with TF-IDF as the lexical baseline.
+bench_quality() {
+  (($# == 0)) || die "bench quality takes no options"
+  ensure_apt_packages "${TRAINING_PACKAGES[@]}"
+  db_start
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local work="$DATA_DIR/bench-quality" py=(/usr/bin/python3 models/train/bench_quality.py)
+  rm -rf "$work"
+  mkdir -p "$work/sets"
+  "${py[@]}" prepare --work "$work" --clipart models/clipart
+  log "the untrained towers (same code and seed, no training step)"
+  /usr/bin/python3 models/train/train.py --untrained --out "$work/sets/untrained" >"$work/untrained.log" 2>&1
+  local set manifest db=similarity_bench_quality url=http://127.0.0.1:18094
+  for set in clipart mean untrained; do
+    manifest=$ROOT/models/clipart/manifest.json
+    [ "$set" = clipart ] || manifest=$work/sets/$set/manifest.json
+    psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+    psql_admin "CREATE DATABASE $db" >/dev/null
+    # 100 candidates per result: /similar?k=10 re-weighted by image or text then ranks the whole test split.
+    Similarity__Search__WeightedCandidatesPerResult=100 \
+      bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$manifest" "$url" "$work/$set-api.log"
+    log "measuring the $set set"
+    "${py[@]}" measure --work "$work" --set "$set" --url "$url"
+    bench_service_stop
+  done
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  "${py[@]}" table --work "$work"
+}
+
 usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
   run                 provision what is missing, then serve the API (default http://127.0.0.1:8080, Swagger at /swagger)
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
+  lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
-  lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
+  bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
   import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
+  models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
   pgvector            build and install pgvector only (used by docker/db.Dockerfile)
   help                this text
 USAGE
@@ -574,7 +643,12 @@ case "${1:-help}" in
       status) db_status ;;
       *) die "usage: ./similarity.sh db start|stop|status" ;;
     esac ;;
-  models) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
+  models)
+    case "${2:-tiny}" in
+      train) shift 2; cmd_models_train "$@" ;;
+      tiny|full) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
+      *) die "usage: ./similarity.sh models [tiny|full|train]" ;;
+    esac ;;
   pgvector) APT_PACKAGES=(postgresql-server-dev-15 build-essential dpkg-dev curl ca-certificates); ensure_apt_packages; ensure_pgvector ;;
   help|-h|--help) usage ;;
   *) usage; exit 2 ;;

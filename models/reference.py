@@ -122,8 +122,8 @@ def is_cjk(ch):
             or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
-def tokenize(text, vocab, tok):
-    """BERT's BasicTokenizer + WordpieceTokenizer, as in the original Google implementation."""
+def basic_tokenize(text, tok):
+    """BERT's BasicTokenizer: lower-casing, accent stripping, punctuation and CJK characters split off."""
     if tok["lowerCase"]:
         text = text.lower()
     if tok["stripAccents"]:
@@ -134,23 +134,40 @@ def tokenize(text, vocab, tok):
             spaced += [" ", ch, " "]
         else:
             spaced.append(" " if ch.isspace() else ch)
-    ids = []
-    for word in "".join(spaced).split():
-        start, pieces = 0, []
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = ("##" if start else "") + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            if end == start:
-                pieces = [vocab["[UNK]"]]
+    return "".join(spaced).split()
+
+
+def wordpiece(word, vocab):
+    """BERT's WordpieceTokenizer on one word: greedy longest match, "##" continuations, [UNK] if none fits."""
+    start, pieces = 0, []
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = ("##" if start else "") + word[start:end]
+            if piece in vocab:
                 break
-            pieces.append(vocab[piece])
-            start = end
+            end -= 1
+        if end == start:
+            return [vocab["[UNK]"]]
+        pieces.append(vocab[piece])
+        start = end
+    return pieces
+
+
+def truncate(words, budget):
+    """The pieces of the words that fit in `budget`: a word that does not fit whole is left out with every word
+    after it, as Microsoft.ML.Tokenizers' EncodeToIds(maxTokenCount) does (Hugging Face would cut inside it)."""
+    ids = []
+    for pieces in words:
+        if len(ids) + len(pieces) > budget:
+            break
         ids += pieces
-    ids = ids[: tok["maxSequenceLength"] - 2]
+    return ids
+
+
+def tokenize(text, vocab, tok):
+    """BERT's BasicTokenizer + WordpieceTokenizer, as in the original Google implementation."""
+    ids = truncate([wordpiece(word, vocab) for word in basic_tokenize(text, tok)], tok["maxSequenceLength"] - 2)
     return [vocab["[CLS]"]] + ids + [vocab["[SEP]"]]
 
 

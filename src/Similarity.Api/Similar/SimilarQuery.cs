@@ -22,8 +22,12 @@ public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Im
     public static SearchRequest ForItem(string sku, SearchCriteria criteria) =>
         new(sku, null, null, null, criteria with { Filter = criteria.Filter with { Exclude = [.. criteria.Filter.Exclude, sku] } });
 
+    /// <summary>
+    /// A query with one modality stands in for the other one too: both are projected into the fused space, so a
+    /// text-only query weighted to images ranks items by how well their image matches the text (text → image).
+    /// </summary>
     public static SearchRequest ForVectors(Similarity.Fusion.FusionResult fusion, SearchCriteria criteria) =>
-        new(null, fusion.Fused, fusion.Image, fusion.Text, criteria);
+        new(null, fusion.Fused, fusion.Image ?? fusion.Text, fusion.Text ?? fusion.Image, criteria);
 }
 
 /// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into criteria.</summary>

@@ -229,6 +229,24 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
         AssertRanking(expected, answer!.Results, r => r.Score, truth);
     }
 
+    [Fact]
+    public async Task A_text_search_weighted_to_images_ranks_items_by_how_their_image_matches_the_text()
+    {
+        // k=40 with 10 candidates per result covers all 402 items, so the reference ranks the whole catalog.
+        var client = catalog.CreateClient();
+        var query = await client.EmbedAsync(text: "red cotton shirt");
+        var text = query.TextProjected!.Select(v => (double)v).ToArray();
+        var others = await BruteForce.ReadAllAsync(catalog.Database);
+        var truth = others.ToDictionary(o => o.Sku, o => BruteForce.CosineOrNull(text, o.Image) ?? 0);
+        var expected = truth.OrderByDescending(t => t.Value).Take(40).Select(t => (t.Key, t.Value)).ToList();
+
+        var response = await client.PostAsync("/search?k=40&imageWeight=1&textWeight=0", EmbedClient.Form(text: "red cotton shirt"));
+        var answer = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<SimilarApi.SimilarResponse>(response.Content);
+
+        Assert.Equal("weighted", answer!.RankedBy);
+        AssertRanking(expected, answer.Results, r => r.WeightedScore!.Value, truth);
+    }
+
     static void AssertClose(double? expected, double? actual)
     {
         Assert.Equal(expected is null, actual is null);

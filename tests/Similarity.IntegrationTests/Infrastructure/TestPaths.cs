@@ -10,6 +10,9 @@ public static class TestPaths
 
     public static string TinyManifest => Path.Combine(TinyModels, "manifest.json");
 
+    /// <summary>A model set's folder under models/: committed (clipart) or made by ./similarity.sh test (smoke, resnet50-untrained).</summary>
+    public static string Models(string set) => Path.Combine(Root, "models", set);
+
     static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
