@@ -21,6 +21,11 @@ public static class SimilarApi
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
+        app.MapPost("/similar/batch", BatchAsync)
+            .WithName("SimilarBatch").WithTags("Similar")
+            .WithSummary("The similar items of up to 100 SKUs at once, with the same parameters as GET /similar/{sku}: a product list's worth in one call.")
+            .WithDescription("JSON body {\"skus\": [\"a\", \"b\"]}. Each SKU answers on its own: status 200 with its results, 404 (no such item) " +
+                "or 409 (embedded by another model set) with an error. The searches run in one or two database round trips.");
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
@@ -32,6 +37,29 @@ public static class SimilarApi
 
     /// <summary>Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>.</summary>
     public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results);
+
+    public sealed record SimilarBatchRequest(string[]? Skus);
+
+    public sealed record SimilarBatchResponse(string RankedBy, IReadOnlyList<BatchEntry> Items);
+
+    public const int MaxBatch = 100;
+
+    static async Task<Results<Ok<SimilarBatchResponse>, ValidationProblem>> BatchAsync(
+        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, CancellationToken ct)
+    {
+        var criteria = query.Validate();
+        var skus = body?.Skus ?? [];
+        if (skus.Length is 0 or > MaxBatch)
+            criteria.Errors["skus"] = [$"Send 1 to {MaxBatch} SKUs as {{\"skus\": [\"a\", \"b\"]}}."];
+        else if (skus.Select((sku, i) => (sku, i)).FirstOrDefault(s => !Sku.IsValid(s.sku)) is { sku: not null } bad)
+            criteria.Errors[$"skus[{bad.i}]"] = [$"'{FieldRules.Storable(bad.sku, 100)}' is not a SKU ({Sku.Rule})."];
+        else if (skus.Any(s => s is null))
+            criteria.Errors["skus"] = ["A SKU is null."];
+        if (criteria.Errors.Count > 0)
+            return TypedResults.ValidationProblem(criteria.Errors);
+        var entries = await search.SearchManyAsync(skus, criteria.Value!, ct);
+        return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", entries));
+    }
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,

@@ -6,8 +6,15 @@ namespace Similarity.Similar;
 /// <summary>Filters applied inside the vector query.</summary>
 public sealed record SearchFilter(string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available, string[] Exclude);
 
-/// <summary>How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine).</summary>
-public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight);
+/// <summary>
+/// How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine),
+/// with which optional fields of each result (<see cref="ResultFields"/>).
+/// </summary>
+public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight, ResultFields Fields = ResultFields.None);
+
+/// <summary>Fields a result carries only when asked (<c>fields=attributes,description</c>): they are larger than the rest.</summary>
+[Flags]
+public enum ResultFields { None = 0, Attributes = 1, Description = 2 }
 
 /// <summary>
 /// What to search for and how to rank it: a stored item (<see cref="QuerySku"/>, whose vectors never leave the
@@ -33,7 +40,7 @@ public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Im
 /// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into criteria.</summary>
 public sealed record SimilarQuery(
     int? K, double? MinScore, string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available,
-    string? Exclude, double? ImageWeight, double? TextWeight)
+    string? Exclude, double? ImageWeight, double? TextWeight, string? Fields = null)
 {
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
 
@@ -79,10 +86,18 @@ public sealed record SimilarQuery(
             else
                 weights = (image, text);
         }
+        var fields = ResultFields.None;
+        foreach (var name in (Fields ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Enum.TryParse<ResultFields>(name, ignoreCase: true, out var field) && field != ResultFields.None)
+                fields |= field;
+            else
+                Error("fields", $"'{FieldRules.Storable(name, 100)}' is not an optional field: fields takes attributes, description.");
+        }
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
-        return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text));
+        return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text, fields));
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -9,7 +11,19 @@ using Similarity.Encoders;
 
 namespace Similarity.Similar;
 
-public sealed record SimilarResult(string Sku, string Title, string? Category, decimal? Price, double Score, double? ImageScore, double? TextScore, double? WeightedScore);
+/// <summary>
+/// One similar item, shaped for a product page: what a storefront shows of it (title, brand, price and currency,
+/// availability, its picture's URL) and how alike it is — fused, image and text cosines and, when re-weighted, the
+/// weighted score. Description and attributes only when asked for (<c>fields=</c>).
+/// </summary>
+public sealed record SimilarResult(
+    string Sku, string Title, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, string? ImageUrl,
+    double Score, double? ImageScore, double? TextScore, double? WeightedScore,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null);
+
+/// <summary>One SKU's answer in a batch: its results, or why there are none (404: no such item, 409: another model set's).</summary>
+public sealed record BatchEntry(string Sku, int Status, IReadOnlyList<SimilarResult> Results, string? Error);
 
 /// <summary>
 /// The catalog revision, whether the query item exists, and whether its vectors are from the live model set
@@ -103,36 +117,16 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             p.Add(CatalogStore.VectorParameter(request.Text));               // $9
             query = "SELECT $7::vector AS e, $8::vector AS i, $9::vector AS t";
         }
-        var where = new StringBuilder("fingerprint = $1 AND sku <> ALL($2)");
-        if (!exact)
-            where.Append(" AND ").Append(index.Predicate);
-        void Filter(string condition, object value)
-        {
-            p.Add(new() { Value = value });
-            where.Append(" AND ").Append(condition.Replace("?", "$" + p.Count, StringComparison.Ordinal));
-        }
-        // Case-insensitive, as a shop means them ("Mugs" is "mugs"); the indexes are on lower(…) to match.
-        if (request.Filter.Category is { } category) Filter("lower(category) = lower(?)", category);
-        if (request.Filter.Brand is { } brand) Filter("lower(brand) = lower(?)", brand);
-        if (request.Filter.PriceMin is { } priceMin) Filter("price >= ?", priceMin);
-        if (request.Filter.PriceMax is { } priceMax) Filter("price <= ?", priceMax);
-        if (request.Filter.Available is { } available) Filter("available = ?", available);
+        var where = Conditions(request, p, exact);
 
         // The approximate path orders by the index's own expression against a value computed once (an InitPlan),
         // which the HNSW index can serve; the exact path by float32 distance, which no index serves.
         var order = exact ? "embedding <=> (SELECT e FROM q)" : $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
-        var rank = request.Weighted ? "$4 * coalesce(image_score, 0) + $5 * coalesce(text_score, 0)" : "score";
         // pgvector's operators are strict: a missing modality on either side gives a NULL score.
         var sql = $"""
             WITH q AS ({query})
-            SELECT sku, title, category, price, score, image_score, text_score, {rank} AS rank
-            FROM (
-                SELECT sku, title, category, price,
-                       1 - (embedding <=> q.e) AS score,
-                       1 - (image_embedding <=> q.i) AS image_score,
-                       1 - (text_embedding <=> q.t) AS text_score
-                FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
-            ) scored
+            SELECT {Scored(request)}
+            FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
             ORDER BY rank DESC, sku
             LIMIT $6
             """;
@@ -151,13 +145,135 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             await reader.NextResultAsync(ct);
         var results = new List<SimilarResult>();
         while (await reader.ReadAsync(ct))
-        {
-            results.Add(new SimilarResult(
-                reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetDecimal(3), reader.GetDouble(4),
-                reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.IsDBNull(6) ? null : reader.GetDouble(6),
-                request.Weighted ? reader.GetDouble(7) : null));
-        }
+            results.Add(ReadResult(reader, request.Criteria));
         return (item, results);
+    }
+
+    /// <summary>
+    /// /similar for many SKUs with the same criteria, in one round trip (and a second only for SKUs whose index scan
+    /// came back short): each SKU's search runs in a LATERAL join over the list, served by the same HNSW index.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchEntry>> SearchManyAsync(IReadOnlyList<string> skus, SearchCriteria criteria, CancellationToken ct)
+    {
+        var exact = !index.IsValid;
+        var (states, found) = await dataSource.ReadWithRetryAsync(ct => RunManyAsync(skus, criteria, exact, ct), ct);
+        var shortOnes = skus.Where(sku => states.GetValueOrDefault(sku) == pipeline.Fingerprint && found[sku].Count < criteria.K).Distinct().ToArray();
+        if (!exact && shortOnes.Length > 0)
+        {
+            var (_, exactly) = await dataSource.ReadWithRetryAsync(ct => RunManyAsync(shortOnes, criteria, exact: true, ct), ct);
+            foreach (var sku in shortOnes)
+                found[sku] = exactly[sku];
+        }
+        return [.. skus.Select(sku => states.TryGetValue(sku, out var fingerprint) is false || fingerprint is null
+            ? new BatchEntry(sku, StatusCodes.Status404NotFound, [], $"There is no item with SKU '{sku}'.")
+            : fingerprint != pipeline.Fingerprint
+                ? new BatchEntry(sku, StatusCodes.Status409Conflict, [], $"Item '{sku}' has vectors from a model set other than the live one; re-embed it.")
+                : new BatchEntry(sku, StatusCodes.Status200OK,
+                    [.. found[sku].Where(r => criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)], null))];
+    }
+
+    async Task<(Dictionary<string, string?> States, Dictionary<string, List<SimilarResult>> Results)> RunManyAsync(
+        IReadOnlyList<string> skus, SearchCriteria criteria, bool exact, CancellationToken ct)
+    {
+        var request = new SearchRequest(null, null, null, null, criteria);
+        var candidates = criteria.K * (request.Weighted ? options.Value.WeightedCandidatesPerResult : options.Value.CandidatesPerResult);
+        await using var batch = dataSource.CreateBatch();
+        var states = new NpgsqlBatchCommand("SELECT u.sku, i.fingerprint FROM unnest($1::text[]) u(sku) LEFT JOIN items i USING (sku)");
+        states.Parameters.Add(new() { Value = skus.ToArray() });
+        batch.BatchCommands.Add(states);
+        if (!exact)
+        {
+            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, candidates).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            batch.BatchCommands.Add(settings);
+        }
+        var command = new NpgsqlBatchCommand();
+        var p = command.Parameters;
+        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
+        p.Add(new() { Value = criteria.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
+        p.Add(new() { Value = candidates });                                 // $3
+        p.Add(new() { Value = criteria.ImageWeight ?? 0d });                 // $4
+        p.Add(new() { Value = criteria.TextWeight ?? 0d });                  // $5
+        p.Add(new() { Value = criteria.K });                                 // $6
+        p.Add(new() { Value = skus.ToArray() });                             // $7
+        var where = Conditions(request, p, exact);
+        var order = exact ? "embedding <=> q.e" : $"{index.Expression} <=> q.e::halfvec({index.Dimension})";
+        command.CommandText = $"""
+            WITH q AS (
+                SELECT DISTINCT ON (i.sku) u.ord, i.sku AS query_sku, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t
+                FROM unnest($7::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = $1
+                ORDER BY i.sku, u.ord)
+            SELECT q.query_sku, r.* FROM q CROSS JOIN LATERAL (
+                SELECT {Scored(request)}
+                FROM (SELECT * FROM items WHERE {where} AND sku <> q.query_sku ORDER BY {order} LIMIT $3) candidates
+                ORDER BY rank DESC, sku
+                LIMIT $6) r
+            ORDER BY q.ord, r.rank DESC, r.sku
+            """;
+        batch.BatchCommands.Add(command);
+
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var found = new Dictionary<string, string?>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+            found[reader.GetString(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+        await reader.NextResultAsync(ct);
+        if (!exact)
+            await reader.NextResultAsync(ct);
+        var results = skus.Distinct().ToDictionary(sku => sku, _ => new List<SimilarResult>(), StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+            results[reader.GetString(0)].Add(ReadResult(reader, criteria));
+        return (found, results);
+    }
+
+    /// <summary>
+    /// The filters as SQL over <c>items</c>, their values added to <paramref name="p"/>: the live model set, not excluded,
+    /// inside the index's reach on the approximate path, and the caller's filters.
+    /// </summary>
+    string Conditions(SearchRequest request, NpgsqlParameterCollection p, bool exact)
+    {
+        var where = new StringBuilder("fingerprint = $1 AND sku <> ALL($2)");
+        if (!exact)
+            where.Append(" AND ").Append(index.Predicate);
+        void Filter(string condition, object value)
+        {
+            p.Add(new() { Value = value });
+            where.Append(" AND ").Append(condition.Replace("?", "$" + p.Count, StringComparison.Ordinal));
+        }
+        // Case-insensitive, as a shop means them ("Mugs" is "mugs"); the indexes are on lower(…) to match.
+        if (request.Filter.Category is { } category) Filter("lower(category) = lower(?)", category);
+        if (request.Filter.Brand is { } brand) Filter("lower(brand) = lower(?)", brand);
+        if (request.Filter.PriceMin is { } priceMin) Filter("price >= ?", priceMin);
+        if (request.Filter.PriceMax is { } priceMax) Filter("price <= ?", priceMax);
+        if (request.Filter.Available is { } available) Filter("available = ?", available);
+        return where.ToString();
+    }
+
+    /// <summary>The columns of a result over <c>candidates</c> and <c>q</c> (e, i, t), ending in its ranking score <c>rank</c>.</summary>
+    static string Scored(SearchRequest request)
+    {
+        var extra = (request.Criteria.Fields.HasFlag(ResultFields.Description) ? ", description" : "")
+            + (request.Criteria.Fields.HasFlag(ResultFields.Attributes) ? ", attributes::text AS attributes" : "");
+        var rank = request.Weighted
+            ? "$4 * coalesce(1 - (image_embedding <=> q.i), 0) + $5 * coalesce(1 - (text_embedding <=> q.t), 0)"
+            : "1 - (embedding <=> q.e)";
+        return $"""
+            sku, title, category, brand, price, currency, available, image_url{extra},
+            1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+            {rank} AS rank
+            """;
+    }
+
+    static SimilarResult ReadResult(NpgsqlDataReader reader, SearchCriteria criteria)
+    {
+        string? Text(string column) => reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : reader.GetString(i);
+        double? Number(string column) => reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : reader.GetDouble(i);
+        var price = reader.GetOrdinal("price");
+        return new SimilarResult(
+            reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")), Text("category"), Text("brand"),
+            reader.IsDBNull(price) ? null : reader.GetDecimal(price), Text("currency"), reader.GetBoolean(reader.GetOrdinal("available")),
+            Text("image_url"), reader.GetDouble(reader.GetOrdinal("score")), Number("image_score"), Number("text_score"),
+            criteria.ImageWeight is null ? null : reader.GetDouble(reader.GetOrdinal("rank")),
+            criteria.Fields.HasFlag(ResultFields.Description) ? Text("description") : null,
+            criteria.Fields.HasFlag(ResultFields.Attributes) ? JsonElement.Parse(reader.GetString(reader.GetOrdinal("attributes"))) : null);
     }
 }
