@@ -33,13 +33,13 @@ public sealed class SimilarityMetrics : IDisposable
     /// <summary>Tag <c>model</c>: image or text.</summary>
     public Histogram<double> EncoderInference { get; }
 
-    /// <summary>Tag <c>outcome</c>: inserted, updated, unchanged, superseded or rejected.</summary>
+    /// <summary>Tag <c>outcome</c>: inserted, updated, reembedded, unchanged, superseded or error.</summary>
     public Counter<long> ImportRows { get; }
 
     /// <summary>Tag <c>status</c>: the state the job entered.</summary>
     public Counter<long> ImportJobs { get; }
 
-    /// <summary>Tag <c>path</c>: approximate (the HNSW index) or exact (a scan, when the index found fewer than k).</summary>
+    /// <summary>Tag <c>path</c>: approximate (the HNSW index), exact (a scan: the index not valid yet) or fallback (the index, then a scan for k).</summary>
     public Histogram<double> SimilarDuration { get; }
 
     public void Dispose() => _meter.Dispose();

@@ -9,6 +9,7 @@ using Polly.Retry;
 using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Encoders;
+using Similarity.Hosting;
 using Similarity.Imports.Formats;
 using Similarity.Imports.Pictures;
 
@@ -30,7 +31,7 @@ public enum ImportRunEnd { Finished, Cancelled, TakenOver }
 /// </summary>
 public sealed partial class ImportJobRunner(
     NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, PictureFetcher pictures, IOptions<ImportOptions> options,
-    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, ILogger<ImportJobRunner> logger)
+    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, SimilarityMetrics metrics, ILogger<ImportJobRunner> logger)
 {
     /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
     const int DownloadAhead = 3;
@@ -623,6 +624,9 @@ public sealed partial class ImportJobRunner(
         if ((long)(await progress.ExecuteScalarAsync(ct))! == 1)
         {
             await transaction.CommitAsync(ct);
+            foreach (var (name, rows) in new[] { ("inserted", inserted), ("updated", updated), ("reembedded", reembedded), ("unchanged", unchanged),
+                         ("superseded", outcome.Superseded), ("error", rejected.Count(r => !r.Stored) - outcome.Superseded) })
+                metrics.ImportRows.Add(rows, new KeyValuePair<string, object?>("outcome", name));
             return BatchWrite.Written;
         }
         await transaction.RollbackAsync(ct);

@@ -5,6 +5,7 @@ using Npgsql;
 using Similarity.Database;
 using Similarity.Encoders;
 
+using Similarity.Hosting;
 using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;
@@ -39,7 +40,7 @@ public sealed class ImportQueue
 /// </summary>
 public sealed partial class ImportWorker(
     NpgsqlDataSource dataSource, ImportJobRunner runner, ImportStore store, ImportQueue queue, ImportWorkerState state,
-    IOptions<ImportOptions> options, ILogger<ImportWorker> logger)
+    SimilarityMetrics metrics, IOptions<ImportOptions> options, ILogger<ImportWorker> logger)
     : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
@@ -108,8 +109,14 @@ public sealed partial class ImportWorker(
         var round = Round.Ran;
         try
         {
-            LogStarted(job.Id, job.ProcessedRows);
+            LogStarted(job.Id, job.Format, job.ProcessedRows, job.TotalRows);
+            metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", "running"));
             var ended = await RunAsync(job, ct);
+            if (await store.GetAsync(job.Id, ct) is { Status: not "running" } done)
+            {
+                LogEnded(done.Id, done.Status, done.ProcessedRows, done.Inserted, done.Updated, done.Reembedded, done.Unchanged, done.Errors, done.PicturesDownloaded);
+                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", done.Status));
+            }
             // An upload is kept while the job may run again: failed (to resume) or taken over by another worker.
             if (ended == JobEnd.Ended)
                 ImportSpool.Delete(job);
@@ -204,8 +211,11 @@ public sealed partial class ImportWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} running from row {ProcessedRows}")]
-    partial void LogStarted(Guid jobId, int processedRows);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} ({Format}) running from row {ProcessedRows} of {TotalRows}")]
+    partial void LogStarted(Guid jobId, string format, int processedRows, int? totalRows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} {Status}: {ProcessedRows} rows, {Inserted} inserted, {Updated} updated, {Reembedded} re-embedded, {Unchanged} unchanged, {Errors} errors, {PicturesDownloaded} pictures downloaded")]
+    partial void LogEnded(Guid jobId, string status, int processedRows, int inserted, int updated, int reembedded, int unchanged, int errors, int picturesDownloaded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId} refused: {Reason}")]
     partial void LogRefused(Guid jobId, string reason);

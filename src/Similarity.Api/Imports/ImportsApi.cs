@@ -75,7 +75,7 @@ public static partial class ImportsApi
 
     static async Task<Results<Accepted<JobResponse>, Ok<JobResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
         HttpRequest request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, ImportStore store, ImportQueue queue,
-        ImportSpool spool, IOptions<ImportOptions> options, ILoggerFactory loggers, CancellationToken ct)
+        ImportSpool spool, SimilarityMetrics metrics, IOptions<ImportOptions> options, ILoggerFactory loggers, CancellationToken ct)
     {
         if (FieldRules.TextProblem("Idempotency-Key", idempotencyKey, MaxIdempotencyKey) is { } keyProblem)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = [keyProblem] });
@@ -106,6 +106,7 @@ public static partial class ImportsApi
             var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct);
             if (created)
             {
+                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", "queued"));
                 queue.Notify();
                 return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(job));
             }

@@ -8,6 +8,7 @@ using Pgvector;
 using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Similar;
 
@@ -39,7 +40,8 @@ public sealed record QueryItem(long Revision, bool Exists, bool Current);
 /// matching items exist. Only vectors of the live model set are compared: candidates and the query item alike.
 /// Every read runs once more on a broken pooled connection (a database restart).
 /// </summary>
-public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options)
+public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
+    SimilarityMetrics metrics, IOptions<SearchOptions> options)
 {
     const string QueryItemSql = "SELECT revision, (SELECT fingerprint FROM items WHERE sku = $1) FROM catalog_state";
 
@@ -68,12 +70,17 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         var o = options.Value;
         var candidates = request.K * (request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult);
         var exact = !index.IsValid;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (item, found) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact, withQueryItem, ct), ct);
         if (item is { Exists: false } or { Current: false })
             return (item, []);
-        var results = found.Count < request.K && !exact
+        var fallback = found.Count < request.K && !exact;
+        var results = fallback
             ? (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Results
             : found;
+        // approximate: the HNSW index; exact: a scan (the index not valid yet); fallback: the index, then a scan for k results.
+        metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("path", exact ? "exact" : fallback ? "fallback" : "approximate"));
         // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
         return (item, [.. results.Where(r => request.Criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)]);
     }

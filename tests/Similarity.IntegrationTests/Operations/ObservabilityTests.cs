@@ -42,6 +42,31 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
         Assert.Contains("dotnet_gc_collections", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_services_own_figures_are_scraped_and_an_import_logs_its_start_and_end_with_counts()
+    {
+        var admin = app.CreateAdminClient();
+        var job = await admin.WaitForEndAsync((await admin.StartAsync(ImportClient.Form("sku,title\nmetric-1,Blue mug\nmetric-2,Red mug\nmetric-3,\n"))).Id);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/similar/metric-1?k=1")).StatusCode);
+        // The worker logs and counts a job's end just after writing its status: wait for that, not for the clock.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!app.Logs.Entries.Any(e => e.Message.Contains($"Import {job.Id} succeeded_with_errors:", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the import's end was never logged");
+            await Task.Delay(20);
+        }
+
+        var text = await admin.GetStringAsync("/metrics");
+
+        Assert.Matches("""similarity_import_rows_total\{[^}]*outcome="inserted"[^}]*\} [1-9]""", text);
+        Assert.Matches("""similarity_import_rows_total\{[^}]*outcome="error"[^}]*\} [1-9]""", text);
+        Assert.Matches("""similarity_import_jobs_total\{[^}]*status="succeeded_with_errors"[^}]*\} [1-9]""", text);
+        Assert.Matches("""similarity_similar_duration_seconds_count\{[^}]*path="(approximate|exact|fallback)"[^}]*\} [1-9]""", text);
+        Assert.Contains(app.Logs.Entries, e => e.Message.Contains($"Import {job.Id} (native) running from row 0", StringComparison.Ordinal));
+        Assert.Contains(app.Logs.Entries, e => e.Message.Contains($"Import {job.Id} succeeded_with_errors: 3 rows, 2 inserted", StringComparison.Ordinal)
+            && e.Message.Contains("1 errors", StringComparison.Ordinal));
+    }
+
     /// <summary>A collector on loopback that counts what the service's OTLP exporter sends it.</summary>
     sealed class Collector : IAsyncDisposable
     {
