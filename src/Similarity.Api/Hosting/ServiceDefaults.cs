@@ -11,6 +11,7 @@ public static class ServiceDefaults
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
         builder.Services.AddExceptionHandler<ClientErrorExceptionHandler>();
+        builder.Services.AddExceptionHandler<ServiceBusyExceptionHandler>();
         // A query or route value that does not bind (k=abc) throws, so the handler answers with a ProblemDetails
         // naming the parameter instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -5,6 +5,7 @@ using NpgsqlTypes;
 using Pgvector;
 using Similarity.Catalog;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
@@ -15,7 +16,8 @@ namespace Similarity.Imports;
 /// its rejected rows — so a crash loses at most the batch in flight and never writes a row twice.
 /// </summary>
 public sealed partial class ImportJobRunner(
-    NpgsqlDataSource dataSource, EmbeddingPipeline pipeline, IOptions<ImportOptions> options, IOptions<InputLimits> limits, ILogger<ImportJobRunner> logger)
+    NpgsqlDataSource dataSource, EmbeddingPipeline pipeline, EncoderCapacity capacity, IOptions<ImportOptions> options, IOptions<InputLimits> limits,
+    ILogger<ImportJobRunner> logger)
 {
     sealed record Prepared(CatalogRow Row, ItemFields Fields, string Text, byte[] TextHash, byte[]? Image, byte[]? ImageHash);
 
@@ -53,7 +55,10 @@ public sealed partial class ImportJobRunner(
             {
                 using (prepared)
                 {
-                    if (!await WriteAsync(job.Id, prepared.RowCount, Embed(prepared), stop.Token))
+                    BatchOutcome embedded;
+                    using (await capacity.AcquireImportShareAsync(stop.Token)) // the encoders are shared with the API
+                        embedded = Embed(prepared);
+                    if (!await WriteAsync(job.Id, prepared.RowCount, embedded, stop.Token))
                     {
                         completed = false; // cancelled: stop reading
                         break;
