@@ -139,10 +139,16 @@ ensure_models() {
   [ "$size" != tiny ] || [ models/tiny/golden.json -nt models/tiny/manifest.json ] || /usr/bin/python3 models/reference.py models/tiny
 }
 
+# The admin key: Similarity__AdminApiKey when set, else the one generated once into .data/admin-api-key. The file
+# is created 600 from the start (umask in a subshell, never briefly world-readable) and the key is printed
+# only the time it is generated; afterwards it is read from the file.
 admin_key() {
   if [ -n "${Similarity__AdminApiKey:-}" ]; then printf '%s' "$Similarity__AdminApiKey"; return; fi
   mkdir -p "$DATA_DIR"
-  [ -s "$DATA_DIR/admin-api-key" ] || { head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$DATA_DIR/admin-api-key"; chmod 600 "$DATA_DIR/admin-api-key"; }
+  if [ ! -s "$DATA_DIR/admin-api-key" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$DATA_DIR/admin-api-key")
+    log "generated the admin key (X-Api-Key) into .data/admin-api-key: $(cat "$DATA_DIR/admin-api-key")"
+  fi
   cat "$DATA_DIR/admin-api-key"
 }
 
@@ -156,11 +162,12 @@ cmd_run() {
   export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
-  log "admin key (X-Api-Key): $Similarity__AdminApiKey"
+  log "writes need the admin key in X-Api-Key (.data/admin-api-key, or Similarity__AdminApiKey when set)"
   exec dotnet run --project src/Similarity.Api -c Release --no-build --no-launch-profile
 }
 
 cmd_test() {
+  ensure_apt_packages chromium # Swagger UI's browser test (Playwright drives Debian's chromium)
   db_start
   ensure_models
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}

@@ -56,6 +56,8 @@ public sealed class EncoderCapacityTests(BusyEncodersApp app) : IClassFixture<Bu
             Assert.Equal("The encoders are busy.", problem.GetProperty("title").GetString());
             Assert.Contains("EncoderConcurrency", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
+        // The key is checked before the capacity is asked for.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PutAsync("/items/busy-3", CatalogClient.Form(new TestItem("busy-3", "x")))).StatusCode);
         // The storefront's routes are never limited by the encoders.
         Assert.Equal("busy-2", (await admin.SimilarAsync("busy-1")).Results[0].Sku);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/items/busy-1")).StatusCode);

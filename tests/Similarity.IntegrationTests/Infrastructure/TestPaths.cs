@@ -10,6 +10,9 @@ public static class TestPaths
 
     public static string TinyManifest => Path.Combine(TinyModels, "manifest.json");
 
+    /// <summary>Debian's chromium, which ./similarity.sh test installs; Playwright drives it by this path.</summary>
+    public static string Chromium => "/usr/bin/chromium";
+
     static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
