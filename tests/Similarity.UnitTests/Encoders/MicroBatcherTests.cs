@@ -147,7 +147,7 @@ public sealed class MicroBatcherTests
             if (Interlocked.Increment(ref _runs) == 1)
             {
                 Running.Release();
-                _release.Wait();
+                _release.Wait(Stuck); // bounded, so a failing test ends instead of hanging its batcher's disposal
             }
             return run(inputs);
         };
