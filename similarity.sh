@@ -173,10 +173,16 @@ cmd_models_train() {
   log "trained in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s: $out"
 }
 
+# The admin key: Similarity__AdminApiKey when set, else the one generated once into .data/admin-api-key. The file
+# is created 600 from the start (umask in a subshell, never briefly world-readable) and the key is printed
+# only the time it is generated; afterwards it is read from the file.
 admin_key() {
   if [ -n "${Similarity__AdminApiKey:-}" ]; then printf '%s' "$Similarity__AdminApiKey"; return; fi
   mkdir -p "$DATA_DIR"
-  [ -s "$DATA_DIR/admin-api-key" ] || { head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$DATA_DIR/admin-api-key"; chmod 600 "$DATA_DIR/admin-api-key"; }
+  if [ ! -s "$DATA_DIR/admin-api-key" ]; then
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$DATA_DIR/admin-api-key")
+    log "generated the admin key (X-Api-Key) into .data/admin-api-key: $(cat "$DATA_DIR/admin-api-key")"
+  fi
   cat "$DATA_DIR/admin-api-key"
 }
 
@@ -190,7 +196,7 @@ cmd_run() {
   export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
   dotnet build src/Similarity.Api -c Release -nologo -v q
   log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
-  log "admin key (X-Api-Key): $Similarity__AdminApiKey"
+  log "writes need the admin key in X-Api-Key (.data/admin-api-key, or Similarity__AdminApiKey when set)"
   # exec the service itself (not `dotnet run`, which starts it as a child): a signal to this script is a signal to the API.
   cd src/Similarity.Api/bin/Release/net10.0
   exec dotnet Similarity.Api.dll

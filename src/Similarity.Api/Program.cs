@@ -10,6 +10,7 @@ using Similarity.Similar;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRateLimits();
 builder.AddDatabase();
 builder.AddEncoders();
 builder.AddCatalog();
@@ -18,6 +19,7 @@ builder.AddImports();
 var app = builder.Build();
 
 app.UseServiceDefaults();
+app.UseRateLimits();
 app.MapHealthApi();
 app.MapEmbedApi();
 app.MapItemsApi();

@@ -21,6 +21,7 @@ public static class ItemsApi
                 "not downloaded) and an `image` file. Send the whole item: fields left out are cleared.")
             .DisableAntiforgery()
             .RequireAdminKey()
+            .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);

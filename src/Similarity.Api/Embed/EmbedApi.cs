@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Embed;
 
@@ -14,6 +15,7 @@ public static class EmbedApi
             .WithSummary("Embeds an image and/or a text: raw, projected and fused vectors, attention weights, timings.")
             .WithDescription("Multipart form: an `image` file (JPEG, PNG, WebP or GIF) and/or a `text` field. Stores nothing.")
             .DisableAntiforgery()
+            .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         return app;

@@ -9,8 +9,11 @@ public sealed record StageTimings(double ImageMs, double TextMs, double FusionMs
 /// <summary>One item's raw encoder vectors, its fusion and how long each stage took.</summary>
 public sealed record ItemEmbedding(float[]? Image, float[]? Text, FusionResult Fusion, string Fingerprint, StageTimings Timings);
 
-/// <summary>Image and/or text → encoders (in parallel) → attention fusion. The one way every vector is made.</summary>
-public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image, TextEncoder text, AttentionFusion fusion)
+/// <summary>
+/// Image and/or text → encoders (in parallel) → attention fusion. The one way every vector is made. Disposing it
+/// (the host does, at shutdown) stops the batchers after their queued work and frees the ONNX sessions.
+/// </summary>
+public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image, TextEncoder text, AttentionFusion fusion) : IAsyncDisposable
 {
     public ModelManifest Manifest => manifest;
     public ImageEncoder Image => image;
@@ -22,9 +25,9 @@ public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image
     public static EmbeddingPipeline Create(ModelManifest manifest, InferenceOptions inference, InputLimits limits, ILogger logger)
     {
         var image = new ImageEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger),
-            manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference);
+            manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference, logger);
         var text = new TextEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger),
-            manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference);
+            manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference, logger);
         var fusion = AttentionFusion.Load(manifest.PathOf(manifest.Fusion.File), manifest.Image.Dimension, manifest.Text.Dimension, manifest.Fusion.Dimension);
         return new EmbeddingPipeline(manifest, image, text, fusion);
     }
@@ -48,6 +51,12 @@ public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image
         var fusionMs = Stopwatch.GetElapsedTime(fusionStart).TotalMilliseconds;
         return new ItemEmbedding(imageVector, textVector, fused, manifest.Fingerprint,
             new StageTimings(imageMs, textMs, fusionMs, total.Elapsed.TotalMilliseconds));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await image.DisposeAsync();
+        await text.DisposeAsync();
     }
 
     static async Task<(float[]?, double)> Timed(Task<float[]> task)

@@ -12,7 +12,7 @@ public sealed class ModelOptions
 }
 
 /// <summary><c>Similarity:Inference</c>: how ONNX Runtime runs and how requests are batched.</summary>
-public sealed class InferenceOptions
+public sealed class InferenceOptions : IValidatableObject
 {
     public const string Section = "Similarity:Inference";
 
@@ -38,6 +38,17 @@ public sealed class InferenceOptions
 
     /// <summary>How long a batch that already holds two or more items waits for more. A lone request never waits.</summary>
     [Range(0, 100)] public int MaxBatchDelayMilliseconds { get; set; } = 2;
+
+    /// <summary>Most items waiting for a model run, per encoder; beyond it a request is refused with 503 at once.</summary>
+    [Range(1, 100_000)] public int MaxQueuedItems { get; set; } = 256;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxQueuedItems < MaxBatchSize)
+            yield return new ValidationResult(
+                $"Similarity:Inference:MaxQueuedItems ({MaxQueuedItems}) must be at least Similarity:Inference:MaxBatchSize ({MaxBatchSize}), or batches never fill.",
+                [nameof(MaxQueuedItems)]);
+    }
 }
 
 /// <summary><c>Similarity:Limits</c>: what the service accepts before it spends work on an input.</summary>
@@ -49,6 +60,16 @@ public sealed class InputLimits
 
     /// <summary>Width × height read from the header, checked before a pixel is decoded.</summary>
     [Range(1, 1_000_000_000L)] public long MaxImagePixels { get; set; } = 40_000_000;
+
+    /// <summary>
+    /// Memory one decode may take, from the header: width × height × bands × bytes per band at the scale the
+    /// loader decodes (JPEG and WebP shrink on load; PNG and GIF decode at full size). A 16-bit RGBA PNG takes
+    /// 8 bytes a pixel, so a pixel count alone does not bound it.
+    /// </summary>
+    [Range(1024 * 1024, 16L * 1024 * 1024 * 1024)] public long MaxDecodedBytes { get; set; } = 128 * 1024 * 1024;
+
+    /// <summary>Images decoded at once in the whole process (requests and imports together); the rest wait their turn.</summary>
+    [Range(1, 256)] public int MaxConcurrentDecodes { get; set; } = 2;
 
     [Range(1, 1_000_000)] public int MaxTextCharacters { get; set; } = 20_000;
 }

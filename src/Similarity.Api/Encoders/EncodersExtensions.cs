@@ -42,10 +42,12 @@ public static partial class EncodersExtensions
         partial void LogWarm(string name, string fingerprint, double milliseconds);
     }
 
+    /// <summary>Healthy while both encoders' batching loops run; unhealthy, naming the loop, once one has stopped.</summary>
     sealed class ModelsHealthCheck(EmbeddingPipeline pipeline, IOptions<InferenceOptions> inference) : IHealthCheck
     {
-        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(HealthCheckResult.Healthy("Encoders loaded and warmed up.", new Dictionary<string, object>
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            var data = new Dictionary<string, object>
             {
                 ["manifest"] = pipeline.Manifest.Name,
                 ["fingerprint"] = pipeline.Fingerprint,
@@ -53,6 +55,15 @@ public static partial class EncodersExtensions
                 ["imageDimension"] = pipeline.Image.Dimension,
                 ["textDimension"] = pipeline.Text.Dimension,
                 ["fusedDimension"] = pipeline.Fusion.Dimension,
-            }));
+            };
+            // The reason stays in the log (MicroBatcher logs it as critical): public health names the loop only.
+            string[] stopped = [.. new[] { ("image", pipeline.Image.Fault), ("text", pipeline.Text.Fault) }
+                .Where(e => e.Item2 is not null).Select(e => e.Item1)];
+            return Task.FromResult(stopped.Length == 0
+                ? HealthCheckResult.Healthy("Encoders loaded and warmed up.", data)
+                : HealthCheckResult.Unhealthy(
+                    $"The {string.Join(" and ", stopped)} encoder's batching loop has stopped; its requests are refused until the service restarts.",
+                    data: data));
+        }
     }
 }

@@ -13,7 +13,7 @@ public sealed class ImageEncoder : IAsyncDisposable
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
 
-    public ImageEncoder(InferenceSession session, ImageModel model, ImagePreprocessor preprocessor, InferenceOptions options)
+    public ImageEncoder(InferenceSession session, ImageModel model, ImagePreprocessor preprocessor, InferenceOptions options, ILogger logger)
     {
         _session = session;
         _model = model;
@@ -21,7 +21,8 @@ public sealed class ImageEncoder : IAsyncDisposable
         _inputNames = [model.Input];
         _outputNames = [model.Output];
         RequireNames(session, model);
-        _batcher = new MicroBatcher<byte[], float[]>(RunBatch, options.MaxBatchSize, TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds));
+        _batcher = new MicroBatcher<byte[], float[]>("image", RunBatch, options.MaxBatchSize,
+            TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds), options.MaxQueuedItems, logger);
     }
 
     public ImagePreprocessor Preprocessor { get; }
@@ -34,6 +35,9 @@ public sealed class ImageEncoder : IAsyncDisposable
         add => _batcher.BatchRan += value;
         remove => _batcher.BatchRan -= value;
     }
+
+    /// <summary>Why the batching loop stopped for good, or null while it runs.</summary>
+    public Exception? Fault => _batcher.Fault;
 
     /// <summary>Checks the image's header, then embeds it in the next batch.</summary>
     public Task<float[]> EncodeAsync(byte[] image, string field, CancellationToken cancellationToken)
@@ -58,7 +62,9 @@ public sealed class ImageEncoder : IAsyncDisposable
         var length = Preprocessor.TensorLength;
         var buffer = ArrayPool<float>.Shared.Rent(Math.Max(1, images.Count) * length);
         var errors = new Exception?[images.Count];
-        Parallel.For(0, images.Count, i =>
+        // No more threads than may decode at once: the others would only block on the decode budget.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Preprocessor.MaxConcurrentDecodes };
+        Parallel.For(0, images.Count, parallel, i =>
         {
             var slot = buffer.AsSpan(i * length, length);
             try
@@ -128,5 +134,6 @@ public sealed class ImageEncoder : IAsyncDisposable
         await _batcher.DisposeAsync();
         _session.Dispose();
         _runOptions.Dispose();
+        Preprocessor.Dispose();
     }
 }

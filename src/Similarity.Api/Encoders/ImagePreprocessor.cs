@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
 using NetVips;
 
 namespace Similarity.Encoders;
@@ -6,15 +8,18 @@ public enum ImageFormat { Jpeg, Png, WebP, Gif }
 
 /// <summary>
 /// Untrusted image bytes → the model's NCHW float tensor. <see cref="Check"/> refuses what is too big or not an
-/// image before any pixel is decoded; <see cref="Decode"/> writes straight into a slot of the batch buffer.
+/// image before any pixel is decoded — by file size, by pixel count and by the memory the decode would take;
+/// <see cref="Decode"/> writes straight into a slot of the batch buffer, at most
+/// <see cref="InputLimits.MaxConcurrentDecodes"/> at a time across everything that shares this preprocessor.
 /// libvips (NetVips) rather than SkiaSharp: see docs/benchmarks.md for the decode+resize comparison.
 /// </summary>
-public sealed class ImagePreprocessor
+public sealed class ImagePreprocessor : IDisposable
 {
     readonly ImagePreprocessing _pre;
     readonly InputLimits _limits;
     readonly float[] _scale = new float[3];
     readonly float[] _bias = new float[3];
+    readonly ConcurrencyLimiter _decodeSlots;
 
     static ImagePreprocessor()
     {
@@ -34,7 +39,18 @@ public sealed class ImagePreprocessor
             _scale[c] = 1f / (255f * preprocessing.Std[c]);
             _bias[c] = -preprocessing.Mean[c] / preprocessing.Std[c];
         }
+        _decodeSlots = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = limits.MaxConcurrentDecodes,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
     }
+
+    /// <summary>The process-wide decode budget: one permit per decode running.</summary>
+    internal RateLimiter DecodeSlots => _decodeSlots;
+
+    public int MaxConcurrentDecodes => _limits.MaxConcurrentDecodes;
 
     /// <summary>Floats one image takes in the batch tensor: 3 × crop × crop.</summary>
     public int TensorLength => 3 * _pre.Crop * _pre.Crop;
@@ -51,8 +67,21 @@ public sealed class ImagePreprocessor
         _ => null,
     };
 
-    /// <summary>Refuses empty, oversized, unknown or too-many-pixel images, reading the header only.</summary>
-    public ImageFormat Check(byte[] bytes, string field)
+    /// <summary>What the header promises and how the image will be loaded.</summary>
+    /// <param name="Format">The format sniffed from the content.</param>
+    /// <param name="Shrink">The loader's own shrink (JPEG DCT scaling, WebP scaled decoding): 1, 2, 4 or 8.</param>
+    /// <param name="DecodedBytes">Width × height × bands × bytes per band at the loaded scale.</param>
+    readonly record struct LoadPlan(ImageFormat Format, int Shrink, long DecodedBytes)
+    {
+        public string LoaderOptions => Shrink == 1 ? ""
+            : Format == ImageFormat.Jpeg ? $"shrink={Shrink}"
+            : string.Create(CultureInfo.InvariantCulture, $"scale={1.0 / Shrink}");
+    }
+
+    /// <summary>Refuses empty, oversized, unknown, too-many-pixel or too-much-memory images, reading the header only.</summary>
+    public ImageFormat Check(byte[] bytes, string field) => Plan(bytes, field).Format;
+
+    LoadPlan Plan(byte[] bytes, string field)
     {
         if (bytes.Length == 0)
             throw new InputRejectedException(field, "The image is empty.");
@@ -60,39 +89,59 @@ public sealed class ImagePreprocessor
             throw new InputRejectedException(field, $"The image is {bytes.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {_limits.MaxImageBytes}.", StatusCodes.Status413PayloadTooLarge);
         var format = Sniff(bytes)
             ?? throw new InputRejectedException(field, "Not a supported image: the content is not JPEG, PNG, WebP or GIF.", StatusCodes.Status415UnsupportedMediaType);
-        long pixels;
+        int width, height, bands;
+        Enums.BandFormat bandFormat;
         try
         {
             // Lazy: libvips parses the header and allocates nothing for the pixels here.
             using var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential);
-            pixels = (long)header.Width * header.Height;
+            (width, height, bands, bandFormat) = (header.Width, header.Height, header.Bands, header.Format);
         }
         catch (VipsException ex)
         {
             throw new InputRejectedException(field, $"The {format} image could not be read: {FirstLine(ex.Message)}");
         }
+        var pixels = (long)width * height;
         if (pixels > _limits.MaxImagePixels)
             throw new InputRejectedException(field, $"The image declares {pixels} pixels; the limit (Similarity:Limits:MaxImagePixels) is {_limits.MaxImagePixels}.", StatusCodes.Status413PayloadTooLarge);
-        return format;
+
+        var shrink = format is ImageFormat.Jpeg or ImageFormat.WebP ? LoadShrink(Math.Min(width, height), _pre.Resize) : 1;
+        var decoded = (long)Math.Ceiling((double)width / shrink) * (long)Math.Ceiling((double)height / shrink) * bands * BytesPerBand(bandFormat);
+        if (decoded > _limits.MaxDecodedBytes)
+            throw new InputRejectedException(field,
+                $"The image would take {decoded} bytes to decode ({width} × {height} pixels, {bands} bands of {8 * BytesPerBand(bandFormat)} bits); " +
+                $"the limit (Similarity:Limits:MaxDecodedBytes) is {_limits.MaxDecodedBytes}.", StatusCodes.Status413PayloadTooLarge);
+        return new LoadPlan(format, shrink, decoded);
     }
+
+    static int BytesPerBand(Enums.BandFormat format) => format switch
+    {
+        Enums.BandFormat.Uchar or Enums.BandFormat.Char => 1,
+        Enums.BandFormat.Ushort or Enums.BandFormat.Short => 2,
+        Enums.BandFormat.Uint or Enums.BandFormat.Int or Enums.BandFormat.Float => 4,
+        Enums.BandFormat.Double or Enums.BandFormat.Complex => 8,
+        _ => 16, // double complex
+    };
 
     /// <summary>
     /// Decodes (first frame of a GIF), applies EXIF orientation, resizes the shorter side to <c>resize</c>
     /// (bilinear), centre-crops <c>crop</c>², converts to 8-bit sRGB with alpha composited on white, and writes normalised
-    /// planes (R, G, B) into <paramref name="destination"/>. Call <see cref="Check"/> first.
+    /// planes (R, G, B) into <paramref name="destination"/>. Refuses what <see cref="Check"/> refuses, and waits
+    /// for a decode slot while <see cref="InputLimits.MaxConcurrentDecodes"/> other decodes run.
     /// </summary>
     public unsafe void Decode(byte[] bytes, Span<float> destination, string field)
     {
         if (destination.Length != TensorLength)
             throw new ArgumentException($"Destination must hold {TensorLength} floats.", nameof(destination));
+        using var slot = WaitForDecodeSlot();
+        var plan = Plan(bytes, field);
         try
         {
-            // ThumbnailBuffer would ignore fail_on for a truncated JPEG (checked against libvips 8.18), so the
-            // loader gets it directly; the JPEG shrink-on-load that thumbnail would have used is passed by hand.
-            int shrink;
-            using (var header = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential))
-                shrink = Sniff(bytes) == ImageFormat.Jpeg ? JpegShrink(Math.Min(header.Width, header.Height), _pre.Resize) : 1;
-            using var loaded = Image.NewFromBuffer(bytes, shrink > 1 ? $"shrink={shrink}" : "", Enums.Access.Sequential, Enums.FailOn.Error);
+            // The loader is called directly, not through thumbnail_buffer: thumbnail would resize with its own
+            // kernel (the model expects bilinear, as torchvision's eval transform) and, without fail_on, loads a
+            // truncated JPEG. Its shrink-on-load is what the plan passes: JPEG DCT scaling and WebP scaled
+            // decoding; libvips has none for PNG or GIF, which MaxDecodedBytes bounds instead.
+            using var loaded = Image.NewFromBuffer(bytes, plan.LoaderOptions, Enums.Access.Sequential, Enums.FailOn.Error);
             using var upright = loaded.Autorot();
             // Shorter side to `resize` with a bilinear kernel (torchvision's eval transform; also the cheapest
             // here), then the centre crop straight from the resized image.
@@ -117,8 +166,20 @@ public sealed class ImagePreprocessor
         }
     }
 
-    /// <summary>The largest JPEG DCT shrink (1, 2, 4, 8) that keeps the shorter side at least <paramref name="target"/>.</summary>
-    internal static int JpegShrink(int shorterSide, int target)
+    RateLimitLease WaitForDecodeSlot()
+    {
+        var lease = _decodeSlots.AttemptAcquire();
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            // Decoding is synchronous (a batch decodes in Parallel.For), so the wait is too.
+            lease = _decodeSlots.AcquireAsync().AsTask().GetAwaiter().GetResult();
+        }
+        return lease.IsAcquired ? lease : throw new InvalidOperationException("No decode slot was granted.");
+    }
+
+    /// <summary>The largest shrink-on-load (1, 2, 4, 8) that keeps the shorter side at least <paramref name="target"/>.</summary>
+    internal static int LoadShrink(int shorterSide, int target)
     {
         var shrink = 8;
         while (shrink > 1 && shorterSide / shrink < target)
@@ -164,4 +225,6 @@ public sealed class ImagePreprocessor
     }
 
     static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    public void Dispose() => _decodeSlots.Dispose();
 }

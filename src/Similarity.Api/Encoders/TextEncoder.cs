@@ -13,7 +13,7 @@ public sealed class TextEncoder : IAsyncDisposable
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
 
-    public TextEncoder(InferenceSession session, TextModel model, TextPreprocessor preprocessor, InferenceOptions options)
+    public TextEncoder(InferenceSession session, TextModel model, TextPreprocessor preprocessor, InferenceOptions options, ILogger logger)
     {
         _session = session;
         _model = model;
@@ -26,7 +26,8 @@ public sealed class TextEncoder : IAsyncDisposable
             throw new InvalidOperationException($"{model.File} has no input '{name}' (text.inputs); it has: {string.Join(", ", session.InputMetadata.Keys)}.");
         if (!session.OutputMetadata.ContainsKey(model.Output))
             throw new InvalidOperationException($"{model.File} has no output '{model.Output}' (text.output); it has: {string.Join(", ", session.OutputMetadata.Keys)}.");
-        _batcher = new MicroBatcher<int[], float[]>(RunBatch, options.MaxBatchSize, TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds));
+        _batcher = new MicroBatcher<int[], float[]>("text", RunBatch, options.MaxBatchSize,
+            TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds), options.MaxQueuedItems, logger);
     }
 
     public TextPreprocessor Preprocessor { get; }
@@ -38,6 +39,9 @@ public sealed class TextEncoder : IAsyncDisposable
         add => _batcher.BatchRan += value;
         remove => _batcher.BatchRan -= value;
     }
+
+    /// <summary>Why the batching loop stopped for good, or null while it runs.</summary>
+    public Exception? Fault => _batcher.Fault;
 
     public Task<float[]> EncodeAsync(string text, CancellationToken cancellationToken) =>
         _batcher.EnqueueAsync(Preprocessor.Encode(text), cancellationToken);

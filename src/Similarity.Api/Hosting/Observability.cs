@@ -25,7 +25,8 @@ public static class Observability
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
                 .AddMeter(SimilarityMetrics.MeterName)
-                .AddPrometheusExporter())
+                // Every scrape reads the figures as they are; Prometheus scrapes every few seconds at most.
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/metrics"))
                 .AddNpgsql());

@@ -1,17 +1,33 @@
 using Microsoft.AspNetCore.HttpLogging;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Similarity.Hosting;
 
-/// <summary>What every endpoint gets: ProblemDetails for each error, Swagger, one log line per request.</summary>
+/// <summary><c>Similarity:Swagger</c>: whether the OpenAPI document and Swagger UI are served.</summary>
+public sealed class SwaggerSettings
+{
+    public const string Section = "Similarity:Swagger";
+
+    /// <summary>Serve /swagger/v1/swagger.json and Swagger UI at /swagger (on: ad-hoc checks are a use).</summary>
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>
+/// What every endpoint gets: ProblemDetails for each error, the admin key, security headers, Swagger, one log
+/// line per request.
+/// </summary>
 public static class ServiceDefaults
 {
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
+        // Which server answers is nobody's business.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // The W3C trace id, the one an incoming traceparent set and the log lines of the request carry.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
         builder.Services.AddExceptionHandler<ClientErrorExceptionHandler>();
+        builder.Services.AddExceptionHandler<ServiceBusyExceptionHandler>();
         // A query or route value that does not bind (k=abc) throws, so the handler answers with a ProblemDetails
         // naming the parameter instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -27,9 +43,9 @@ public static class ServiceDefaults
         builder.Services.AddSingleton<SimilarityMetrics>();
         builder.AddCrossOrigin();
 
-        builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<SecurityOptions>, SecurityOptions.Validator>();
+        builder.AddAdminKey();
 
+        builder.Services.AddOptions<SwaggerSettings>().BindConfiguration(SwaggerSettings.Section);
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddSwaggerGen(options =>
         {
@@ -53,14 +69,22 @@ public static class ServiceDefaults
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseHttpLogging();
         app.UseCors();
-        app.UseKnownQueryParametersOnly();
         app.MapObservability();
-        app.UseSwagger();
-        app.UseSwaggerUI(options => options.DocumentTitle = "Similarity");
+        if (app.Services.GetRequiredService<IOptions<SwaggerSettings>>().Value.Enabled)
+        {
+            app.UseSwagger();
+            app.UseSwaggerUI(options => options.DocumentTitle = "Similarity");
+        }
+        // Ahead of the endpoints, so an admin route without its key is refused before its body is bound.
+        app.UseAuthentication();
+        app.UseAuthorization();
+        // After the key check: an admin route without its key is a 401 whatever its query.
+        app.UseKnownQueryParametersOnly();
         return app;
     }
 }

@@ -31,7 +31,7 @@ public enum ImportRunEnd { Finished, Cancelled, TakenOver }
 /// </summary>
 public sealed partial class ImportJobRunner(
     NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, PictureFetcher pictures, IOptions<ImportOptions> options,
-    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, SimilarityMetrics metrics, ILogger<ImportJobRunner> logger)
+    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, EncoderCapacity capacity, SimilarityMetrics metrics, ILogger<ImportJobRunner> logger)
 {
     /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
     const int DownloadAhead = 3;
@@ -105,7 +105,9 @@ public sealed partial class ImportJobRunner(
             {
                 await using (prepared)
                 {
-                    var outcome = Embed(prepared);
+                    BatchOutcome outcome;
+                    using (await capacity.AcquireImportShareAsync(stop.Token)) // the encoders are shared with the API
+                        outcome = Embed(prepared);
                     var written = await retry.ExecuteAsync(async ct => await WriteOnceAsync(job.Id, processed, prepared.RowCount, outcome, ct), stop.Token);
                     if (written != BatchWrite.Written)
                     {

@@ -114,8 +114,8 @@ public sealed partial class ImportWorker(
             var ended = await RunAsync(job, ct);
             if (await store.GetAsync(job.Id, ct) is { Status: not "running" } done)
             {
-                LogEnded(done.Id, done.Status, done.ProcessedRows, done.Inserted, done.Updated, done.Reembedded, done.Unchanged, done.Errors, done.PicturesDownloaded);
                 metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", done.Status));
+                LogEnded(done.Id, done.Status, done.ProcessedRows, done.Inserted, done.Updated, done.Reembedded, done.Unchanged, done.Errors, done.PicturesDownloaded);
             }
             // An upload is kept while the job may run again: failed (to resume) or taken over by another worker.
             if (ended == JobEnd.Ended)

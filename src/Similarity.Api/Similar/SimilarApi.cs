@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Similarity.Catalog;
 using Similarity.Embed;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Similar;
 
@@ -30,6 +31,7 @@ public static class SimilarApi
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
             .DisableAntiforgery()
+            .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         return app;

@@ -129,6 +129,33 @@ public sealed class EmbedApiTests(SimilarityApp app) : IClassFixture<SimilarityA
     }
 
     [Fact]
+    public async Task The_16_bit_png_bomb_is_refused_from_its_header_without_a_decode()
+    {
+        var bomb = TestImages.SixteenBitPngBomb;
+        using (var header = NetVips.Image.NewFromBuffer(bomb))
+        {
+            Assert.Equal((6324, 6324, 4, NetVips.Enums.BandFormat.Ushort, 1),
+                (header.Width, header.Height, header.Bands, header.Format, (int)header.Get("interlaced")));
+        }
+        var decodes = Pipeline.Image.Preprocessor.DecodeSlots.GetStatistics()!.TotalSuccessfulLeases;
+
+        // Eight senders at once, as in the issue.
+        var client = app.CreateClient();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.PostAsync("/embed", EmbedClient.Form(bomb, fileName: "bomb.png"))));
+
+        foreach (var answer in answers)
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, answer.StatusCode);
+            var problem = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+            var reason = problem.GetProperty("errors").GetProperty("image")[0].GetString();
+            Assert.Contains("MaxDecodedBytes", reason, StringComparison.Ordinal);
+            Assert.Contains($"{6324L * 6324 * 4 * 2} bytes", reason, StringComparison.Ordinal); // width × height × bands × 2 bytes
+        }
+        Assert.Equal(decodes, Pipeline.Image.Preprocessor.DecodeSlots.GetStatistics()!.TotalSuccessfulLeases);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
     public async Task Ready_reports_the_models()
     {
         var ready = JsonDocument.Parse(await app.CreateClient().GetStringAsync("/health/ready")).RootElement;

@@ -62,7 +62,7 @@ public sealed class DatabaseRestartTests
             // In flight while the server was down: only a 503 ProblemDetails (with Retry-After) may answer, never a 500.
             Assert.All(answers.Where(a => a.Status != HttpStatusCode.OK), a =>
             {
-                Assert.True(a.Phase is Phase.Before or Phase.Restarting, $"{a.Status} after the restart");
+                Assert.True(a.Phase is Phase.Before or Phase.Restarting, $"{a.Status} after the restart; the service logged:\n{app.Logs.Problems}");
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, a.Status);
                 Assert.Equal("application/problem+json", a.Type);
             });

@@ -44,6 +44,12 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Similarity:AdminApiKey", AdminKey);
         builder.UseSetting("Similarity:Models:Manifest", TestPaths.TinyManifest);
         builder.UseSetting("Similarity:Imports:SpoolPath", SpoolPath);
+        // Tests send from one address, faster and more at once than a client may: the limits are lifted here and
+        // tested by the classes that set their own (RateLimitTests).
+        builder.UseSetting("Similarity:RateLimits:PerClientBurst", "1000000");
+        builder.UseSetting("Similarity:RateLimits:PerClientPerSecond", "1000000");
+        builder.UseSetting("Similarity:RateLimits:EncoderConcurrency", "1000");
+        builder.UseSetting("Similarity:RateLimits:EncoderQueue", "10000");
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

@@ -24,6 +24,21 @@ public static class TestImages
         return resized.WriteToBuffer(suffix);
     }
 
+    /// <summary>
+    /// The pixel bomb: 6 324 × 6 324 RGBA at 16 bits a sample, interlaced. 40 MP, under the pixel limit,
+    /// but 320 MB once decoded, and libvips cannot decode an interlaced PNG row by row. Flat black here, so the
+    /// file is ~310 KB (the was 486 KB; the header is what matters). Made once: writing it takes a second.
+    /// </summary>
+    public static byte[] SixteenBitPngBomb => LazyBomb.Value;
+
+    static readonly Lazy<byte[]> LazyBomb = new(() =>
+    {
+        using var black = Image.Black(6324, 6324, bands: 4);
+        using var wide = black.Cast(Enums.BandFormat.Ushort);
+        using var rgba16 = wide.Copy(interpretation: Enums.Interpretation.Rgb16);
+        return rgba16.PngsaveBuffer(interlace: true);
+    });
+
     /// <summary>A JPEG cut off half-way through its scan data.</summary>
     public static byte[] TruncatedJpeg()
     {

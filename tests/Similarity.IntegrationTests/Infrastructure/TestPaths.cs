@@ -13,6 +13,9 @@ public static class TestPaths
     /// <summary>A model set's folder under models/: committed (clipart) or made by ./similarity.sh test (smoke, resnet50-untrained).</summary>
     public static string Models(string set) => Path.Combine(Root, "models", set);
 
+    /// <summary>Debian's chromium, which ./similarity.sh test installs; Playwright drives it by this path.</summary>
+    public static string Chromium => "/usr/bin/chromium";
+
     static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

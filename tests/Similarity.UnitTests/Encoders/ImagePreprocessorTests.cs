@@ -8,8 +8,8 @@ public sealed class ImagePreprocessorTests
     static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
     static readonly float[] Std = [0.229f, 0.224f, 0.225f];
 
-    static ImagePreprocessor Create(int resize, int crop) =>
-        new(new ImagePreprocessing(resize, crop, Mean, Std), new InputLimits { MaxImagePixels = 1_000_000 });
+    static ImagePreprocessor Create(int resize, int crop, InputLimits? limits = null) =>
+        new(new ImagePreprocessing(resize, crop, Mean, Std), limits ?? new InputLimits { MaxImagePixels = 1_000_000 });
 
     static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix)
     {
@@ -119,14 +119,74 @@ public sealed class ImagePreprocessorTests
         Assert.Contains("MaxImagePixels", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_16_bit_rgba_png_is_refused_by_the_memory_its_decode_would_take_not_by_its_pixels()
+    {
+        // 1 000 × 1 000 is under the pixel limit, but at 8 bytes a pixel it would take 8 MB to decode.
+        var limits = new InputLimits { MaxImagePixels = 1_000_000, MaxDecodedBytes = 4 * 1024 * 1024 };
+        using var black = Image.Black(1000, 1000, bands: 4);
+        using var rgba16 = black.Cast(Enums.BandFormat.Ushort).Copy(interpretation: Enums.Interpretation.Rgb16);
+        var png = rgba16.PngsaveBuffer(interlace: true);
+
+        var error = Assert.Throws<InputRejectedException>(() => Create(256, 224, limits).Check(png, "image"));
+        Assert.Equal(413, error.StatusCode);
+        Assert.Contains("8000000 bytes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxDecodedBytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(".jpg", true)]   // DCT scaling: decoded at 1/8, 375 × 250 × 3 bytes
+    [InlineData(".webp", true)]  // scaled decoding, the same
+    [InlineData(".png", false)]  // no shrink-on-load in libvips: 3 000 × 2 000 × 3 = 18 MB
+    [InlineData(".gif", false)]  // nor for GIF (decoded as RGBA)
+    public void Formats_that_shrink_on_load_are_counted_at_the_size_they_decode_to(string suffix, bool accepted)
+    {
+        var limits = new InputLimits { MaxImagePixels = 10_000_000, MaxDecodedBytes = 4 * 1024 * 1024 };
+        using var black = Image.Black(3000, 2000, bands: 3);
+        using var orange = black.Linear(new[] { 1.0, 1, 1 }, new[] { 200.0, 60, 30 });
+        using var flat = orange.Cast(Enums.BandFormat.Uchar);
+        var encoded = flat.WriteToBuffer(suffix);
+        var preprocessor = Create(256, 224, limits);
+        var tensor = new float[preprocessor.TensorLength];
+
+        if (accepted)
+        {
+            preprocessor.Decode(encoded, tensor, "image");
+            Assert.Equal(Expected(200, 0), tensor[0], 1);
+        }
+        else
+        {
+            Assert.Equal(413, Assert.Throws<InputRejectedException>(() => preprocessor.Decode(encoded, tensor, "image")).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_decode_waits_while_every_decode_slot_is_taken()
+    {
+        using var preprocessor = Create(4, 4, new InputLimits { MaxImagePixels = 1_000_000, MaxConcurrentDecodes = 1 });
+        var png = Encode(new byte[4 * 4 * 3], 4, 4, 3, ".png");
+        var tensor = new float[preprocessor.TensorLength];
+
+        var held = preprocessor.DecodeSlots.AttemptAcquire();
+        Assert.True(held.IsAcquired);
+        var decode = Task.Run(() => preprocessor.Decode(png, tensor, "image"));
+        Assert.True(SpinWait.SpinUntil(() => preprocessor.DecodeSlots.GetStatistics()!.CurrentQueuedCount == 1, TimeSpan.FromMinutes(1)),
+            "the decode should queue for the slot");
+        Assert.False(decode.IsCompleted);
+
+        held.Dispose();
+        await decode.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(Expected(0, 0), tensor[0], 4);
+    }
+
     [Theory]
     [InlineData(2000, 256, 4)]
     [InlineData(2047, 256, 4)]
     [InlineData(2048, 256, 8)]
     [InlineData(300, 256, 1)]
     [InlineData(100, 256, 1)]
-    public void Jpeg_shrink_on_load_never_goes_below_the_resize_target(int shorterSide, int target, int expected) =>
-        Assert.Equal(expected, ImagePreprocessor.JpegShrink(shorterSide, target));
+    public void Shrink_on_load_never_goes_below_the_resize_target(int shorterSide, int target, int expected) =>
+        Assert.Equal(expected, ImagePreprocessor.LoadShrink(shorterSide, target));
 
     [Fact]
     public void Palette_and_cmyk_images_decode_to_the_same_rgb_as_the_original()

@@ -1,0 +1,102 @@
+using System.ComponentModel.DataAnnotations;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Similarity.Hosting;
+
+/// <summary>
+/// <c>Similarity:RateLimits</c>: how much encoder work one client, and everyone together, may ask for. Only the
+/// routes that run the encoders are limited; <c>/similar</c> and every GET never are.
+/// </summary>
+public sealed class RateLimitOptions : IValidatableObject
+{
+    public const string Section = "Similarity:RateLimits";
+
+    /// <summary>Encoder requests one client (remote address) may send at once before its bucket is empty.</summary>
+    [Range(1, 1_000_000)] public int PerClientBurst { get; set; } = 20;
+
+    /// <summary>Encoder requests per second one client's bucket regains.</summary>
+    [Range(1, 1_000_000)] public int PerClientPerSecond { get; set; } = 10;
+
+    /// <summary>Encoder requests (and import batches, see <see cref="ImportShare"/>) in the encoders at once.</summary>
+    [Range(1, 10_000)] public int EncoderConcurrency { get; set; } = 16;
+
+    /// <summary>Encoder requests waiting for <see cref="EncoderConcurrency"/>; their bodies are not read while they wait.</summary>
+    [Range(0, 100_000)] public int EncoderQueue { get; set; } = 64;
+
+    /// <summary>Permits of <see cref="EncoderConcurrency"/> the import worker holds while a batch runs through the encoders.</summary>
+    [Range(1, 10_000)] public int ImportShare { get; set; } = 8;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ImportShare > EncoderConcurrency)
+            yield return new ValidationResult(
+                $"Similarity:RateLimits:ImportShare ({ImportShare}) cannot exceed Similarity:RateLimits:EncoderConcurrency ({EncoderConcurrency}).",
+                [nameof(ImportShare)]);
+    }
+}
+
+/// <summary>
+/// ASP.NET Core's rate limiter in front of the encoder routes: a token bucket per client, then the shared
+/// <see cref="EncoderCapacity"/>. Both answer 429 with <c>Retry-After</c> and a ProblemDetails naming the limit,
+/// before the request's body is read.
+/// </summary>
+public static class RateLimits
+{
+    /// <summary>Marks an endpoint whose requests run the encoders.</summary>
+    sealed record UsesEncoders;
+
+    public static WebApplicationBuilder AddRateLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<EncoderCapacity>();
+        builder.Services.AddRateLimiter(_ => { });
+        builder.Services.AddOptions<RateLimiterOptions>().Configure<EncoderCapacity, IOptions<RateLimitOptions>>((options, capacity, limits) =>
+        {
+            var o = limits.Value;
+            var bucket = new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = o.PerClientBurst,
+                TokensPerPeriod = o.PerClientPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+            };
+            // In order: the client's own bucket (cheap to refuse), then a place in the shared capacity (may queue).
+            options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                PartitionedRateLimiter.Create<HttpContext, string>(context => RunsEncoders(context)
+                    ? RateLimitPartition.GetTokenBucketLimiter(ClientOf(context), _ => bucket)
+                    : RateLimitPartition.GetNoLimiter("")),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => RunsEncoders(context)
+                    ? RateLimitPartition.Get("encoders", _ => capacity.ForRequests)
+                    : RateLimitPartition.GetNoLimiter("")));
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = (context, _) => context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
+                // Only the token bucket knows when its next token comes.
+                ? OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests from this client.",
+                    $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} a second after that " +
+                    "(Similarity:RateLimits:PerClientBurst, PerClientPerSecond).", retryAfter)
+                : OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "The encoders are busy.",
+                    $"{o.EncoderConcurrency} encoder requests are running and {o.EncoderQueue} waiting " +
+                    "(Similarity:RateLimits:EncoderConcurrency, EncoderQueue).", TimeSpan.FromSeconds(1));
+        });
+        return builder;
+    }
+
+    public static WebApplication UseRateLimits(this WebApplication app)
+    {
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>Puts the endpoint behind the per-client bucket and the shared encoder capacity.</summary>
+    public static RouteHandlerBuilder RequireEncoderCapacity(this RouteHandlerBuilder builder) => builder
+        .WithMetadata(new UsesEncoders())
+        .ProducesProblem(StatusCodes.Status429TooManyRequests)
+        .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    static bool RunsEncoders(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<UsesEncoders>() is not null;
+
+    /// <summary>The client's address. Behind a reverse proxy, configure forwarded headers so this is the user's.</summary>
+    static string ClientOf(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+}
