@@ -252,7 +252,8 @@ cmd_bench() {
     import) bench_import "$@" ;;
     upload) bench_upload "$@" ;;
     quality) bench_quality "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality [--seconds N] [--items N] [--rows N]" ;;
+    isolation) bench_isolation "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation [--seconds N] [--items N] [--rows N]" ;;
   esac
 }
 
@@ -614,6 +615,112 @@ bench_quality() {
   "${py[@]}" table --work "$work"
 }
 
+# /similar's latency alone and while the encoder routes are flooded (the issue's flood: 32 clients sending a
+# ~260 KB JPEG with a text to /embed, 8 sending the 16-bit PNG bomb), with the tiny models as in the issue.
+# Each configuration gets a fresh service; rounds alternate alone / flooded at the same request rate (half the
+# round's peak), because this shared machine's speed drifts from minute to minute.
+bench_isolation() {
+  local items=100000 seconds=10 rounds=3 warmup=20 only=""
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      --rounds) rounds=$2; shift 2 ;;
+      --warmup) warmup=$2; shift 2 ;;
+      --only) only=$2; shift 2 ;;
+      *) die "bench isolation: unknown option $1" ;;
+    esac
+  done
+  ensure_apt_packages wrk hey
+  db_start
+  ensure_models tiny
+  local db=similarity_bench_tiny_$items
+  psql_admin "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 || psql_admin "CREATE DATABASE $db" >/dev/null
+  local cs="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db;Maximum Pool Size=64"
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-isolation"
+  "${bench[@]}" seed-similar --connection "$cs" --manifest models/tiny/manifest.json --items "$items"
+  "${bench[@]}" isolation-inputs --images "$CLIPART" --out "$work"
+  /usr/bin/python3 -c 'import zipfile,sys; zipfile.ZipFile(sys.argv[1], "w").close()' "$work/empty.zip"
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  cat >"$work/similar.lua" <<LUA
+math.randomseed(42)
+request = function() return wrk.format("GET", string.format("/similar/b-%06d?k=10", math.random(0, $items - 1))) end
+LUA
+  local url=http://127.0.0.1:18095 multipart="multipart/form-data; boundary=similarity-bench-boundary"
+  local hey_url="$url/similar/b-$(printf %06d $((items / 2)))?k=10"
+  # "all limits lifted" is the service as it was before it had limits; "one client lifted" takes the flood as if
+  # it came from many addresses, so only the shared capacity and the decode limits hold it.
+  # "flood elsewhere" is the control: the same flood sent to another process that refuses it at once, so what it
+  # costs /similar is this machine's cores shared with the flood's own client, not the service's work.
+  local -a configs=("all limits lifted" "one client lifted" "defaults" "flood elsewhere")
+  [ -z "$only" ] || configs=("$only")
+  local -A settings=(
+    ["all limits lifted"]="--Similarity:RateLimits:PerClientBurst=1000000 --Similarity:RateLimits:PerClientPerSecond=1000000 --Similarity:RateLimits:EncoderConcurrency=10000 --Similarity:RateLimits:EncoderQueue=100000 --Similarity:Inference:MaxQueuedItems=100000 --Similarity:Limits:MaxDecodedBytes=17179869184 --Similarity:Limits:MaxConcurrentDecodes=256"
+    ["one client lifted"]="--Similarity:RateLimits:PerClientBurst=1000000 --Similarity:RateLimits:PerClientPerSecond=1000000"
+    ["defaults"]=""
+    ["flood elsewhere"]=""
+  )
+  local rows="" summary="" config round
+  hey_statuses() { awk '/^Status code distribution/{on=1; next} on && /\[[0-9]+\]/{gsub(/[\[\]]/, "", $1); printf "%s %s\n", $1, $2} on && /^$/{on=0}' "$@"; }
+  median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+  for config in "${configs[@]}"; do
+    # shellcheck disable=SC2086 # the settings are words on purpose
+    bench_service_start "$cs" "$ROOT/models/tiny/manifest.json" "$url" "$DATA_DIR/bench-isolation-api.log" ${settings[$config]}
+    local target=$url control=""
+    if [ "$config" = "flood elsewhere" ]; then
+      "${bench[@]}" serve-pictures --zip "$work/empty.zip" --port 18098 >"$DATA_DIR/bench-isolation-control.log" 2>&1 &
+      control=$!
+      target=http://127.0.0.1:18098
+      until curl -s -o /dev/null "$target/"; do sleep 0.2; done
+    fi
+    log "$config: warm-up ${warmup}s (/similar and the flood), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    hey -z "${warmup}s" -c 8 -m POST -T "$multipart" -D "$work/embed-jpeg.body" "$target/embed" >/dev/null &
+    local flood=$!
+    wrk -t2 -c16 -d"${warmup}s" -s "$work/similar.lua" "$url" >/dev/null
+    wait $flood # (a bare wait would wait for the service too)
+    local alone=() flooded=() ratios=() load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    rm -f "$work"/flood-*.txt "$work"/similar-*.txt
+    for round in $(seq "$rounds"); do
+      log "$config: round $round/$rounds — peak, alone at half the peak, then flooded at the same rate; ${seconds}s each"
+      wrk -t2 -c16 -d"${seconds}s" -s "$work/similar.lua" "$url" >"$work/wrk.txt"
+      local half
+      half=$(awk '/Requests\/sec/{printf "%d", $2 / 2}' "$work/wrk.txt")
+      hey -z "${seconds}s" -c 8 -q $((half / 8)) "$hey_url" >"$work/similar-alone-$round.txt"
+      hey -z "$((seconds + 4))s" -c 32 -m POST -T "$multipart" -D "$work/embed-jpeg.body" "$target/embed" >"$work/flood-jpeg-$round.txt" &
+      local jpegs=$!
+      hey -z "$((seconds + 4))s" -c 8 -m POST -T "$multipart" -D "$work/embed-png.body" "$target/embed" >"$work/flood-png-$round.txt" &
+      local bombs=$!
+      sleep 2 # the flood is under way before /similar is measured
+      hey -z "${seconds}s" -c 8 -q $((half / 8)) "$hey_url" >"$work/similar-flooded-$round.txt"
+      wait $jpegs $bombs
+      local a f
+      a=$(awk '/ 99% in/{printf "%.1f", $3 * 1000}' "$work/similar-alone-$round.txt")
+      f=$(awk '/ 99% in/{printf "%.1f", $3 * 1000}' "$work/similar-flooded-$round.txt")
+      alone+=("$a"); flooded+=("$f"); ratios+=("$(awk -v a="$a" -v f="$f" 'BEGIN{printf "%.2f", f / a}')")
+      rows+="| $config | $round | $half req/s | $a ms | $f ms | ${ratios[-1]} |"$'\n'
+    done
+    local peak_rss statuses similar_5xx
+    peak_rss=$(awk '/VmHWM/{printf "%d", $2 / 1024}' "/proc/$BENCH_API_PID/status")
+    bench_service_stop
+    [ -z "$control" ] || kill "$control"
+    statuses=$(hey_statuses "$work"/flood-jpeg-*.txt | awk '{n[$1]+=$2} END{for (s in n) printf "%s: %d, ", s, n[s]}')
+    statuses+=" bomb $(hey_statuses "$work"/flood-png-*.txt | awk '{n[$1]+=$2} END{for (s in n) printf "%s: %d, ", s, n[s]}')"
+    similar_5xx=$(hey_statuses "$work"/similar-*.txt | awk '$1 >= 500{n+=$2} END{print n + 0}')
+    summary+="| $config | $(median "${alone[@]}") ms | $(median "${flooded[@]}") ms | $(median "${ratios[@]}") | $peak_rss MiB | $similar_5xx | ${statuses%, } | $load |"$'\n'
+  done
+  cat <<TABLE
+$items items (tiny models, $(psql_admin "SELECT vector_dims(embedding) FROM items LIMIT 1" "$db")-d); per configuration a fresh service, ${warmup}s warm-up, $rounds rounds of ${seconds}s.
+
+| configuration | round | /similar rate | p99 alone | p99 flooded | flooded / alone |
+|---|---:|---:|---:|---:|---:|
+${rows}
+| configuration | p99 alone (median) | p99 flooded (median) | flooded / alone (median) | service peak RSS | /similar 5xx | flood answers (JPEG; bomb) | load average before |
+|---|---:|---:|---:|---:|---:|---|---:|
+${summary}
+TABLE
+}
+
 usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
@@ -626,6 +733,7 @@ usage: ./similarity.sh COMMAND
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
+  bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
   import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster

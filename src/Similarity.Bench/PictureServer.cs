@@ -10,7 +10,8 @@ namespace Similarity.Bench;
 /// <summary>
 /// <c>serve-pictures --zip FILE --port N</c>: the pictures of a benchmark catalog's zip over HTTP on 127.0.0.1, as a
 /// shop's web server would serve them (one request each, an ETag, 304 to a matching If-None-Match), for the import
-/// benchmark's pictures-by-URL run. Held in memory, so the server's own disk never enters the comparison.
+/// benchmark's pictures-by-URL run. Held in memory, so the server's own disk never enters the comparison. Any other
+/// request is refused at once: <c>bench isolation</c> sends its flood here as a control (the same load, no service).
 /// </summary>
 public static class PictureServer
 {
@@ -36,7 +37,9 @@ public static class PictureServer
         {
             if (!pictures.TryGetValue(http.Request.Path.Value ?? "", out var picture))
             {
+                // Anything else is refused at once, its body unread (bench isolation floods this server as a control).
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
+                http.Response.Headers.Connection = "close";
                 return Task.CompletedTask;
             }
             if (http.Request.Headers.IfNoneMatch == picture.ETag)

@@ -10,6 +10,7 @@ return args switch
     ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
     ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
     ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
+    ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -22,6 +23,7 @@ static int Usage()
                Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q]
                Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
+               Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
                Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
         """);
     return 2;

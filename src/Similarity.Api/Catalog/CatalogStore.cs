@@ -116,7 +116,7 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         return (Read(reader), reader.GetBoolean(reader.GetOrdinal("created")));
     }
 
-    /// <summary>The item, read once more on a broken pooled connection (see <see cref="DatabaseFaults.ReadWithRetryAsync"/>).</summary>
+    /// <summary>The item, read again on a broken pooled connection (see <see cref="DatabaseFaults.ReadWithRetryAsync"/>).</summary>
     public Task<StoredItem?> GetAsync(string sku, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM items WHERE sku = $1");

@@ -39,9 +39,11 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
+            .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         items.MapDelete("/{sku}", DeleteAsync)
             .WithName("DeleteItem").WithSummary("Removes an item; it leaves every result at once.")
+            .WithDescription("204, then 404 for it; its vectors and pictures go with it.")
             .RequireAdminKey()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;

@@ -55,20 +55,25 @@ public static class DatabaseFaults
     };
 
     /// <summary>
-    /// Runs a read, and once more on a transient fault after dropping the pool's idle connections: after a
-    /// database restart every idle pooled connection is dead, and the first use of each fails. Reads only:
-    /// running one twice changes nothing.
+    /// Runs a read, and again on a transient fault after dropping the pool's idle connections: after a database
+    /// restart every pooled connection is dead, and the first use of each fails. Three attempts in all, because under
+    /// load a retry was seen to draw a second dead connection (returned to the pool as the first was cleared); a read
+    /// that still fails is the caller's 503. Reads only: running one twice changes nothing.
     /// </summary>
     public static async Task<T> ReadWithRetryAsync<T>(this NpgsqlDataSource dataSource, Func<CancellationToken, Task<T>> read, CancellationToken ct)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await read(ct);
-        }
-        catch (Exception ex) when (IsTransient(ex) && !ct.IsCancellationRequested)
-        {
-            dataSource.Clear();
-            return await read(ct);
+            try
+            {
+                return await read(ct);
+            }
+            catch (Exception ex) when (attempt < ReadAttempts && IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                dataSource.Clear();
+            }
         }
     }
+
+    const int ReadAttempts = 3;
 }

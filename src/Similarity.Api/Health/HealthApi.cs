@@ -10,9 +10,12 @@ public static class HealthApi
         var health = app.MapGroup("/health").WithTags("Health");
         health.MapGet("/live", (HealthCheckService checks, CancellationToken ct) => Report(checks, _ => false, ct))
             .WithName("Live").WithSummary("The process is up.")
+            .WithDescription("For a liveness probe: 200 while the process answers; it checks nothing else.")
             .Produces<HealthResponse>();
         health.MapGet("/ready", (HealthCheckService checks, CancellationToken ct) => Report(checks, c => c.Tags.Contains("ready"), ct))
             .WithName("Ready").WithSummary("The database, its schema and the models are ready to serve.")
+            .WithDescription("For a readiness probe: 503 while a check fails (database, schema, models, encoders, import workers, spool), " +
+                "Degraded (still 200) while the vector index is being built. Entries name each check; no exception text.")
             .Produces<HealthResponse>().Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }

@@ -71,7 +71,18 @@ public static class RateLimits
                     ? RateLimitPartition.Get("encoders", _ => capacity.ForRequests)
                     : RateLimitPartition.GetNoLimiter("")));
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (context, _) => context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
+            options.OnRejected = (context, _) =>
+            {
+                // The refused request's body is unread: closing the connection spares reading it off the socket (a
+                // flood of large uploads would otherwise cost its full bandwidth just to be refused).
+                context.HttpContext.Response.Headers.Connection = "close";
+                return Reject(context, o);
+            };
+        });
+        return builder;
+    }
+
+    static ValueTask Reject(OnRejectedContext context, RateLimitOptions o) => context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
                 // Only the token bucket knows when its next token comes.
                 ? OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests from this client.",
                     $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} a second after that " +
@@ -79,9 +90,6 @@ public static class RateLimits
                 : OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "The encoders are busy.",
                     $"{o.EncoderConcurrency} encoder requests are running and {o.EncoderQueue} waiting " +
                     "(Similarity:RateLimits:EncoderConcurrency, EncoderQueue).", TimeSpan.FromSeconds(1));
-        });
-        return builder;
-    }
 
     public static WebApplication UseRateLimits(this WebApplication app)
     {

@@ -54,6 +54,7 @@ public static class ServiceDefaults
                 Title = "Similarity",
                 Version = "v1",
                 Description = "Which products look and read alike: ONNX image and text encoders, attention fusion, pgvector top-k.",
+                Contact = new OpenApiContact { Name = "Similarity maintainers (see the README of this deployment's source)" },
             });
             options.AddSecurityDefinition(AdminKey.HeaderName, new OpenApiSecurityScheme
             {
@@ -63,6 +64,9 @@ public static class ServiceDefaults
                 Description = "The admin key (Similarity:AdminApiKey) that write endpoints require.",
             });
             options.OperationFilter<AdminKey.SwaggerOperationFilter>();
+            options.OperationFilter<OpenApiParameters>();
+            options.OperationFilter<OpenApiProblems>();
+            options.OperationFilter<OpenApiBodies>();
         });
         return builder;
     }
@@ -77,8 +81,19 @@ public static class ServiceDefaults
         app.MapObservability();
         if (app.Services.GetRequiredService<IOptions<SwaggerSettings>>().Value.Enabled)
         {
-            app.UseSwagger();
-            app.UseSwaggerUI(options => options.DocumentTitle = "Similarity");
+            // The document names the server it was read from, so generated clients and Swagger UI call the same place.
+            app.UseSwagger(options => options.PreSerializeFilters.Add((document, request) =>
+                document.Servers = [new OpenApiServer
+                {
+                    Url = $"{request.Scheme}://{request.Host.Value}{request.PathBase}",
+                    Description = "The deployment this document was read from (production, staging or a local development copy).",
+                    Extensions = new Dictionary<string, IOpenApiExtension> { ["x-internal"] = new JsonNodeExtension(false) },
+                }]));
+            app.UseSwaggerUI(options =>
+            {
+                options.DocumentTitle = "Similarity";
+                options.EnablePersistAuthorization(); // the admin key survives a reload (kept in the browser's local storage)
+            });
         }
         // Ahead of the endpoints, so an admin route without its key is refused before its body is bound.
         app.UseAuthentication();

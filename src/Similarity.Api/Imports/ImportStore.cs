@@ -83,7 +83,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         return (Read(found), false);
     }
 
-    // Reads run once more on a broken pooled connection (see DatabaseFaults.ReadWithRetryAsync).
+    // Reads run again on a broken pooled connection (see DatabaseFaults.ReadWithRetryAsync).
     public Task<ImportJob?> GetAsync(Guid id, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM import_jobs WHERE id = $1");

@@ -31,17 +31,23 @@ public static partial class ImportsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        imports.MapGet("", ListAsync).WithName("ListImports").WithSummary("Recent import jobs, newest first.");
+        imports.MapGet("", ListAsync).WithName("ListImports").WithSummary("Recent import jobs, newest first.")
+            .WithDescription("Each job as GET /imports/{id} shows it; `limit` of them (20 by default, at most 1000).");
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
+            .WithDescription("Status is queued, running, succeeded, succeeded_with_errors, failed (error says why; resume goes on) or cancelled. " +
+                "Counts: total (once counted), processed, inserted, updated (fields only), reembedded, unchanged, superseded, errors, picturesDownloaded.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapGet("/{id:guid}/errors", ErrorsAsync).WithName("GetImportErrors")
+            .WithDescription("JSON by default, CSV with Accept: text/csv. A page holds `limit` errors (at most 1000) after row `after`; the JSON gives nextAfter for the next page.")
             .WithSummary("A job's row errors in row order — row, file line, SKU, the file's columns at fault, reason — paged by `after` (JSON, or CSV with Accept: text/csv).")
             .Produces<ErrorsResponse>().Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapPost("/{id:guid}/resume", ResumeAsync).WithName("ResumeImport")
+            .WithDescription("Only a failed job whose upload was kept (a transient fault stopped it); 409 otherwise.")
             .WithSummary("Queues a failed job again; it goes on from its last committed batch with the upload it kept.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         imports.MapDelete("/{id:guid}", CancelAsync).WithName("CancelImport")
+            .WithDescription("The job stops at its next batch; what it committed stays. 409 when it has already ended.")
             .WithSummary("Cancels a queued or running job; batches already committed stay.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return app;
@@ -165,18 +171,27 @@ public static partial class ImportsApi
         }
     }
 
-    static async Task<Ok<List<JobResponse>>> ListAsync(ImportStore store, CancellationToken ct, int limit = 20) =>
-        TypedResults.Ok((await store.ListAsync(Math.Clamp(limit, 1, 200), ct)).Select(JobResponse.From).ToList());
+    /// <summary>The most jobs or row errors one page holds.</summary>
+    public const int MaxPage = 1000;
+
+    static ValidationProblem? PageProblem(int limit, int after = 0) =>
+        limit is < 1 or > MaxPage ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {MaxPage}."] })
+        : after < 0 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = ["after must not be negative."] })
+        : null;
+
+    static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListAsync(ImportStore store, CancellationToken ct, int limit = 20) =>
+        PageProblem(limit) is { } problem ? problem : TypedResults.Ok((await store.ListAsync(limit, ct)).Select(JobResponse.From).ToList());
 
     static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(Guid id, ImportStore store, CancellationToken ct) =>
         await store.GetAsync(id, ct) is { } job ? TypedResults.Ok(JobResponse.From(job)) : NotFound(id);
 
-    static async Task<Results<Ok<ErrorsResponse>, ContentHttpResult, ProblemHttpResult>> ErrorsAsync(
-        Guid id, HttpRequest request, ImportStore store, CancellationToken ct, int after = 0, int limit = 1000)
+    static async Task<Results<Ok<ErrorsResponse>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> ErrorsAsync(
+        Guid id, HttpRequest request, ImportStore store, CancellationToken ct, int after = 0, int limit = MaxPage)
     {
+        if (PageProblem(limit, after) is { } problem)
+            return problem;
         if (await store.GetAsync(id, ct) is null)
             return NotFound(id);
-        limit = Math.Clamp(limit, 1, 10_000);
         var errors = await store.ErrorsAsync(id, after, limit, ct);
         if (request.Headers.Accept.ToString().Contains("text/csv", StringComparison.OrdinalIgnoreCase))
         {

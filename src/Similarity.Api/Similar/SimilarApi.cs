@@ -30,6 +30,8 @@ public static class SimilarApi
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
+            .WithDescription("Multipart `text` and/or `image`. With one modality, imageWeight/textWeight re-rank by how well items' pictures " +
+                "(or texts) match it: text → image search is text with imageWeight=1&textWeight=0.")
             .DisableAntiforgery()
             .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using Similarity.Catalog;
 using Similarity.Hosting;
 
@@ -39,8 +40,17 @@ public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Im
 
 /// <summary>The query string of /similar/{sku} and /search, as bound; <see cref="Validate"/> turns it into criteria.</summary>
 public sealed record SimilarQuery(
-    int? K, double? MinScore, string? Category, string? Brand, decimal? PriceMin, decimal? PriceMax, bool? Available,
-    string? Exclude, double? ImageWeight, double? TextWeight, string? Fields = null)
+    [FromQuery(Name = "k")] int? K,
+    [FromQuery(Name = "minScore")] double? MinScore,
+    [FromQuery(Name = "category")] string? Category,
+    [FromQuery(Name = "brand")] string? Brand,
+    [FromQuery(Name = "priceMin")] decimal? PriceMin,
+    [FromQuery(Name = "priceMax")] decimal? PriceMax,
+    [FromQuery(Name = "available")] bool? Available,
+    [FromQuery(Name = "exclude")] string? Exclude,
+    [FromQuery(Name = "imageWeight")] double? ImageWeight,
+    [FromQuery(Name = "textWeight")] double? TextWeight,
+    [FromQuery(Name = "fields")] string? Fields = null)
 {
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
 

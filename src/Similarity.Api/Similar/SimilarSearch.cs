@@ -38,7 +38,7 @@ public sealed record QueryItem(long Revision, bool Exists, bool Current);
 /// by exact float32 cosine (or by the caller's image/text weights). When the index finds fewer than k, or is
 /// not valid yet (being built), the same query runs as an exact scan, so k results come back whenever k
 /// matching items exist. Only vectors of the live model set are compared: candidates and the query item alike.
-/// Every read runs once more on a broken pooled connection (a database restart).
+/// Every read runs again on a broken pooled connection (a database restart; see DatabaseFaults.ReadWithRetryAsync).
 /// </summary>
 public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
     SimilarityMetrics metrics, IOptions<SearchOptions> options)

@@ -56,7 +56,20 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
             await Task.Delay(20);
         }
 
+        string[] expected =
+        [
+            """similarity_import_rows_total\{[^}]*outcome="inserted"[^}]*\} [1-9]""",
+            """similarity_import_rows_total\{[^}]*outcome="error"[^}]*\} [1-9]""",
+            """similarity_import_jobs_total\{[^}]*status="succeeded_with_errors"[^}]*\} [1-9]""",
+            """similarity_similar_duration_seconds_count\{[^}]*path="(approximate|exact|fallback)"[^}]*\} [1-9]""",
+        ];
+        // A scrape reads what the metric readers collected; wait for the figures rather than for the clock.
         var text = await admin.GetStringAsync("/metrics");
+        while (!expected.All(pattern => System.Text.RegularExpressions.Regex.IsMatch(text, pattern)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            text = await admin.GetStringAsync("/metrics");
+        }
 
         Assert.Matches("""similarity_import_rows_total\{[^}]*outcome="inserted"[^}]*\} [1-9]""", text);
         Assert.Matches("""similarity_import_rows_total\{[^}]*outcome="error"[^}]*\} [1-9]""", text);

@@ -1,0 +1,115 @@
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Similarity.Hosting;
+
+/// <summary>
+/// Bodies as a client generator needs them: which form fields are required, the shape of a JSON Merge Patch and of a
+/// batch (which their handlers read themselves), a realistic example of each JSON body, and both forms of the row
+/// errors (JSON by default, CSV when asked for).
+/// </summary>
+internal sealed class OpenApiBodies : IOperationFilter
+{
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        switch (operation.OperationId)
+        {
+            case "PutItem":
+                Require(FormOf(operation, context), "title");
+                break;
+            case "CreateImport":
+                Require(FormOf(operation, context), "catalog");
+                break;
+            case "PatchItem":
+                SetJson(operation, "application/merge-patch+json", PatchSchema(),
+                    new JsonObject { ["price"] = "12.50", ["available"] = false, ["attributes"] = new JsonObject { ["colour"] = null, ["size"] = "L" } });
+                break;
+            case "GetImportErrors":
+                if (operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse response)
+                {
+                    response.Content = new Dictionary<string, IOpenApiMediaType>
+                    {
+                        ["application/json"] = new OpenApiMediaType { Schema = context.SchemaGenerator.GenerateSchema(typeof(Imports.ImportsApi.ErrorsResponse), context.SchemaRepository) },
+                        ["text/csv"] = new OpenApiMediaType
+                        {
+                            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 100_000_000, Description = "A header row (row,line,sku,columns,reason,stored), then one row per error." },
+                            Example = "row,line,sku,columns,reason,stored\n7,8,mc-5,image link,https://cdn.example/m.png: 404 Not Found,false\n",
+                        },
+                    };
+                }
+                break;
+            case "SimilarBatch":
+                SetJson(operation, "application/json", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "skus" },
+                    AdditionalPropertiesAllowed = false,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["skus"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Array,
+                            Description = "The SKUs whose similar items are wanted, in the order of the answer (1 to 100).",
+                            MinItems = 1,
+                            MaxItems = 100,
+                            Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[A-Za-z0-9._-]{1,64}$", MaxLength = 64 },
+                        },
+                    },
+                }, new JsonObject { ["skus"] = new JsonArray("mug-red-350", "mug-blue-350", "kettle-1l") });
+                context.SchemaRepository.Schemas.Remove(nameof(Similar.SimilarApi.SimilarBatchRequest)); // described inline above
+                break;
+        }
+    }
+
+    static OpenApiSchema? FormOf(OpenApiOperation operation, OperationFilterContext context) =>
+        operation.RequestBody?.Content?.TryGetValue("multipart/form-data", out var form) == true
+            ? form.Schema as OpenApiSchema ?? (form.Schema is OpenApiSchemaReference reference
+                ? context.SchemaRepository.Schemas.GetValueOrDefault(reference.Reference.Id!) as OpenApiSchema : null)
+            : null;
+
+    static void Require(OpenApiSchema? form, string field)
+    {
+        if (form?.Properties?.TryGetValue(field, out var property) != true)
+            return;
+        form.Required ??= new HashSet<string>();
+        form.Required.Add(field);
+        if (property is OpenApiSchema concrete && concrete.Type is { } type)
+            concrete.Type = type & ~JsonSchemaType.Null;
+    }
+
+    static void SetJson(OpenApiOperation operation, string mediaType, OpenApiSchema schema, JsonNode example)
+    {
+        if (operation.RequestBody is not OpenApiRequestBody body)
+            return;
+        body.Required = true;
+        body.Content = new Dictionary<string, IOpenApiMediaType> { [mediaType] = new OpenApiMediaType { Schema = schema, Example = example } };
+    }
+
+    /// <summary>What PATCH /items/{sku} takes: any of the item's fields; null clears one (attributes merge member by member).</summary>
+    static OpenApiSchema PatchSchema()
+    {
+        OpenApiSchema Text(int maxLength, string description, JsonSchemaType type = JsonSchemaType.String) =>
+            new() { Type = type | JsonSchemaType.Null, MaxLength = maxLength, Description = description };
+        return new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "A JSON Merge Patch (RFC 7396) of the item: the fields sent change, null clears one, the others stay.",
+            AdditionalPropertiesAllowed = false,
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["title"] = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 500, Description = "A new title: the item's text is embedded again." },
+                ["description"] = Text(10_000, "A new description: the item's text is embedded again."),
+                ["category"] = Text(200, "A new category: the item's text is embedded again."),
+                ["brand"] = Text(200, "Not embedded: no re-embedding."),
+                ["price"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Pattern = @"^[0-9]{1,14}(\.[0-9]{1,4})?$", MaxLength = 19,
+                    Description = "As written, to the currency's minor units (a JSON number is taken digit for digit too). Not embedded." },
+                ["currency"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Pattern = "^[A-Za-z]{3}$", MaxLength = 3, Description = "Not embedded." },
+                ["available"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "Not embedded." },
+                ["attributes"] = new OpenApiSchema { Type = JsonSchemaType.Object | JsonSchemaType.Null, MaxProperties = 200,
+                    Description = "Merged into the item's attributes member by member (null removes one). Not embedded." },
+                ["imageUrl"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Format = "uri", MaxLength = 2_000, Description = "Not embedded." },
+            },
+        };
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Similarity.Hosting;
+
+/// <summary>
+/// What each input means and takes, in one table: its description, and its type's limits (range, default, pattern,
+/// length, enumerated values) that a client generator turns into checks. Applied by name to every operation's
+/// parameters and to the fields of its multipart form, so /similar, /search and the rest describe k, sku or title in
+/// the same words. The limits are the ones the handlers enforce (SimilarQuery, Sku, ItemInput, ImportUpload).
+/// </summary>
+internal sealed class OpenApiParameters : IOperationFilter
+{
+    sealed record Doc(string Description, JsonSchemaType Type, string? Minimum = null, string? Maximum = null, JsonNode? Default = null,
+        string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null);
+
+    const string SkuPattern = "^[A-Za-z0-9._-]{1,64}$";
+
+    /// <summary>Prices are below <see cref="Catalog.Money.Limit"/>.</summary>
+    static readonly string MaxPrice = (Catalog.Money.Limit - 0.0001m).ToString(CultureInfo.InvariantCulture);
+
+    static readonly Dictionary<string, Doc> Docs = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["sku"] = new("The item's SKU: 1–64 letters, digits, '.', '_' or '-'.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
+            Example: "mug-red-350"),
+        ["k"] = new("How many similar items to return.", JsonSchemaType.Integer, "1", "100", 10),
+        ["minScore"] = new("Leave out results whose score (the weighted score when re-weighted) is below this.", JsonSchemaType.Number, "-1", "1"),
+        ["category"] = new("Only items of this category (matched whatever its case); in a form, the item's category.", JsonSchemaType.String, MaxLength: 200,
+            Example: "mugs"),
+        ["brand"] = new("Only items of this brand (matched whatever its case); in a form, the item's brand.", JsonSchemaType.String, MaxLength: 200,
+            Example: "Acme Outdoor"),
+        ["priceMin"] = new("Only items priced at least this.", JsonSchemaType.Number, "0", MaxPrice),
+        ["priceMax"] = new("Only items priced at most this.", JsonSchemaType.Number, "0", MaxPrice),
+        ["available"] = new("Only available (true) or unavailable (false) items; in a form, whether the item can be bought.", JsonSchemaType.Boolean),
+        ["exclude"] = new("SKUs to leave out, comma-separated (at most 100).", JsonSchemaType.String,
+            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
+        ["imageWeight"] = new("Rank by imageWeight × image cosine + textWeight × text cosine instead of the fused cosine.", JsonSchemaType.Number, "0", "100"),
+        ["textWeight"] = new("The text cosine's weight when re-ranking by modality (see imageWeight).", JsonSchemaType.Number, "0", "100"),
+        ["fields"] = new("Optional result fields, comma-separated: attributes, description.", JsonSchemaType.String,
+            Pattern: "^(attributes|description)(,(attributes|description))?$", MaxLength: 22),
+        ["id"] = new("The import job's id.", JsonSchemaType.String, Format: "uuid", MaxLength: 36),
+        ["after"] = new("Row errors after this row number (the previous page's nextAfter).", JsonSchemaType.Integer, "0", int.MaxValue.ToString(CultureInfo.InvariantCulture), 0),
+        ["limit"] = new("How many to return (a page).", JsonSchemaType.Integer, "1", "1000"),
+        // Form fields (PUT /items, POST /embed and /search, POST /imports).
+        ["title"] = new("The item's title (required): the first thing its text is embedded by.", JsonSchemaType.String, MaxLength: 500,
+            Example: "Red enamel camping mug"),
+        ["description"] = new("The item's description, embedded after its title and category.", JsonSchemaType.String, MaxLength: 10_000,
+            Example: "A 350 ml enamel mug with a white rim, light enough for a rucksack."),
+        ["price"] = new("The price with a dot before the decimals, exactly to the currency's minor units (19.99 EUR, 1999 JPY): never rounded.",
+            JsonSchemaType.String, Pattern: @"^[0-9]{1,14}(\.[0-9]{1,4})?$", MaxLength: 19, Example: "12.50"),
+        ["currency"] = new("An ISO 4217 currency code.", JsonSchemaType.String, Pattern: "^[A-Za-z]{3}$", MaxLength: 3, Example: "EUR"),
+        ["attributes"] = new("A JSON object of the item's other attributes (not embedded).", JsonSchemaType.String, MaxLength: 16_384,
+            Example: """{"colour": "red", "volume_ml": 350}"""),
+        ["imageUrl"] = new("The shop's own address of the item's picture, shown by storefronts (not downloaded).", JsonSchemaType.String,
+            Format: "uri", MaxLength: 2_000, Example: "https://shop.example/pictures/mug-red.jpg"),
+        ["image"] = new("A JPEG, PNG, WebP or GIF picture (at most 20 MiB, 40 megapixels).", JsonSchemaType.String, Format: "binary"),
+        ["text"] = new("A text to embed, as an item's title and description would be.", JsonSchemaType.String, MaxLength: 20_000,
+            Example: "red enamel mug"),
+        ["catalog"] = new("The catalog file: our CSV/TSV/JSON Lines, a Merchant Center feed (TSV or XML), a Shopify product CSV, or a CSV with a mapping.",
+            JsonSchemaType.String, Format: "binary"),
+        ["images"] = new("A zip of the pictures the catalog's image column names.", JsonSchemaType.String, Format: "binary"),
+        ["format"] = new("The catalog's format, when not to be detected from its header or root element.", JsonSchemaType.String,
+            MaxLength: 15, Enum: ["native", "merchant-center", "shopify"]),
+        ["mapping"] = new("For any other CSV: a JSON object from our field names to your column names.", JsonSchemaType.String, MaxLength: 16_384,
+            Example: """{"sku": "Item no", "title": "Name", "price": "Price"}"""),
+        ["missingImage"] = new("What becomes of a row whose picture cannot be downloaded: skip it (an error) or store it textOnly.",
+            JsonSchemaType.String, MaxLength: 8, Enum: ["skip", "textOnly"]),
+        ["Idempotency-Key"] = new("Any string unique to this upload: posting the same body again under it returns the same job (and resumes it if it failed).",
+            JsonSchemaType.String, MaxLength: 200),
+    };
+
+    public void Apply(OpenApiOperation operation, OperationFilterContext context)
+    {
+        foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+        {
+            if (parameter.Name is not null && Docs.TryGetValue(parameter.Name, out var doc))
+            {
+                parameter.Description = doc.Description;
+                parameter.Schema = SchemaOf(doc, (parameter.Schema as OpenApiSchema)?.Default);
+                parameter.Example = null; // the schema's example serves
+            }
+        }
+        foreach (var form in operation.RequestBody?.Content?.Where(c => c.Key == "multipart/form-data").Select(c => c.Value) ?? [])
+        {
+            var schema = form.Schema as OpenApiSchema ?? (form.Schema is OpenApiSchemaReference reference
+                ? context.SchemaRepository.Schemas.GetValueOrDefault(reference.Reference.Id!) as OpenApiSchema : null);
+            foreach (var (name, property) in schema?.Properties?.ToList() ?? [])
+            {
+                if (Docs.TryGetValue(name, out var doc))
+                    schema!.Properties![name] = SchemaOf(doc, null, (property as OpenApiSchema)?.Type is { } type && doc.Type == JsonSchemaType.Boolean ? type : null);
+            }
+        }
+    }
+
+    /// <summary>A form field of type boolean is sent as the text "true" or "false".</summary>
+    static OpenApiSchema SchemaOf(Doc doc, JsonNode? fallbackDefault, JsonSchemaType? formType = null) => formType is JsonSchemaType.String && doc.Type == JsonSchemaType.Boolean
+        ? new OpenApiSchema { Type = JsonSchemaType.String, Description = doc.Description, Enum = [JsonValue.Create("true"), JsonValue.Create("false")], MaxLength = 5, Examples = [JsonValue.Create("true")] }
+        : new OpenApiSchema
+        {
+            Type = doc.Type,
+            Description = doc.Description,
+            Format = doc.Format ?? (doc.Type == JsonSchemaType.Integer ? "int32" : doc.Type == JsonSchemaType.Number ? "double" : null),
+            Minimum = doc.Minimum,
+            Maximum = doc.Maximum,
+            Default = doc.Default?.DeepClone() ?? fallbackDefault, // else the handler's own default
+            Pattern = doc.Pattern,
+            MaxLength = doc.MaxLength,
+            Enum = doc.Enum?.Select(v => (JsonNode)JsonValue.Create(v)).ToList(),
+            Examples = doc.Example is { } example ? [example.DeepClone()] : null,
+        };
+}
