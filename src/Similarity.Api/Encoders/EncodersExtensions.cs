@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Similarity.Hosting;
 
 namespace Similarity.Encoders;
 
@@ -13,11 +14,16 @@ public static partial class EncodersExtensions
         builder.Services.AddOptions<InputLimits>().BindConfiguration(InputLimits.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton(services => ModelManifest.Load(services.GetRequiredService<IOptions<ModelOptions>>().Value.Manifest));
-        builder.Services.AddSingleton(services => EmbeddingPipeline.Create(
-            services.GetRequiredService<ModelManifest>(),
-            services.GetRequiredService<IOptions<InferenceOptions>>().Value,
-            services.GetRequiredService<IOptions<InputLimits>>().Value,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("Similarity.Encoders")));
+        builder.Services.AddSingleton(services =>
+        {
+            var pipeline = EmbeddingPipeline.Create(
+                services.GetRequiredService<ModelManifest>(),
+                services.GetRequiredService<IOptions<InferenceOptions>>().Value,
+                services.GetRequiredService<IOptions<InputLimits>>().Value,
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("Similarity.Encoders"));
+            services.GetRequiredService<SimilarityMetrics>().Observe(pipeline);
+            return pipeline;
+        });
         builder.Services.AddHostedService<Warmup>();
         builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: ["ready"]);
         return builder;

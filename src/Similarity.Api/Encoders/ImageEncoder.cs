@@ -30,11 +30,14 @@ public sealed class ImageEncoder : IAsyncDisposable
     public int Dimension => _model.Dimension;
 
     /// <summary>Observes each batch's size (tests, metrics).</summary>
-    public event Action<int>? BatchRan
+    public event Action<BatchRun>? BatchRan
     {
         add => _batcher.BatchRan += value;
         remove => _batcher.BatchRan -= value;
     }
+
+    /// <summary>Items waiting for a model run.</summary>
+    public int Queued => _batcher.Queued;
 
     /// <summary>Why the batching loop stopped for good, or null while it runs.</summary>
     public Exception? Fault => _batcher.Fault;

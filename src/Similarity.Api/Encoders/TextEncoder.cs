@@ -34,11 +34,14 @@ public sealed class TextEncoder : IAsyncDisposable
 
     public int Dimension => _model.Dimension;
 
-    public event Action<int>? BatchRan
+    public event Action<BatchRun>? BatchRan
     {
         add => _batcher.BatchRan += value;
         remove => _batcher.BatchRan -= value;
     }
+
+    /// <summary>Items waiting for a model run.</summary>
+    public int Queued => _batcher.Queued;
 
     /// <summary>Why the batching loop stopped for good, or null while it runs.</summary>
     public Exception? Fault => _batcher.Fault;

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Similarity.Encoders;
 
 namespace Similarity.Hosting;
 
@@ -15,7 +16,6 @@ public sealed class SimilarityMetrics : IDisposable
     public SimilarityMetrics(IMeterFactory meters)
     {
         _meter = meters.Create(MeterName);
-        EncoderQueued = _meter.CreateUpDownCounter<int>("similarity.encoder.queued", "{item}", "Items waiting for their encoder's next batch.");
         EncoderBatchSize = _meter.CreateHistogram<int>("similarity.encoder.batch.size", "{item}", "Items per model run.",
             advice: new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128] });
         EncoderInference = _meter.CreateHistogram<double>("similarity.encoder.inference.duration", "s", "Time of one model run, decoding excluded.");
@@ -23,9 +23,6 @@ public sealed class SimilarityMetrics : IDisposable
         ImportJobs = _meter.CreateCounter<long>("similarity.import.jobs", "{job}", "Import jobs entering a state (queued, running, succeeded, ...).");
         SimilarDuration = _meter.CreateHistogram<double>("similarity.similar.duration", "s", "Time of one /similar search in the database, by the path it took.");
     }
-
-    /// <summary>Tag <c>model</c>: image or text.</summary>
-    public UpDownCounter<int> EncoderQueued { get; }
 
     /// <summary>Tag <c>model</c>: image or text.</summary>
     public Histogram<int> EncoderBatchSize { get; }
@@ -41,6 +38,28 @@ public sealed class SimilarityMetrics : IDisposable
 
     /// <summary>Tag <c>path</c>: approximate (the HNSW index), exact (a scan: the index not valid yet) or fallback (the index, then a scan for k).</summary>
     public Histogram<double> SimilarDuration { get; }
+
+    /// <summary>
+    /// The encoders' own figures: items queued (read at each scrape) and, per model run, its size and duration —
+    /// each tagged <c>model</c>: image or text.
+    /// </summary>
+    public void Observe(EmbeddingPipeline pipeline)
+    {
+        _meter.CreateObservableGauge("similarity.encoder.queued", () => new[]
+        {
+            new Measurement<int>(pipeline.Image.Queued, new KeyValuePair<string, object?>("model", "image")),
+            new Measurement<int>(pipeline.Text.Queued, new KeyValuePair<string, object?>("model", "text")),
+        }, "{item}", "Items waiting for their encoder's next model run.");
+        pipeline.Image.BatchRan += run => RecordBatch("image", run);
+        pipeline.Text.BatchRan += run => RecordBatch("text", run);
+    }
+
+    void RecordBatch(string model, BatchRun run)
+    {
+        var tag = new KeyValuePair<string, object?>("model", model);
+        EncoderBatchSize.Record(run.Size, tag);
+        EncoderInference.Record(run.Duration.TotalSeconds, tag);
+    }
 
     public void Dispose() => _meter.Dispose();
 }

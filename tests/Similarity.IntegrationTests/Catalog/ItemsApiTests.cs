@@ -50,7 +50,7 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         await client.PutItemAsync(item);
 
         var runs = 0;
-        void Count(int size) => Interlocked.Add(ref runs, size);
+        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
         pipeline.Image.BatchRan += Count;
         pipeline.Text.BatchRan += Count;
         try

@@ -25,7 +25,7 @@ public sealed class SimilarFaultTests(SimilarityApp app) : IClassFixture<Similar
     {
         var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
         var runs = 0;
-        void Count(int size) => Interlocked.Add(ref runs, size);
+        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
         pipeline.Text.BatchRan += Count;
         HttpResponseMessage response;
         try

@@ -56,10 +56,10 @@ public sealed class EmbedApiTests(SimilarityApp app) : IClassFixture<SimilarityA
             Pipeline.Image.BatchRan -= Record;
         }
         Assert.Equal(32, batchSizes.Sum());
-        void Record(int size)
+        void Record(BatchRun run)
         {
             lock (batchSizes)
-                batchSizes.Add(size);
+                batchSizes.Add(run.Size);
         }
     }
 

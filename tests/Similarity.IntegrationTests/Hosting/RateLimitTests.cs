@@ -147,7 +147,7 @@ sealed class TextEncoderHold : IDisposable
 
     public SemaphoreSlim Entered { get; } = new(0);
 
-    void Hold(int size)
+    void Hold(BatchRun run)
     {
         if (Interlocked.Increment(ref _batches) != 1)
             return;

@@ -135,7 +135,7 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
 
         var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
         var runs = 0;
-        void Count(int size) => Interlocked.Add(ref runs, size);
+        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
         pipeline.Image.BatchRan += Count;
         pipeline.Text.BatchRan += Count;
         try
