@@ -37,6 +37,10 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        items.MapGet("/", GetManyAsync)
+            .WithName("GetItems").WithSummary("Several items at once, by SKU.")
+            .WithDescription($"`skus`: 1 to {MaxSkus} comma-separated SKUs. The items that exist come in the order asked, each as `GET /items/{{sku}}` " +
+                "answers it; SKUs with no item are listed in `missing`. One database query.");
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
@@ -87,6 +91,24 @@ public static class ItemsApi
             new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight), ct);
         var response = ItemResponse.From(item, embedded: true);
         return created ? TypedResults.Created($"/items/{sku}", response) : TypedResults.Ok(response);
+    }
+
+    public const int MaxSkus = 100;
+
+    public sealed record ItemsResponse(IReadOnlyList<ItemResponse> Items, IReadOnlyList<string> Missing);
+
+    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> GetManyAsync([FromQuery] string? skus, CatalogStore store, CancellationToken ct)
+    {
+        var (wanted, error) = Sku.ParseList(skus, "skus", MaxSkus);
+        if (wanted.Length == 0)
+            error = $"Name 1 to {MaxSkus} items as skus=a,b,c.";
+        if (error is not null)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["skus"] = [error] });
+
+        var found = (await store.GetManyAsync(wanted, ct)).ToDictionary(item => item.Sku, StringComparer.Ordinal);
+        return TypedResults.Ok(new ItemsResponse(
+            [.. wanted.Where(found.ContainsKey).Select(sku => ItemResponse.From(found[sku]))],
+            [.. wanted.Where(sku => !found.ContainsKey(sku))]));
     }
 
     static async Task<Results<Ok<ItemResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(string sku, CatalogStore store, CancellationToken ct)

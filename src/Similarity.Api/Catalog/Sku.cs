@@ -11,4 +11,18 @@ public static partial class Sku
     public static partial Regex Pattern();
 
     public static bool IsValid(string? sku) => sku is not null && Pattern().IsMatch(sku);
+
+    /// <summary>
+    /// A comma-separated list of SKUs from a query parameter (blank entries ignored, duplicates kept once), or the
+    /// reason it is refused: more than <paramref name="max"/>, or an entry that is no SKU.
+    /// </summary>
+    public static (string[] Skus, string? Error) ParseList(string? csv, string name, int max)
+    {
+        var skus = (csv ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray();
+        if (skus.Length > max)
+            return (skus, $"{name} takes at most {max} SKUs.");
+        if (skus.FirstOrDefault(s => !IsValid(s)) is { } bad)
+            return (skus, $"'{FieldRules.Storable(bad, 100)}' is not a SKU ({Rule}).");
+        return (skus, null);
+    }
 }

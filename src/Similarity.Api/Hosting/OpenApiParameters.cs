@@ -14,7 +14,7 @@ namespace Similarity.Hosting;
 internal sealed class OpenApiParameters : IOperationFilter
 {
     sealed record Doc(string Description, JsonSchemaType Type, string? Minimum = null, string? Maximum = null, JsonNode? Default = null,
-        string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null);
+        string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null, bool Required = false);
 
     const string SkuPattern = "^[A-Za-z0-9._-]{1,64}$";
 
@@ -38,6 +38,9 @@ internal sealed class OpenApiParameters : IOperationFilter
             Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
         ["imageWeight"] = new("Rank by imageWeight × image cosine + textWeight × text cosine instead of the fused cosine.", JsonSchemaType.Number, "0", "100"),
         ["textWeight"] = new("The text cosine's weight when re-ranking by modality (see imageWeight).", JsonSchemaType.Number, "0", "100"),
+        ["skus"] = new("1 to 100 SKUs, comma-separated.", JsonSchemaType.String,
+            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600, Example: "mug-red-350,mug-blue-350",
+            Required: true),
         ["fields"] = new("Optional result fields, comma-separated: attributes, description.", JsonSchemaType.String,
             Pattern: "^(attributes|description)(,(attributes|description))?$", MaxLength: 22),
         ["id"] = new("The import job's id.", JsonSchemaType.String, Format: "uuid", MaxLength: 36),
@@ -80,6 +83,8 @@ internal sealed class OpenApiParameters : IOperationFilter
                 parameter.Description = doc.Description;
                 parameter.Schema = SchemaOf(doc, (parameter.Schema as OpenApiSchema)?.Default);
                 parameter.Example = null; // the schema's example serves
+                // A parameter the handler checks itself (to answer in its own words) is still required of clients.
+                parameter.Required |= doc.Required;
             }
         }
         foreach (var form in operation.RequestBody?.Content?.Where(c => c.Key == "multipart/form-data").Select(c => c.Value) ?? [])

@@ -76,11 +76,9 @@ public sealed record SimilarQuery(
         if (PriceMin > PriceMax)
             Error("priceMin", "priceMin must not exceed priceMax.");
 
-        var excluded = (Exclude ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (excluded.Length > MaxExcluded)
-            Error("exclude", $"exclude takes at most {MaxExcluded} SKUs.");
-        else if (excluded.FirstOrDefault(s => !Sku.IsValid(s)) is { } bad)
-            Error("exclude", $"'{FieldRules.Storable(bad, 100)}' is not a SKU ({Sku.Rule}).");
+        var (excluded, excludeError) = Sku.ParseList(Exclude, "exclude", MaxExcluded);
+        if (excludeError is not null)
+            Error("exclude", excludeError);
 
         (double Image, double Text)? weights = null;
         if (ImageWeight is not null || TextWeight is not null)

@@ -41,6 +41,46 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
     }
 
     [Fact]
+    public async Task Many_items_are_read_at_once_in_the_order_asked_with_the_missing_ones_named()
+    {
+        var client = app.CreateAdminClient();
+        await client.PutItemAsync(new TestItem("many-1", "Green teapot", "teapots", Price: 24.5m));
+        await client.PutItemAsync(new TestItem("many-2", "Grey teapot", "teapots"));
+
+        var read = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?skus=many-2,nothing-here,many-1,many-2"))!;
+
+        Assert.Equal(["many-2", "many-1"], read.Items.Select(item => item.Sku));
+        Assert.Equal(24.5m, read.Items[1].Price);
+        Assert.Equal("Grey teapot", read.Items[0].Title);
+        Assert.Equal(["nothing-here"], read.Missing);
+    }
+
+    [Theory]
+    [InlineData("/items", "skus")]
+    [InlineData("/items?skus=", "skus")]
+    [InlineData("/items?skus=a,b%21", "skus")]
+    [InlineData("/items?sku=a", "sku")]
+    public async Task Reading_many_items_with_a_bad_list_is_a_400_naming_it(string url, string field)
+    {
+        var response = await app.CreateClient().GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [Fact]
+    public async Task Reading_more_than_a_hundred_items_at_once_is_a_400_naming_the_limit()
+    {
+        var skus = string.Join(',', Enumerable.Range(0, ItemsApi.MaxSkus + 1).Select(i => $"s{i}"));
+
+        var response = await app.CreateClient().GetAsync($"/items?skus={skus}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("at most 100", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Unchanged_content_is_not_re_embedded_but_price_and_availability_are_updated()
     {
         var client = app.CreateAdminClient();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Foundation;
@@ -90,5 +91,64 @@ public sealed class OpenApiDocumentTests(SimilarityApp app) : IClassFixture<Simi
             content.Add(new StringContent(field.Value.GetProperty("example").GetString()!), field.Name);
         var response = await app.CreateAdminClient().PutAsync("/items/example-values", content);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Each operation of the document as "METHOD /path", e.g. "GET /similar/{sku}".</summary>
+    static IEnumerable<(string Route, JsonElement Operation)> Operations(JsonElement document) =>
+        document.GetProperty("paths").EnumerateObject().SelectMany(path => path.Value.EnumerateObject()
+            .Select(operation => ($"{operation.Name.ToUpperInvariant()} {path.Name}", operation.Value)));
+
+    /// <summary>The names a client types: query parameters and the fields of JSON and multipart bodies.</summary>
+    static IEnumerable<string> NamesOf(JsonElement document, JsonElement operation)
+    {
+        foreach (var parameter in operation.TryGetProperty("parameters", out var parameters) ? parameters.EnumerateArray() : default)
+        {
+            if (parameter.GetProperty("in").GetString() is "query" or "header")
+                yield return parameter.GetProperty("name").GetString()!;
+        }
+        if (!operation.TryGetProperty("requestBody", out var body))
+            yield break;
+        foreach (var content in body.GetProperty("content").EnumerateObject())
+        {
+            var schema = content.Value.GetProperty("schema");
+            if (schema.TryGetProperty("$ref", out var reference))
+                schema = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1]);
+            foreach (var property in schema.TryGetProperty("properties", out var properties) ? properties.EnumerateObject() : default)
+                yield return property.Name;
+        }
+    }
+
+    [Fact]
+    public async Task The_readme_names_every_route_parameter_and_field_exactly_as_the_document_does()
+    {
+        var document = await DocumentAsync();
+        var readme = await File.ReadAllTextAsync(Path.Combine(TestPaths.Root, "README.md"));
+        var api = readme[readme.IndexOf("## API", StringComparison.Ordinal)..readme.IndexOf("## Configuration", StringComparison.Ordinal)];
+        var documented = Regex.Matches(api, "`(GET|PUT|PATCH|POST|DELETE) (/[^`]*)`").Select(m => $"{m.Groups[1]} {m.Groups[2]}").ToHashSet();
+
+        var routes = Operations(document).Select(o => o.Route).ToHashSet();
+        Assert.Empty(routes.Except(documented).Order());
+        Assert.Empty(documented.Except(routes).Except(["GET /metrics"]).Order()); // /metrics is left out of the OpenAPI document
+        var unnamed = Operations(document).SelectMany(o => NamesOf(document, o.Operation).Select(name => $"{o.Route}: {name}"))
+            .Where(entry => !api.Contains($"`{entry[(entry.LastIndexOf(": ", StringComparison.Ordinal) + 2)..]}`", StringComparison.Ordinal));
+        Assert.Empty(unnamed);
+    }
+
+    [Fact]
+    public async Task The_http_file_has_a_request_for_every_route_against_a_host_variable()
+    {
+        var document = await DocumentAsync();
+        var requests = (await File.ReadAllLinesAsync(Path.Combine(TestPaths.Root, "src", "Similarity.Api", "Similarity.Api.http")))
+            .Select(line => Regex.Match(line, @"^(GET|PUT|PATCH|POST|DELETE) \{\{host\}\}(/[^?\s]*)"))
+            .Where(m => m.Success).Select(m => (Method: m.Groups[1].Value, Path: m.Groups[2].Value)).ToList();
+
+        var routes = Operations(document).Select(o => o.Route).Append("GET /metrics");
+        var missing = routes.Where(route =>
+        {
+            var (method, template) = (route[..route.IndexOf(' ', StringComparison.Ordinal)], route[(route.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+            var pattern = "^" + Regex.Replace(Regex.Escape(template), @"\\\{[^}]+}", "[^/]+") + "$";
+            return !requests.Any(r => r.Method == method && Regex.IsMatch(r.Path, pattern));
+        });
+        Assert.Empty(missing);
     }
 }
