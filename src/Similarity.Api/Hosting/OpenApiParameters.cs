@@ -66,8 +66,10 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["images"] = new("A zip of the pictures the catalog's image column names.", JsonSchemaType.String, Format: "binary"),
         ["format"] = new("The catalog's format, when not to be detected from its header or root element.", JsonSchemaType.String,
             MaxLength: 15, Enum: ["native", "merchant-center", "shopify"]),
-        ["mapping"] = new("For any other CSV: a JSON object from our field names to your column names.", JsonSchemaType.String, MaxLength: 16_384,
-            Example: """{"sku": "Item no", "title": "Name", "price": "Price"}"""),
+        // Default "" and no example: Swagger UI fills a form field with its example (or "string") and sends it with
+        // every upload, mapping a catalog that needs none; an empty field it leaves out.
+        ["mapping"] = new("For any other CSV: a JSON object from our field names to your column names, e.g. " +
+            """{"sku": "Item no", "title": "Name", "price": "Price"}.""", JsonSchemaType.String, MaxLength: 16_384, Default: ""),
         ["missingImage"] = new("What becomes of a row whose picture cannot be downloaded: skip it (an error) or store it textOnly.",
             JsonSchemaType.String, MaxLength: 8, Enum: ["skip", "textOnly"]),
         ["Idempotency-Key"] = new("Any string unique to this upload: posting the same body again under it returns the same job (and resumes it if it failed).",
@@ -81,10 +83,12 @@ internal sealed class OpenApiParameters : IOperationFilter
             if (parameter.Name is not null && Docs.TryGetValue(parameter.Name, out var doc))
             {
                 parameter.Description = doc.Description;
-                parameter.Schema = SchemaOf(doc, (parameter.Schema as OpenApiSchema)?.Default);
-                parameter.Example = null; // the schema's example serves
                 // A parameter the handler checks itself (to answer in its own words) is still required of clients.
                 parameter.Required |= doc.Required;
+                // Swagger UI fills an example into try-it-out and sends it: for an optional filter (brand=Acme
+                // Outdoor) that would filter every trial request. Only required parameters keep theirs.
+                parameter.Schema = SchemaOf(parameter.Required ? doc : doc with { Example = null }, (parameter.Schema as OpenApiSchema)?.Default);
+                parameter.Example = null; // the schema's example serves
             }
         }
         foreach (var form in operation.RequestBody?.Content?.Where(c => c.Key == "multipart/form-data").Select(c => c.Value) ?? [])
