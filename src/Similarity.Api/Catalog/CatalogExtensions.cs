@@ -9,6 +9,7 @@ public static class CatalogExtensions
     {
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<CatalogStore>();
+        builder.Services.AddSingleton<ItemPictures>();
         builder.Services.AddSingleton<CatalogIndex>();
         builder.Services.AddSingleton<SimilarSearch>();
         // After the migrations (registered earlier): the index needs the items table.

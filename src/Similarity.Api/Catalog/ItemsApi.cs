@@ -45,6 +45,13 @@ public static class ItemsApi
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
             .ProducesProblem(StatusCodes.Status404NotFound);
+        items.MapGet("/{sku}/image", GetPictureAsync)
+            .WithName("GetItemImage").WithSummary("The item's picture as stored: a 256 px thumbnail or the 640 px copy.")
+            .WithDescription("`size`: `thumb` or `full` (the default). A JPEG, upright, metadata stripped, with a strong ETag " +
+                "(`If-None-Match` → 304); 404 when the item has no picture.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status404NotFound);
         items.MapDelete("/{sku}", DeleteAsync)
             .WithName("DeleteItem").WithSummary("Removes an item; it leaves every result at once.")
             .WithDescription("204, then 404 for it; its vectors and pictures go with it.")
@@ -70,7 +77,7 @@ public static class ItemsApi
         string sku,
         [FromForm] string? title, [FromForm] string? description, [FromForm] string? category, [FromForm] string? brand,
         [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes, [FromForm] string? imageUrl,
-        IFormFile? image, CatalogStore store, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
+        IFormFile? image, CatalogStore store, ItemPictures pictures, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
     {
         var validated = new ItemInput(sku, title, description, category, brand, price, currency, available, attributes, imageUrl).Validate();
         if (validated.Value is not { } fields)
@@ -82,13 +89,23 @@ public static class ItemsApi
         var textHash = CatalogText.Hash(text);
 
         if (await store.UpdateIfUnchangedAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint, ct) is { } unchanged)
+        {
+            // Stored before pictures were kept, or its picture write was lost: the same upload makes it now.
+            if (imageBytes is not null && !await pictures.HasAsync(sku, imageHash!, ct))
+                await pictures.SaveAsync(sku, imageHash!, pipeline.Image.Preprocessor.Normalise(imageBytes, "image"), ct);
             return TypedResults.Ok(ItemResponse.From(unchanged, embedded: false));
+        }
 
         var embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
         var fusion = embedding.Fusion;
         VectorGuard.Check(fusion.Fused, imageBytes is null ? "title" : "image");
+        var picture = imageBytes is null ? null : pipeline.Image.Preprocessor.Normalise(imageBytes, "image");
         var (item, created) = await store.UpsertAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint,
             new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight), ct);
+        if (picture is not null)
+            await pictures.SaveAsync(sku, imageHash!, picture, ct);
+        else
+            await pictures.DeleteAsync(sku, ct);
         var response = ItemResponse.From(item, embedded: true);
         return created ? TypedResults.Created($"/items/{sku}", response) : TypedResults.Ok(response);
     }
@@ -116,6 +133,24 @@ public static class ItemsApi
         if (!Sku.IsValid(sku))
             return InvalidSku();
         return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFoundProblem(sku);
+    }
+
+    static async Task<IResult> GetPictureAsync(string sku, [FromQuery] string? size, ItemPictures pictures, HttpContext http, CancellationToken ct)
+    {
+        if (!Sku.IsValid(sku))
+            return InvalidSku();
+        PictureSize? wanted = size switch { null or "full" => PictureSize.Full, "thumb" => PictureSize.Thumb, _ => null };
+        if (wanted is not { } chosen)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["size"] = ["size is thumb or full."] });
+        if (await pictures.GetAsync(sku, chosen, ct) is not { } picture)
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No picture.", detail: $"There is no picture of an item with SKU '{sku}'.");
+
+        // Cached for a while, then revalidated by ETag: a new picture shows within the minute.
+        http.Response.Headers.CacheControl = "public, max-age=60";
+        http.Response.Headers.ETag = picture.ETag;
+        if (http.Request.IfNoneMatchHas(picture.ETag))
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        return TypedResults.File(picture.Jpeg, "image/jpeg");
     }
 
     static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> DeleteAsync(string sku, CatalogStore store, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using Microsoft.ML.OnnxRuntime;
 
@@ -29,12 +30,8 @@ public sealed class ImageEncoder : IAsyncDisposable
 
     public int Dimension => _model.Dimension;
 
-    /// <summary>Observes each batch's size (tests, metrics).</summary>
-    public event Action<BatchRun>? BatchRan
-    {
-        add => _batcher.BatchRan += value;
-        remove => _batcher.BatchRan -= value;
-    }
+    /// <summary>Each run of the model, by requests or by imports (tests, metrics).</summary>
+    public event Action<ModelRun>? ModelRan;
 
     /// <summary>Items waiting for a model run.</summary>
     public int Queued => _batcher.Queued;
@@ -105,7 +102,9 @@ public sealed class ImageEncoder : IAsyncDisposable
     {
         var crop = Preprocessor.Crop;
         using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [count, 3, crop, crop]);
+        var start = Stopwatch.GetTimestamp();
         using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
         var output = outputs[0];
         var shape = output.GetTensorTypeAndShape().Shape;
         var data = output.GetTensorDataAsSpan<float>();

@@ -7,6 +7,13 @@ namespace Similarity.Encoders;
 public enum ImageFormat { Jpeg, Png, WebP, Gif }
 
 /// <summary>
+/// The picture kept for an item: a JPEG whose longest side is at most <see cref="ImagePreprocessor.FullSide"/> (the
+/// copy a later re-embedding reads) and a <see cref="ImagePreprocessor.ThumbSide"/> px thumbnail, upright, metadata
+/// stripped; <see cref="ETag"/> names the content of both.
+/// </summary>
+public sealed record NormalisedPicture(byte[] Full, byte[] Thumb, string ETag);
+
+/// <summary>
 /// Untrusted image bytes → the model's NCHW float tensor. <see cref="Check"/> refuses what is too big or not an
 /// image before any pixel is decoded — by file size, by pixel count and by the memory the decode would take;
 /// <see cref="Decode"/> writes straight into a slot of the batch buffer, at most
@@ -159,6 +166,38 @@ public sealed class ImagePreprocessor : IDisposable
             {
                 NetVips.NetVips.Free(memory);
             }
+        }
+        catch (VipsException ex)
+        {
+            throw new InputRejectedException(field, $"The image could not be decoded: {FirstLine(ex.Message)}");
+        }
+    }
+
+    /// <summary>Longest side of the stored copy: enough for a 224–384 px encoder's resize and crop.</summary>
+    public const int FullSide = 640;
+
+    public const int ThumbSide = 256;
+
+    const int JpegQuality = 85;
+
+    /// <summary>
+    /// The stored copies of an image (<see cref="NormalisedPicture"/>): EXIF orientation applied, alpha flattened on
+    /// white, sRGB, never enlarged. Refuses what <see cref="Check"/> refuses, within the same decode slots.
+    /// </summary>
+    public NormalisedPicture Normalise(byte[] bytes, string field)
+    {
+        using var slot = WaitForDecodeSlot();
+        Plan(bytes, field);
+        try
+        {
+            // thumbnail_buffer shrinks on load (JPEG, WebP) and streams the rest, so memory stays near the output's.
+            using var full = Image.ThumbnailBuffer(bytes, FullSide, height: FullSide, size: Enums.Size.Down, failOn: Enums.FailOn.Error);
+            using var fullRgb = ToSrgb8(full);
+            var fullJpeg = fullRgb.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None);
+            // From the saved copy: the load above streams once and cannot be read a second time.
+            using var thumb = Image.ThumbnailBuffer(fullJpeg, ThumbSide, height: ThumbSide, size: Enums.Size.Down);
+            var thumbJpeg = thumb.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None);
+            return new NormalisedPicture(fullJpeg, thumbJpeg, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fullJpeg))[..32]);
         }
         catch (VipsException ex)
         {

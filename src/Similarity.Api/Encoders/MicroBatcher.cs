@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using Similarity.Hosting;
 
@@ -6,9 +5,6 @@ namespace Similarity.Encoders;
 
 /// <summary>The result of one item in a batch: its value, or why that item alone failed.</summary>
 public readonly record struct Outcome<T>(T? Value, Exception? Error);
-
-/// <summary>One model run: how many items it took and how long the model ran (decoding and tokenising excluded).</summary>
-public readonly record struct BatchRun(int Size, TimeSpan Duration);
 
 /// <summary>
 /// Coalesces concurrent requests into one model run. A single worker drains whatever is queued (up to the batch
@@ -50,8 +46,8 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
         _worker = Task.Run(WorkAsync);
     }
 
-    /// <summary>Each model run, for tests and metrics.</summary>
-    public event Action<BatchRun>? BatchRan;
+    /// <summary>Sizes of the batches run so far, for tests.</summary>
+    public event Action<int>? BatchRan;
 
     /// <summary>Why the loop stopped for good, or null while it runs.</summary>
     public Exception? Fault => _fault;
@@ -143,12 +139,10 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
         var inputs = new TIn[batch.Count];
         for (var i = 0; i < batch.Count; i++)
             inputs[i] = batch[i].Input;
-        var start = Stopwatch.GetTimestamp();
         var outcomes = _run(inputs);
-        var duration = Stopwatch.GetElapsedTime(start);
         if (outcomes.Length != batch.Count)
             throw new InvalidOperationException($"The {_name} model run returned {outcomes.Length} outcomes for {batch.Count} inputs.");
-        BatchRan?.Invoke(new BatchRun(batch.Count, duration));
+        BatchRan?.Invoke(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             if (outcomes[i].Error is { } error)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using Microsoft.ML.OnnxRuntime;
 
@@ -34,11 +35,8 @@ public sealed class TextEncoder : IAsyncDisposable
 
     public int Dimension => _model.Dimension;
 
-    public event Action<BatchRun>? BatchRan
-    {
-        add => _batcher.BatchRan += value;
-        remove => _batcher.BatchRan -= value;
-    }
+    /// <summary>Each run of the model, by requests or by imports (tests, metrics).</summary>
+    public event Action<ModelRun>? ModelRan;
 
     /// <summary>Items waiting for a model run.</summary>
     public int Queued => _batcher.Queued;
@@ -110,7 +108,9 @@ public sealed class TextEncoder : IAsyncDisposable
         using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask, shape);
         using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types, shape);
         OrtValue[] inputs = _inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
+        var start = Stopwatch.GetTimestamp();
         using var outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+        ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
         var data = outputs[0].GetTensorDataAsSpan<float>();
         var maskSpan = mask.Span;
         var vectors = new float[count][];

@@ -41,6 +41,8 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["skus"] = new("1 to 100 SKUs, comma-separated.", JsonSchemaType.String,
             Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600, Example: "mug-red-350,mug-blue-350",
             Required: true),
+        ["size"] = new("Which stored copy: the 256 px thumbnail or the 640 px picture.", JsonSchemaType.String, MaxLength: 5,
+            Default: "full", Enum: ["thumb", "full"]),
         ["fields"] = new("Optional result fields, comma-separated: attributes, description.", JsonSchemaType.String,
             Pattern: "^(attributes|description)(,(attributes|description))?$", MaxLength: 22),
         ["id"] = new("The import job's id.", JsonSchemaType.String, Format: "uuid", MaxLength: 36),

@@ -40,7 +40,7 @@ public sealed class SimilarityMetrics : IDisposable
     public Histogram<double> SimilarDuration { get; }
 
     /// <summary>
-    /// The encoders' own figures: items queued (read at each scrape) and, per model run, its size and duration —
+    /// The encoders' own figures: items queued (read at each scrape) and, per model run (requests' and imports'), its size and duration —
     /// each tagged <c>model</c>: image or text.
     /// </summary>
     public void Observe(EmbeddingPipeline pipeline)
@@ -50,11 +50,11 @@ public sealed class SimilarityMetrics : IDisposable
             new Measurement<int>(pipeline.Image.Queued, new KeyValuePair<string, object?>("model", "image")),
             new Measurement<int>(pipeline.Text.Queued, new KeyValuePair<string, object?>("model", "text")),
         }, "{item}", "Items waiting for their encoder's next model run.");
-        pipeline.Image.BatchRan += run => RecordBatch("image", run);
-        pipeline.Text.BatchRan += run => RecordBatch("text", run);
+        pipeline.Image.ModelRan += run => RecordRun("image", run);
+        pipeline.Text.ModelRan += run => RecordRun("text", run);
     }
 
-    void RecordBatch(string model, BatchRun run)
+    void RecordRun(string model, ModelRun run)
     {
         var tag = new KeyValuePair<string, object?>("model", model);
         EncoderBatchSize.Record(run.Size, tag);

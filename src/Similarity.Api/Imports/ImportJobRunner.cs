@@ -58,6 +58,8 @@ public sealed partial class ImportJobRunner(
         public List<Prepared> Unchanged { get; } = [];
         public List<Rejected> Rejected { get; } = [];
         public List<PictureSource> Downloaded { get; } = [];
+        /// <summary>The stored copies of the embedded rows' pictures, by SKU.</summary>
+        public Dictionary<string, NormalisedPicture> Pictures { get; } = new(StringComparer.Ordinal);
         public int Superseded;
     }
 
@@ -438,8 +440,7 @@ public sealed partial class ImportJobRunner(
             {
                 if (imageOutcome.Error is { } error)
                 {
-                    var source = item.Row.Image ?? item.Row.ImageUrl;
-                    outcome.Rejected.Add(Rejected.Naming(item.Row, $"Image '{source}': {error.Message}", item.Row.Image is null ? CatalogField.ImageUrl : CatalogField.Image));
+                    RejectPicture(item, error.Message);
                     continue;
                 }
                 imageVector = imageOutcome.Value;
@@ -454,9 +455,24 @@ public sealed partial class ImportJobRunner(
                 outcome.Rejected.Add(Rejected.Naming(item.Row, ex.Message, item.Image is null ? CatalogField.Title : CatalogField.Image));
                 continue;
             }
+            if (item.Image is not null)
+            {
+                try
+                {
+                    outcome.Pictures[item.Sku] = pipeline.Image.Preprocessor.Normalise(item.Image, "image");
+                }
+                catch (InputRejectedException ex)
+                {
+                    RejectPicture(item, ex.Message);
+                    continue;
+                }
+            }
             outcome.Embedded.Add((item, new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight)));
         }
         return outcome;
+
+        void RejectPicture(Prepared item, string reason) => outcome.Rejected.Add(Rejected.Naming(item.Row,
+            $"Image '{item.Row.Image ?? item.Row.ImageUrl}': {reason}", item.Row.Image is null ? CatalogField.ImageUrl : CatalogField.Image));
     }
 
     /// <summary>What is stored for a SKU: its hashes, model, picture URL, and what that URL answered last time.</summary>
@@ -548,6 +564,10 @@ public sealed partial class ImportJobRunner(
             await using var reader = await upsert.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             (inserted, reembedded) = ((int)reader.GetInt64(0), (int)reader.GetInt64(1));
+            await reader.DisposeAsync();
+            // A row whose picture the server said was unchanged has its hash but no new copy: its stored one stays.
+            await ItemPictures.WriteBatchAsync(connection, transaction,
+                [.. staged.Select(e => (e.Item.Sku, e.Item.ImageHash, outcome.Pictures.GetValueOrDefault(e.Item.Sku)))], ct);
         }
         if (outcome.Unchanged.Count > 0)
         {

@@ -82,7 +82,7 @@ public static class SimilarApi
         var item = conditional ? await search.GetQueryItemAsync(sku, ct) : null;
         if (item is not null && Refusal(sku, item, pipeline) is { } refusedFirst)
             return refusedFirst;
-        if (item is not null && IfNoneMatchHas(http, SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
+        if (item is not null && http.Request.IfNoneMatchHas(SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
         var (searched, results) = await search.SearchAsync(request, withQueryItem: item is null, ct);
@@ -129,9 +129,6 @@ public static class SimilarApi
         http.Response.Headers.CacheControl = $"public, max-age={options.CacheMaxAgeSeconds}";
         return etag;
     }
-
-    static bool IfNoneMatchHas(HttpContext http, string etag) =>
-        http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Select(t => t.Trim()).Any(t => t == etag || t == "*"));
 
     /// <summary>A weak ETag over the catalog revision, the model fingerprint and the request (path and query).</summary>
     static string ETagOf(long revision, string fingerprint, HttpRequest request)

@@ -90,9 +90,9 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         await client.PutItemAsync(item);
 
         var runs = 0;
-        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
-        pipeline.Image.BatchRan += Count;
-        pipeline.Text.BatchRan += Count;
+        void Count(ModelRun run) => Interlocked.Add(ref runs, run.Size);
+        pipeline.Image.ModelRan += Count;
+        pipeline.Text.ModelRan += Count;
         try
         {
             var again = await client.PutItemAsync(item with { Price = 7.5m, Available = false });
@@ -107,8 +107,8 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         }
         finally
         {
-            pipeline.Image.BatchRan -= Count;
-            pipeline.Text.BatchRan -= Count;
+            pipeline.Image.ModelRan -= Count;
+            pipeline.Text.ModelRan -= Count;
         }
     }
 

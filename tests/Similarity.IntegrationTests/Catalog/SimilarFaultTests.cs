@@ -25,8 +25,8 @@ public sealed class SimilarFaultTests(SimilarityApp app) : IClassFixture<Similar
     {
         var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
         var runs = 0;
-        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
-        pipeline.Text.BatchRan += Count;
+        void Count(ModelRun run) => Interlocked.Add(ref runs, run.Size);
+        pipeline.Text.ModelRan += Count;
         HttpResponseMessage response;
         try
         {
@@ -34,7 +34,7 @@ public sealed class SimilarFaultTests(SimilarityApp app) : IClassFixture<Similar
         }
         finally
         {
-            pipeline.Text.BatchRan -= Count;
+            pipeline.Text.ModelRan -= Count;
         }
 
         await CatalogClient.AssertNamesFieldAsync(response, field);

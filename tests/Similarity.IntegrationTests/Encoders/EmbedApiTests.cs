@@ -44,7 +44,7 @@ public sealed class EmbedApiTests(SimilarityApp app) : IClassFixture<SimilarityA
             expected.Add((await Pipeline.EmbedAsync(image, text, default)).Fusion.Fused);
 
         var batchSizes = new List<int>();
-        Pipeline.Image.BatchRan += Record;
+        Pipeline.Image.ModelRan += Record;
         try
         {
             var answers = await Task.WhenAll(inputs.Select(input => client.EmbedAsync(input.Image, input.Text)));
@@ -53,10 +53,10 @@ public sealed class EmbedApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         }
         finally
         {
-            Pipeline.Image.BatchRan -= Record;
+            Pipeline.Image.ModelRan -= Record;
         }
         Assert.Equal(32, batchSizes.Sum());
-        void Record(BatchRun run)
+        void Record(ModelRun run)
         {
             lock (batchSizes)
                 batchSizes.Add(run.Size);

@@ -73,7 +73,7 @@ public sealed class EncoderLifetimeTests
             var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
 
-            pipeline.Image.BatchRan += _ => throw new InvalidOperationException("an observer failed");
+            pipeline.Image.ModelRan += _ => throw new InvalidOperationException("an observer failed");
             var failed = await client.PostAsync("/embed", EmbedClient.Form(TestImages.Noise(64, 64, seed: 2)));
             Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
             Assert.True(await Task.Run(() => SpinWait.SpinUntil(() => pipeline.Image.Fault is not null, Stuck)), "the loop should record its fault");

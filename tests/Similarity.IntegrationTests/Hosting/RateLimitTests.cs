@@ -142,12 +142,12 @@ sealed class TextEncoderHold : IDisposable
     public TextEncoderHold(SimilarityApp app)
     {
         _pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
-        _pipeline.Text.BatchRan += Hold;
+        _pipeline.Text.ModelRan += Hold;
     }
 
     public SemaphoreSlim Entered { get; } = new(0);
 
-    void Hold(BatchRun run)
+    void Hold(ModelRun run)
     {
         if (Interlocked.Increment(ref _batches) != 1)
             return;
@@ -159,7 +159,7 @@ sealed class TextEncoderHold : IDisposable
 
     public void Dispose()
     {
-        _pipeline.Text.BatchRan -= Hold;
+        _pipeline.Text.ModelRan -= Hold;
         _release.Release();
         _release.Dispose();
         Entered.Dispose();

@@ -131,23 +131,24 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
         var client = app.CreateAdminClient();
         var csv = "sku,title,image\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"twice-{i},Item {i},p{i}.png"));
         var zip = ImportClient.Zip([.. Enumerable.Range(0, 20).Select(i => ($"p{i}.png", TestImages.Noise(32, 32, 100 + i)))]);
-        await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv, "c.csv", zip))).Id);
-
         var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
         var runs = 0;
-        void Count(BatchRun run) => Interlocked.Add(ref runs, run.Size);
-        pipeline.Image.BatchRan += Count;
-        pipeline.Text.BatchRan += Count;
+        void Count(ModelRun run) => Interlocked.Add(ref runs, run.Size);
+        pipeline.Image.ModelRan += Count;
+        pipeline.Text.ModelRan += Count;
         try
         {
+            await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv, "c.csv", zip))).Id);
+            Assert.Equal(40, Interlocked.Exchange(ref runs, 0)); // the counter sees an import's model runs: 20 images, 20 texts
+
             var again = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(csv, "c.csv", zip))).Id);
             Assert.Equal(20, again.Counts.Unchanged);
             Assert.Equal(0, again.Counts.Inserted + again.Counts.Updated);
         }
         finally
         {
-            pipeline.Image.BatchRan -= Count;
-            pipeline.Text.BatchRan -= Count;
+            pipeline.Image.ModelRan -= Count;
+            pipeline.Text.ModelRan -= Count;
         }
         Assert.Equal(0, runs);
     }

@@ -16,6 +16,21 @@ public static class TestImages
         return image.WriteToBuffer(suffix);
     }
 
+    /// <summary>
+    /// A <paramref name="width"/> × <paramref name="height"/> JPEG stored sideways with EXIF orientation 6 ("rotate 90°
+    /// clockwise to view"), a title in its metadata: upright it is <paramref name="height"/> wide.
+    /// </summary>
+    public static byte[] SidewaysJpegWithMetadata(int width, int height, int seed)
+    {
+        using var image = Image.NewFromBuffer(Noise(width, height, seed, ".jpg"));
+        using var tagged = image.Mutate(m =>
+        {
+            m.Set(GValue.GIntType, "orientation", 6);
+            m.Set(GValue.GStrType, "exif-ifd0-ImageDescription", "secret camera notes");
+        });
+        return tagged.JpegsaveBuffer(keep: Enums.ForeignKeep.All);
+    }
+
     /// <summary>The same picture resized to <paramref name="width"/> pixels wide and re-encoded.</summary>
     public static byte[] Resized(byte[] encoded, int width, string suffix)
     {

@@ -20,7 +20,7 @@ public sealed class MicroBatcherTests
         var sizes = new List<int>();
         // An hour's delay: a lone request that waited for company would hit the Stuck timeout instead.
         await using var batcher = Create(Double, maxBatch: 32, maxDelay: TimeSpan.FromHours(1));
-        batcher.BatchRan += run => sizes.Add(run.Size);
+        batcher.BatchRan += sizes.Add;
 
         Assert.Equal(42, await batcher.EnqueueAsync(21).WaitAsync(Stuck));
         Assert.Equal([1], sizes);
@@ -32,7 +32,7 @@ public sealed class MicroBatcherTests
         using var gate = new FirstBatchGate();
         var sizes = new List<int>();
         await using var batcher = Create(gate.Wrap(Double), maxBatch: 8);
-        batcher.BatchRan += run => sizes.Add(run.Size);
+        batcher.BatchRan += sizes.Add;
 
         var first = batcher.EnqueueAsync(0);
         await gate.Running.WaitAsync(Stuck);
