@@ -125,6 +125,28 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }, ct);
 
+    /// <summary>A page of the catalog in SKU order: up to <paramref name="limit"/> items after <paramref name="afterSku"/>, filtered.</summary>
+    public Task<IReadOnlyList<StoredItem>> ListAsync(string? afterSku, int limit, string? category, string? brand, bool? available,
+        CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {Columns} FROM items
+            WHERE ($1::text IS NULL OR sku > $1) AND ($2::text IS NULL OR lower(category) = lower($2))
+              AND ($3::text IS NULL OR lower(brand) = lower($3)) AND ($4::boolean IS NULL OR available = $4)
+            ORDER BY sku LIMIT $5
+            """);
+        command.Parameters.Add(Text(afterSku));
+        command.Parameters.Add(Text(category));
+        command.Parameters.Add(Text(brand));
+        command.Parameters.Add(new() { Value = (object?)available ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+        command.Parameters.Add(new() { Value = limit });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var items = new List<StoredItem>(limit);
+        while (await reader.ReadAsync(ct))
+            items.Add(Read(reader));
+        return (IReadOnlyList<StoredItem>)items;
+    }, ct);
+
     /// <summary>The items of these SKUs that exist, in one query (read again on a broken pooled connection).</summary>
     public Task<IReadOnlyList<StoredItem>> GetManyAsync(string[] skus, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {

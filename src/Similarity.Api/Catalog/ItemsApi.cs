@@ -38,9 +38,10 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         items.MapGet("/", GetManyAsync)
-            .WithName("GetItems").WithSummary("Several items at once, by SKU.")
-            .WithDescription($"`skus`: 1 to {MaxSkus} comma-separated SKUs. The items that exist come in the order asked, each as `GET /items/{{sku}}` " +
-                "answers it; SKUs with no item are listed in `missing`. One database query.");
+            .WithName("GetItems").WithSummary("Several items by SKU, or a page of the catalog.")
+            .WithDescription($"With `skus` (1 to {MaxSkus}, comma-separated): those items in the order asked, each as `GET /items/{{sku}}` " +
+                "answers it, and the SKUs with no item in `missing` (one database query). Without it: a page of the catalog in SKU order, " +
+                "`limit` items after `afterSku` (the previous page's `nextAfterSku`), optionally only a `category`, `brand` or `available` state.");
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
@@ -112,10 +113,17 @@ public static class ItemsApi
 
     public const int MaxSkus = 100;
 
-    public sealed record ItemsResponse(IReadOnlyList<ItemResponse> Items, IReadOnlyList<string> Missing);
+    /// <param name="Items">The items found, in the order asked or in SKU order.</param>
+    /// <param name="Missing">With <c>skus</c>: those with no item.</param>
+    /// <param name="NextAfterSku">Listing: the <c>afterSku</c> of the next page, or null on the last.</param>
+    public sealed record ItemsResponse(IReadOnlyList<ItemResponse> Items, IReadOnlyList<string> Missing, string? NextAfterSku);
 
-    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> GetManyAsync([FromQuery] string? skus, CatalogStore store, CancellationToken ct)
+    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> GetManyAsync(
+        [FromQuery] string? skus, [FromQuery] string? afterSku, [FromQuery] string? category, [FromQuery] string? brand,
+        [FromQuery] bool? available, CatalogStore store, CancellationToken ct, [FromQuery] int limit = 24)
     {
+        if (skus is null)
+            return await ListAsync(afterSku, limit, category, brand, available, store, ct);
         var (wanted, error) = Sku.ParseList(skus, "skus", MaxSkus);
         if (wanted.Length == 0)
             error = $"Name 1 to {MaxSkus} items as skus=a,b,c.";
@@ -125,7 +133,30 @@ public static class ItemsApi
         var found = (await store.GetManyAsync(wanted, ct)).ToDictionary(item => item.Sku, StringComparer.Ordinal);
         return TypedResults.Ok(new ItemsResponse(
             [.. wanted.Where(found.ContainsKey).Select(sku => ItemResponse.From(found[sku]))],
-            [.. wanted.Where(sku => !found.ContainsKey(sku))]));
+            [.. wanted.Where(sku => !found.ContainsKey(sku))], null));
+    }
+
+    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> ListAsync(string? afterSku, int limit, string? category, string? brand, bool? available,
+        CatalogStore store, CancellationToken ct)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (afterSku is not null && !Sku.IsValid(afterSku))
+            errors["afterSku"] = [$"afterSku must be {Sku.Rule}."];
+        if (Paging.LimitProblem(limit) is { } badLimit)
+            errors["limit"] = [badLimit];
+        if (FieldRules.TextProblem("category", category, ItemInput.MaxName) is { } badCategory)
+            errors["category"] = [badCategory];
+        if (FieldRules.TextProblem("brand", brand, ItemInput.MaxName) is { } badBrand)
+            errors["brand"] = [badBrand];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        // One more than the page tells whether another page follows.
+        var page = await store.ListAsync(afterSku, limit + 1, Blank(category), Blank(brand), available, ct);
+        var items = page.Take(limit).Select(item => ItemResponse.From(item)).ToList();
+        return TypedResults.Ok(new ItemsResponse(items, [], page.Count > limit ? items[^1].Sku : null));
+
+        static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
     static async Task<Results<Ok<ItemResponse>, ProblemHttpResult, ValidationProblem>> GetAsync(string sku, CatalogStore store, CancellationToken ct)

@@ -14,7 +14,7 @@ namespace Similarity.Hosting;
 internal sealed class OpenApiParameters : IOperationFilter
 {
     sealed record Doc(string Description, JsonSchemaType Type, string? Minimum = null, string? Maximum = null, JsonNode? Default = null,
-        string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null, bool Required = false);
+        string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null);
 
     const string SkuPattern = "^[A-Za-z0-9._-]{1,64}$";
 
@@ -38,9 +38,9 @@ internal sealed class OpenApiParameters : IOperationFilter
             Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
         ["imageWeight"] = new("Rank by imageWeight × image cosine + textWeight × text cosine instead of the fused cosine.", JsonSchemaType.Number, "0", "100"),
         ["textWeight"] = new("The text cosine's weight when re-ranking by modality (see imageWeight).", JsonSchemaType.Number, "0", "100"),
-        ["skus"] = new("1 to 100 SKUs, comma-separated.", JsonSchemaType.String,
-            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600, Example: "mug-red-350,mug-blue-350",
-            Required: true),
+        ["skus"] = new("1 to 100 SKUs, comma-separated; without it, a page of the catalog.", JsonSchemaType.String,
+            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
+        ["afterSku"] = new("The catalog page after this SKU (the previous page's nextAfterSku).", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64),
         ["size"] = new("Which stored copy: the 256 px thumbnail or the 640 px picture.", JsonSchemaType.String, MaxLength: 5,
             Default: "full", Enum: ["thumb", "full"]),
         ["fields"] = new("Optional result fields, comma-separated: attributes, description.", JsonSchemaType.String,
@@ -85,8 +85,6 @@ internal sealed class OpenApiParameters : IOperationFilter
             if (parameter.Name is not null && Docs.TryGetValue(parameter.Name, out var doc))
             {
                 parameter.Description = doc.Description;
-                // A parameter the handler checks itself (to answer in its own words) is still required of clients.
-                parameter.Required |= doc.Required;
                 // Swagger UI fills an example into try-it-out and sends it: for an optional filter (brand=Acme
                 // Outdoor) that would filter every trial request. Only required parameters keep theirs.
                 parameter.Schema = SchemaOf(parameter.Required ? doc : doc with { Example = null }, (parameter.Schema as OpenApiSchema)?.Default);

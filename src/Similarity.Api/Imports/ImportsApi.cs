@@ -172,10 +172,9 @@ public static partial class ImportsApi
     }
 
     /// <summary>The most jobs or row errors one page holds.</summary>
-    public const int MaxPage = 1000;
 
     static ValidationProblem? PageProblem(int limit, int after = 0) =>
-        limit is < 1 or > MaxPage ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {MaxPage}."] })
+        Paging.LimitProblem(limit) is { } problem ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [problem] })
         : after < 0 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = ["after must not be negative."] })
         : null;
 
@@ -186,7 +185,7 @@ public static partial class ImportsApi
         await store.GetAsync(id, ct) is { } job ? TypedResults.Ok(JobResponse.From(job)) : NotFound(id);
 
     static async Task<Results<Ok<ErrorsResponse>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> ErrorsAsync(
-        Guid id, HttpRequest request, ImportStore store, CancellationToken ct, int after = 0, int limit = MaxPage)
+        Guid id, HttpRequest request, ImportStore store, CancellationToken ct, int after = 0, int limit = Paging.MaxLimit)
     {
         if (PageProblem(limit, after) is { } problem)
             return problem;

@@ -55,8 +55,33 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         Assert.Equal(["nothing-here"], read.Missing);
     }
 
+    [Fact]
+    public async Task The_catalog_is_listed_in_pages_in_sku_order_filtered_by_category_brand_and_availability()
+    {
+        var client = app.CreateAdminClient();
+        foreach (var i in new[] { 4, 1, 3, 5, 2 })
+            await client.PutItemAsync(new TestItem($"list-{i}", $"Lamp {i}", "Desk-Lamps", Brand: i % 2 == 0 ? "Lumo" : "Brite", Available: i != 3));
+
+        var pages = new List<string[]>();
+        string? after = null;
+        do
+        {
+            var page = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>($"/items?category=desk-lamps&limit=2{(after is null ? "" : $"&afterSku={after}")}"))!;
+            pages.Add([.. page.Items.Select(item => item.Sku)]);
+            after = page.NextAfterSku;
+        }
+        while (after is not null);
+
+        Assert.Equal([["list-1", "list-2"], ["list-3", "list-4"], ["list-5"]], pages);
+        var lumo = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?category=DESK-LAMPS&brand=lumo"))!;
+        Assert.Equal(["list-2", "list-4"], lumo.Items.Select(item => item.Sku));
+        var unavailable = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?category=desk-lamps&available=false"))!;
+        Assert.Equal(["list-3"], unavailable.Items.Select(item => item.Sku));
+    }
+
     [Theory]
-    [InlineData("/items", "skus")]
+    [InlineData("/items?limit=0", "limit")]
+    [InlineData("/items?afterSku=a%20b", "afterSku")]
     [InlineData("/items?skus=", "skus")]
     [InlineData("/items?skus=a,b%21", "skus")]
     [InlineData("/items?sku=a", "sku")]
