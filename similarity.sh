@@ -563,10 +563,10 @@ ${rows}
 TABLE
 }
 
-# Spectral and its rulesets, pinned by tests/lint/package-lock.json; installed once per checkout.
+# Spectral, its rulesets and axe-core, pinned by tests/lint/package-lock.json; installed once per checkout.
 ensure_lint_tools() {
   [ tests/lint/node_modules/.package-lock.json -nt tests/lint/package-lock.json ] && return 0
-  log "installing Spectral (tests/lint/package-lock.json)"
+  log "installing Spectral and axe-core (tests/lint/package-lock.json)"
   npm ci --prefix tests/lint --no-audit --no-fund --loglevel=error >/dev/null
 }
 

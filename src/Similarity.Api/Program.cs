@@ -5,6 +5,7 @@ using Similarity.Encoders;
 using Similarity.Health;
 using Similarity.Hosting;
 using Similarity.Imports;
+using Similarity.Pages;
 using Similarity.Similar;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -20,6 +21,7 @@ var app = builder.Build();
 
 app.UseServiceDefaults();
 app.UseRateLimits();
+app.UsePages();
 app.MapHealthApi();
 app.MapEmbedApi();
 app.MapItemsApi();

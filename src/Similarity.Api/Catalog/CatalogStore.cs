@@ -12,6 +12,9 @@ public sealed record ItemFields(
     string? ImageUrl = null);
 
 /// <summary>The vectors of one item: fused (unit norm), and the per-modality projections that explain its scores.</summary>
+/// <summary>What a catalog page is narrowed to; null is no condition.</summary>
+public sealed record CatalogFilter(string? Category, string? Brand, bool? Available, decimal? PriceMin, decimal? PriceMax);
+
 public sealed record ItemVectors(float[] Fused, float[]? Image, float[]? Text, float ImageWeight, float TextWeight);
 
 /// <summary>A stored item, without its vectors.</summary>
@@ -126,19 +129,22 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
     }, ct);
 
     /// <summary>A page of the catalog in SKU order: up to <paramref name="limit"/> items after <paramref name="afterSku"/>, filtered.</summary>
-    public Task<IReadOnlyList<StoredItem>> ListAsync(string? afterSku, int limit, string? category, string? brand, bool? available,
-        CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    public Task<IReadOnlyList<StoredItem>> ListAsync(string? afterSku, int limit, CatalogFilter filter, CancellationToken ct) =>
+        dataSource.ReadWithRetryAsync(async ct =>
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {Columns} FROM items
             WHERE ($1::text IS NULL OR sku > $1) AND ($2::text IS NULL OR lower(category) = lower($2))
               AND ($3::text IS NULL OR lower(brand) = lower($3)) AND ($4::boolean IS NULL OR available = $4)
-            ORDER BY sku LIMIT $5
+              AND ($5::numeric IS NULL OR price >= $5) AND ($6::numeric IS NULL OR price <= $6)
+            ORDER BY sku LIMIT $7
             """);
         command.Parameters.Add(Text(afterSku));
-        command.Parameters.Add(Text(category));
-        command.Parameters.Add(Text(brand));
-        command.Parameters.Add(new() { Value = (object?)available ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+        command.Parameters.Add(Text(filter.Category));
+        command.Parameters.Add(Text(filter.Brand));
+        command.Parameters.Add(new() { Value = (object?)filter.Available ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+        command.Parameters.Add(new() { Value = (object?)filter.PriceMin ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
+        command.Parameters.Add(new() { Value = (object?)filter.PriceMax ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
         command.Parameters.Add(new() { Value = limit });
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<StoredItem>(limit);

@@ -41,7 +41,7 @@ public static class ItemsApi
             .WithName("GetItems").WithSummary("Several items by SKU, or a page of the catalog.")
             .WithDescription($"With `skus` (1 to {MaxSkus}, comma-separated): those items in the order asked, each as `GET /items/{{sku}}` " +
                 "answers it, and the SKUs with no item in `missing` (one database query). Without it: a page of the catalog in SKU order, " +
-                "`limit` items after `afterSku` (the previous page's `nextAfterSku`), optionally only a `category`, `brand` or `available` state.");
+                "`limit` items after `afterSku` (the previous page's `nextAfterSku`), optionally only a `category`, `brand`, `available` state or price range (`priceMin`, `priceMax`).");
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
@@ -120,10 +120,11 @@ public static class ItemsApi
 
     static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> GetManyAsync(
         [FromQuery] string? skus, [FromQuery] string? afterSku, [FromQuery] string? category, [FromQuery] string? brand,
-        [FromQuery] bool? available, CatalogStore store, CancellationToken ct, [FromQuery] int limit = 24)
+        [FromQuery] bool? available, [FromQuery] decimal? priceMin, [FromQuery] decimal? priceMax, CatalogStore store, CancellationToken ct,
+        [FromQuery] int limit = 24)
     {
         if (skus is null)
-            return await ListAsync(afterSku, limit, category, brand, available, store, ct);
+            return await ListAsync(afterSku, limit, new CatalogFilter(category, brand, available, priceMin, priceMax), store, ct);
         var (wanted, error) = Sku.ParseList(skus, "skus", MaxSkus);
         if (wanted.Length == 0)
             error = $"Name 1 to {MaxSkus} items as skus=a,b,c.";
@@ -136,7 +137,7 @@ public static class ItemsApi
             [.. wanted.Where(sku => !found.ContainsKey(sku))], null));
     }
 
-    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> ListAsync(string? afterSku, int limit, string? category, string? brand, bool? available,
+    static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> ListAsync(string? afterSku, int limit, CatalogFilter filter,
         CatalogStore store, CancellationToken ct)
     {
         var errors = new Dictionary<string, string[]>();
@@ -144,15 +145,17 @@ public static class ItemsApi
             errors["afterSku"] = [$"afterSku must be {Sku.Rule}."];
         if (Paging.LimitProblem(limit) is { } badLimit)
             errors["limit"] = [badLimit];
-        if (FieldRules.TextProblem("category", category, ItemInput.MaxName) is { } badCategory)
+        if (FieldRules.TextProblem("category", filter.Category, ItemInput.MaxName) is { } badCategory)
             errors["category"] = [badCategory];
-        if (FieldRules.TextProblem("brand", brand, ItemInput.MaxName) is { } badBrand)
+        if (FieldRules.TextProblem("brand", filter.Brand, ItemInput.MaxName) is { } badBrand)
             errors["brand"] = [badBrand];
+        if (filter.PriceMin < 0 || filter.PriceMax < 0)
+            errors[filter.PriceMin < 0 ? "priceMin" : "priceMax"] = ["Prices are not negative."];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
 
         // One more than the page tells whether another page follows.
-        var page = await store.ListAsync(afterSku, limit + 1, Blank(category), Blank(brand), available, ct);
+        var page = await store.ListAsync(afterSku, limit + 1, filter with { Category = Blank(filter.Category), Brand = Blank(filter.Brand) }, ct);
         var items = page.Take(limit).Select(item => ItemResponse.From(item)).ToList();
         return TypedResults.Ok(new ItemsResponse(items, [], page.Count > limit ? items[^1].Sku : null));
 

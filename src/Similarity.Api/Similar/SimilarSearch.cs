@@ -15,11 +15,12 @@ namespace Similarity.Similar;
 /// <summary>
 /// One similar item, shaped for a product page: what a storefront shows of it (title, brand, price and currency,
 /// availability, its picture's URL) and how alike it is — fused, image and text cosines and, when re-weighted, the
-/// weighted score. Description and attributes only when asked for (<c>fields=</c>).
+/// weighted score; <c>hasImage</c>: whether the service keeps a picture of it (<c>GET /items/{sku}/image</c>).
+/// Description and attributes only when asked for (<c>fields=</c>).
 /// </summary>
 public sealed record SimilarResult(
     string Sku, string Title, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, string? ImageUrl,
-    double Score, double? ImageScore, double? TextScore, double? WeightedScore,
+    bool HasImage, double Score, double? ImageScore, double? TextScore, double? WeightedScore,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null);
 
@@ -264,7 +265,7 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             ? "$4 * coalesce(1 - (image_embedding <=> q.i), 0) + $5 * coalesce(1 - (text_embedding <=> q.t), 0)"
             : "1 - (embedding <=> q.e)";
         return $"""
-            sku, title, category, brand, price, currency, available, image_url{extra},
+            sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image{extra},
             1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
             {rank} AS rank
             """;
@@ -278,7 +279,7 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         return new SimilarResult(
             reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")), Text("category"), Text("brand"),
             reader.IsDBNull(price) ? null : reader.GetDecimal(price), Text("currency"), reader.GetBoolean(reader.GetOrdinal("available")),
-            Text("image_url"), reader.GetDouble(reader.GetOrdinal("score")), Number("image_score"), Number("text_score"),
+            Text("image_url"), reader.GetBoolean(reader.GetOrdinal("has_image")), reader.GetDouble(reader.GetOrdinal("score")), Number("image_score"), Number("text_score"),
             criteria.ImageWeight is null ? null : reader.GetDouble(reader.GetOrdinal("rank")),
             criteria.Fields.HasFlag(ResultFields.Description) ? Text("description") : null,
             criteria.Fields.HasFlag(ResultFields.Attributes) ? JsonElement.Parse(reader.GetString(reader.GetOrdinal("attributes"))) : null);

@@ -1,0 +1,92 @@
+// The item page: its picture and fields, and its similar items as a grid that follows the sliders and filters.
+import { api, card, el, price, say } from "/app.js";
+
+const sku = new URLSearchParams(location.search).get("sku") ?? "";
+const status = document.getElementById("status");
+const similarStatus = document.getElementById("similar-status");
+const grid = document.getElementById("similar");
+const controls = document.getElementById("controls");
+const field = (id) => document.getElementById(id);
+
+/** Which modality carried a neighbour: the one whose cosine is clearly higher, or both. */
+function why(result) {
+  if (result.imageScore === null || result.imageScore === undefined) return "by its text (no picture to compare)";
+  if (result.textScore === null || result.textScore === undefined) return "by its picture (no text to compare)";
+  const gap = result.imageScore - result.textScore;
+  if (gap > 0.1) return "mostly by its picture";
+  if (gap < -0.1) return "mostly by its text";
+  return "by picture and text alike";
+}
+
+const score = (value) => (value === null || value === undefined ? "–" : value.toFixed(3));
+
+async function showItem() {
+  try {
+    const item = await api(`/items/${encodeURIComponent(sku)}`);
+    document.title = `${item.title} · Similarity`;
+    field("title").textContent = item.title;
+    const picture = item.modalities.image
+      ? el("img", { src: `/items/${encodeURIComponent(sku)}/image`, alt: item.title, width: 640, height: 640, id: "item-picture" })
+      : el("p", { text: "No picture." });
+    field("picture").replaceChildren(picture);
+    const rows = [
+      ["SKU", item.sku], ["Category", item.category], ["Brand", item.brand], ["Price", price(item)],
+      ["Available", item.available ? "yes" : "no"], ["Description", item.description],
+      ["Attention", `image ${item.attention.image.toFixed(2)} · text ${item.attention.text.toFixed(2)}`],
+      ["Model set", item.fingerprint],
+    ].filter(([, value]) => value !== null && value !== undefined && value !== "");
+    field("fields").replaceChildren(...rows.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", { text: value })]));
+    field("item").hidden = false;
+    say(status, "");
+    return true;
+  } catch (error) {
+    say(status, error.status === 404 ? `There is no item with SKU “${sku}”.` : error.message, true);
+    return false;
+  }
+}
+
+let latest = 0;
+
+async function showSimilar() {
+  const query = new URLSearchParams({ k: field("k").value });
+  if (field("reweight").checked) {
+    query.set("imageWeight", field("image-weight").value);
+    query.set("textWeight", field("text-weight").value);
+  }
+  for (const name of ["category", "brand", "priceMax", "available"]) {
+    const value = controls.elements[name].value.trim();
+    if (value !== "") query.set(name, value);
+  }
+  const request = ++latest;
+  try {
+    const answer = await api(`/similar/${encodeURIComponent(sku)}?${query}`);
+    if (request !== latest) return; // a later move of a slider already asked again
+    grid.replaceChildren(...answer.results.map((result) => card(result,
+      el("span", { class: "meta", text: `score ${score(result.weightedScore ?? result.score)} · image ${score(result.imageScore)} · text ${score(result.textScore)}` }),
+      el("span", { class: "why", text: why(result) }))));
+    grid.dataset.rankedBy = answer.rankedBy;
+    say(similarStatus, answer.results.length ? `${answer.results.length} similar items, ranked by ${answer.rankedBy === "fused" ? "the fused vector" : "the weights"}.` : "No similar items match.");
+  } catch (error) {
+    if (request === latest) say(similarStatus, error.message, true);
+  }
+}
+
+function showValues() {
+  field("k-value").value = field("k").value;
+  field("image-weight-value").value = Number(field("image-weight").value).toFixed(2);
+  field("text-weight-value").value = Number(field("text-weight").value).toFixed(2);
+}
+
+// The two weights share 1: moving one moves the other, and ranks by them.
+controls.addEventListener("input", (event) => {
+  const other = { "image-weight": "text-weight", "text-weight": "image-weight" }[event.target.id];
+  if (other) {
+    field(other).value = (1 - Number(event.target.value)).toFixed(2);
+    field("reweight").checked = true;
+  }
+  showValues();
+  showSimilar();
+});
+controls.addEventListener("submit", (event) => event.preventDefault());
+
+if (await showItem()) await showSimilar();
