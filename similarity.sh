@@ -186,7 +186,8 @@ admin_key() {
   cat "$DATA_DIR/admin-api-key"
 }
 
-cmd_run() {
+# What `run` and `demo` serve with: the private cluster, the address, the admin key, the trained models, the spool.
+service_settings() {
   db_start
   export ASPNETCORE_URLS=${ASPNETCORE_URLS:-http://127.0.0.1:8080}
   export Similarity__AdminApiKey
@@ -195,11 +196,40 @@ cmd_run() {
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/clipart/manifest.json}
   export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
   dotnet build src/Similarity.Api -c Release -nologo -v q
-  log "API on $ASPNETCORE_URLS — Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
+}
+
+cmd_run() {
+  service_settings
+  log "API on $ASPNETCORE_URLS — pages at ${ASPNETCORE_URLS%%;*}/, Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
   log "writes need the admin key in X-Api-Key (.data/admin-api-key, or Similarity__AdminApiKey when set)"
   # exec the service itself (not `dotnet run`, which starts it as a child): a signal to this script is a signal to the API.
   cd src/Similarity.Api/bin/Release/net10.0
   exec dotnet Similarity.Api.dll
+}
+
+# The product in a minute: the service with 3 000 openclipart drawings as its catalog, imported through the API.
+# A second run finds the catalog imported (the same upload is the same job) and only starts the service.
+cmd_demo() {
+  ensure_apt_packages openclipart-png openclipart-svg
+  service_settings
+  dotnet build src/Similarity.Cli -c Release -nologo -v q
+  local demo="$DATA_DIR/demo" url=${ASPNETCORE_URLS%%;*} log_file="$DATA_DIR/demo-api.log"
+  [ -s "$demo/pictures.zip" ] || /usr/bin/python3 models/train/demo_catalog.py "$demo"
+  (cd src/Similarity.Api/bin/Release/net10.0 && exec dotnet Similarity.Api.dll) >"$log_file" 2>&1 &
+  local api=$!
+  trap 'kill $api 2>/dev/null; wait $api 2>/dev/null' EXIT
+  trap 'exit 130' INT TERM
+  log "starting the service (its log: .data/demo-api.log)"
+  local waited=0
+  until curl -fsS "$url/health/ready" >/dev/null 2>&1; do
+    kill -0 $api 2>/dev/null || { tail -20 "$log_file" >&2; die "the service stopped"; }
+    sleep 1; waited=$((waited + 1))
+    ((waited < 300)) || die "the service was not ready after 5 minutes"
+  done
+  dotnet src/Similarity.Cli/bin/Release/net10.0/similarity-import.dll --key-file "$DATA_DIR/admin-api-key" \
+    --images "$demo/pictures.zip" "$demo/catalog.csv" || die "the demo import failed"
+  log "open $url/ to browse the drawings by picture (imports: $url/imports.html, key in .data/admin-api-key); Ctrl-C stops"
+  wait $api
 }
 
 cmd_test() {
@@ -253,7 +283,8 @@ cmd_bench() {
     upload) bench_upload "$@" ;;
     quality) bench_quality "$@" ;;
     isolation) bench_isolation "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation [--seconds N] [--items N] [--rows N]" ;;
+    pages) bench_pages "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages [--seconds N] [--items N] [--rows N]" ;;
   esac
 }
 
@@ -283,6 +314,70 @@ bench_service_start() {
 
 bench_service_stop() { kill "$BENCH_API_PID" 2>/dev/null || true; wait "$BENCH_API_PID" 2>/dev/null || true; }
 
+# Uploads CATALOG [IMAGES_ZIP] to the benchmark's service at URL, follows the job to its end and prints it (JSON);
+# dies unless it succeeded.
+bench_import_job() {
+  local url=$1 catalog=$2 images=${3:-} id status job form=(-F "catalog=@$catalog")
+  [ -z "$images" ] || form+=(-F "images=@$images")
+  id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "${form[@]}" "$url/imports" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  while :; do
+    job=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "$url/imports/$id")
+    status=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    case "$status" in succeeded|succeeded_with_errors|failed|cancelled) break ;; esac
+    sleep 1
+  done
+  [ "$status" = succeeded ] || die "bench import: the job ended $status: $job"
+  printf '%s' "$job"
+}
+
+# The item page on a warmed service with --items N (default 10 000) drawings, imported through the API with the
+# trained models: its HTML, scripts, item, similar items and 12 thumbnails, p50/p95/p99, against the floor of any
+# request and one thumbnail alone in the same run; what the stored pictures cost; the README's screenshot.
+bench_pages() {
+  local items=10000 iterations=1000
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      --iterations) iterations=$2; shift 2 ;;
+      *) die "bench pages: unknown option $1" ;;
+    esac
+  done
+  db_start
+  ensure_apt_packages chromium
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-pages"
+  local db=similarity_bench_pages url=http://127.0.0.1:18097
+  "${bench[@]}" import-catalog --images "$CLIPART" --items "$items" --distinct 2000 --out "$work"
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" \
+    "$ROOT/models/clipart/manifest.json" "$url" "$DATA_DIR/bench-pages-api.log"
+  log "importing $items rows"
+  bench_import_job "$url" "$work/catalog.csv" "$work/images.zip" >/dev/null
+  log "item pages: 100 to warm up, then $iterations"
+  local timing storage
+  timing=$("${bench[@]}" pages --url "$url" --iterations "$iterations" --screenshot "$ROOT/docs/item-page.png")
+  storage=$(psql_admin "SELECT count(*), round(avg(octet_length(full_jpeg))), round(avg(octet_length(thumb_jpeg))),
+    pg_total_relation_size('item_pictures') FROM item_pictures" "$db")
+  bench_service_stop
+  local skus p50 p95 p99 floor thumb count full_avg thumb_avg table_bytes
+  read -r skus p50 p95 p99 floor thumb <<<"$timing"
+  IFS='|' read -r count full_avg thumb_avg table_bytes <<<"$storage"
+  cat <<TABLE
+| measure | value |
+|---|---:|
+| items (pictures kept) | $count |
+| item page + 12 thumbnails, p50 | $p50 ms |
+| item page + 12 thumbnails, p95 | **$p95 ms** |
+| item page + 12 thumbnails, p99 | $p99 ms |
+| floor: GET /health/live alone, p95 | $floor ms |
+| one thumbnail alone, p95 | $thumb ms |
+| stored picture, mean: 640 px copy / 256 px thumbnail | $full_avg / $thumb_avg bytes |
+| item_pictures on disk, per 100 000 items | $(awk -v b="$table_bytes" -v n="$count" 'BEGIN{printf "%.1f GiB", b / n * 100000 / 1073741824}') |
+TABLE
+}
+
 # Imports CATALOG_DIR (catalog.csv + images.zip) into a fresh database through a fresh service; prints
 # "rows_per_second peak_rss_kib".
 # BENCH_CATALOG (default catalog.csv) and BENCH_IMAGES (default images.zip; empty: none) name the files within the
@@ -294,18 +389,8 @@ bench_import_once() {
   psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
   psql_admin "CREATE DATABASE $db" >/dev/null
   bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" "$manifest" "$url" "$DATA_DIR/bench-import-api.log" "$@"
-  local id status job form=(-F "catalog=@$dir/$catalog")
-  [ -z "$images" ] || form+=(-F "images=@$dir/$images")
-  id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "${form[@]}" "$url/imports" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  while :; do
-    job=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "$url/imports/$id")
-    status=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-    case "$status" in succeeded|succeeded_with_errors|failed|cancelled) break ;; esac
-    sleep 1
-  done
-  [ "$status" = succeeded ] || die "bench import: the job ended $status: $job"
-  local rate peak
+  local job rate peak
+  job=$(bench_import_job "$url" "$dir/$catalog" "${images:+$dir/$images}")
   rate=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["rowsPerSecond"])')
   peak=$(awk '/VmHWM/{print $2}' "/proc/$BENCH_API_PID/status")
   bench_service_stop
@@ -725,6 +810,7 @@ usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
   run                 provision what is missing, then serve the API (default http://127.0.0.1:8080, Swagger at /swagger)
+  demo                run with 3 000 openclipart drawings imported as its catalog (a second run reuses them); prints the pages' address
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
   lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
@@ -734,6 +820,7 @@ usage: ./similarity.sh COMMAND
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)
+  bench pages         the item page (HTML, scripts, similar items, 12 thumbnails) p95 at --items N (default 10000); picture storage per 100 000 items; docs/item-page.png
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
   import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   db start|stop|status  the project's private PostgreSQL cluster
@@ -746,6 +833,7 @@ USAGE
 
 case "${1:-help}" in
   run) shift; cmd_run "$@" ;;
+  demo) cmd_demo ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   import) shift; cmd_import "$@" ;;

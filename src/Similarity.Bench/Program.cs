@@ -11,6 +11,7 @@ return args switch
     ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
     ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
     ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
+    ["pages", .. var rest] => await PagesBenchmark.RunAsync(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -24,6 +25,7 @@ static int Usage()
                Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
                Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
+               Similarity.Bench pages --url URL [--iterations N] [--screenshot PNG] [--sku SKU]   (item page timing)
                Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
         """);
     return 2;

@@ -45,7 +45,12 @@ export const thumbnailOf = (sku) => `/items/${encodeURIComponent(sku)}/image?siz
 
 export function price(item) {
   if (item.price === null || item.price === undefined) return "";
-  return item.currency ? `${item.price} ${item.currency}` : String(item.price);
+  if (!item.currency) return String(item.price);
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: item.currency }).format(item.price);
+  } catch {
+    return `${item.price} ${item.currency}`; // a code the browser does not know
+  }
 }
 
 /** Whether the service keeps a picture of it: an item says so in modalities, a search result in hasImage. */

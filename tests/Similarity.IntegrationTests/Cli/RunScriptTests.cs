@@ -48,6 +48,11 @@ public sealed class RunScriptTests : IAsyncLifetime
                 await Task.Delay(200);
             }
 
+            // The pages are served from the build output the script runs, not only from the project in tests.
+            var home = await http.GetAsync("/");
+            Assert.True(home.IsSuccessStatusCode && (await home.Content.ReadAsStringAsync()).Contains("<h1>Catalog</h1>", StringComparison.Ordinal),
+                $"GET / answered {(int)home.StatusCode}");
+
             using (var kill = Process.Start("kill", ["-" + signal, script.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
                 await kill.WaitForExitAsync();
             await script.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
