@@ -1,6 +1,6 @@
 """The demo catalog of ./similarity.sh demo: openclipart drawings as a shop's products.
 
-Writes catalog.csv (our native columns) and pictures.zip into the folder given. A deterministic sample of the
+Writes catalog.csv (our native columns) and pictures.zip into the folder given (usage: demo_catalog.py OUT [COUNT]). A deterministic sample of the
 drawings (by SKU, which is a hash of the path; at most PER_CATEGORY from any one folder, so the near-identical
 `shapes/stars` do not fill the grid), their titles, keywords and descriptions from the SVG metadata, and prices,
 brands and availability made up from the SKU, so every run writes the same bytes. Needs no torch.
@@ -25,14 +25,14 @@ def made_up(sku):
     return price, BRANDS[(n // 9700) % len(BRANDS)], (n // 77600) % 10 != 0  # one in ten unavailable
 
 
-def main(out):
+def main(out, count=COUNT):
     os.makedirs(out, exist_ok=True)
     chosen, per_category = [], {}
     for drawing in sorted(load_catalog(), key=lambda d: d.sku):
         if per_category.get(drawing.category, 0) < PER_CATEGORY:
             per_category[drawing.category] = per_category.get(drawing.category, 0) + 1
             chosen.append(drawing)
-        if len(chosen) == COUNT:
+        if len(chosen) == count:
             break
     chosen.sort(key=lambda d: d.path)
 
@@ -53,4 +53,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else COUNT)
