@@ -95,22 +95,8 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             state.Parameters.Add(new() { Value = request.QuerySku });
             batch.BatchCommands.Add(state);
         }
-        if (!exact)
-        {
-            // The search breadth is never below the candidates wanted (and so never below k). The settings are
-            // local to the batch's implicit transaction, so the connection goes back to the pool as it came.
-            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
-            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, candidates).ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            batch.BatchCommands.Add(settings);
-        }
-        var command = new NpgsqlBatchCommand();
+        var command = SearchCommand(batch, request.Criteria, candidates, exact);
         var p = command.Parameters;
-        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
-        p.Add(new() { Value = request.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
-        p.Add(new() { Value = candidates });                                 // $3
-        p.Add(new() { Value = request.Criteria.ImageWeight ?? 0d });         // $4
-        p.Add(new() { Value = request.Criteria.TextWeight ?? 0d });          // $5
-        p.Add(new() { Value = request.K });                                  // $6
         string query;
         if (request.QuerySku is { } sku)
         {
@@ -189,20 +175,8 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         var states = new NpgsqlBatchCommand("SELECT u.sku, i.fingerprint FROM unnest($1::text[]) u(sku) LEFT JOIN items i USING (sku)");
         states.Parameters.Add(new() { Value = skus.ToArray() });
         batch.BatchCommands.Add(states);
-        if (!exact)
-        {
-            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
-            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, candidates).ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            batch.BatchCommands.Add(settings);
-        }
-        var command = new NpgsqlBatchCommand();
+        var command = SearchCommand(batch, criteria, candidates, exact);
         var p = command.Parameters;
-        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
-        p.Add(new() { Value = criteria.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
-        p.Add(new() { Value = candidates });                                 // $3
-        p.Add(new() { Value = criteria.ImageWeight ?? 0d });                 // $4
-        p.Add(new() { Value = criteria.TextWeight ?? 0d });                  // $5
-        p.Add(new() { Value = criteria.K });                                 // $6
         p.Add(new() { Value = skus.ToArray() });                             // $7
         var where = Conditions(request, p, exact);
         var order = exact ? "embedding <=> q.e" : $"{index.Expression} <=> q.e::halfvec({index.Dimension})";
@@ -254,6 +228,32 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         if (request.Filter.PriceMax is { } priceMax) Filter("price <= ?", priceMax);
         if (request.Filter.Available is { } available) Filter("available = ?", available);
         return where.ToString();
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the index's search breadth (unless it scans exactly) and returns the search
+    /// command with the parameters every search shares: $1 fingerprint, $2 excluded SKUs, $3 candidates, $4 and $5
+    /// the modality weights, $6 k. The caller adds its own from $7 on, its text, and the command to the batch.
+    /// </summary>
+    NpgsqlBatchCommand SearchCommand(NpgsqlBatch batch, SearchCriteria criteria, int candidates, bool exact)
+    {
+        if (!exact)
+        {
+            // The search breadth is never below the candidates wanted (and so never below k). The settings are
+            // local to the batch's implicit transaction, so the connection goes back to the pool as it came.
+            var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, candidates).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            batch.BatchCommands.Add(settings);
+        }
+        var command = new NpgsqlBatchCommand();
+        var p = command.Parameters;
+        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
+        p.Add(new() { Value = criteria.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
+        p.Add(new() { Value = candidates });                                 // $3
+        p.Add(new() { Value = criteria.ImageWeight ?? 0d });                 // $4
+        p.Add(new() { Value = criteria.TextWeight ?? 0d });                  // $5
+        p.Add(new() { Value = criteria.K });                                 // $6
+        return command;
     }
 
     /// <summary>The columns of a result over <c>candidates</c> and <c>q</c> (e, i, t), ending in its ranking score <c>rank</c>.</summary>
