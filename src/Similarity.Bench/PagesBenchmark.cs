@@ -94,7 +94,7 @@ public static class PagesBenchmark
     {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = "/usr/bin/chromium", Args = ["--no-sandbox", "--disable-gpu"] });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 1000 } });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 1500 } });
         await page.GotoAsync(new Uri(url, $"/item.html?sku={Uri.EscapeDataString(sku)}").ToString());
         await page.WaitForFunctionAsync("""
             () => { const pictures = [...document.querySelectorAll('#similar li img')];
