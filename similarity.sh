@@ -317,7 +317,8 @@ bench_service_stop() { kill "$BENCH_API_PID" 2>/dev/null || true; wait "$BENCH_A
 # Uploads CATALOG [IMAGES_ZIP] to the benchmark's service at URL, follows the job to its end and prints it (JSON);
 # dies unless it succeeded.
 bench_import_job() {
-  local url=$1 catalog=$2 images=${3:-} id status job form=(-F "catalog=@$catalog")
+  local url=$1 catalog=$2 images=${3:-} id status job
+  local form=(-F "catalog=@$catalog")
   [ -z "$images" ] || form+=(-F "images=@$images")
   id=$(curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "${form[@]}" "$url/imports" |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
@@ -806,6 +807,198 @@ ${summary}
 TABLE
 }
 
+# ---------------------------------------------------------------- docker
+
+DOCKER_DIR=$DATA_DIR/docker
+STANDIN=similarity-standin
+
+# The images' official bases, and the local stand-ins used where those cannot be pulled (docker/standins/README.md).
+OFFICIAL_SDK=mcr.microsoft.com/dotnet/sdk:10.0
+OFFICIAL_RUNTIME=mcr.microsoft.com/dotnet/aspnet:10.0
+OFFICIAL_POSTGRES=postgres:15-bookworm
+
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+
+# dockerd without a bridge network or iptables rules: containers get the host's network (loopback ports) or none,
+# and no private address is ever made or contacted.
+docker_daemon() {
+  ensure_apt_packages docker.io docker-compose debootstrap
+  docker info >/dev/null 2>&1 && return 0
+  mkdir -p "$DOCKER_DIR"
+  log "starting dockerd (--bridge=none --iptables=false; its log: .data/docker/dockerd.log)"
+  (setsid dockerd --bridge=none --iptables=false >"$DOCKER_DIR/dockerd.log" 2>&1 &)
+  local waited=0
+  until docker info >/dev/null 2>&1; do
+    sleep 1; waited=$((waited + 1))
+    ((waited < 60)) || { tail -20 "$DOCKER_DIR/dockerd.log" >&2; die "dockerd did not start"; }
+  done
+}
+
+docker_has() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Pulls an official base, or says it cannot (no registry serves it): a minute at most.
+docker_pullable() { docker_has "$1" || timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
+
+standin_base() {
+  docker_has "$STANDIN/debian:bookworm" && return 0
+  local root="$DOCKER_DIR/debian-root"
+  log "making a Debian bookworm root with debootstrap (minbase) for the stand-in images"
+  rm -rf "$root"
+  debootstrap --variant=minbase bookworm "$root" "$(debian_mirror)" >"$DOCKER_DIR/debootstrap.log" 2>&1 \
+    || { tail -20 "$DOCKER_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$STANDIN/debian:bookworm" >/dev/null
+  rm -rf "$root"
+}
+
+standin_build() {
+  local name=$1 dockerfile=$2 context=$3
+  docker build -q --network host -f "$dockerfile" --build-arg "BASE_IMAGE=$STANDIN/debian:bookworm" -t "$name" "$context" >/dev/null
+  rm -rf "$context"
+}
+
+# The stand-ins for the three official bases, each made once: the machine's .NET and pgvector on Debian bookworm.
+docker_standins() {
+  standin_base
+  local context
+  if ! docker_has "$STANDIN/dotnet-sdk:10.0"; then
+    log "stand-in for $OFFICIAL_SDK: the machine's .NET SDK"
+    context="$DOCKER_DIR/context-sdk"; rm -rf "$context"; mkdir -p "$context"
+    cp -a "$(dirname "$(readlink -f "$(command -v dotnet)")")" "$context/dotnet"
+    standin_build "$STANDIN/dotnet-sdk:10.0" docker/standins/sdk.Dockerfile "$context"
+  fi
+  if ! docker_has "$STANDIN/dotnet-aspnet:10.0"; then
+    log "stand-in for $OFFICIAL_RUNTIME: the machine's .NET and ASP.NET Core runtimes"
+    local dotnet_root
+    dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+    context="$DOCKER_DIR/context-aspnet"; rm -rf "$context"; mkdir -p "$context/dotnet"
+    cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$dotnet_root/shared" "$context/dotnet/"
+    standin_build "$STANDIN/dotnet-aspnet:10.0" docker/standins/aspnet.Dockerfile "$context"
+  fi
+  if ! docker_has "$STANDIN/postgres:15-bookworm"; then
+    log "stand-in for $OFFICIAL_POSTGRES: Debian's PostgreSQL 15 and the machine's pgvector as a package"
+    db_start # provisions pgvector on the machine
+    context="$DOCKER_DIR/context-postgres"; rm -rf "$context"
+    local package="$context/package" version
+    version=$(pgvector_installed_version)
+    mkdir -p "$package/DEBIAN" "$package/usr/lib/postgresql/15/lib" "$package/usr/share/postgresql/15/extension" "$context/apt"
+    cp "$PG_BIN/../lib/vector.so" "$package/usr/lib/postgresql/15/lib/"
+    cp "$("$PG_BIN/pg_config" --sharedir)"/extension/vector* "$package/usr/share/postgresql/15/extension/"
+    cat >"$package/DEBIAN/control" <<CONTROL
+Package: postgresql-15-pgvector
+Version: $version-1.similarity
+Architecture: amd64
+Depends: postgresql-15
+Maintainer: Similarity <stand-in@localhost>
+Description: pgvector $version as installed on the machine that built this stand-in
+CONTROL
+    dpkg-deb --build --root-owner-group "$package" "$context/apt/postgresql-15-pgvector_${version}_amd64.deb" >/dev/null
+    rm -rf "$package"
+    (cd "$context/apt" && dpkg-scanpackages . >Packages 2>/dev/null)
+    cp docker/standins/postgres-entrypoint.sh "$context/"
+    standin_build "$STANDIN/postgres:15-bookworm" docker/standins/postgres.Dockerfile "$context"
+  fi
+}
+
+# Builds the images from the real Dockerfiles: against the official bases where they can be pulled, else against
+# the stand-ins. The GPU image needs the ONNX Runtime GPU package and a CUDA base, which these machines cannot get.
+docker_build() {
+  docker_daemon
+  local sdk=$OFFICIAL_SDK runtime=$OFFICIAL_RUNTIME postgres=$OFFICIAL_POSTGRES
+  if docker_pullable "$sdk" && docker_pullable "$runtime" && docker_pullable "$postgres"; then
+    log "building against the official base images"
+  else
+    log "the official base images cannot be pulled here: building against local stand-ins (docker/standins/README.md)"
+    docker_standins
+    sdk=$STANDIN/dotnet-sdk:10.0 runtime=$STANDIN/dotnet-aspnet:10.0 postgres=$STANDIN/postgres:15-bookworm
+  fi
+  local start=$SECONDS
+  log "similarity-api (docker/Dockerfile)"
+  docker build --network host -f docker/Dockerfile --build-arg "SDK_IMAGE=$sdk" --build-arg "RUNTIME_IMAGE=$runtime" -t similarity-api .
+  log "similarity-db (docker/db.Dockerfile)"
+  docker build --network host -f docker/db.Dockerfile --build-arg "POSTGRES_IMAGE=$postgres" -t similarity-db .
+  log "built in $((SECONDS - start)) s; similarity-api is $(($(docker image inspect -f '{{.Size}}' similarity-api) / 1048576)) MiB"
+  log "similarity-api-gpu (docker/Dockerfile.gpu) is not built here: the ONNX Runtime GPU package and a CUDA base image are not served to this machine"
+}
+
+# The compose stack as a user starts it, on loopback ports with host networking: health, items with pictures,
+# /similar, an import, the OpenAPI document; then stopped and removed. Non-zero on any failure.
+docker_smoke() {
+  docker_daemon
+  docker_has similarity-api && docker_has similarity-db || die "no images: run ./similarity.sh docker build first"
+  mkdir -p "$DOCKER_DIR"
+  local env_file="$DOCKER_DIR/smoke.env" api_port=18480 key
+  key=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  (umask 077 && cat >"$env_file" <<ENV
+POSTGRES_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+SIMILARITY_ADMIN_API_KEY=$key
+SIMILARITY_DB_PORT=55433
+SIMILARITY_API_PORT=$api_port
+ENV
+  )
+  # Global, not local: the EXIT trap below runs after this function has returned.
+  SMOKE_STACK=(-p similarity-smoke --env-file "$env_file" -f docker/compose.yaml -f docker/compose.host.yaml)
+  local url=http://127.0.0.1:$api_port
+  # On a failure the containers' last words, then (always) the stack and its volumes removed.
+  trap 'smoke_rc=$?; [ $smoke_rc = 0 ] || compose "${SMOKE_STACK[@]}" logs --tail 40 >&2 || true; compose "${SMOKE_STACK[@]}" down -v >/dev/null 2>&1 || true' EXIT
+  compose "${SMOKE_STACK[@]}" down -v >/dev/null 2>&1 || true
+  local start=$SECONDS
+  compose "${SMOKE_STACK[@]}" up -d --no-build
+  docker_wait_ready "$url" || die "the stack was not ready after 5 minutes"
+  local first_start=$((SECONDS - start))
+  log "ready in $first_start s (first start: the database initialised, migrations, models loaded)"
+
+  ensure_apt_packages openclipart-png
+  local pictures=(/usr/share/openclipart/png/food/fruit/*.png)
+  local i
+  for i in 0 1 2; do
+    curl -fsS -o /dev/null -X PUT -H "X-Api-Key: $key" -F "title=Fruit $i" -F category=fruit -F "image=@${pictures[$i]}" "$url/items/smoke-$i" \
+      || die "PUT /items/smoke-$i failed"
+  done
+  curl -fsS "$url/similar/smoke-0?k=2" | grep -q '"smoke-1"\|"smoke-2"' || die "/similar/smoke-0 does not list the other items"
+  curl -fsS -o /dev/null -w '%{content_type}' "$url/items/smoke-0/image?size=thumb" | grep -q image/jpeg || die "no stored picture"
+  printf 'sku,title,category\nsmoke-import-1,Red apple,fruit\nsmoke-import-2,Green pear,fruit\n' >"$DOCKER_DIR/smoke.csv"
+  local job id status
+  id=$(curl -fsS -H "X-Api-Key: $key" -F "catalog=@$DOCKER_DIR/smoke.csv" "$url/imports" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') || die "POST /imports failed"
+  for i in $(seq 1 120); do
+    job=$(curl -fsS -H "X-Api-Key: $key" "$url/imports/$id")
+    status=$(printf '%s' "$job" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
+    [ "$status" = succeeded ] && break
+    case "$status" in failed|cancelled|succeeded_with_errors) die "the import ended $status: $job" ;; esac
+    sleep 1
+  done
+  [ "$status" = succeeded ] || die "the import did not finish in 2 minutes: $job"
+  curl -fsS "$url/swagger/v1/swagger.json" | grep -q '"openapi"' || die "no OpenAPI document"
+  local health
+  health=$(docker inspect -f '{{.State.Health.Status}}' "$(compose "${SMOKE_STACK[@]}" ps -q api)")
+  [ "$health" = healthy ] || die "the API container's own healthcheck says $health"
+
+  start=$SECONDS
+  compose "${SMOKE_STACK[@]}" restart api >/dev/null 2>&1
+  docker_wait_ready "$url" || die "the API was not ready after a restart"
+  log "API restarted and ready in $((SECONDS - start)) s"
+  log "smoke passed: health, 3 items with pictures, /similar, an import, the OpenAPI document, the container healthcheck"
+}
+
+docker_wait_ready() {
+  local waited=0
+  until curl -fsS -o /dev/null "$1/health/ready" 2>/dev/null; do
+    sleep 1; waited=$((waited + 1))
+    ((waited < 300)) || return 1
+  done
+}
+
+cmd_docker() {
+  case "${1:-}" in
+    build) docker_build ;;
+    smoke) docker_smoke ;;
+    *) die "usage: ./similarity.sh docker build|smoke" ;;
+  esac
+}
+
 usage() {
   cat <<USAGE
 usage: ./similarity.sh COMMAND
@@ -823,6 +1016,8 @@ usage: ./similarity.sh COMMAND
   bench pages         the item page (HTML, scripts, similar items, 12 thumbnails) p95 at --items N (default 10000); picture storage per 100 000 items; docs/item-page.png
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
   import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
+  docker build        the API and database images from docker/ (against local stand-ins where the official bases cannot be pulled)
+  docker smoke        the compose stack on loopback ports (host networking): health, items, /similar, an import, Swagger; then removed
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
@@ -834,6 +1029,7 @@ USAGE
 case "${1:-help}" in
   run) shift; cmd_run "$@" ;;
   demo) cmd_demo ;;
+  docker) shift; cmd_docker "$@" ;;
   test) shift; cmd_test "$@" ;;
   bench) shift; cmd_bench "$@" ;;
   import) shift; cmd_import "$@" ;;

@@ -8,6 +8,9 @@ using Similarity.Imports;
 using Similarity.Pages;
 using Similarity.Similar;
 
+if (args is [HealthProbe.Flag])
+    return await HealthProbe.RunAsync();
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
@@ -28,7 +31,8 @@ app.MapItemsApi();
 app.MapSimilarApi();
 app.MapImportsApi();
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The entry point, public so integration tests can host it with WebApplicationFactory.</summary>
 public partial class Program;
