@@ -29,6 +29,7 @@ app.MapHealthApi();
 app.MapEmbedApi();
 app.MapItemsApi();
 app.MapSimilarApi();
+app.MapRulesApi();
 app.MapImportsApi();
 
 await app.RunAsync();

@@ -22,6 +22,9 @@ public sealed class SearchOptions
     /// <summary>Candidates fetched per result when the caller re-weights the image and text scores.</summary>
     [Range(1, 100)] public int WeightedCandidatesPerResult { get; set; } = 10;
 
+    /// <summary>Candidates fetched per result when diversity, crowding, a boost or a fallback chooses among them.</summary>
+    [Range(1, 100)] public int RerankCandidatesPerResult { get; set; } = 10;
+
     /// <summary><c>Cache-Control: max-age</c> of /similar answers, in seconds.</summary>
     [Range(0, 86400)] public int CacheMaxAgeSeconds { get; set; } = 60;
 }

@@ -39,6 +39,24 @@ internal sealed class OpenApiBodies : IOperationFilter
                     };
                 }
                 break;
+            case "PutRule":
+                SetJson(operation, "application/json", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "kind" },
+                    AdditionalPropertiesAllowed = false,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["kind"] = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 5, Enum = [JsonValue.Create("pin"), JsonValue.Create("block")],
+                            Description = "pin: show otherSku on sku's page at position; block: never show the two together." },
+                        ["position"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "100",
+                            Description = "A pin's place on the page, 1 = first (a block has none)." },
+                        ["bothWays"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = JsonValue.Create(false),
+                            Description = "The same rule on otherSku's page too." },
+                    },
+                }, new JsonObject { ["kind"] = "pin", ["position"] = 1, ["bothWays"] = false });
+                context.SchemaRepository.Schemas.Remove(nameof(Similar.RulesApi.RuleRequest)); // described inline above
+                break;
             case "SimilarBatch":
                 SetJson(operation, "application/json", new OpenApiSchema
                 {

@@ -110,6 +110,8 @@ public static class SimilarApi
         var criteria = query.Validate();
         if (FieldRules.TextProblem("text", text, limits.Value.MaxTextCharacters) is { } textProblem)
             criteria.Errors["text"] = [textProblem];
+        if (criteria.Value?.Fallback == true)
+            criteria.Errors["fallback"] = ["fallback=category fills an item's page from its category: a search has no item (use GET /similar/{sku})."];
         if (criteria.Errors.Count > 0)
             return TypedResults.ValidationProblem(criteria.Errors);
 

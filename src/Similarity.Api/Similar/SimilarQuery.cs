@@ -9,9 +9,14 @@ public sealed record SearchFilter(string? Category, string? Brand, decimal? Pric
 
 /// <summary>
 /// How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine),
-/// with which optional fields of each result (<see cref="ResultFields"/>).
+/// with which optional fields of each result (<see cref="ResultFields"/>), chosen how (<see cref="RankingRules"/>), and
+/// whether a page left short by the filters is filled from the query item's category (<see cref="Fallback"/>).
 /// </summary>
-public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight, ResultFields Fields = ResultFields.None);
+public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight, ResultFields Fields = ResultFields.None,
+    RankingRules? Rules = null, bool Fallback = false)
+{
+    public RankingRules Ranking => Rules ?? RankingRules.None;
+}
 
 /// <summary>Fields a result carries only when asked (<c>fields=attributes,description</c>): they are larger than the rest.</summary>
 [Flags]
@@ -19,9 +24,9 @@ public enum ResultFields { None = 0, Attributes = 1, Description = 2 }
 
 /// <summary>
 /// What to search for and how to rank it: a stored item (<see cref="QuerySku"/>, whose vectors never leave the
-/// database) or freshly embedded vectors.
+/// database) or freshly embedded vectors. <see cref="CategoryOfQuery"/>: only items of the query item's category (a fallback).
 /// </summary>
-public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Image, float[]? Text, SearchCriteria Criteria)
+public sealed record SearchRequest(string? QuerySku, float[]? Fused, float[]? Image, float[]? Text, SearchCriteria Criteria, bool CategoryOfQuery = false)
 {
     public int K => Criteria.K;
     public SearchFilter Filter => Criteria.Filter;
@@ -50,7 +55,12 @@ public sealed record SimilarQuery(
     [FromQuery(Name = "exclude")] string? Exclude,
     [FromQuery(Name = "imageWeight")] double? ImageWeight,
     [FromQuery(Name = "textWeight")] double? TextWeight,
-    [FromQuery(Name = "fields")] string? Fields = null)
+    [FromQuery(Name = "fields")] string? Fields = null,
+    [FromQuery(Name = "diversity")] double? Diversity = null,
+    [FromQuery(Name = "maxPerCategory")] int? MaxPerCategory = null,
+    [FromQuery(Name = "maxPerBrand")] int? MaxPerBrand = null,
+    [FromQuery(Name = "boostAvailable")] double? BoostAvailable = null,
+    [FromQuery(Name = "fallback")] string? Fallback = null)
 {
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
 
@@ -102,10 +112,22 @@ public sealed record SimilarQuery(
             else
                 Error("fields", $"'{FieldRules.Storable(name, 100)}' is not an optional field: fields takes attributes, description.");
         }
+        if (Diversity is { } diversity && (!double.IsFinite(diversity) || diversity is < 0 or > 1))
+            Error("diversity", "diversity must be between 0 (by score alone) and 1.");
+        if (MaxPerCategory is < 1 or > MaxK)
+            Error("maxPerCategory", $"maxPerCategory must be between 1 and {MaxK}.");
+        if (MaxPerBrand is < 1 or > MaxK)
+            Error("maxPerBrand", $"maxPerBrand must be between 1 and {MaxK}.");
+        if (BoostAvailable is { } boost && (!double.IsFinite(boost) || boost is < 0 or > 1))
+            Error("boostAvailable", "boostAvailable must be between 0 and 1.");
+        if (Fallback is not (null or "none" or "category"))
+            Error("fallback", $"'{FieldRules.Storable(Fallback, 100)}' is not a fallback: fallback takes none or category.");
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
-        return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text, fields));
+        var rules = new RankingRules(Diversity ?? 0, MaxPerCategory, MaxPerBrand, BoostAvailable ?? 0);
+        return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text, fields,
+            rules.ReRanks ? rules : null, Fallback == "category"));
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

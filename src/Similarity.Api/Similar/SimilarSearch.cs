@@ -16,13 +16,15 @@ namespace Similarity.Similar;
 /// One similar item, shaped for a product page: what a storefront shows of it (title, brand, price and currency,
 /// availability, its picture's URL) and how alike it is — fused, image and text cosines and, when re-weighted, the
 /// weighted score; <c>hasImage</c>: whether the service keeps a picture of it (<c>GET /items/{sku}/image</c>).
-/// Description and attributes only when asked for (<c>fields=</c>).
+/// Description and attributes only when asked for (<c>fields=</c>). <c>pinned</c>: placed by an admin's rule;
+/// <c>fallback</c>: from the query item's category, filling a page that the filters left short.
 /// </summary>
 public sealed record SimilarResult(
     string Sku, string Title, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, string? ImageUrl,
     bool HasImage, double Score, double? ImageScore, double? TextScore, double? WeightedScore,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null,
+    bool Pinned = false, bool Fallback = false);
 
 /// <summary>One SKU's answer in a batch: its results, or why there are none (404: no such item, 409: another model set's).</summary>
 public sealed record BatchEntry(string Sku, int Status, IReadOnlyList<SimilarResult> Results, string? Error);
@@ -68,25 +70,46 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
     /// </summary>
     public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results)> SearchAsync(SearchRequest request, bool withQueryItem, CancellationToken ct)
     {
-        var o = options.Value;
-        var candidates = request.K * (request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult);
+        var criteria = request.Criteria;
+        var candidates = CandidatesFor(request);
         var exact = !index.IsValid;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (item, found) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact, withQueryItem, ct), ct);
         if (item is { Exists: false } or { Current: false })
             return (item, []);
-        var fallback = found.Count < request.K && !exact;
-        var results = fallback
-            ? (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Results
-            : found;
+        var fallback = found.Candidates.Count < request.K && !exact;
+        if (fallback)
+            found = (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Found;
+        // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
+        var scored = found.Candidates.Where(c => criteria.MinScore is not { } min || (c.Result.WeightedScore ?? c.Result.Score) >= min).ToList();
+        // fallback=category: what the filters and minScore left short is filled from the query item's category.
+        IReadOnlyList<Candidate> filler = [];
+        if (criteria.Fallback && request.QuerySku is not null && scored.Count < request.K)
+        {
+            var byCategory = request with { Criteria = criteria with { MinScore = null, Filter = new SearchFilter(null, null, null, null, null, criteria.Filter.Exclude) }, CategoryOfQuery = true };
+            filler = (await dataSource.ReadWithRetryAsync(ct => RunAsync(byCategory, CandidatesFor(byCategory), exact, withQueryItem: false, ct), ct)).Found.Candidates;
+        }
         // approximate: the HNSW index; exact: a scan (the index not valid yet); fallback: the index, then a scan for k results.
         metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
             new KeyValuePair<string, object?>("path", exact ? "exact" : fallback ? "fallback" : "approximate"));
-        // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
-        return (item, [.. results.Where(r => request.Criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)]);
+        if (!criteria.Ranking.ReRanks && filler.Count == 0 && found.Pins.Count == 0)
+            return (item, [.. scored.Select(c => c.Result)]);
+        return (item, Ranking.Select(scored, filler, found.Pins, request.K, criteria.Ranking));
     }
 
-    async Task<(QueryItem? Item, List<SimilarResult> Results)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct)
+    /// <summary>Candidates the index yields, re-ranked exactly: a few per result, more when re-weighted or re-ranked.</summary>
+    int CandidatesFor(SearchRequest request)
+    {
+        var o = options.Value;
+        var perResult = request.Criteria.Ranking.ReRanks || request.CategoryOfQuery ? o.RerankCandidatesPerResult
+            : request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult;
+        return request.K * perResult;
+    }
+
+    /// <summary>What one search finds: the candidates by ranking score and, on an item's page, the results an admin pinned there.</summary>
+    sealed record Found(List<Candidate> Candidates, List<Pin> Pins);
+
+    async Task<(QueryItem? Item, Found Found)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct)
     {
         await using var batch = dataSource.CreateBatch();
         if (withQueryItem)
@@ -97,10 +120,14 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         }
         var command = SearchCommand(batch, request.Criteria, candidates, exact);
         var p = command.Parameters;
+        // Rows wanted: k, or every candidate when the ranking chooses among them.
+        p[5].Value = request.Criteria.Ranking.ReRanks || request.CategoryOfQuery ? candidates : request.K;
         string query;
+        string? page = null;
         if (request.QuerySku is { } sku)
         {
             p.Add(new() { Value = sku });                                    // $7
+            page = "$7";
             // Only a query item of the live model set: another set's vectors are of another space (or dimension).
             query = "SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = $7 AND fingerprint = $1";
         }
@@ -111,20 +138,28 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             p.Add(CatalogStore.VectorParameter(request.Text));               // $9
             query = "SELECT $7::vector AS e, $8::vector AS i, $9::vector AS t";
         }
-        var where = Conditions(request, p, exact);
+        var where = Conditions(request, p, exact, page);
 
         // The approximate path orders by the index's own expression against a value computed once (an InitPlan),
         // which the HNSW index can serve; the exact path by float32 distance, which no index serves.
         var order = exact ? "embedding <=> (SELECT e FROM q)" : $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
-        // pgvector's operators are strict: a missing modality on either side gives a NULL score.
-        var sql = $"""
-            WITH q AS ({query})
-            SELECT {Scored(request)}
-            FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
-            ORDER BY rank DESC, sku
-            LIMIT $6
+        var scored = Scored(request);
+        // pgvector's operators are strict: a missing modality on either side gives a NULL score. An item's page also
+        // reads the items pinned on it, under the same filters, scored like the rest.
+        var pins = page is null || request.CategoryOfQuery ? "" : $"""
+
+            UNION ALL
+            (SELECT {scored}, pins.position AS pin_position
+             FROM ({RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
+             WHERE {Conditions(request, p, exact: true, page)})
             """;
-        command.CommandText = sql;
+        command.CommandText = $"""
+            WITH q AS ({query})
+            (SELECT {scored}, NULL::integer AS pin_position
+             FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
+             ORDER BY rank DESC, sku
+             LIMIT $6){pins}
+            """;
         batch.BatchCommands.Add(command);
 
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -137,48 +172,76 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         }
         if (!exact)
             await reader.NextResultAsync(ct);
-        var results = new List<SimilarResult>();
+        var found = new Found([], []);
+        var position = reader.GetOrdinal("pin_position");
         while (await reader.ReadAsync(ct))
-            results.Add(ReadResult(reader, request.Criteria));
-        return (item, results);
+        {
+            var candidate = ReadCandidate(reader, request.Criteria);
+            if (reader.IsDBNull(position))
+                found.Candidates.Add(candidate);
+            else
+                found.Pins.Add(new Pin(candidate.Result, reader.GetInt32(position)));
+        }
+        // A UNION ALL promises no order: the candidates are put back in ranking order here.
+        found.Candidates.Sort((a, b) => (b.Result.WeightedScore ?? b.Result.Score).CompareTo(a.Result.WeightedScore ?? a.Result.Score) is var c and not 0
+            ? c : string.CompareOrdinal(a.Result.Sku, b.Result.Sku));
+        return (item, found);
     }
+
+    /// <summary>The rules of one kind on the page of the item <paramref name="page"/> (SQL): the other item of each, and its position.</summary>
+    static string RulesOf(string page, string kind) => $"""
+        SELECT CASE WHEN r.sku = {page} THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = '{kind}' AND (r.sku = {page} OR (r.both_ways AND r.other_sku = {page}))
+        """;
 
     /// <summary>
     /// /similar for many SKUs with the same criteria, in one round trip (and a second only for SKUs whose index scan
-    /// came back short): each SKU's search runs in a LATERAL join over the list, served by the same HNSW index.
+    /// came back short): each SKU's search runs in a LATERAL join over the list, served by the same HNSW index. A SKU
+    /// whose page has pinned items, or criteria whose ranking chooses among candidates, is answered by its own search.
     /// </summary>
     public async Task<IReadOnlyList<BatchEntry>> SearchManyAsync(IReadOnlyList<string> skus, SearchCriteria criteria, CancellationToken ct)
     {
         var exact = !index.IsValid;
         var (states, found) = await dataSource.ReadWithRetryAsync(ct => RunManyAsync(skus, criteria, exact, ct), ct);
-        var shortOnes = skus.Where(sku => states.GetValueOrDefault(sku) == pipeline.Fingerprint && found[sku].Count < criteria.K).Distinct().ToArray();
+        bool Current(string sku) => states.GetValueOrDefault(sku).Fingerprint == pipeline.Fingerprint;
+        var own = skus.Where(sku => Current(sku) && (criteria.Ranking.ReRanks || criteria.Fallback || states[sku].Pinned)).Distinct().ToArray();
+        var shortOnes = skus.Where(sku => Current(sku) && !own.Contains(sku) && found[sku].Count < criteria.K).Distinct().ToArray();
         if (!exact && shortOnes.Length > 0)
         {
             var (_, exactly) = await dataSource.ReadWithRetryAsync(ct => RunManyAsync(shortOnes, criteria, exact: true, ct), ct);
             foreach (var sku in shortOnes)
                 found[sku] = exactly[sku];
         }
-        return [.. skus.Select(sku => states.TryGetValue(sku, out var fingerprint) is false || fingerprint is null
+        foreach (var sku in found.Keys.Except(own).ToArray())
+            found[sku] = [.. found[sku].Where(r => criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)];
+        foreach (var sku in own)
+            found[sku] = [.. await SearchAsync(SearchRequest.ForItem(sku, criteria), ct)];
+        return [.. skus.Select(sku => states.GetValueOrDefault(sku).Fingerprint is not { } fingerprint
             ? new BatchEntry(sku, StatusCodes.Status404NotFound, [], $"There is no item with SKU '{sku}'.")
             : fingerprint != pipeline.Fingerprint
                 ? new BatchEntry(sku, StatusCodes.Status409Conflict, [], $"Item '{sku}' has vectors from a model set other than the live one; re-embed it.")
-                : new BatchEntry(sku, StatusCodes.Status200OK,
-                    [.. found[sku].Where(r => criteria.MinScore is not { } min || (r.WeightedScore ?? r.Score) >= min)], null))];
+                : new BatchEntry(sku, StatusCodes.Status200OK, found[sku], null))];
     }
 
-    async Task<(Dictionary<string, string?> States, Dictionary<string, List<SimilarResult>> Results)> RunManyAsync(
+    /// <summary>A batch SKU's item: its model set's fingerprint (null: no such item), and whether its page has pinned items.</summary>
+    readonly record struct BatchItem(string? Fingerprint, bool Pinned);
+
+    async Task<(Dictionary<string, BatchItem> States, Dictionary<string, List<SimilarResult>> Results)> RunManyAsync(
         IReadOnlyList<string> skus, SearchCriteria criteria, bool exact, CancellationToken ct)
     {
         var request = new SearchRequest(null, null, null, null, criteria);
-        var candidates = criteria.K * (request.Weighted ? options.Value.WeightedCandidatesPerResult : options.Value.CandidatesPerResult);
+        var candidates = CandidatesFor(request);
         await using var batch = dataSource.CreateBatch();
-        var states = new NpgsqlBatchCommand("SELECT u.sku, i.fingerprint FROM unnest($1::text[]) u(sku) LEFT JOIN items i USING (sku)");
+        var states = new NpgsqlBatchCommand($"""
+            SELECT u.sku, i.fingerprint, EXISTS ({RulesOf("u.sku", "pin")}) AS pinned
+            FROM unnest($1::text[]) u(sku) LEFT JOIN items i USING (sku)
+            """);
         states.Parameters.Add(new() { Value = skus.ToArray() });
         batch.BatchCommands.Add(states);
         var command = SearchCommand(batch, criteria, candidates, exact);
         var p = command.Parameters;
         p.Add(new() { Value = skus.ToArray() });                             // $7
-        var where = Conditions(request, p, exact);
+        var where = Conditions(request, p, exact, page: "q.query_sku");
         var order = exact ? "embedding <=> q.e" : $"{index.Expression} <=> q.e::halfvec({index.Dimension})";
         command.CommandText = $"""
             WITH q AS (
@@ -195,9 +258,9 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         batch.BatchCommands.Add(command);
 
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        var found = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var found = new Dictionary<string, BatchItem>(StringComparer.Ordinal);
         while (await reader.ReadAsync(ct))
-            found[reader.GetString(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+            found[reader.GetString(0)] = new BatchItem(reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetBoolean(2));
         await reader.NextResultAsync(ct);
         if (!exact)
             await reader.NextResultAsync(ct);
@@ -209,13 +272,18 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
 
     /// <summary>
     /// The filters as SQL over <c>items</c>, their values added to <paramref name="p"/>: the live model set, not excluded,
-    /// inside the index's reach on the approximate path, and the caller's filters.
+    /// inside the index's reach on the approximate path, and the caller's filters. On the page of the item
+    /// <paramref name="page"/> (SQL), not blocked there by an admin's rule, and with <c>CategoryOfQuery</c>, only of its category.
     /// </summary>
-    string Conditions(SearchRequest request, NpgsqlParameterCollection p, bool exact)
+    string Conditions(SearchRequest request, NpgsqlParameterCollection p, bool exact, string? page)
     {
         var where = new StringBuilder("fingerprint = $1 AND sku <> ALL($2)");
         if (!exact)
             where.Append(" AND ").Append(index.Predicate);
+        if (page is not null)
+            where.Append($" AND sku NOT IN (SELECT other FROM ({RulesOf(page, "block")}) blocked)");
+        if (page is not null && request.CategoryOfQuery)
+            where.Append($" AND lower(category) = lower((SELECT category FROM items WHERE sku = {page}))");
         void Filter(string condition, object value)
         {
             p.Add(new() { Value = value });
@@ -260,7 +328,8 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
     static string Scored(SearchRequest request)
     {
         var extra = (request.Criteria.Fields.HasFlag(ResultFields.Description) ? ", description" : "")
-            + (request.Criteria.Fields.HasFlag(ResultFields.Attributes) ? ", attributes::text AS attributes" : "");
+            + (request.Criteria.Fields.HasFlag(ResultFields.Attributes) ? ", attributes::text AS attributes" : "")
+            + (request.Criteria.Ranking.NeedsVectors ? ", embedding AS vector" : "");
         var rank = request.Weighted
             ? "$4 * coalesce(1 - (image_embedding <=> q.i), 0) + $5 * coalesce(1 - (text_embedding <=> q.t), 0)"
             : "1 - (embedding <=> q.e)";
@@ -270,6 +339,9 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
             {rank} AS rank
             """;
     }
+
+    static Candidate ReadCandidate(NpgsqlDataReader reader, SearchCriteria criteria) =>
+        new(ReadResult(reader, criteria), criteria.Ranking.NeedsVectors ? reader.GetFieldValue<Vector>(reader.GetOrdinal("vector")).ToArray() : null);
 
     static SimilarResult ReadResult(NpgsqlDataReader reader, SearchCriteria criteria)
     {

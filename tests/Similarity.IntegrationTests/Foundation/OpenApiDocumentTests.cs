@@ -38,7 +38,8 @@ public sealed class OpenApiDocumentTests(SimilarityApp app) : IClassFixture<Simi
         var parameters = (await DocumentAsync()).GetProperty("paths").GetProperty("/similar/{sku}").GetProperty("get").GetProperty("parameters")
             .EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
 
-        Assert.Equal(["sku", "k", "minScore", "category", "brand", "priceMin", "priceMax", "available", "exclude", "imageWeight", "textWeight", "fields"],
+        Assert.Equal(["sku", "k", "minScore", "category", "brand", "priceMin", "priceMax", "available", "exclude", "imageWeight", "textWeight", "fields",
+            "diversity", "maxPerCategory", "maxPerBrand", "boostAvailable", "fallback"],
             parameters.Keys);
         var k = parameters["k"].GetProperty("schema");
         Assert.Equal((1, 100, 10), (k.GetProperty("minimum").GetInt32(), k.GetProperty("maximum").GetInt32(), k.GetProperty("default").GetInt32()));
