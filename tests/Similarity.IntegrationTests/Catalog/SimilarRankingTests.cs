@@ -138,9 +138,14 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
     public async Task A_value_of_the_wrong_kind_is_explained_in_the_apis_words()
     {
         var response = await catalog.CreateClient().GetAsync("/similar/sku-0001?k=ten&available=maybe");
-        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        var problem = CatalogClient.Problem(await response.Content.ReadAsStringAsync());
+        var errors = problem.GetProperty("errors");
         Assert.Equal("'ten' is not a whole number.", errors.GetProperty("k")[0].GetString());
         Assert.DoesNotContain("Nullable", errors.ToString(), StringComparison.Ordinal);
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Equal("k takes a whole number.", detail);
+        foreach (var dotnetName in new[] { "Nullable", "Int32", "int ", "<", "Failed to bind" })
+            Assert.DoesNotContain(dotnetName, detail, StringComparison.Ordinal);
     }
 
     [Fact]
