@@ -148,6 +148,36 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
             Assert.DoesNotContain(dotnetName, detail, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("priceMax=1,50", "priceMax")]
+    [InlineData("priceMin=1,5", "priceMin")]
+    [InlineData("imageWeight=0,5", "imageWeight")]
+    [InlineData("textWeight=0,5&imageWeight=1", "textWeight")]
+    [InlineData("minScore=0,5", "minScore")]
+    public async Task A_comma_in_a_number_is_refused_and_the_message_says_to_use_a_dot(string query, string field)
+    {
+        var response = await catalog.CreateClient().GetAsync($"/similar/sku-0001?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = CatalogClient.Problem(await response.Content.ReadAsStringAsync());
+        var message = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
+        Assert.Contains("dot", message, StringComparison.Ordinal);
+        Assert.Contains("comma", message, StringComparison.Ordinal);
+        Assert.Contains(field, problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("priceMax=1%201", "priceMax")]
+    [InlineData("priceMax=1&priceMax=2", "priceMax")]
+    [InlineData("minScore=0.5x", "minScore")]
+    public async Task A_number_that_is_not_plain_digits_is_refused(string query, string field)
+    {
+        var response = await catalog.CreateClient().GetAsync($"/similar/sku-0001?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
     [Fact]
     public async Task An_unknown_parameter_names_what_the_endpoint_takes()
     {
