@@ -45,9 +45,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
             form.Add(zip, "images", Path.GetFileName(imagesPath!));
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
-        // A retried upload of the same files returns the same job instead of starting a second one.
-        var settings = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(fields.ToString())))[..12];
-        request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}-{settings}");
+        request.Headers.Add("Idempotency-Key", IdempotencyKey(catalogPath, imagesPath, fields));
         var response = await http.SendAsync(request, ct);
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException(null, null, response.StatusCode);
@@ -82,6 +80,20 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
         return job.Status is "succeeded" or "succeeded_with_errors" ? ExitCodes.Succeeded : ExitCodes.JobDidNotSucceed;
+    }
+
+    /// <summary>
+    /// The same for a retried upload of the same files with the same fields, so it returns the same job instead of
+    /// starting a second one; different for anything that changes the upload (a new pictures zip, another format,
+    /// mapping or missingImage), which the service would otherwise refuse as a reused key (422).
+    /// </summary>
+    static string IdempotencyKey(string catalogPath, string? imagesPath, Fields fields)
+    {
+        static string Identity(string path) => $"{Path.GetFullPath(path)}|{new FileInfo(path).Length}|{File.GetLastWriteTimeUtc(path).Ticks}";
+        var upload = $"{Identity(catalogPath)}\n{(imagesPath is null ? "" : Identity(imagesPath))}\n{fields}";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(upload)))[..24];
+        var name = Path.GetFileName(catalogPath);
+        return $"cli-{(name.Length > 100 ? name[..100] : name)}-{hash}";
     }
 
     /// <summary>A ProblemDetails as one line: its detail (or title) and the fields it names.</summary>

@@ -80,6 +80,31 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
         Assert.Single(_output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task The_same_catalog_with_another_pictures_zip_is_a_new_job_and_the_same_files_again_the_same_job()
+    {
+        var catalog = WriteCatalog("sku,title,image\ncli-zip-1,Green vase,vase.png\n");
+        var firstZip = WriteZip(TestImages.Noise(32, 32, seed: 1));
+        var secondZip = WriteZip(TestImages.Noise(48, 48, seed: 2));
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey };
+        try
+        {
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", firstZip));
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", secondZip));
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", secondZip));
+
+            var jobs = System.Text.RegularExpressions.Regex.Matches(_output.ToString(), @"Import (\S+) queued").Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal(3, jobs.Count);
+            Assert.NotEqual(jobs[0], jobs[1]);
+            Assert.Equal(jobs[1], jobs[2]);
+        }
+        finally
+        {
+            foreach (var path in new[] { catalog, firstZip, secondZip })
+                File.Delete(path);
+        }
+    }
+
     void AssertOneLine(string expected)
     {
         var lines = _output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -99,6 +124,13 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
     {
         var path = Path.Combine(Path.GetTempPath(), $"cli-catalog-{Guid.NewGuid():N}.csv");
         File.WriteAllText(path, csv);
+        return path;
+    }
+
+    static string WriteZip(byte[] picture)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cli-images-{Guid.NewGuid():N}.zip");
+        File.WriteAllBytes(path, ImportClient.Zip(("vase.png", picture)));
         return path;
     }
 
