@@ -35,7 +35,8 @@ public static class ImportCli
     /// <summary>Parses and runs; a parse error is one line and <see cref="ExitCodes.Usage"/>.</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval)
     {
-        var parsed = Create(console, environment, pollInterval).Parse(args);
+        // No response files: `--mapping @FILE` is ours to read (System.CommandLine would splice the JSON in as tokens).
+        var parsed = Create(console, environment, pollInterval).Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
             console.MarkupLineInterpolated($"[red]{parsed.Errors[0].Message}[/] (similarity-import --help lists the options)");
@@ -51,12 +52,21 @@ public static class ImportCli
         {
             if (!File.Exists(mappingFile))
                 return Fail(console, ExitCodes.Usage, $"No such file: {Path.GetFullPath(mappingFile)}");
-            fields = fields with { Mapping = await File.ReadAllTextAsync(mappingFile, ct) };
+            try
+            {
+                fields = fields with { Mapping = await File.ReadAllTextAsync(mappingFile, ct) };
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return Fail(console, ExitCodes.Usage, $"Cannot read {Path.GetFullPath(mappingFile)}: {ex.Message}");
+            }
         }
         foreach (var file in new[] { catalog, images })
         {
             if (file is { Exists: false })
                 return Fail(console, ExitCodes.Usage, $"No such file: {file.FullName}");
+            if (file is not null && Unreadable(file.FullName) is { } reason)
+                return Fail(console, ExitCodes.Usage, $"Cannot read {file.FullName}: {reason}");
         }
         Uri url;
         try
@@ -90,6 +100,29 @@ public static class ImportCli
         catch (JsonException)
         {
             return Fail(console, ExitCodes.Unreachable, $"What answers at {url} is not the Similarity API (its reply is not the JSON expected).");
+        }
+        catch (HttpIOException ex)
+        {
+            return Fail(console, ExitCodes.Unreachable, $"The connection to {url} broke: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A file that was readable a moment ago and is not any more (removed, permissions changed) while uploading.
+            return Fail(console, ExitCodes.Usage, $"Cannot read the catalog or the pictures: {ex.Message}");
+        }
+    }
+
+    /// <summary>Why a file that exists cannot be opened for reading (permissions, not a regular file), or null when it can.</summary>
+    static string? Unreadable(string path)
+    {
+        try
+        {
+            File.OpenRead(path).Dispose();
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return ex.Message;
         }
     }
 

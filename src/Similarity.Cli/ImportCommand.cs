@@ -6,8 +6,8 @@ using Spectre.Console;
 namespace Similarity.Cli;
 
 /// <summary>
-/// Uploads a catalog (streamed from disk), follows its job with a live progress bar — rows/s, ETA, errors so
-/// far — then prints the rejected rows. Returns an <see cref="ExitCodes"/> value; a server error or an unreachable
+/// Uploads a catalog (streamed from disk), follows its job with a live progress bar — rows/s, ETA, row errors so
+/// far — then prints the row errors. Returns an <see cref="ExitCodes"/> value; a server error or an unreachable
 /// service is thrown as <see cref="HttpRequestException"/> for the caller to report.
 /// </summary>
 public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
@@ -45,9 +45,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
             form.Add(zip, "images", Path.GetFileName(imagesPath!));
         }
         using var request = new HttpRequestMessage(HttpMethod.Post, "/imports") { Content = form };
-        // A retried upload of the same files returns the same job instead of starting a second one.
-        var settings = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(fields.ToString())))[..12];
-        request.Headers.Add("Idempotency-Key", $"cli-{Path.GetFileName(catalogPath)}-{new FileInfo(catalogPath).Length}-{File.GetLastWriteTimeUtc(catalogPath).Ticks}-{settings}");
+        request.Headers.Add("Idempotency-Key", IdempotencyKey(catalogPath, imagesPath, fields));
         var response = await http.SendAsync(request, ct);
         if ((int)response.StatusCode >= 500)
             throw new HttpRequestException(null, null, response.StatusCode);
@@ -71,17 +69,34 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
                     // The total is known once the job has counted the rows (its first step).
                     task.MaxValue = Math.Max(1, job.Counts.Total ?? 1);
                     task.Value = job.Counts.Processed;
-                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {job.Counts.Errors} errors";
+                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {RowErrors(job.Counts.Errors)}";
                 }
                 task.Value = task.MaxValue;
             });
 
         var c = job.Counts;
-        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {c.Errors} errors{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
+        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {RowErrors(c.Errors)}{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
         return job.Status is "succeeded" or "succeeded_with_errors" ? ExitCodes.Succeeded : ExitCodes.JobDidNotSucceed;
+    }
+
+    /// <summary>The counts' <c>errors</c>, in the words the README and the pages use.</summary>
+    static string RowErrors(int count) => count == 1 ? "1 row error" : $"{count} row errors";
+
+    /// <summary>
+    /// The same for a retried upload of the same files with the same fields, so it returns the same job instead of
+    /// starting a second one; different for anything that changes the upload (a new pictures zip, another format,
+    /// mapping or missingImage), which the service would otherwise refuse as a reused key (422).
+    /// </summary>
+    static string IdempotencyKey(string catalogPath, string? imagesPath, Fields fields)
+    {
+        static string Identity(string path) => $"{Path.GetFullPath(path)}|{new FileInfo(path).Length}|{File.GetLastWriteTimeUtc(path).Ticks}";
+        var upload = $"{Identity(catalogPath)}\n{(imagesPath is null ? "" : Identity(imagesPath))}\n{fields}";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(upload)))[..24];
+        var name = Path.GetFileName(catalogPath);
+        return $"cli-{(name.Length > 100 ? name[..100] : name)}-{hash}";
     }
 
     /// <summary>A ProblemDetails as one line: its detail (or title) and the fields it names.</summary>
@@ -111,7 +126,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
 
     async Task PrintErrorsAsync(Guid id, CancellationToken ct)
     {
-        var table = new Table().AddColumns("line", "sku", "columns", "error");
+        var table = new Table().Title("Row errors").AddColumns("line", "sku", "columns", "reason");
         var after = 0;
         while (true)
         {

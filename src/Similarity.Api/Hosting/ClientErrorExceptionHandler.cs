@@ -32,6 +32,22 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
         };
     }
 
+    /// <summary>A binding failure in the API's words, in <c>errors</c> and <c>detail</c> alike: the framework's message names .NET types.</summary>
+    static HttpValidationProblemDetails Unbound(Match match)
+    {
+        var name = JsonNamingPolicy.CamelCase.ConvertName(match.Groups["name"].Value);
+        var expected = Expected(match.Groups["type"].Value);
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [name] = [$"'{match.Groups["value"].Value}' is not {expected}."],
+        })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "One or more validation errors occurred.",
+            Detail = $"{name} takes {expected}.",
+        };
+    }
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var problem = exception switch
@@ -48,12 +64,7 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
                 },
                 Detail = rejected.Message,
             },
-            BadHttpRequestException bad when UnboundParameter().Match(bad.Message) is { Success: true } match =>
-                new HttpValidationProblemDetails(new Dictionary<string, string[]>
-                {
-                    [JsonNamingPolicy.CamelCase.ConvertName(match.Groups["name"].Value)] = [$"'{match.Groups["value"].Value}' is not {Expected(match.Groups["type"].Value)}."],
-                })
-                { Status = StatusCodes.Status400BadRequest, Title = "One or more validation errors occurred.", Detail = bad.Message },
+            BadHttpRequestException bad when UnboundParameter().Match(bad.Message) is { Success: true } match => Unbound(match),
             BadHttpRequestException bad => new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
                 Status = bad.StatusCode,

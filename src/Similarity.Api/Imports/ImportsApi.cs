@@ -29,6 +29,7 @@ public static partial class ImportsApi
             .Produces<JobResponse>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         imports.MapGet("", ListAsync).WithName("ListImports").WithSummary("Recent import jobs, newest first.")

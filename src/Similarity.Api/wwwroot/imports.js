@@ -1,4 +1,4 @@
-// The imports page (admin): upload a catalog and its pictures, follow the job to its end, see its rejected rows.
+// The imports page (admin): upload a catalog and its pictures, follow the job to its end, see its row errors.
 import { adminKey, api, el, say } from "/app.js";
 
 const field = (id) => document.getElementById(id);
@@ -27,7 +27,7 @@ function failed(error) {
 function summary(job) {
   const c = job.counts;
   const parts = [`${job.status.replaceAll("_", " ")}`, `${c.processed}${c.total === null ? "" : ` of ${c.total}`} rows`,
-    `${c.inserted} new`, `${c.updated + c.reembedded} changed`, `${c.unchanged} unchanged`, `${c.errors} rejected`];
+    `${c.inserted} new`, `${c.updated + c.reembedded} changed`, `${c.unchanged} unchanged`, `${c.errors} row error${c.errors === 1 ? "" : "s"}`];
   if (job.rowsPerSecond) parts.push(`${job.rowsPerSecond.toFixed(1)} rows/s`);
   if (!ended.has(job.status) && job.rowsPerSecond && c.total !== null) {
     parts.push(`about ${Math.ceil((c.total - c.processed) / job.rowsPerSecond)} s left`);

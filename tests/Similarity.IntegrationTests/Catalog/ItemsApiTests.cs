@@ -94,6 +94,19 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
     }
 
+    [Theory]
+    [InlineData("/items?priceMin=1,5", "priceMin")]
+    [InlineData("/items?priceMax=1,50", "priceMax")]
+    public async Task A_price_filter_with_a_comma_is_a_400_that_says_to_use_a_dot(string url, string field)
+    {
+        var response = await app.CreateClient().GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var message = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
+        Assert.Contains("with a dot before any decimals, not a comma", message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Reading_more_than_a_hundred_items_at_once_is_a_400_naming_the_limit()
     {

@@ -138,9 +138,44 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
     public async Task A_value_of_the_wrong_kind_is_explained_in_the_apis_words()
     {
         var response = await catalog.CreateClient().GetAsync("/similar/sku-0001?k=ten&available=maybe");
-        var errors = CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors");
+        var problem = CatalogClient.Problem(await response.Content.ReadAsStringAsync());
+        var errors = problem.GetProperty("errors");
         Assert.Equal("'ten' is not a whole number.", errors.GetProperty("k")[0].GetString());
         Assert.DoesNotContain("Nullable", errors.ToString(), StringComparison.Ordinal);
+        var detail = problem.GetProperty("detail").GetString()!;
+        Assert.Equal("k takes a whole number.", detail);
+        foreach (var dotnetName in new[] { "Nullable", "Int32", "int ", "<", "Failed to bind" })
+            Assert.DoesNotContain(dotnetName, detail, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("priceMax=1,50", "priceMax")]
+    [InlineData("priceMin=1,5", "priceMin")]
+    [InlineData("imageWeight=0,5", "imageWeight")]
+    [InlineData("textWeight=0,5&imageWeight=1", "textWeight")]
+    [InlineData("minScore=0,5", "minScore")]
+    public async Task A_comma_in_a_number_is_refused_and_the_message_says_to_use_a_dot(string query, string field)
+    {
+        var response = await catalog.CreateClient().GetAsync($"/similar/sku-0001?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = CatalogClient.Problem(await response.Content.ReadAsStringAsync());
+        var message = problem.GetProperty("errors").GetProperty(field)[0].GetString()!;
+        Assert.Contains("dot", message, StringComparison.Ordinal);
+        Assert.Contains("comma", message, StringComparison.Ordinal);
+        Assert.Contains(field, problem.GetProperty("detail").GetString()!, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("priceMax=1%201", "priceMax")]
+    [InlineData("priceMax=1&priceMax=2", "priceMax")]
+    [InlineData("minScore=0.5x", "minScore")]
+    public async Task A_number_that_is_not_plain_digits_is_refused(string query, string field)
+    {
+        var response = await catalog.CreateClient().GetAsync($"/similar/sku-0001?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True(CatalogClient.Problem(await response.Content.ReadAsStringAsync()).GetProperty("errors").TryGetProperty(field, out _));
     }
 
     [Fact]

@@ -80,6 +80,81 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
         Assert.Single(_output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    [Fact]
+    public async Task The_same_catalog_with_another_pictures_zip_is_a_new_job_and_the_same_files_again_the_same_job()
+    {
+        var catalog = WriteCatalog("sku,title,image\ncli-zip-1,Green vase,vase.png\n");
+        var firstZip = WriteZip(TestImages.Noise(32, 32, seed: 1));
+        var secondZip = WriteZip(TestImages.Noise(48, 48, seed: 2));
+        var environment = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey };
+        try
+        {
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", firstZip));
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", secondZip));
+            Assert.Equal(ExitCodes.Succeeded, await RunAsync(environment, catalog, "--images", secondZip));
+
+            var jobs = System.Text.RegularExpressions.Regex.Matches(_output.ToString(), @"Import (\S+) queued").Select(m => m.Groups[1].Value).ToList();
+            Assert.Equal(3, jobs.Count);
+            Assert.NotEqual(jobs[0], jobs[1]);
+            Assert.Equal(jobs[1], jobs[2]);
+        }
+        finally
+        {
+            foreach (var path in new[] { catalog, firstZip, secondZip })
+                File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_mapping_in_a_file_is_read_by_the_cli_and_sent_whole()
+    {
+        var catalog = WriteCatalog("Artikelnummer,Bezeichnung\ncli-map-1,Gelbe Tasse\n");
+        var mapping = Path.Combine(Path.GetTempPath(), $"cli-mapping-{Guid.NewGuid():N}.json");
+        File.WriteAllText(mapping, """{"sku": "Artikelnummer", "title": "Bezeichnung"}""");
+        try
+        {
+            var exit = await RunAsync(new() { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey },
+                catalog, "--mapping", "@" + mapping);
+
+            Assert.True(ExitCodes.Succeeded == exit, _output.ToString());
+            Assert.Contains("1 inserted", _output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(catalog);
+            File.Delete(mapping);
+        }
+    }
+
+    [Theory]
+    [InlineData("catalog")]
+    [InlineData("--images")]
+    [InlineData("--mapping")]
+    public async Task A_file_that_exists_but_cannot_be_read_is_one_line_and_exit_2(string which)
+    {
+        // A Unix socket exists but cannot be opened as a file, even by root (who reads any file whatever its mode).
+        var socketPath = Path.Combine(Path.GetTempPath(), $"cli-unreadable-{Guid.NewGuid():N}");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        try
+        {
+            string[] args = which switch
+            {
+                "catalog" => [socketPath],
+                "--images" => [_catalog, "--images", socketPath],
+                _ => [_catalog, "--mapping", "@" + socketPath],
+            };
+            var exit = await RunAsync(new() { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey }, args);
+
+            Assert.Equal(ExitCodes.Usage, exit);
+            AssertOneLine($"Cannot read {socketPath}");
+        }
+        finally
+        {
+            File.Delete(socketPath);
+        }
+    }
+
     void AssertOneLine(string expected)
     {
         var lines = _output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -99,6 +174,13 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
     {
         var path = Path.Combine(Path.GetTempPath(), $"cli-catalog-{Guid.NewGuid():N}.csv");
         File.WriteAllText(path, csv);
+        return path;
+    }
+
+    static string WriteZip(byte[] picture)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cli-images-{Guid.NewGuid():N}.zip");
+        File.WriteAllBytes(path, ImportClient.Zip(("vase.png", picture)));
         return path;
     }
 

@@ -209,6 +209,23 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
     }
 
     [Fact]
+    public async Task A_zip_sent_as_the_catalog_is_a_415_that_says_so_and_the_document_lists_it()
+    {
+        var zip = ImportClient.Zip(("catalog.csv", "sku,title\nzip-1,Zipped"u8.ToArray()));
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(zip), "catalog", "catalog.zip" } };
+
+        var response = await app.CreateAdminClient().PostAsync("/imports", form);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.StartsWith("The catalog is a zip archive.", problem.GetProperty("errors").GetProperty("catalog")[0].GetString(), StringComparison.Ordinal);
+        var document = System.Text.Json.JsonElement.Parse(await app.CreateClient().GetStringAsync("/swagger/v1/swagger.json"));
+        Assert.True(document.GetProperty("paths").GetProperty("/imports").GetProperty("post").GetProperty("responses").TryGetProperty("415", out _),
+            "POST /imports does not document its 415");
+    }
+
+    [Fact]
     public async Task Imports_need_the_admin_key()
     {
         var response = await app.CreateClient().PostAsync("/imports", ImportClient.Form("sku,title\nk-1,K"));

@@ -102,7 +102,7 @@ public sealed class PagesTests(PagesTests.DrawingsApp app, Browser browser) : IC
     }
 
     [Fact]
-    public async Task An_import_through_the_page_asks_for_the_key_then_reaches_100_percent_with_its_rejected_rows_listed()
+    public async Task An_import_through_the_page_asks_for_the_key_then_reaches_100_percent_with_its_row_errors_listed()
     {
         var page = await OpenAsync("/imports.html");
         Assert.True(await page.Locator("#key-form").IsVisibleAsync());
@@ -120,7 +120,10 @@ public sealed class PagesTests(PagesTests.DrawingsApp app, Browser browser) : IC
 
         await page.Locator("#errors tbody tr").First.WaitForAsync(new() { Timeout = 120_000 });
         Assert.True(await page.Locator("#progress").EvaluateAsync<bool>("p => p.value === p.max && p.max === 4"));
-        Assert.Contains("succeeded with errors", await page.Locator("#job-summary").InnerTextAsync(), StringComparison.Ordinal);
+        var summary = await page.Locator("#job-summary").InnerTextAsync();
+        Assert.Contains("succeeded with errors", summary, StringComparison.Ordinal);
+        Assert.Contains("1 row error", summary, StringComparison.Ordinal); // the API's name for them (counts.errors), not "rejected"
+        Assert.Equal("Row errors", await page.Locator("#errors caption").InnerTextAsync());
         Assert.Equal(["plant-bad"], await page.Locator("#errors tbody tr td:nth-child(3)").AllInnerTextsAsync());
         Assert.True(await page.Locator("#errors-csv").IsVisibleAsync());
         await Browser.ScreenshotAsync(page, "page-imports");
