@@ -71,9 +71,12 @@ public static class DatabaseFaults
             catch (Exception ex) when (attempt < ReadAttempts && IsTransient(ex) && !ct.IsCancellationRequested)
             {
                 dataSource.Clear();
+                // A server that is just coming back may refuse the first new connection: give it a moment (50, then 150 ms).
+                await Task.Delay(RetryDelay * (2 * attempt - 1), ct);
             }
         }
     }
 
     const int ReadAttempts = 3;
+    static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(50);
 }
