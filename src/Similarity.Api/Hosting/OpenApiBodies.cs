@@ -57,6 +57,41 @@ internal sealed class OpenApiBodies : IOperationFilter
                 }, new JsonObject { ["kind"] = "pin", ["position"] = 1, ["bothWays"] = false });
                 context.SchemaRepository.Schemas.Remove(nameof(Similar.RulesApi.RuleRequest)); // described inline above
                 break;
+            case "SimilarToExamples":
+                OpenApiSchema SkuList(string description, int minItems) => new()
+                {
+                    Type = JsonSchemaType.Array, Description = description, MinItems = minItems, MaxItems = Similar.SimilarApi.MaxExamples,
+                    Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[A-Za-z0-9._-]{1,64}$", MaxLength = 64 },
+                };
+                SetJson(operation, "application/json", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "positive" },
+                    AdditionalPropertiesAllowed = false,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["positive"] = SkuList("Items the results should be like (1 to 20).", 1),
+                        ["negative"] = SkuList("Items the results should be unlike (0 to 20).", 0),
+                        ["weights"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object, MaxProperties = 2 * Similar.SimilarApi.MaxExamples,
+                            Description = "An example's weight by its SKU (above 0, at most 100; 1 when not given).",
+                            AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "100" },
+                        },
+                        ["strategy"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.String, MaxLength = 9, Default = JsonValue.Create("average"),
+                            Enum = [JsonValue.Create("average"), JsonValue.Create("bestScore")],
+                            Description = "average: one query, the weighted sum of the positives minus the negatives; bestScore: each candidate's best score against a positive minus its best against a negative.",
+                        },
+                    },
+                }, new JsonObject
+                {
+                    ["positive"] = new JsonArray("mug-red-350", "mug-blue-350"), ["negative"] = new JsonArray("kettle-1l"),
+                    ["weights"] = new JsonObject { ["mug-red-350"] = 2 }, ["strategy"] = "average",
+                });
+                context.SchemaRepository.Schemas.Remove(nameof(Similar.SimilarApi.SimilarExamplesRequest)); // described inline above
+                break;
             case "SimilarBatch":
                 SetJson(operation, "application/json", new OpenApiSchema
                 {

@@ -27,6 +27,16 @@ public static class SimilarApi
             .WithSummary("The similar items of up to 100 SKUs at once, with the same parameters as GET /similar/{sku}: a product list's worth in one call.")
             .WithDescription("JSON body {\"skus\": [\"a\", \"b\"]}. Each SKU answers on its own: status 200 with its results, 404 (no such item) " +
                 "or 409 (embedded by another model set) with an error. The searches run in one or two database round trips.");
+        app.MapPost("/similar", ExamplesAsync)
+            .WithName("SimilarToExamples").WithTags("Similar")
+            .WithSummary("Items like several examples and unlike others: \"more like these, less like that\" for wish lists and carts.")
+            .WithDescription("JSON body: `positive` (1–20 SKUs), `negative` (0–20), `weights` (SKU → weight, 1 by default) and `strategy`: " +
+                "`average` ranks by cosine to the normalised weighted sum of the positives' vectors minus the negatives'; `bestScore` ranks " +
+                "each candidate by its best weighted score against a positive minus its best against a negative (then `score` is that). " +
+                "Takes the query parameters of GET /similar/{sku} but `fallback`; the examples never appear in the results, and those " +
+                "with no item are listed in `missing` (404 when no positive one exists).")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
@@ -93,6 +103,56 @@ public static class SimilarApi
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
         return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results));
+    }
+
+    public const int MaxExamples = 20;
+
+    public sealed record SimilarExamplesRequest(string[]? Positive, string[]? Negative, Dictionary<string, double>? Weights, string? Strategy);
+
+    /// <summary>The answer to several examples: how they were combined, which had no item, and the results.</summary>
+    public sealed record SimilarExamplesResponse(string Strategy, string RankedBy, IReadOnlyList<string> Missing, IReadOnlyList<SimilarResult> Results);
+
+    static async Task<Results<Ok<SimilarExamplesResponse>, ProblemHttpResult, ValidationProblem>> ExamplesAsync(
+        [AsParameters] SimilarQuery query, SimilarExamplesRequest? body, SimilarSearch search, EmbeddingPipeline pipeline, CancellationToken ct)
+    {
+        var criteria = query.Validate();
+        var errors = criteria.Errors;
+        if (criteria.Value?.Fallback == true)
+            errors["fallback"] = ["fallback=category fills an item's page from its category: use it with GET /similar/{sku}."];
+        string[] positive = body?.Positive ?? [], negative = body?.Negative ?? [];
+        void Skus(string field, string[] skus, int min)
+        {
+            if (skus.Length < min || skus.Length > MaxExamples)
+                errors[field] = [$"Send {min} to {MaxExamples} SKUs in {field}."];
+            else if (Array.FindIndex(skus, sku => !Sku.IsValid(sku)) is var at and >= 0)
+                errors[$"{field}[{at}]"] = [$"'{FieldRules.Storable(skus[at] ?? "null", 100)}' is not a SKU ({Sku.Rule})."];
+        }
+        Skus("positive", positive, 1);
+        Skus("negative", negative, 0);
+        if (positive.Intersect(negative, StringComparer.Ordinal).FirstOrDefault() is { } both)
+            errors["negative"] = [$"'{both}' is both a positive and a negative example."];
+        var weights = body?.Weights ?? [];
+        if (weights.FirstOrDefault(w => !positive.Contains(w.Key) && !negative.Contains(w.Key)) is { Key: { } stray })
+            errors["weights"] = [$"'{FieldRules.Storable(stray, 100)}' is not one of the examples."];
+        else if (weights.FirstOrDefault(w => !double.IsFinite(w.Value) || w.Value is <= 0 or > 100) is { Key: { } badWeight })
+            errors[$"weights.{badWeight}"] = ["A weight must be above 0 and at most 100."];
+        ExampleStrategy? strategy = body?.Strategy switch { null or "average" => ExampleStrategy.Average, "bestScore" => ExampleStrategy.BestScore, _ => null };
+        if (strategy is null)
+            errors["strategy"] = [$"'{FieldRules.Storable(body!.Strategy!, 100)}' is not a strategy: strategy takes average or bestScore."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+
+        Example Of(string sku, bool isPositive) => new(sku, weights.GetValueOrDefault(sku, 1), isPositive);
+        var examples = positive.Distinct().Select(sku => Of(sku, true)).Concat(negative.Distinct().Select(sku => Of(sku, false))).ToList();
+        var (items, results) = await search.SearchExamplesAsync(examples, strategy!.Value, criteria.Value!, ct);
+        if (!items.AllCurrent)
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "An example was embedded by another model set.",
+                detail: $"Some examples have vectors from a model set other than the live one ({pipeline.Fingerprint}); send them again to re-embed them.");
+        if (results is null)
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such items.",
+                detail: $"None of the positive examples is an item: {string.Join(", ", positive)}.");
+        return TypedResults.Ok(new SimilarExamplesResponse(strategy == ExampleStrategy.Average ? "average" : "bestScore",
+            criteria.Value!.ImageWeight is null ? "fused" : "weighted", items.Missing, results));
     }
 
     /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>

@@ -43,7 +43,7 @@ public sealed record QueryItem(long Revision, bool Exists, bool Current);
 /// matching items exist. Only vectors of the live model set are compared: candidates and the query item alike.
 /// Every read runs again on a broken pooled connection (a database restart; see DatabaseFaults.ReadWithRetryAsync).
 /// </summary>
-public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
+public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
     SimilarityMetrics metrics, IOptions<SearchOptions> options)
 {
     const string QueryItemSql = "SELECT revision, (SELECT fingerprint FROM items WHERE sku = $1) FROM catalog_state";
@@ -80,11 +80,9 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         var fallback = found.Candidates.Count < request.K && !exact;
         if (fallback)
             found = (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Found;
-        // Rows come sorted by the ranking score, so cutting at minScore keeps the best ones.
-        var scored = found.Candidates.Where(c => criteria.MinScore is not { } min || (c.Result.WeightedScore ?? c.Result.Score) >= min).ToList();
         // fallback=category: what the filters and minScore left short is filled from the query item's category.
         IReadOnlyList<Candidate> filler = [];
-        if (criteria.Fallback && request.QuerySku is not null && scored.Count < request.K)
+        if (criteria.Fallback && request.QuerySku is not null && AboveMinScore(found, criteria).Count < request.K)
         {
             var byCategory = request with { Criteria = criteria with { MinScore = null, Filter = new SearchFilter(null, null, null, null, null, criteria.Filter.Exclude) }, CategoryOfQuery = true };
             filler = (await dataSource.ReadWithRetryAsync(ct => RunAsync(byCategory, CandidatesFor(byCategory), exact, withQueryItem: false, ct), ct)).Found.Candidates;
@@ -92,10 +90,24 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
         // approximate: the HNSW index; exact: a scan (the index not valid yet); fallback: the index, then a scan for k results.
         metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
             new KeyValuePair<string, object?>("path", exact ? "exact" : fallback ? "fallback" : "approximate"));
-        if (!criteria.Ranking.ReRanks && filler.Count == 0 && found.Pins.Count == 0)
-            return (item, [.. scored.Select(c => c.Result)]);
-        return (item, Ranking.Select(scored, filler, found.Pins, request.K, criteria.Ranking));
+        return (item, Choose(found, filler, criteria));
     }
+
+    /// <summary>
+    /// The page from what a search found: the candidates above minScore, in ranking order, or — when the criteria
+    /// re-rank, a fallback filled in, or an admin pinned items — as <see cref="Ranking.Select"/> chooses.
+    /// </summary>
+    static IReadOnlyList<SimilarResult> Choose(Found found, IReadOnlyList<Candidate> filler, SearchCriteria criteria)
+    {
+        var scored = AboveMinScore(found, criteria);
+        return !criteria.Ranking.ReRanks && filler.Count == 0 && found.Pins.Count == 0
+            ? [.. scored.Select(c => c.Result)]
+            : Ranking.Select(scored, filler, found.Pins, criteria.K, criteria.Ranking);
+    }
+
+    /// <summary>Candidates come in ranking order, so cutting at minScore keeps the best ones.</summary>
+    static List<Candidate> AboveMinScore(Found found, SearchCriteria criteria) =>
+        [.. found.Candidates.Where(c => criteria.MinScore is not { } min || (c.Result.WeightedScore ?? c.Result.Score) >= min)];
 
     /// <summary>Candidates the index yields, re-ranked exactly: a few per result, more when re-weighted or re-ranked.</summary>
     int CandidatesFor(SearchRequest request)
@@ -183,10 +195,12 @@ public sealed class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey
                 found.Pins.Add(new Pin(candidate.Result, reader.GetInt32(position)));
         }
         // A UNION ALL promises no order: the candidates are put back in ranking order here.
-        found.Candidates.Sort((a, b) => (b.Result.WeightedScore ?? b.Result.Score).CompareTo(a.Result.WeightedScore ?? a.Result.Score) is var c and not 0
-            ? c : string.CompareOrdinal(a.Result.Sku, b.Result.Sku));
+        found.Candidates.Sort(ByRank);
         return (item, found);
     }
+
+    static int ByRank(Candidate a, Candidate b) =>
+        (b.Result.WeightedScore ?? b.Result.Score).CompareTo(a.Result.WeightedScore ?? a.Result.Score) is var c and not 0 ? c : string.CompareOrdinal(a.Result.Sku, b.Result.Sku);
 
     /// <summary>The rules of one kind on the page of the item <paramref name="page"/> (SQL): the other item of each, and its position.</summary>
     static string RulesOf(string page, string kind) => $"""
