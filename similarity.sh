@@ -1015,7 +1015,8 @@ usage: ./similarity.sh COMMAND
   bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)
   bench pages         the item page (HTML, scripts, similar items, 12 thumbnails) p95 at --items N (default 10000); picture storage per 100 000 items; docs/item-page.png
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
-  import CATALOG [--images ZIP] [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
+  import CATALOG [--images ZIP] [--format native|merchant-center|shopify] [--mapping JSON|@FILE] [--missing-image skip|textOnly]
+         [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   docker build        the API and database images from docker/ (against local stand-ins where the official bases cannot be pulled)
   docker smoke        the compose stack on loopback ports (host networking): health, items, /similar, an import, Swagger; then removed
   db start|stop|status  the project's private PostgreSQL cluster

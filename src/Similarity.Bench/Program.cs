@@ -12,6 +12,7 @@ return args switch
     ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
     ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
     ["pages", .. var rest] => await PagesBenchmark.RunAsync(BenchArgs.Parse(rest)),
+    ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -26,6 +27,7 @@ static int Usage()
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
                Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
                Similarity.Bench pages --url URL [--iterations N] [--screenshot PNG] [--sku SKU]   (item page timing)
+               Similarity.Bench decode-memory --write DIR | --image FILE [--way decode|thumbnail]   (peak RSS of one decode)
                Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
         """);
     return 2;

@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace Similarity.Cli;
 
 /// <summary>
-/// <c>similarity-import CATALOG [--images ZIP] [--url URL] [--key KEY]</c>: the command line around
+/// <c>similarity-import CATALOG [--images ZIP] [--format F] [--mapping M] [--missing-image skip|textOnly] [--url URL] [--key KEY]</c>: the command line around
 /// <see cref="ImportCommand"/>. Every failure is one line and an exit code from <see cref="ExitCodes"/>, never a stack trace.
 /// </summary>
 public static class ImportCli

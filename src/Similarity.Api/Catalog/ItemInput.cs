@@ -18,8 +18,9 @@ public sealed partial record ItemInput(
 
     /// <summary>
     /// The fields to store, or errors naming each field at fault. It covers every rule of the items table
-    /// (the SKU's CHECK, the title's NOT NULL, price's numeric(14, 2) and CHECK, text and jsonb without NUL or
-    /// lone surrogates), so a valid item is never refused by the database.
+    /// (the SKU's CHECK, the title's NOT NULL, the price's CHECKs — below 10^14, at most 4 decimals, not negative —
+    /// the image URL's CHECK, text and jsonb without NUL or lone surrogates), so a valid item is never refused by
+    /// the database.
     /// </summary>
     public Validated<ItemFields> Validate()
     {
@@ -51,8 +52,12 @@ public sealed partial record ItemInput(
         var imageUrl = Blank(ImageUrl);
         if (FieldRules.TextProblem("imageUrl", imageUrl, MaxImageUrl) is { } urlProblem)
             Check("imageUrl", urlProblem);
-        else if (imageUrl is not null && !(Uri.TryCreate(imageUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))
-            Check("imageUrl", "The imageUrl must be an absolute http or https address.");
+        else if (imageUrl is not null)
+        {
+            imageUrl = WebAddress(imageUrl);
+            if (imageUrl is null)
+                Check("imageUrl", "The imageUrl must be an absolute http or https address, like https://shop.example/hat.jpg.");
+        }
 
         var available = true;
         if (!string.IsNullOrWhiteSpace(Available) && !bool.TryParse(Available, out available))
@@ -90,6 +95,23 @@ public sealed partial record ItemInput(
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>
+    /// The address with its scheme in lower case, or null when it is no absolute http(s) address written with "://".
+    /// The items table's CHECK is '^https?://', case-sensitive: "HTTPS://x" is a valid address that it would refuse,
+    /// and .NET's Uri also takes "http:x" or "http:\\x", which it refuses too.
+    /// </summary>
+    static string? WebAddress(string url)
+    {
+        if (WebScheme().Match(url) is not { Success: true } scheme
+            || !Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+            return null;
+        return scheme.Value.ToLowerInvariant() + url[scheme.Length..];
+    }
+
+    // Letter by letter, not IgnoreCase: case-insensitive matching would also take look-alikes such as U+017F (ſ).
+    [GeneratedRegex("^[Hh][Tt][Tt][Pp][Ss]?://")]
+    private static partial Regex WebScheme();
 
     // \z, not $: .NET's $ also matches before a final newline.
     [GeneratedRegex(@"^[A-Za-z]{3}\z")]

@@ -60,6 +60,7 @@ public static partial class Money
             error = $"'{text}' is over the largest price taken (prices are below {Limit.ToString(CultureInfo.InvariantCulture)}).";
             return null;
         }
-        return price;
+        // Zeros past the minor units say nothing and the items table keeps at most 4 decimals: 19.900000 EUR is 19.90.
+        return minor.Length > allowed ? decimal.Round(price, allowed) : price;
     }
 }

@@ -63,8 +63,9 @@ public sealed class InputLimits
 
     /// <summary>
     /// Memory one decode may take, from the header: width × height × bands × bytes per band at the scale the
-    /// loader decodes (JPEG and WebP shrink on load; PNG and GIF decode at full size). A 16-bit RGBA PNG takes
-    /// 8 bytes a pixel, so a pixel count alone does not bound it.
+    /// loader decodes (JPEG and WebP shrink on load; PNG and GIF are counted at full size: libvips cannot shrink
+    /// them on load, and an interlaced PNG or a GIF frame is decoded whole — docs/reliability.md has the figures).
+    /// A 16-bit RGBA PNG takes 8 bytes a pixel, so a pixel count alone does not bound it.
     /// </summary>
     [Range(1024 * 1024, 16L * 1024 * 1024 * 1024)] public long MaxDecodedBytes { get; set; } = 128 * 1024 * 1024;
 

@@ -147,7 +147,8 @@ public sealed class ImagePreprocessor : IDisposable
             // The loader is called directly, not through thumbnail_buffer: thumbnail would resize with its own
             // kernel (the model expects bilinear, as torchvision's eval transform) and, without fail_on, loads a
             // truncated JPEG. Its shrink-on-load is what the plan passes: JPEG DCT scaling and WebP scaled
-            // decoding; libvips has none for PNG or GIF, which MaxDecodedBytes bounds instead.
+            // decoding; libvips has none for PNG or GIF, which MaxDecodedBytes bounds instead (thumbnail_buffer
+            // would not shrink them either: measured in docs/reliability.md).
             using var loaded = Image.NewFromBuffer(bytes, plan.LoaderOptions, Enums.Access.Sequential, Enums.FailOn.Error);
             using var upright = loaded.Autorot();
             // Shorter side to `resize` with a bilinear kernel (torchvision's eval transform; also the cheapest

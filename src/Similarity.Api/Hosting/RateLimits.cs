@@ -19,6 +19,12 @@ public sealed class RateLimitOptions : IValidatableObject
     /// <summary>Encoder requests per second one client's bucket regains.</summary>
     [Range(1, 1_000_000)] public int PerClientPerSecond { get; set; } = 10;
 
+    /// <summary>
+    /// How often the bucket regains them: <see cref="PerClientPerSecond"/> every this many seconds. 1 in service; a
+    /// test sets an hour for a bucket that does not refill while it runs, however slow the machine.
+    /// </summary>
+    [Range(1, 86_400)] public int PerClientRefillSeconds { get; set; } = 1;
+
     /// <summary>Encoder requests (and import batches, see <see cref="ImportShare"/>) in the encoders at once.</summary>
     [Range(1, 10_000)] public int EncoderConcurrency { get; set; } = 16;
 
@@ -59,7 +65,7 @@ public static class RateLimits
             {
                 TokenLimit = o.PerClientBurst,
                 TokensPerPeriod = o.PerClientPerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                ReplenishmentPeriod = TimeSpan.FromSeconds(o.PerClientRefillSeconds),
                 QueueLimit = 0,
             };
             // In order: the client's own bucket (cheap to refuse), then a place in the shared capacity (may queue).
@@ -85,8 +91,9 @@ public static class RateLimits
     static ValueTask Reject(OnRejectedContext context, RateLimitOptions o) => context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
                 // Only the token bucket knows when its next token comes.
                 ? OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests from this client.",
-                    $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} a second after that " +
-                    "(Similarity:RateLimits:PerClientBurst, PerClientPerSecond).", retryAfter)
+                    $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} " +
+                    (o.PerClientRefillSeconds == 1 ? "a second" : $"every {o.PerClientRefillSeconds} s") + " after that " +
+                    "(Similarity:RateLimits:PerClientBurst, PerClientPerSecond, PerClientRefillSeconds).", retryAfter)
                 : OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "The encoders are busy.",
                     $"{o.EncoderConcurrency} encoder requests are running and {o.EncoderQueue} waiting " +
                     "(Similarity:RateLimits:EncoderConcurrency, EncoderQueue).", TimeSpan.FromSeconds(1));

@@ -269,12 +269,13 @@ public sealed partial class ImportJobRunner(
                 outcome.Rejected.Add(RejectionOf(row));
         }
         var skus = valid.Select(v => v.Sku).ToArray();
-        var urls = valid.Where(v => v.Row.Image is null && v.Row.ImageUrl is not null).Select(v => v.Row.ImageUrl!).Distinct().ToArray();
+        // The validated address (its scheme in lower case) is the one stored, so it is the one fetched and compared.
+        var urls = valid.Where(v => v.Row.Image is null && v.Fields.ImageUrl is not null).Select(v => v.Fields.ImageUrl!).Distinct().ToArray();
         var existing = await retry.ExecuteAsync(async ct => await ExistingAsync(skus, urls, ct), ct);
         var started = new Dictionary<Prepared, Task<PictureFetch>>();
         foreach (var item in valid)
         {
-            if (item.Row.Image is not null || item.Row.ImageUrl is not { } url)
+            if (item.Row.Image is not null || item.Fields.ImageUrl is not { } url)
                 continue;
             // Ask whether the picture changed only when nothing else would make the item be embedded again.
             var known = existing.TryGetValue(item.Sku, out var stored) && stored.Source is { } source && stored.ImageUrl == url
@@ -384,7 +385,7 @@ public sealed partial class ImportJobRunner(
     /// </summary>
     Prepared? PictureByUrl(Prepared item, PictureFetch fetch, Dictionary<string, Existing> existing, ImportReading reading, BatchOutcome outcome)
     {
-        var url = item.Row.ImageUrl!;
+        var url = item.Fields.ImageUrl!;
         string reason;
         switch (fetch)
         {
@@ -507,11 +508,11 @@ public sealed partial class ImportJobRunner(
     /// One transaction: embedded rows by binary COPY into a staging table that keeps the items table's CHECK
     /// constraints and column types, then one INSERT … ON CONFLICT that updates a row only where its content
     /// changed; unchanged rows' plain fields; the rejected rows; the job's progress. A row that breaks a database
-    /// rule the validation does not know is found at the staging table, row by row, and rejected alone. Rows go
-    /// in SKU order to make deadlocks between concurrent imports rare (the caller retries them). The progress
-    /// update expects the job at <paramref name="processedBefore"/>: a runner that lost the job to another
-    /// (its lock's connection died) writes nothing, and a retry after a commit whose answer was lost writes
-    /// nothing twice.
+    /// rule the validation does not know is found at the staging table (or at the fields' update), row by row, and
+    /// rejected alone. Rows go in SKU order to make deadlocks between concurrent imports rare (the caller retries
+    /// them). The progress update expects the job at <paramref name="processedBefore"/>: a runner that lost the job
+    /// to another (its lock's connection died) writes nothing, and a retry after a commit whose answer was lost
+    /// writes nothing twice.
     /// </summary>
     async Task<BatchWrite> WriteOnceAsync(Guid jobId, int processedBefore, int rowCount, BatchOutcome outcome, CancellationToken ct)
     {
@@ -525,31 +526,7 @@ public sealed partial class ImportJobRunner(
             await using (var stage = new NpgsqlCommand(
                 "CREATE TEMP TABLE import_stage (LIKE items INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP", connection, transaction))
                 await stage.ExecuteNonQueryAsync(ct);
-            await transaction.SaveAsync("batch", ct);
-            try
-            {
-                await StageAsync(connection, staged, ct);
-            }
-            catch (PostgresException ex) when (BreaksARule(ex))
-            {
-                await transaction.RollbackAsync("batch", ct);
-                foreach (var row in staged)
-                {
-                    await transaction.SaveAsync("row", ct);
-                    try
-                    {
-                        await StageAsync(connection, [row], ct);
-                        await transaction.ReleaseAsync("row", ct);
-                    }
-                    catch (PostgresException rowFault) when (BreaksARule(rowFault))
-                    {
-                        await transaction.RollbackAsync("row", ct);
-                        refused.Add(new Rejected(row.Item.Row, null, rowFault.ConstraintName is { } rule
-                            ? $"The row breaks the database rule {rule}."
-                            : $"The row holds {DatabaseFaults.Describe(rowFault)}."));
-                    }
-                }
-            }
+            await WriteRowsAloneOnRuleBreakAsync(transaction, staged, async rows => await StageAsync(connection, rows, ct), e => e.Item.Row, refused, ct);
             await using var upsert = new NpgsqlCommand($"""
                 WITH written AS (
                     INSERT INTO items ({CatalogStore.WrittenColumns})
@@ -571,24 +548,9 @@ public sealed partial class ImportJobRunner(
         }
         if (outcome.Unchanged.Count > 0)
         {
-            await using var plain = new NpgsqlCommand("""
-                UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url,
-                                 brand = u.brand, attributes = u.attributes, updated_at = now()
-                FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::jsonb[])
-                     AS u(sku, price, currency, available, image_url, brand, attributes)
-                WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
-                                             OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url
-                                             OR items.brand IS DISTINCT FROM u.brand OR items.attributes IS DISTINCT FROM u.attributes)
-                """, connection, transaction);
             var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Sku).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Price).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Currency).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Available).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.ImageUrl).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Brand).ToArray() });
-            plain.Parameters.Add(new() { Value = ordered.Select(u => u.Fields.Attributes.GetRawText()).ToArray() });
-            updated = await plain.ExecuteNonQueryAsync(ct);
+            await WriteRowsAloneOnRuleBreakAsync(transaction, ordered, async rows => updated += await UpdateFieldsAsync(connection, transaction, rows, ct),
+                u => u.Row, refused, ct);
         }
         // Rows another import embedded first count as unchanged here: they were written once, not twice.
         var unchanged = outcome.Unchanged.Count + staged.Count - refused.Count - inserted - reembedded - updated;
@@ -653,6 +615,65 @@ public sealed partial class ImportJobRunner(
         }
         await transaction.RollbackAsync(ct);
         return await WhyNotWrittenAsync(connection, jobId, processedBefore + rowCount, ct);
+    }
+
+    /// <summary>
+    /// Writes the rows at once; if one breaks a database rule the validation does not know, rolls that back and
+    /// writes them one by one, each under its own savepoint, refusing only the rows that break it — so one row never
+    /// fails the batch, and with it the job.
+    /// </summary>
+    static async Task WriteRowsAloneOnRuleBreakAsync<T>(NpgsqlTransaction transaction, List<T> rows, Func<List<T>, Task> write,
+        Func<T, CatalogRow> rowOf, List<Rejected> refused, CancellationToken ct)
+    {
+        await transaction.SaveAsync("batch", ct);
+        try
+        {
+            await write(rows);
+            await transaction.ReleaseAsync("batch", ct);
+            return;
+        }
+        catch (PostgresException ex) when (BreaksARule(ex))
+        {
+            await transaction.RollbackAsync("batch", ct);
+        }
+        foreach (var row in rows)
+        {
+            await transaction.SaveAsync("row", ct);
+            try
+            {
+                await write([row]);
+                await transaction.ReleaseAsync("row", ct);
+            }
+            catch (PostgresException rowFault) when (BreaksARule(rowFault))
+            {
+                await transaction.RollbackAsync("row", ct);
+                refused.Add(new Rejected(rowOf(row), null, rowFault.ConstraintName is { } rule
+                    ? $"The row breaks the database rule {rule}."
+                    : $"The row holds {DatabaseFaults.Describe(rowFault)}."));
+            }
+        }
+    }
+
+    /// <summary>The fields that are not embedded, for rows whose embedded content is unchanged; the count of rows that changed.</summary>
+    static async Task<int> UpdateFieldsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Prepared> rows, CancellationToken ct)
+    {
+        await using var plain = new NpgsqlCommand("""
+            UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url,
+                             brand = u.brand, attributes = u.attributes, updated_at = now()
+            FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::jsonb[])
+                 AS u(sku, price, currency, available, image_url, brand, attributes)
+            WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
+                                         OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url
+                                         OR items.brand IS DISTINCT FROM u.brand OR items.attributes IS DISTINCT FROM u.attributes)
+            """, connection, transaction);
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Sku).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Price).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Currency).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Available).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.ImageUrl).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Brand).ToArray() });
+        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Attributes.GetRawText()).ToArray() });
+        return await plain.ExecuteNonQueryAsync(ct);
     }
 
     static bool BreaksARule(PostgresException fault) =>

@@ -42,7 +42,7 @@ public sealed class VectorIndexTests
             var body = await ready.Content.ReadAsStringAsync();
             Assert.Equal("Degraded", SimilarityApp.VectorIndexStatus(body));
             Assert.Contains("exact scan", body, StringComparison.Ordinal);
-            Assert.Equal(false, await database.ExecuteAsync("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", IndexName));
+            Assert.Equal(false, await IndexEntryAsync(database));
 
             var exact = await app.CreateClient().SimilarAsync("ix-0", "?k=11");
             var all = await BruteForce.ReadAllAsync(database);
@@ -87,6 +87,22 @@ public sealed class VectorIndexTests
         finally
         {
             Directory.Delete(spool, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// The index's indisvalid once its entry exists. The builder runs after the host starts, and CREATE INDEX
+    /// CONCURRENTLY commits the (invalid) entry before it waits for the writer: until then there is nothing to read.
+    /// </summary>
+    static async Task<object> IndexEntryAsync(TestDatabase database)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (await database.ExecuteAsync("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", IndexName) is { } valid)
+                return valid;
+            Assert.True(DateTime.UtcNow < deadline, $"the builder never created {IndexName}'s entry");
+            await Task.Delay(20);
         }
     }
 

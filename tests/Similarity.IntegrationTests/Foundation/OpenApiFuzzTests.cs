@@ -20,6 +20,8 @@ public sealed class OpenApiFuzzTests(SimilarityApp app) : IClassFixture<Similari
         "\u202Eevil\u202C", "\u200F\u200E", "😀🧪👩‍👩‍👧", "' OR 1=1; DROP TABLE items; --", "%00", "../../../etc/passwd",
         "-1", "0", "-0", "2147483648", "-9223372036854775809", "99999999999999999999999999999999", "1e309", "-1e309", "1e-400",
         "NaN", "Infinity", "999999999999.995", """{"a":"\u0000"}""", """{"a":"\ud800"}""", """{"n":1e999999}""", "[]", "null",
+        // Valid to .NET but not as written to the items table's CHECKs ('^https?://' is case-sensitive; at most 4 decimals).
+        "HTTPS://x.example/a.jpg", "http:x.example/a.jpg", @"https:\\x.example\a.jpg", "19.900000",
     ];
 
     /// <summary>Plain values tried in turn for a field's baseline: the first that does not make the answer worse stays.</summary>

@@ -119,6 +119,35 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task A_field_only_change_breaking_a_database_rule_the_validation_does_not_know_is_rejected_alone()
+    {
+        var client = app.CreateAdminClient();
+        // Brand is not embedded: a re-import that changes only brands takes the fields' update, not the staging table.
+        static string Catalog(string brandOf5, string brandOf6) => "sku,title,brand\n" + string.Join("\n", Enumerable.Range(1, 12)
+            .Select(i => $"fields-{i:D2},Item {i}," + (i == 5 ? brandOf5 : i == 6 ? brandOf6 : "Acme")));
+        Assert.Equal("succeeded", (await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(Catalog("Acme", "Acme")))).Id)).Status);
+        await app.Database.ExecuteAsync("ALTER TABLE items ADD CONSTRAINT no_forbidden_brands CHECK (brand <> 'forbidden')");
+        try
+        {
+            var done = await client.WaitForEndAsync((await client.StartAsync(ImportClient.Form(Catalog("forbidden", "Globex")))).Id);
+
+            Assert.Equal("succeeded_with_errors", done.Status);
+            Assert.Null(done.Error);
+            Assert.Equal(new ImportsApi.Counts(12, 12, Inserted: 0, Updated: 1, Reembedded: 0, Unchanged: 10, Superseded: 0, Errors: 1), done.Counts);
+            var error = Assert.Single(await ErrorsAsync(client, done.Id));
+            Assert.Equal(5, error.Row);
+            Assert.Contains("no_forbidden_brands", error.Reason, StringComparison.Ordinal);
+            // The row of the same batch that broke nothing is written; the one that did keeps what it had.
+            Assert.Equal("Globex", (string)(await app.Database.ExecuteAsync("SELECT brand FROM items WHERE sku = 'fields-06'"))!);
+            Assert.Equal("Acme", (string)(await app.Database.ExecuteAsync("SELECT brand FROM items WHERE sku = 'fields-05'"))!);
+        }
+        finally
+        {
+            await app.Database.ExecuteAsync("ALTER TABLE items DROP CONSTRAINT no_forbidden_brands");
+        }
+    }
+
     // Serialization failure, deadlock, an administrator's shutdown of the session, a connection failure.
     [Theory]
     [InlineData("40001")]

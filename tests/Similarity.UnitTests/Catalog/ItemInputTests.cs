@@ -41,6 +41,12 @@ public sealed class ItemInputTests
         ["attributes nested past the parser's depth"] = (Valid with { Attributes = "{\"a\":" + new string('[', 100) + new string(']', 100) + "}" }, "attributes"),
         ["attributes not an object"] = (Valid with { Attributes = "[1, 2]" }, "attributes"),
         ["attributes not JSON"] = (Valid with { Attributes = "{nope" }, "attributes"),
+        // .NET's Uri takes these as http addresses; the items table's CHECK ('^https?://') does not.
+        ["imageUrl without its slashes"] = (Valid with { ImageUrl = "http:shop.example/hat.jpg" }, "imageUrl"),
+        ["imageUrl with backslashes"] = (Valid with { ImageUrl = @"https:\\shop.example\hat.jpg" }, "imageUrl"),
+        ["imageUrl with one slash"] = (Valid with { ImageUrl = "https:/shop.example/hat.jpg" }, "imageUrl"),
+        ["imageUrl of another scheme"] = (Valid with { ImageUrl = "ftp://shop.example/hat.jpg" }, "imageUrl"),
+        ["imageUrl relative"] = (Valid with { ImageUrl = "/hat.jpg" }, "imageUrl"),
     };
 
     public static TheoryData<string> BadCases => [.. Bad.Keys];
@@ -76,6 +82,24 @@ public sealed class ItemInputTests
         var kept = (Valid with { Price = price, Currency = currency }).Validate().Value!.Price;
         Assert.Equal(decimal.Parse(stored, System.Globalization.CultureInfo.InvariantCulture), kept);
         Assert.Equal(stored, kept!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)); // the scale too: never rounded
+    }
+
+    [Theory]
+    [InlineData("HTTPS://shop.example/Hat.JPG", "https://shop.example/Hat.JPG")]
+    [InlineData("Http://SHOP.example/a.jpg?Size=L", "http://SHOP.example/a.jpg?Size=L")]
+    [InlineData(" https://shop.example/a.jpg ", "https://shop.example/a.jpg")]
+    public void An_image_url_is_stored_with_its_scheme_in_lower_case_and_nothing_else_changed(string sent, string stored) =>
+        Assert.Equal(stored, (Valid with { ImageUrl = sent }).Validate().Value!.ImageUrl);
+
+    [Theory]
+    [InlineData("19.900000", "EUR", "19.90")]
+    [InlineData("7.00000", "JPY", "7")]
+    [InlineData("1.234000", "BHD", "1.234")]
+    [InlineData("2.50000", null, "2.50")]
+    public void Zeros_past_the_currencys_minor_units_are_dropped_so_the_database_takes_the_price(string price, string? currency, string stored)
+    {
+        var kept = (Valid with { Price = price, Currency = currency }).Validate().Value!.Price;
+        Assert.Equal(stored, kept!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Theory]
