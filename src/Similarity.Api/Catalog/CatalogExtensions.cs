@@ -15,6 +15,10 @@ public static class CatalogExtensions
         // After the migrations (registered earlier): the index needs the items table.
         builder.Services.AddHostedService<CatalogIndex.Builder>();
         builder.Services.AddHealthChecks().AddCheck<CatalogIndex.HealthCheck>("vectorIndex", tags: ["ready"]);
+        // Each item's precomputed neighbours, kept live in the background from the queue the items table's trigger fills.
+        builder.Services.AddSingleton<SimilarLists>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SimilarLists>());
+        builder.Services.AddHealthChecks().AddCheck<SimilarLists.HealthCheck>("similarLists", tags: ["ready"]);
         return builder;
     }
 }

@@ -22,6 +22,8 @@ public sealed class SimilarityMetrics : IDisposable
         ImportRows = _meter.CreateCounter<long>("similarity.import.rows", "{row}", "Catalog rows committed by import jobs, by outcome.");
         ImportJobs = _meter.CreateCounter<long>("similarity.import.jobs", "{job}", "Import jobs entering a state (queued, running, succeeded, ...).");
         SimilarDuration = _meter.CreateHistogram<double>("similarity.similar.duration", "s", "Time of one /similar search in the database, by the path it took.");
+        ListFreshness = _meter.CreateHistogram<double>("similarity.similar.list_freshness", "s",
+            "From an item's change (its upsert or delete queued) to the neighbour lists it affects committed.");
     }
 
     /// <summary>Tag <c>model</c>: image or text.</summary>
@@ -38,6 +40,8 @@ public sealed class SimilarityMetrics : IDisposable
 
     /// <summary>Tag <c>path</c>: approximate (the HNSW index), exact (a scan: the index not valid yet) or fallback (the index, then a scan for k).</summary>
     public Histogram<double> SimilarDuration { get; }
+
+    public Histogram<double> ListFreshness { get; }
 
     /// <summary>
     /// The encoders' own figures: items queued (read at each scrape) and, per model run (requests' and imports'), its size and duration —

@@ -49,8 +49,11 @@ public static class SimilarApi
         return app;
     }
 
-    /// <summary>Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>.</summary>
-    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results);
+    /// <summary>
+    /// Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>; and where they came
+    /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (a search of the index).
+    /// </summary>
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = SimilarSearch.Live);
 
     public sealed record SimilarBatchRequest(string[]? Skus);
 
@@ -95,14 +98,14 @@ public static class SimilarApi
         if (item is not null && http.Request.IfNoneMatchHas(SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
-        var (searched, results) = await search.SearchAsync(request, withQueryItem: item is null, ct);
+        var (searched, results, source) = await search.SearchAsync(request, withQueryItem: item is null, ct);
         if (item is null)
         {
             if (Refusal(sku, searched!, pipeline) is { } refused)
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
-        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results));
+        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
     }
 
     public const int MaxExamples = 20;

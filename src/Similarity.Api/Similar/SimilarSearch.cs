@@ -46,7 +46,8 @@ public sealed record QueryItem(long Revision, bool Exists, bool Current);
 public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
     SimilarityMetrics metrics, IOptions<SearchOptions> options)
 {
-    const string QueryItemSql = "SELECT revision, (SELECT fingerprint FROM items WHERE sku = $1) FROM catalog_state";
+    // The revision is the catalog's plus the neighbour lists': both only grow, so their sum changes with either.
+    const string QueryItemSql = "SELECT revision + (SELECT revision FROM similar_lists_state), (SELECT fingerprint FROM items WHERE sku = $1) FROM catalog_state";
 
     public Task<QueryItem> GetQueryItemAsync(string sku, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {
@@ -63,17 +64,51 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     public async Task<IReadOnlyList<SimilarResult>> SearchAsync(SearchRequest request, CancellationToken ct) =>
         (await SearchAsync(request, withQueryItem: false, ct)).Results;
 
+    /// <summary>Where a page's results came from: the item's precomputed neighbour list, or a search of the index.</summary>
+    public const string Precomputed = "precomputed", Live = "live";
+
     /// <summary>
     /// The search, and with <paramref name="withQueryItem"/> the revision and the query item's state, in one
-    /// round trip: the storefront's unconditional /similar costs the database one visit. No results when the
-    /// query item is missing or from another model set.
+    /// round trip: the storefront's unconditional /similar costs the database one visit. An item's page is answered
+    /// from its precomputed neighbour list whenever the list can answer it (<see cref="FromList"/>: k results survive
+    /// the filters), else by the live search. No results when the query item is missing or from another model set.
     /// </summary>
-    public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results)> SearchAsync(SearchRequest request, bool withQueryItem, CancellationToken ct)
+    public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results, string Source)> SearchAsync(SearchRequest request, bool withQueryItem, CancellationToken ct)
+    {
+        var criteria = request.Criteria;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (FromList(request))
+        {
+            var (listedItem, listed) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, request.K, exact: true, withQueryItem, ct, fromList: true), ct);
+            if (listedItem is { Exists: false } or { Current: false })
+                return (listedItem, [], Live);
+            if (AboveMinScore(listed, criteria).Count >= request.K)
+            {
+                metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("path", Precomputed));
+                return (listedItem, Choose(listed, [], criteria), Precomputed);
+            }
+            withQueryItem = false; // known now: the live search need not read it again
+            var (_, results) = await LiveAsync(request, withQueryItem, started, ct);
+            return (listedItem, results, Live);
+        }
+        var (item, live) = await LiveAsync(request, withQueryItem, started, ct);
+        return (item, live, Live);
+    }
+
+    /// <summary>
+    /// Whether the request can be answered from the item's neighbour list: an item's page ranked by the fused cosine
+    /// (no re-weighting, diversity, crowding, boost or fallback), for k within the list's length.
+    /// </summary>
+    bool FromList(SearchRequest request) =>
+        request is { QuerySku: not null, Weighted: false, CategoryOfQuery: false }
+        && request.Criteria is { Fallback: false, Ranking.ReRanks: false }
+        && request.K <= options.Value.ListSize;
+
+    async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results)> LiveAsync(SearchRequest request, bool withQueryItem, long started, CancellationToken ct)
     {
         var criteria = request.Criteria;
         var candidates = CandidatesFor(request);
         var exact = !index.IsValid;
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (item, found) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact, withQueryItem, ct), ct);
         if (item is { Exists: false } or { Current: false })
             return (item, []);
@@ -121,7 +156,11 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     /// <summary>What one search finds: the candidates by ranking score and, on an item's page, the results an admin pinned there.</summary>
     sealed record Found(List<Candidate> Candidates, List<Pin> Pins);
 
-    async Task<(QueryItem? Item, Found Found)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct)
+    /// <summary>
+    /// One search: the candidates of the index (or, <paramref name="exact"/>, of a scan; or, <paramref name="fromList"/>,
+    /// of the query item's neighbour list) under the filters, re-ranked exactly, with the pins of the item's page.
+    /// </summary>
+    async Task<(QueryItem? Item, Found Found)> RunAsync(SearchRequest request, int candidates, bool exact, bool withQueryItem, CancellationToken ct, bool fromList = false)
     {
         await using var batch = dataSource.CreateBatch();
         if (withQueryItem)
@@ -165,10 +204,20 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
              FROM ({RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
              WHERE {Conditions(request, p, exact: true, page)})
             """;
+        // The list's order is its stored scores: the same fused cosines the index path re-ranks by.
+        var source = fromList
+            ? $"""
+              SELECT * FROM (
+                  SELECT items.*, n.score AS listed_score
+                  FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
+                  WHERE s.sku = $7 AND s.fingerprint = $1) listed
+              WHERE {where} ORDER BY listed_score DESC, sku LIMIT $6
+              """
+            : $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3";
         command.CommandText = $"""
             WITH q AS ({query})
             (SELECT {scored}, NULL::integer AS pin_position
-             FROM (SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3) candidates, q
+             FROM ({source}) candidates, q
              ORDER BY rank DESC, sku
              LIMIT $6){pins}
             """;

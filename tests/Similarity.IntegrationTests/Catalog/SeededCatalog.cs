@@ -18,6 +18,12 @@ public sealed class SeededCatalog : SimilarityApp
 
     public static string SkuOf(int i) => $"sku-{i:D4}";
 
+    /// <summary>
+    /// No precomputed lists: these classes hold the live search to a brute force, exactly; the lists, whose recall is
+    /// a target rather than a guarantee, have their own tests (SimilarListsTests).
+    /// </summary>
+    protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Search:ListSize", "0")];
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
