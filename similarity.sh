@@ -849,6 +849,10 @@ standin_base() {
   debootstrap --variant=minbase bookworm "$root" "$(debian_mirror)" >"$DOCKER_DIR/debootstrap.log" 2>&1 \
     || { tail -20 "$DOCKER_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # The machine's own extra CAs (its TLS to NuGet may pass through one): ca-certificates, installed by the stand-ins
+  # above this root, adds them to the trust store as it does on the host.
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
   tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$STANDIN/debian:bookworm" >/dev/null
   rm -rf "$root"
 }
