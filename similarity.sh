@@ -857,9 +857,16 @@ standin_base() {
   rm -rf "$root"
 }
 
+# A stand-in is labelled with a hash of docker/standins/: an edited definition is rebuilt, an unchanged one kept.
+standin_revision() { cat docker/standins/* | sha256sum | cut -c1-16; }
+standin_current() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "similarity.standins"}}' "$1" 2>/dev/null)" = "$(standin_revision)" ]
+}
+
 standin_build() {
   local name=$1 dockerfile=$2 context=$3
-  docker build -q --network host -f "$dockerfile" --build-arg "BASE_IMAGE=$STANDIN/debian:bookworm" -t "$name" "$context" >/dev/null
+  docker build -q --network host -f "$dockerfile" --build-arg "BASE_IMAGE=$STANDIN/debian:bookworm" \
+    --label "similarity.standins=$(standin_revision)" -t "$name" "$context" >/dev/null
   rm -rf "$context"
 }
 
@@ -867,13 +874,13 @@ standin_build() {
 docker_standins() {
   standin_base
   local context
-  if ! docker_has "$STANDIN/dotnet-sdk:10.0"; then
+  if ! standin_current "$STANDIN/dotnet-sdk:10.0"; then
     log "stand-in for $OFFICIAL_SDK: the machine's .NET SDK"
     context="$DOCKER_DIR/context-sdk"; rm -rf "$context"; mkdir -p "$context"
     cp -a "$(dirname "$(readlink -f "$(command -v dotnet)")")" "$context/dotnet"
     standin_build "$STANDIN/dotnet-sdk:10.0" docker/standins/sdk.Dockerfile "$context"
   fi
-  if ! docker_has "$STANDIN/dotnet-aspnet:10.0"; then
+  if ! standin_current "$STANDIN/dotnet-aspnet:10.0"; then
     log "stand-in for $OFFICIAL_RUNTIME: the machine's .NET and ASP.NET Core runtimes"
     local dotnet_root
     dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
@@ -881,7 +888,7 @@ docker_standins() {
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$dotnet_root/shared" "$context/dotnet/"
     standin_build "$STANDIN/dotnet-aspnet:10.0" docker/standins/aspnet.Dockerfile "$context"
   fi
-  if ! docker_has "$STANDIN/postgres:15-bookworm"; then
+  if ! standin_current "$STANDIN/postgres:15-bookworm"; then
     log "stand-in for $OFFICIAL_POSTGRES: Debian's PostgreSQL 15 and the machine's pgvector as a package"
     db_start # provisions pgvector on the machine
     context="$DOCKER_DIR/context-postgres"; rm -rf "$context"
@@ -942,8 +949,19 @@ SIMILARITY_DB_PORT=55433
 SIMILARITY_API_PORT=$api_port
 ENV
   )
+  # The stack exactly as compose merges the two files, less the api's published ports: with host networking the
+  # engine ignores them, but Debian's Compose v1 refuses them ("host" network_mode is incompatible with port_bindings).
+  local stack="$DOCKER_DIR/smoke-compose.yaml"
+  (umask 077 && compose --env-file "$env_file" -f docker/compose.yaml -f docker/compose.host.yaml config |
+    /usr/bin/python3 -c '
+import sys, yaml
+stack = yaml.safe_load(sys.stdin)
+for service in stack["services"].values():
+    if service.get("network_mode") == "host":
+        service.pop("ports", None)
+yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose config failed"
   # Global, not local: the EXIT trap below runs after this function has returned.
-  SMOKE_STACK=(-p similarity-smoke --env-file "$env_file" -f docker/compose.yaml -f docker/compose.host.yaml)
+  SMOKE_STACK=(-p similarity-smoke -f "$stack")
   local url=http://127.0.0.1:$api_port
   # On a failure the containers' last words, then (always) the stack and its volumes removed.
   trap 'smoke_rc=$?; [ $smoke_rc = 0 ] || compose "${SMOKE_STACK[@]}" logs --tail 40 >&2 || true; compose "${SMOKE_STACK[@]}" down -v >/dev/null 2>&1 || true' EXIT
