@@ -979,8 +979,12 @@ yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose c
     curl -fsS -o /dev/null -X PUT -H "X-Api-Key: $key" -F "title=Fruit $i" -F category=fruit -F "image=@${pictures[$i]}" "$url/items/smoke-$i" \
       || die "PUT /items/smoke-$i failed"
   done
-  curl -fsS "$url/similar/smoke-0?k=2" | grep -q '"smoke-1"\|"smoke-2"' || die "/similar/smoke-0 does not list the other items"
-  curl -fsS -o /dev/null -w '%{content_type}' "$url/items/smoke-0/image?size=thumb" | grep -q image/jpeg || die "no stored picture"
+  # Each answer is read whole before grep looks at it: grep -q stops early, and curl then fails writing (pipefail).
+  local answer
+  answer=$(curl -fsS "$url/similar/smoke-0?k=2") || die "GET /similar/smoke-0 failed"
+  grep -q '"smoke-1"\|"smoke-2"' <<<"$answer" || die "/similar/smoke-0 does not list the other items: $answer"
+  answer=$(curl -fsS -o /dev/null -w '%{content_type}' "$url/items/smoke-0/image?size=thumb") || die "no stored picture"
+  [[ $answer == image/jpeg* ]] || die "the stored picture is $answer, not a JPEG"
   printf 'sku,title,category\nsmoke-import-1,Red apple,fruit\nsmoke-import-2,Green pear,fruit\n' >"$DOCKER_DIR/smoke.csv"
   local job id status
   id=$(curl -fsS -H "X-Api-Key: $key" -F "catalog=@$DOCKER_DIR/smoke.csv" "$url/imports" |
@@ -993,10 +997,17 @@ yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose c
     sleep 1
   done
   [ "$status" = succeeded ] || die "the import did not finish in 2 minutes: $job"
-  curl -fsS "$url/swagger/v1/swagger.json" | grep -q '"openapi"' || die "no OpenAPI document"
-  local health
-  health=$(docker inspect -f '{{.State.Health.Status}}' "$(compose "${SMOKE_STACK[@]}" ps -q api)")
-  [ "$health" = healthy ] || die "the API container's own healthcheck says $health"
+  answer=$(curl -fsS "$url/swagger/v1/swagger.json") || die "GET /swagger/v1/swagger.json failed"
+  grep -q '"openapi"' <<<"$answer" || die "no OpenAPI document"
+  # The container's own healthcheck (every 10 s) may not have run yet: a minute for it to say healthy.
+  local health container
+  container=$(compose "${SMOKE_STACK[@]}" ps -q api)
+  for i in $(seq 1 60); do
+    health=$(docker inspect -f '{{.State.Health.Status}}' "$container")
+    [ "$health" = starting ] || break
+    sleep 1
+  done
+  [ "$health" = healthy ] || die "the API container's own healthcheck says $health: $(docker inspect -f '{{json .State.Health.Log}}' "$container")"
 
   start=$SECONDS
   compose "${SMOKE_STACK[@]}" restart api >/dev/null 2>&1
