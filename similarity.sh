@@ -890,7 +890,7 @@ docker_standins() {
   fi
   if ! standin_current "$STANDIN/postgres:15-bookworm"; then
     log "stand-in for $OFFICIAL_POSTGRES: Debian's PostgreSQL 15 and the machine's pgvector as a package"
-    db_start # provisions pgvector on the machine
+    ensure_apt_packages; ensure_pgvector # the machine's pgvector, as ./similarity.sh db start provisions it
     context="$DOCKER_DIR/context-postgres"; rm -rf "$context"
     local package="$context/package" version
     version=$(pgvector_installed_version)
@@ -914,7 +914,10 @@ CONTROL
 }
 
 # Builds the images from the real Dockerfiles: against the official bases where they can be pulled, else against
-# the stand-ins. The GPU image needs the ONNX Runtime GPU package and a CUDA base, which these machines cannot get.
+# the stand-ins. The GPU image's last stage needs a CUDA base; where none can be pulled its build stage (restore and
+# publish with the ONNX Runtime GPU package) is built alone.
+OFFICIAL_CUDA=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
+
 docker_build() {
   docker_daemon
   local sdk=$OFFICIAL_SDK runtime=$OFFICIAL_RUNTIME postgres=$OFFICIAL_POSTGRES
@@ -931,7 +934,14 @@ docker_build() {
   log "similarity-db (docker/db.Dockerfile)"
   docker build --network host -f docker/db.Dockerfile --build-arg "POSTGRES_IMAGE=$postgres" -t similarity-db .
   log "built in $((SECONDS - start)) s; similarity-api is $(($(docker image inspect -f '{{.Size}}' similarity-api) / 1048576)) MiB"
-  log "similarity-api-gpu (docker/Dockerfile.gpu) is not built here: the ONNX Runtime GPU package and a CUDA base image are not served to this machine"
+  local gpu=(docker build --network host -f docker/Dockerfile.gpu --build-arg "SDK_IMAGE=$sdk" --build-arg "RUNTIME_IMAGE=$runtime")
+  if docker_pullable "$OFFICIAL_CUDA"; then
+    log "similarity-api-gpu (docker/Dockerfile.gpu)"
+    "${gpu[@]}" --build-arg "CUDA_IMAGE=$OFFICIAL_CUDA" -t similarity-api-gpu .
+  else
+    log "similarity-api-gpu: $OFFICIAL_CUDA cannot be pulled here; building docker/Dockerfile.gpu's build stage only (the GPU package restored and published)"
+    "${gpu[@]}" --target build -t similarity-api-gpu-build .
+  fi
 }
 
 # The compose stack as a user starts it, on loopback ports with host networking: health, items with pictures,
@@ -1054,7 +1064,7 @@ usage: ./similarity.sh COMMAND
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
-  pgvector            build and install pgvector only (used by docker/db.Dockerfile)
+  pgvector            build and install pgvector only
   help                this text
 USAGE
 }
