@@ -857,8 +857,9 @@ standin_base() {
   rm -rf "$root"
 }
 
-# A stand-in is labelled with a hash of docker/standins/: an edited definition is rebuilt, an unchanged one kept.
-standin_revision() { cat docker/standins/* | sha256sum | cut -c1-16; }
+# A stand-in is labelled with a hash of its definitions in docker/standins/: an edited one is rebuilt, an unchanged
+# one kept.
+standin_revision() { cat docker/standins/*.Dockerfile docker/standins/*.sh | sha256sum | cut -c1-16; }
 standin_current() {
   [ "$(docker image inspect -f '{{index .Config.Labels "similarity.standins"}}' "$1" 2>/dev/null)" = "$(standin_revision)" ]
 }
