@@ -849,13 +849,25 @@ standin_base() {
   debootstrap --variant=minbase bookworm "$root" "$(debian_mirror)" >"$DOCKER_DIR/debootstrap.log" 2>&1 \
     || { tail -20 "$DOCKER_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  # The machine's own extra CAs (its TLS to NuGet may pass through one): ca-certificates, installed by the stand-ins
+  # above this root, adds them to the trust store as it does on the host.
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
   tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$STANDIN/debian:bookworm" >/dev/null
   rm -rf "$root"
 }
 
+# A stand-in is labelled with a hash of its definitions in docker/standins/: an edited one is rebuilt, an unchanged
+# one kept.
+standin_revision() { cat docker/standins/*.Dockerfile docker/standins/*.sh | sha256sum | cut -c1-16; }
+standin_current() {
+  [ "$(docker image inspect -f '{{index .Config.Labels "similarity.standins"}}' "$1" 2>/dev/null)" = "$(standin_revision)" ]
+}
+
 standin_build() {
   local name=$1 dockerfile=$2 context=$3
-  docker build -q --network host -f "$dockerfile" --build-arg "BASE_IMAGE=$STANDIN/debian:bookworm" -t "$name" "$context" >/dev/null
+  docker build -q --network host -f "$dockerfile" --build-arg "BASE_IMAGE=$STANDIN/debian:bookworm" \
+    --label "similarity.standins=$(standin_revision)" -t "$name" "$context" >/dev/null
   rm -rf "$context"
 }
 
@@ -863,13 +875,13 @@ standin_build() {
 docker_standins() {
   standin_base
   local context
-  if ! docker_has "$STANDIN/dotnet-sdk:10.0"; then
+  if ! standin_current "$STANDIN/dotnet-sdk:10.0"; then
     log "stand-in for $OFFICIAL_SDK: the machine's .NET SDK"
     context="$DOCKER_DIR/context-sdk"; rm -rf "$context"; mkdir -p "$context"
     cp -a "$(dirname "$(readlink -f "$(command -v dotnet)")")" "$context/dotnet"
     standin_build "$STANDIN/dotnet-sdk:10.0" docker/standins/sdk.Dockerfile "$context"
   fi
-  if ! docker_has "$STANDIN/dotnet-aspnet:10.0"; then
+  if ! standin_current "$STANDIN/dotnet-aspnet:10.0"; then
     log "stand-in for $OFFICIAL_RUNTIME: the machine's .NET and ASP.NET Core runtimes"
     local dotnet_root
     dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
@@ -877,9 +889,9 @@ docker_standins() {
     cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$dotnet_root/shared" "$context/dotnet/"
     standin_build "$STANDIN/dotnet-aspnet:10.0" docker/standins/aspnet.Dockerfile "$context"
   fi
-  if ! docker_has "$STANDIN/postgres:15-bookworm"; then
+  if ! standin_current "$STANDIN/postgres:15-bookworm"; then
     log "stand-in for $OFFICIAL_POSTGRES: Debian's PostgreSQL 15 and the machine's pgvector as a package"
-    db_start # provisions pgvector on the machine
+    ensure_apt_packages; ensure_pgvector # the machine's pgvector, as ./similarity.sh db start provisions it
     context="$DOCKER_DIR/context-postgres"; rm -rf "$context"
     local package="$context/package" version
     version=$(pgvector_installed_version)
@@ -903,7 +915,10 @@ CONTROL
 }
 
 # Builds the images from the real Dockerfiles: against the official bases where they can be pulled, else against
-# the stand-ins. The GPU image needs the ONNX Runtime GPU package and a CUDA base, which these machines cannot get.
+# the stand-ins. The GPU image's last stage needs a CUDA base; where none can be pulled its build stage (restore and
+# publish with the ONNX Runtime GPU package) is built alone.
+OFFICIAL_CUDA=nvidia/cuda:13.0.2-cudnn-runtime-ubuntu24.04
+
 docker_build() {
   docker_daemon
   local sdk=$OFFICIAL_SDK runtime=$OFFICIAL_RUNTIME postgres=$OFFICIAL_POSTGRES
@@ -920,7 +935,14 @@ docker_build() {
   log "similarity-db (docker/db.Dockerfile)"
   docker build --network host -f docker/db.Dockerfile --build-arg "POSTGRES_IMAGE=$postgres" -t similarity-db .
   log "built in $((SECONDS - start)) s; similarity-api is $(($(docker image inspect -f '{{.Size}}' similarity-api) / 1048576)) MiB"
-  log "similarity-api-gpu (docker/Dockerfile.gpu) is not built here: the ONNX Runtime GPU package and a CUDA base image are not served to this machine"
+  local gpu=(docker build --network host -f docker/Dockerfile.gpu --build-arg "SDK_IMAGE=$sdk" --build-arg "RUNTIME_IMAGE=$runtime")
+  if docker_pullable "$OFFICIAL_CUDA"; then
+    log "similarity-api-gpu (docker/Dockerfile.gpu)"
+    "${gpu[@]}" --build-arg "CUDA_IMAGE=$OFFICIAL_CUDA" -t similarity-api-gpu .
+  else
+    log "similarity-api-gpu: $OFFICIAL_CUDA cannot be pulled here; building docker/Dockerfile.gpu's build stage only (the GPU package restored and published)"
+    "${gpu[@]}" --target build -t similarity-api-gpu-build .
+  fi
 }
 
 # The compose stack as a user starts it, on loopback ports with host networking: health, items with pictures,
@@ -938,17 +960,28 @@ SIMILARITY_DB_PORT=55433
 SIMILARITY_API_PORT=$api_port
 ENV
   )
+  # The stack exactly as compose merges the two files, less the api's published ports: with host networking the
+  # engine ignores them, but Debian's Compose v1 refuses them ("host" network_mode is incompatible with port_bindings).
+  local stack="$DOCKER_DIR/smoke-compose.yaml"
+  (umask 077 && compose --env-file "$env_file" -f docker/compose.yaml -f docker/compose.host.yaml config |
+    /usr/bin/python3 -c '
+import sys, yaml
+stack = yaml.safe_load(sys.stdin)
+for service in stack["services"].values():
+    if service.get("network_mode") == "host":
+        service.pop("ports", None)
+yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose config failed"
   # Global, not local: the EXIT trap below runs after this function has returned.
-  SMOKE_STACK=(-p similarity-smoke --env-file "$env_file" -f docker/compose.yaml -f docker/compose.host.yaml)
+  SMOKE_STACK=(-p similarity-smoke -f "$stack")
   local url=http://127.0.0.1:$api_port
   # On a failure the containers' last words, then (always) the stack and its volumes removed.
   trap 'smoke_rc=$?; [ $smoke_rc = 0 ] || compose "${SMOKE_STACK[@]}" logs --tail 40 >&2 || true; compose "${SMOKE_STACK[@]}" down -v >/dev/null 2>&1 || true' EXIT
   compose "${SMOKE_STACK[@]}" down -v >/dev/null 2>&1 || true
-  local start=$SECONDS
+  local start
+  start=$(date +%s.%N)
   compose "${SMOKE_STACK[@]}" up -d --no-build
   docker_wait_ready "$url" || die "the stack was not ready after 5 minutes"
-  local first_start=$((SECONDS - start))
-  log "ready in $first_start s (first start: the database initialised, migrations, models loaded)"
+  log "compose first start: ready in $(seconds_since "$start") s (the database initialised, migrations applied, models loaded)"
 
   ensure_apt_packages openclipart-png
   local pictures=(/usr/share/openclipart/png/food/fruit/*.png)
@@ -957,8 +990,12 @@ ENV
     curl -fsS -o /dev/null -X PUT -H "X-Api-Key: $key" -F "title=Fruit $i" -F category=fruit -F "image=@${pictures[$i]}" "$url/items/smoke-$i" \
       || die "PUT /items/smoke-$i failed"
   done
-  curl -fsS "$url/similar/smoke-0?k=2" | grep -q '"smoke-1"\|"smoke-2"' || die "/similar/smoke-0 does not list the other items"
-  curl -fsS -o /dev/null -w '%{content_type}' "$url/items/smoke-0/image?size=thumb" | grep -q image/jpeg || die "no stored picture"
+  # Each answer is read whole before grep looks at it: grep -q stops early, and curl then fails writing (pipefail).
+  local answer
+  answer=$(curl -fsS "$url/similar/smoke-0?k=2") || die "GET /similar/smoke-0 failed"
+  grep -q '"smoke-1"\|"smoke-2"' <<<"$answer" || die "/similar/smoke-0 does not list the other items: $answer"
+  answer=$(curl -fsS -o /dev/null -w '%{content_type}' "$url/items/smoke-0/image?size=thumb") || die "no stored picture"
+  [[ $answer == image/jpeg* ]] || die "the stored picture is $answer, not a JPEG"
   printf 'sku,title,category\nsmoke-import-1,Red apple,fruit\nsmoke-import-2,Green pear,fruit\n' >"$DOCKER_DIR/smoke.csv"
   local job id status
   id=$(curl -fsS -H "X-Api-Key: $key" -F "catalog=@$DOCKER_DIR/smoke.csv" "$url/imports" |
@@ -971,25 +1008,36 @@ ENV
     sleep 1
   done
   [ "$status" = succeeded ] || die "the import did not finish in 2 minutes: $job"
-  curl -fsS "$url/swagger/v1/swagger.json" | grep -q '"openapi"' || die "no OpenAPI document"
-  local health
-  health=$(docker inspect -f '{{.State.Health.Status}}' "$(compose "${SMOKE_STACK[@]}" ps -q api)")
-  [ "$health" = healthy ] || die "the API container's own healthcheck says $health"
+  answer=$(curl -fsS "$url/swagger/v1/swagger.json") || die "GET /swagger/v1/swagger.json failed"
+  grep -q '"openapi"' <<<"$answer" || die "no OpenAPI document"
+  # The container's own healthcheck (every 10 s) may not have run yet: a minute for it to say healthy.
+  local health container
+  container=$(compose "${SMOKE_STACK[@]}" ps -q api)
+  for i in $(seq 1 60); do
+    health=$(docker inspect -f '{{.State.Health.Status}}' "$container")
+    [ "$health" = starting ] || break
+    sleep 1
+  done
+  [ "$health" = healthy ] || die "the API container's own healthcheck says $health: $(docker inspect -f '{{json .State.Health.Log}}' "$container")"
 
-  start=$SECONDS
-  compose "${SMOKE_STACK[@]}" restart api >/dev/null 2>&1
+  # The API container's own start-up, the database already up and migrated: container start to /health/ready.
+  compose "${SMOKE_STACK[@]}" stop api >/dev/null 2>&1
+  start=$(date +%s.%N)
+  compose "${SMOKE_STACK[@]}" start api >/dev/null 2>&1
   docker_wait_ready "$url" || die "the API was not ready after a restart"
-  log "API restarted and ready in $((SECONDS - start)) s"
+  log "API container start: ready in $(seconds_since "$start") s"
   log "smoke passed: health, 3 items with pictures, /similar, an import, the OpenAPI document, the container healthcheck"
 }
 
 docker_wait_ready() {
   local waited=0
   until curl -fsS -o /dev/null "$1/health/ready" 2>/dev/null; do
-    sleep 1; waited=$((waited + 1))
-    ((waited < 300)) || return 1
+    sleep 0.2; waited=$((waited + 1))
+    ((waited < 1500)) || return 1
   done
 }
+
+seconds_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}'; }
 
 cmd_docker() {
   case "${1:-}" in
@@ -1022,7 +1070,7 @@ usage: ./similarity.sh COMMAND
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
-  pgvector            build and install pgvector only (used by docker/db.Dockerfile)
+  pgvector            build and install pgvector only
   help                this text
 USAGE
 }

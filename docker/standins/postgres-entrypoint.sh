@@ -19,8 +19,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
   echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c port=5432" -w start >/dev/null
-  if [ "${POSTGRES_DB:-$user}" != "$user" ]; then
-    createdb -h /var/run/postgresql -U "$user" "$POSTGRES_DB"
+  # initdb makes the database "postgres" only; POSTGRES_DB (default: the user's name) is created beside it.
+  database=${POSTGRES_DB:-$user}
+  if [ "$database" != postgres ]; then
+    createdb -h /var/run/postgresql -U "$user" "$database"
   fi
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   echo "initialised the cluster in $PGDATA"
