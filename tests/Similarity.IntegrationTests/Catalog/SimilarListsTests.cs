@@ -176,3 +176,45 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
         await admin.DeleteAsync($"/rules/{page}/{blocked}");
     }
 }
+
+/// <summary>The list worker's rounds failing show in /health/ready, and the queued changes wait for the next good round.</summary>
+public sealed class SimilarListsHealthTests(SimilarityApp app) : IClassFixture<SimilarityApp>
+{
+    static string? ListsStatus(string health) =>
+        System.Text.Json.JsonElement.Parse(health).GetProperty("entries").GetProperty("similarLists").GetProperty("status").GetString();
+
+    async Task<string?> WaitForListsStatusAsync(string wanted)
+    {
+        var client = app.CreateClient();
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        string? status;
+        while ((status = ListsStatus(await client.GetStringAsync("/health/ready"))) != wanted && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        return status;
+    }
+
+    [Fact]
+    public async Task Failing_rounds_make_ready_degraded_and_the_changes_are_applied_once_rounds_succeed()
+    {
+        await app.StartAsync(); // DDL below waits for the index build, or deadlocks with it
+        await using var connection = new NpgsqlConnection(app.Database.ConnectionString);
+        await connection.OpenAsync();
+        async Task ExecuteAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        var admin = app.CreateAdminClient();
+        await admin.PutItemAsync(new TestItem("hl-1", "red wool hat", "hats"));
+
+        await ExecuteAsync("ALTER TABLE similar_lists RENAME TO similar_lists_away");
+        await admin.PutItemAsync(new TestItem("hl-2", "blue wool hat", "hats"));
+        Assert.Equal("Degraded", await WaitForListsStatusAsync("Degraded"));
+
+        await ExecuteAsync("ALTER TABLE similar_lists_away RENAME TO similar_lists");
+        Assert.Equal("Healthy", await WaitForListsStatusAsync("Healthy"));
+        var page = await app.CreateClient().SimilarAsync("hl-1", "?k=1");
+        Assert.Equal("precomputed", page.Source);
+        Assert.Equal(["hl-2"], page.Results.Select(r => r.Sku));
+    }
+}

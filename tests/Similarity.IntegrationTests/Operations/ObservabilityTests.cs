@@ -61,7 +61,7 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
             """similarity_import_rows_total\{[^}]*outcome="inserted"[^}]*\} [1-9]""",
             """similarity_import_rows_total\{[^}]*outcome="error"[^}]*\} [1-9]""",
             """similarity_import_jobs_total\{[^}]*status="succeeded_with_errors"[^}]*\} [1-9]""",
-            """similarity_similar_duration_seconds_count\{[^}]*path="(approximate|exact|fallback)"[^}]*\} [1-9]""",
+            """similarity_similar_duration_seconds_count\{[^}]*path="(precomputed|approximate|exact|fallback)"[^}]*\} [1-9]""",
             // The import's titles went through the text model; the queues are read at the scrape (empty by now).
             """similarity_encoder_batch_size_count\{[^}]*model="text"[^}]*\} [1-9]""",
             """similarity_encoder_inference_duration_seconds_count\{[^}]*model="text"[^}]*\} [1-9]""",
