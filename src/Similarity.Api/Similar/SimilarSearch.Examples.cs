@@ -110,9 +110,7 @@ public sealed partial class SimilarSearch
         var similarity = request.Weighted
             ? "($4 * coalesce(1 - (c.image_embedding <=> ex.i), 0) + $5 * coalesce(1 - (c.text_embedding <=> ex.t), 0))"
             : "(1 - (c.embedding <=> ex.e))";
-        var extra = (criteria.Fields.HasFlag(ResultFields.Description) ? ", c.description" : "")
-            + (criteria.Fields.HasFlag(ResultFields.Attributes) ? ", c.attributes::text AS attributes" : "")
-            + (criteria.Ranking.NeedsVectors ? ", c.embedding AS vector" : "");
+        var extra = OptionalColumns(criteria, "c.");
         command.CommandText = $"""
             WITH ex AS (
                 SELECT u.weight, u.positive, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t

@@ -390,9 +390,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     /// <summary>The columns of a result over <c>candidates</c> and <c>q</c> (e, i, t), ending in its ranking score <c>rank</c>.</summary>
     static string Scored(SearchRequest request)
     {
-        var extra = (request.Criteria.Fields.HasFlag(ResultFields.Description) ? ", description" : "")
-            + (request.Criteria.Fields.HasFlag(ResultFields.Attributes) ? ", attributes::text AS attributes" : "")
-            + (request.Criteria.Ranking.NeedsVectors ? ", embedding AS vector" : "");
+        var extra = OptionalColumns(request.Criteria);
         var rank = request.Weighted
             ? "$4 * coalesce(1 - (image_embedding <=> q.i), 0) + $5 * coalesce(1 - (text_embedding <=> q.t), 0)"
             : "1 - (embedding <=> q.e)";
@@ -402,6 +400,12 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
             {rank} AS rank
             """;
     }
+
+    /// <summary>The columns only some requests read (<c>fields=</c>, and the vectors diversity compares), of <paramref name="table"/>.</summary>
+    static string OptionalColumns(SearchCriteria criteria, string table = "") =>
+        (criteria.Fields.HasFlag(ResultFields.Description) ? $", {table}description" : "")
+        + (criteria.Fields.HasFlag(ResultFields.Attributes) ? $", {table}attributes::text AS attributes" : "")
+        + (criteria.Ranking.NeedsVectors ? $", {table}embedding AS vector" : "");
 
     static Candidate ReadCandidate(NpgsqlDataReader reader, SearchCriteria criteria) =>
         new(ReadResult(reader, criteria), criteria.Ranking.NeedsVectors ? reader.GetFieldValue<Vector>(reader.GetOrdinal("vector")).ToArray() : null);
