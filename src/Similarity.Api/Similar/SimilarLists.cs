@@ -41,6 +41,12 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             while (!stoppingToken.IsCancellationRequested)
             {
                 var worked = 0;
+                // Lists come from the index: until it is valid (built after start) a list would cost a scan of the catalog.
+                if (!index.IsValid)
+                {
+                    await Task.Delay(PollInterval, stoppingToken);
+                    continue;
+                }
                 try
                 {
                     worked = await RunRoundAsync(stoppingToken);

@@ -210,7 +210,9 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
               SELECT * FROM (
                   SELECT items.*, n.score AS listed_score
                   FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-                  WHERE s.sku = $7 AND s.fingerprint = $1) listed
+                  WHERE s.sku = $7 AND s.fingerprint = $1
+                    -- an item whose own vectors changed since its list was computed is searched live until the worker catches up
+                    AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = $7)) listed
               WHERE {where} ORDER BY listed_score DESC, sku LIMIT $6
               """
             : $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT $3";
