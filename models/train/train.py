@@ -6,7 +6,7 @@ No loss sees a category: the folders are the benchmark's ground truth.
 
 Usage: train.py --out models/clipart            the full run (seeded; prints the test split's figures)
        train.py --smoke --out DIR                a few steps on a handful of drawings (CI: the loss falls, the export loads)
-       train.py --untrained --out DIR --vocab-from models/clipart   the same towers with their seeded initial weights
+       train.py --untrained --out DIR            the same towers with their seeded initial weights
 """
 import argparse
 import math
