@@ -112,8 +112,8 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         var (item, found) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact, withQueryItem, ct), ct);
         if (item is { Exists: false } or { Current: false })
             return (item, []);
-        var fallback = found.Candidates.Count < request.K && !exact;
-        if (fallback)
+        var rescan = found.Candidates.Count < request.K && !exact; // the index came back short: an exact scan finds k
+        if (rescan)
             found = (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, candidates, exact: true, withQueryItem: false, ct), ct)).Found;
         // fallback=category: what the filters and minScore left short is filled from the query item's category.
         IReadOnlyList<Candidate> filler = [];
@@ -124,7 +124,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         }
         // approximate: the HNSW index; exact: a scan (the index not valid yet); fallback: the index, then a scan for k results.
         metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("path", exact ? "exact" : fallback ? "fallback" : "approximate"));
+            new KeyValuePair<string, object?>("path", exact ? "exact" : rescan ? "fallback" : "approximate"));
         return (item, Choose(found, filler, criteria));
     }
 
