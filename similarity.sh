@@ -1017,6 +1017,16 @@ yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose c
     sleep 1
   done
   [ "$status" = succeeded ] || die "the import did not finish in 2 minutes: $job"
+  # Migration 0008's trigger queued every item above; the neighbour-list worker must have drained the queue:
+  # /similar answers from the item's list, and /health/ready (which reads the worker's state) says Healthy.
+  for i in $(seq 1 60); do
+    answer=$(curl -fsS "$url/similar/smoke-0?k=2") || die "GET /similar/smoke-0 failed"
+    grep -q '"source":"precomputed"' <<<"$answer" && break
+    sleep 1
+  done
+  grep -q '"source":"precomputed"' <<<"$answer" || die "/similar/smoke-0 never came from its neighbour list in a minute: $answer"
+  answer=$(curl -sS "$url/health/ready") || die "GET /health/ready failed"
+  grep -q '^{"status":"Healthy"' <<<"$answer" || die "/health/ready is not Healthy: $answer"
   answer=$(curl -fsS "$url/swagger/v1/swagger.json") || die "GET /swagger/v1/swagger.json failed"
   grep -q '"openapi"' <<<"$answer" || die "no OpenAPI document"
   # The container's own healthcheck (every 10 s) may not have run yet: a minute for it to say healthy.
@@ -1035,7 +1045,7 @@ yaml.safe_dump(stack, sys.stdout, sort_keys=False)' >"$stack") || die "compose c
   compose "${SMOKE_STACK[@]}" start api >/dev/null 2>&1
   docker_wait_ready "$url" || die "the API was not ready after a restart"
   log "API container start: ready in $(seconds_since "$start") s"
-  log "smoke passed: health, 3 items with pictures, /similar, an import, the OpenAPI document, the container healthcheck"
+  log "smoke passed: health, 3 items with pictures, /similar, an import, the neighbour lists, the OpenAPI document, the container healthcheck"
 }
 
 docker_wait_ready() {
