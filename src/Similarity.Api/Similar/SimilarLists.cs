@@ -25,7 +25,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     SimilarityMetrics metrics, ILogger<SimilarLists> logger) : BackgroundService
 {
     const int ItemsPerRound = 16, ReachFactor = 4;
-    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200), RetryInterval = TimeSpan.FromSeconds(2);
 
     volatile bool _lastRoundFailed;
     volatile bool _stopped;
@@ -58,7 +58,10 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
                     _lastRoundFailed = true;
                     LogRoundFailed(ex);
                 }
-                if (worked == 0)
+                // After a failure, a longer pause: a database that is down would otherwise fill the log five times a second.
+                if (_lastRoundFailed)
+                    await Task.Delay(RetryInterval, stoppingToken);
+                else if (worked == 0)
                     await Task.Delay(PollInterval, stoppingToken);
             }
         }
