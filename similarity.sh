@@ -532,13 +532,13 @@ bench_import_url() {
   db_start
   ensure_models full
   dotnet build src/Similarity.Api -c Release -nologo -v q >&2
-  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-import-url" port=18097
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-import-url" port=18096
   "${bench[@]}" import-catalog --images "$CLIPART" --items "$items" --out "$work"
   # The same rows, each picture named by its URL on the picture server instead of its zip entry.
   sed "s#,img/#,http://127.0.0.1:$port/img/#" "$work/catalog.csv" >"$work/catalog-urls.csv"
   "${bench[@]}" serve-pictures --zip "$work/images.zip" --port "$port" >"$DATA_DIR/bench-pictures.log" 2>&1 &
   local server=$!
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/img/0000.jpg" 2>/dev/null; do kill -0 $server 2>/dev/null || die "the picture server did not start"; sleep 0.2; done
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/img/0000.jpg" 2>/dev/null; do kill -0 $server 2>/dev/null || { tail -3 "$DATA_DIR/bench-pictures.log" >&2; die "the picture server did not start"; }; sleep 0.2; done
   log "importing $items rows with pictures in a zip"
   local zip url
   zip=$(bench_import_once "$work" "$ROOT/models/full/manifest.json")
