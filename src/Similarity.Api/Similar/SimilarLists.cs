@@ -76,7 +76,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     }
 
     /// <summary>One round: up to <see cref="ItemsPerRound"/> queued items applied in one transaction. Returns how many.</summary>
-    public async Task<int> RunRoundAsync(CancellationToken ct)
+    async Task<int> RunRoundAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -95,11 +95,11 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         if (claimed.Count == 0)
             return 0;
 
-        if (index.IsValid)
+        // The breadth of every list search in this transaction: at least twice the list (re-ranked exactly to its length).
+        // Rounds run only once the index is valid (ExecuteAsync), and it stays valid.
+        await using (var settings = new NpgsqlCommand(
+            "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", connection, transaction))
         {
-            // The breadth of every list search in this transaction: at least twice the list (re-ranked exactly to its length).
-            await using var settings = new NpgsqlCommand(
-                "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", connection, transaction);
             settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Size).ToString(CultureInfo.InvariantCulture) });
             await settings.ExecuteNonQueryAsync(ct);
         }
@@ -197,14 +197,13 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     }
 
     /// <summary>
-    /// An item's list from the index (or a scan while it is not valid), re-ranked by exact cosine, written; null when
+    /// An item's list from the index, re-ranked by exact cosine, written; null when
     /// there is no such item of the live model set. With <paramref name="reach"/> above the list's size, the nearest
     /// <paramref name="reach"/> items come back (the list is their first N): the items whose lists the item may enter.
     /// </summary>
     async Task<NeighbourList?> ComputeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, CancellationToken ct, int? reach = null)
     {
-        var order = index.IsValid ? $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})" : "embedding <=> (SELECT e FROM q)";
-        var predicate = index.IsValid ? $" AND {index.Predicate}" : "";
+        var order = $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
         var wanted = reach ?? Size;
         NeighbourList? near = null;
         await using (var command = new NpgsqlCommand($"""
@@ -212,7 +211,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             SELECT EXISTS (SELECT 1 FROM q), coalesce(array_agg(sku ORDER BY score DESC, sku), ARRAY[]::text[]), coalesce(array_agg(score ORDER BY score DESC, sku), ARRAY[]::float8[])
             FROM (
                 SELECT sku, 1 - (embedding <=> (SELECT e FROM q)) AS score
-                FROM (SELECT sku, embedding FROM items WHERE fingerprint = $2 AND sku <> $1{predicate} ORDER BY {order} LIMIT $3) candidates
+                FROM (SELECT sku, embedding FROM items WHERE fingerprint = $2 AND sku <> $1 AND {index.Predicate} ORDER BY {order} LIMIT $3) candidates
                 WHERE EXISTS (SELECT 1 FROM q)
                 ORDER BY score DESC, sku LIMIT $4) top
             """, connection, transaction))
