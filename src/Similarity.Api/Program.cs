@@ -5,6 +5,7 @@ using Similarity.Encoders;
 using Similarity.Health;
 using Similarity.Hosting;
 using Similarity.Imports;
+using Similarity.Models;
 using Similarity.Pages;
 using Similarity.Similar;
 
@@ -31,6 +32,7 @@ app.MapItemsApi();
 app.MapSimilarApi();
 app.MapRulesApi();
 app.MapImportsApi();
+app.MapModelsApi();
 
 await app.RunAsync();
 return 0;

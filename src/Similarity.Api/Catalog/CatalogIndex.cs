@@ -1,29 +1,35 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Similarity.Encoders;
+using Similarity.Models;
 
 namespace Similarity.Catalog;
 
 /// <summary>
-/// The HNSW index over the fused vectors of the current model set's dimension: an expression index on
+/// The HNSW index over each model set's fused vectors, of its own dimension: an expression index on
 /// <c>embedding::halfvec(D)</c> (half the size of a float32 index; results are re-ranked by exact float32
 /// cosine, see docs/benchmarks.md for the recall this gives), partial to rows of that dimension so that rows
-/// a model set of another dimension wrote never reach the cast. Built after start by <see cref="Builder"/>
+/// a model set of another dimension wrote never reach the cast. Named after the set's fingerprint: the standby
+/// set's index is built on the <c>standby_embedding</c> column and follows it when an activation renames the
+/// columns, so it is the live index at once. The live one is built after start by <see cref="Builder"/>
 /// with CREATE INDEX CONCURRENTLY: neither the start, nor writes, nor readiness wait for it. Until it is
 /// valid, /similar answers by exact scan and /health/ready says so (Degraded).
 /// </summary>
-public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, EmbeddingPipeline pipeline, IOptions<SearchOptions> options, ILogger<CatalogIndex> logger)
+public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, ModelSets models, IOptions<SearchOptions> options, ILogger<CatalogIndex> logger)
 {
     // One instance builds at a time; the others wait, then find it valid. "HNSWIDX" in ASCII.
     const long BuildLockKey = 0x484E5357494458;
 
-    volatile bool _valid;
+    /// <summary>The fingerprints whose index is known valid.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _valid = new();
     volatile bool _lastBuildFailed;
 
-    public int Dimension => pipeline.Fusion.Dimension;
+    public int Dimension => models.Live.Dimension;
 
-    public string Name => $"items_embedding_hnsw_{Dimension}";
+    public string Name => NameOf(models.Live.Fingerprint);
+
+    /// <summary>The index of a model set's vectors, wherever they are (live or standby columns).</summary>
+    public static string NameOf(string fingerprint) => $"items_hnsw_{fingerprint}";
 
     /// <summary>The expression both the index and every approximate query order by; they must match exactly.</summary>
     public string Expression => $"(embedding::halfvec({Dimension}))";
@@ -31,38 +37,53 @@ public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, EmbeddingP
     /// <summary>The index's predicate; an approximate query repeats it so the planner may use the index.</summary>
     public string Predicate => $"vector_dims(embedding) = {Dimension}";
 
-    /// <summary>True once the index is built and valid; until then searches scan exactly.</summary>
-    public bool IsValid => _valid;
+    /// <summary>True once the live set's index is built and valid; until then searches scan exactly.</summary>
+    public bool IsValid => _valid.ContainsKey(models.Live.Fingerprint);
 
     enum State { Missing, Invalid, Valid }
 
+    /// <summary>Makes the live set's index valid (see <see cref="EnsureAsync(ModelSet, string, CancellationToken)"/>).</summary>
+    public Task EnsureAsync(CancellationToken ct) => EnsureAsync(models.Live, "embedding", ct);
+
+    /// <summary>Makes the standby set's index valid, on the standby columns, before it is called ready.</summary>
+    public Task EnsureStandbyAsync(ModelSet set, CancellationToken ct) => EnsureAsync(set, "standby_embedding", ct);
+
     /// <summary>
-    /// Makes the index valid: under the build lock, drops one left invalid by an interrupted build (or one from
+    /// Makes a set's index valid: under the build lock, drops one left invalid by an interrupted build (or one from
     /// before the index was partial), then builds it concurrently. A long DDL on a large table: no command timeout.
+    /// An index from before indexes were named after their set (<c>items_embedding_hnsw_D</c>) is renamed.
     /// </summary>
-    public async Task EnsureAsync(CancellationToken ct)
+    async Task EnsureAsync(ModelSet set, string column, CancellationToken ct)
     {
+        var name = NameOf(set.Fingerprint);
+        var dimension = set.Dimension;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await ExecuteAsync(connection, $"SELECT pg_advisory_lock({BuildLockKey})", ct);
         try
         {
-            var state = await StateAsync(connection, ct);
+            var state = await StateAsync(connection, name, ct);
+            if (state == State.Missing && column == "embedding" && await StateAsync(connection, $"items_embedding_hnsw_{dimension}", ct) == State.Valid)
+            {
+                await ExecuteAsync(connection, $"ALTER INDEX items_embedding_hnsw_{dimension} RENAME TO {name}", ct);
+                state = State.Valid;
+            }
             if (state == State.Invalid)
             {
-                LogDropping(Name);
-                await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {Name}", ct);
+                LogDropping(name);
+                await ExecuteAsync(connection, $"DROP INDEX CONCURRENTLY IF EXISTS {name}", ct);
             }
             if (state != State.Valid)
             {
                 var o = options.Value;
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
                 await ExecuteAsync(connection, $"""
-                    CREATE INDEX CONCURRENTLY IF NOT EXISTS {Name} ON items USING hnsw ({Expression} halfvec_cosine_ops)
-                    WITH (m = {o.M}, ef_construction = {o.EfConstruction}) WHERE {Predicate}
+                    CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON items USING hnsw (({column}::halfvec({dimension})) halfvec_cosine_ops)
+                    WITH (m = {o.M}, ef_construction = {o.EfConstruction}) WHERE vector_dims({column}) = {dimension}
                     """, ct);
-                LogBuilt(Name, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                LogBuilt(name, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
-            _valid = await StateAsync(connection, ct) == State.Valid;
+            if (await StateAsync(connection, name, ct) == State.Valid)
+                _valid[set.Fingerprint] = true;
             _lastBuildFailed = false;
         }
         finally
@@ -78,11 +99,11 @@ public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, EmbeddingP
         }
     }
 
-    async Task<State> StateAsync(NpgsqlConnection connection, CancellationToken ct)
+    static async Task<State> StateAsync(NpgsqlConnection connection, string name, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
             "SELECT indisvalid AND indpred IS NOT NULL FROM pg_index WHERE indexrelid = to_regclass($1)", connection);
-        command.Parameters.Add(new() { Value = Name });
+        command.Parameters.Add(new() { Value = name });
         return await command.ExecuteScalarAsync(ct) switch
         {
             null => State.Missing,

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Similarity.Encoders;
+using Similarity.Models;
 
 namespace Similarity.Catalog;
 
@@ -19,7 +19,7 @@ public static class ItemPatch
     static readonly string[] Patchable = ["title", "description", "category", "brand", "price", "currency", "available", "attributes", "imageUrl"];
 
     public static async Task<Results<Ok<ItemsApi.ItemResponse>, ValidationProblem, ProblemHttpResult>> PatchAsync(
-        string sku, HttpRequest request, CatalogStore store, EmbeddingPipeline pipeline, CancellationToken ct)
+        string sku, HttpRequest request, CatalogStore store, ModelSets models, CancellationToken ct)
     {
         if (!Sku.IsValid(sku))
             return ItemsApi.InvalidSku();
@@ -33,6 +33,9 @@ public static class ItemPatch
         if (patch.Select(p => p.Key).Where(k => !Patchable.Contains(k)).ToArray() is [_, ..] unknown)
             return Invalid(unknown[0], $"Unknown field(s) {string.Join(", ", unknown)}; a patch takes {string.Join(", ", Patchable)}.");
 
+        // Under the read side of the model switch: the text is fused with the picture's vector of the set live throughout.
+        using var _ = await models.ReadLockAsync(ct);
+        var pipeline = models.Live.Pipeline;
         // Read, patch, write only if nothing wrote in between (three tries against a concurrent writer).
         for (var attempt = 0; attempt < 3; attempt++)
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Similarity.Embed;
 using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 
 namespace Similarity.Catalog;
 
@@ -78,7 +79,7 @@ public static class ItemsApi
         string sku,
         [FromForm] string? title, [FromForm] string? description, [FromForm] string? category, [FromForm] string? brand,
         [FromForm] string? price, [FromForm] string? currency, [FromForm] string? available, [FromForm] string? attributes, [FromForm] string? imageUrl,
-        IFormFile? image, CatalogStore store, ItemPictures pictures, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, CancellationToken ct)
+        IFormFile? image, CatalogStore store, ItemPictures pictures, ModelSets models, IOptions<InputLimits> limits, CancellationToken ct)
     {
         var validated = new ItemInput(sku, title, description, category, brand, price, currency, available, attributes, imageUrl).Validate();
         if (validated.Value is not { } fields)
@@ -89,7 +90,9 @@ public static class ItemsApi
         var imageHash = imageBytes is null ? null : System.Security.Cryptography.SHA256.HashData(imageBytes);
         var textHash = CatalogText.Hash(text);
 
-        if (await store.UpdateIfUnchangedAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint, ct) is { } unchanged)
+        var set = models.Live;
+        var pipeline = set.Pipeline;
+        if (await store.UpdateIfUnchangedAsync(sku, fields, imageHash, textHash, set.Fingerprint, ct) is { } unchanged)
         {
             // Stored before pictures were kept, or its picture write was lost: the same upload makes it now.
             if (imageBytes is not null && !await pictures.HasAsync(sku, imageHash!, ct))
@@ -98,10 +101,17 @@ public static class ItemsApi
         }
 
         var embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
+        // Written under the read side of the model switch, by the set live then: embedded again in the rare case a switch came between.
+        using var _ = await models.ReadLockAsync(ct);
+        if (models.Live != set)
+        {
+            (set, pipeline) = (models.Live, models.Live.Pipeline);
+            embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
+        }
         var fusion = embedding.Fusion;
         VectorGuard.Check(fusion.Fused, imageBytes is null ? "title" : "image");
         var picture = imageBytes is null ? null : pipeline.Image.Preprocessor.Normalise(imageBytes, "image");
-        var (item, created) = await store.UpsertAsync(sku, fields, imageHash, textHash, pipeline.Fingerprint,
+        var (item, created) = await store.UpsertAsync(sku, fields, imageHash, textHash, set.Fingerprint,
             new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight), ct);
         if (picture is not null)
             await pictures.SaveAsync(sku, imageHash!, picture, ct);

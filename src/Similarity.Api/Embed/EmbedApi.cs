@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 
 namespace Similarity.Embed;
 
@@ -34,7 +35,7 @@ public static class EmbedApi
     public sealed record AttentionWeights(float Image, float Text);
 
     static async Task<Results<Ok<EmbedResponse>, ValidationProblem>> EmbedAsync(
-        IFormFile? image, [FromForm] string? text, EmbeddingPipeline pipeline, IOptions<InputLimits> limits, HttpRequest request,
+        IFormFile? image, [FromForm] string? text, ModelSets models, IOptions<InputLimits> limits, HttpRequest request,
         CancellationToken cancellationToken)
     {
         if (!request.HasFormContentType)
@@ -42,7 +43,7 @@ public static class EmbedApi
         var bytes = image is null ? null : await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", cancellationToken);
         if (text is { Length: > 0 } && text.Length > limits.Value.MaxTextCharacters)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["text"] = [$"The text has {text.Length} characters; the limit (Similarity:Limits:MaxTextCharacters) is {limits.Value.MaxTextCharacters}."] });
-        var embedding = await pipeline.EmbedAsync(bytes, text, cancellationToken);
+        var embedding = await models.Live.Pipeline.EmbedAsync(bytes, text, cancellationToken);
         var fusion = embedding.Fusion;
         return TypedResults.Ok(new EmbedResponse(
             embedding.Fingerprint, embedding.Image, embedding.Text, fusion.Fused, fusion.Image, fusion.Text,

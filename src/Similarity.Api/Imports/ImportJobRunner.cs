@@ -10,6 +10,7 @@ using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 using Similarity.Imports.Formats;
 using Similarity.Imports.Pictures;
 
@@ -30,9 +31,15 @@ public enum ImportRunEnd { Finished, Cancelled, TakenOver }
 /// batch with backoff; past the retries it is thrown, and the worker fails the job keeping its upload.
 /// </summary>
 public sealed partial class ImportJobRunner(
-    NpgsqlDataSource dataSource, ImportStore store, EmbeddingPipeline pipeline, PictureFetcher pictures, IOptions<ImportOptions> options,
+    NpgsqlDataSource dataSource, ImportStore store, ModelSets models, PictureFetcher pictures, IOptions<ImportOptions> options,
     IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, EncoderCapacity capacity, SimilarityMetrics metrics, ILogger<ImportJobRunner> logger)
 {
+    /// <summary>
+    /// The live set's encoders. The same throughout a job: an activation is refused while a job is queued or running
+    /// (ModelSets.ActivateAsync), and a job claimed after one finds the new set live.
+    /// </summary>
+    EmbeddingPipeline Pipeline => models.Live.Pipeline;
+
     /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
     const int DownloadAhead = 3;
 
@@ -279,7 +286,7 @@ public sealed partial class ImportJobRunner(
                 continue;
             // Ask whether the picture changed only when nothing else would make the item be embedded again.
             var known = existing.TryGetValue(item.Sku, out var stored) && stored.Source is { } source && stored.ImageUrl == url
-                && stored.Fingerprint == pipeline.Fingerprint && stored.Text.AsSpan().SequenceEqual(item.TextHash)
+                && stored.Fingerprint == Pipeline.Fingerprint && stored.Text.AsSpan().SequenceEqual(item.TextHash)
                 && source.Sha256.AsSpan().SequenceEqual(stored.Image ?? [])
                 ? source.Validators : null;
             started[item] = DownloadAsync(url, known, downloads, ct);
@@ -321,15 +328,15 @@ public sealed partial class ImportJobRunner(
         {
             if (batch.Existing.TryGetValue(item.Sku, out var stored) && stored.Text.AsSpan().SequenceEqual(item.TextHash)
                 && (stored.Image ?? []).AsSpan().SequenceEqual(item.ImageHash ?? []) && stored.Image is null == item.ImageHash is null
-                && stored.Fingerprint == pipeline.Fingerprint)
+                && stored.Fingerprint == Pipeline.Fingerprint)
                 outcome.Unchanged.Add(item);
             else
                 toEmbed.Add(item);
         }
         ct.ThrowIfCancellationRequested();
         var withImage = toEmbed.Where(i => i.Image is not null).ToList();
-        var images = withImage.Count == 0 ? null : pipeline.Image.Decode([.. withImage.Select(i => i.Image!)]);
-        var tokens = toEmbed.Select(i => pipeline.Text.Preprocessor.Encode(i.Text)).ToArray();
+        var images = withImage.Count == 0 ? null : Pipeline.Image.Decode([.. withImage.Select(i => i.Image!)]);
+        var tokens = toEmbed.Select(i => Pipeline.Text.Preprocessor.Encode(i.Text)).ToArray();
         return new PreparedBatch(batch.Rows.Length, outcome, toEmbed, withImage, images, tokens);
     }
 
@@ -369,7 +376,7 @@ public sealed partial class ImportJobRunner(
                 outcome.Rejected.Add(Rejected.Naming(item.Row, $"The image '{entry}' is not in the zip.", "image"));
                 return null;
             }
-            pipeline.Image.Preprocessor.Check(image, "image");
+            Pipeline.Image.Preprocessor.Check(image, "image");
             return item with { Image = image, ImageHash = SHA256.HashData(image) };
         }
         catch (InputRejectedException ex)
@@ -396,7 +403,7 @@ public sealed partial class ImportJobRunner(
                 outcome.Downloaded.Add(new PictureSource(url, fetched.Validators, hash));
                 try
                 {
-                    pipeline.Image.Preprocessor.Check(fetched.Bytes, "image");
+                    Pipeline.Image.Preprocessor.Check(fetched.Bytes, "image");
                     return item with { Image = fetched.Bytes, ImageHash = hash };
                 }
                 catch (InputRejectedException ex)
@@ -431,7 +438,7 @@ public sealed partial class ImportJobRunner(
         if (items.Count == 0)
             return outcome;
         var images = batch.Images?.Run() ?? [];
-        var texts = pipeline.Text.RunBatch(batch.Tokens);
+        var texts = Pipeline.Text.RunBatch(batch.Tokens);
         var imageOf = batch.WithImage.Select((item, index) => (item, index)).ToDictionary(p => p.item, p => images[p.index]);
         for (var i = 0; i < items.Count; i++)
         {
@@ -446,7 +453,7 @@ public sealed partial class ImportJobRunner(
                 }
                 imageVector = imageOutcome.Value;
             }
-            var fusion = pipeline.Fusion.Fuse(imageVector, texts[i].Value);
+            var fusion = Pipeline.Fusion.Fuse(imageVector, texts[i].Value);
             try
             {
                 VectorGuard.Check(fusion.Fused, item.Image is null ? "title" : "image");
@@ -460,7 +467,7 @@ public sealed partial class ImportJobRunner(
             {
                 try
                 {
-                    outcome.Pictures[item.Sku] = pipeline.Image.Preprocessor.Normalise(item.Image, "image");
+                    outcome.Pictures[item.Sku] = Pipeline.Image.Preprocessor.Normalise(item.Image, "image");
                 }
                 catch (InputRejectedException ex)
                 {
@@ -697,7 +704,7 @@ public sealed partial class ImportJobRunner(
             await writer.WriteAsync(f.Attributes.GetRawText(), NpgsqlDbType.Jsonb, ct);
             await writer.WriteAsync(item.ImageHash, NpgsqlDbType.Bytea, ct);
             await writer.WriteAsync(item.TextHash, ct);
-            await writer.WriteAsync(pipeline.Fingerprint, ct);
+            await writer.WriteAsync(Pipeline.Fingerprint, ct);
             await writer.WriteAsync(new Vector(vectors.Fused), ct);
             if (vectors.Image is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Image), ct);
             if (vectors.Text is null) await writer.WriteNullAsync(ct); else await writer.WriteAsync(new Vector(vectors.Text), ct);

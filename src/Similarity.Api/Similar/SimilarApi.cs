@@ -7,6 +7,7 @@ using Similarity.Catalog;
 using Similarity.Embed;
 using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 
 namespace Similarity.Similar;
 
@@ -62,7 +63,7 @@ public static class SimilarApi
     public const int MaxBatch = 100;
 
     static async Task<Results<Ok<SimilarBatchResponse>, ValidationProblem>> BatchAsync(
-        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, CancellationToken ct)
+        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, ModelSets models, CancellationToken ct)
     {
         var criteria = query.Validate();
         var skus = body?.Skus ?? [];
@@ -74,12 +75,13 @@ public static class SimilarApi
             criteria.Errors["skus"] = ["A SKU is null."];
         if (criteria.Errors.Count > 0)
             return TypedResults.ValidationProblem(criteria.Errors);
+        using var _ = await models.ReadLockAsync(ct);
         var entries = await search.SearchManyAsync(skus, criteria.Value!, ct);
         return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", entries));
     }
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
-        string sku, [AsParameters] SimilarQuery query, SimilarSearch search, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,
+        string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
         HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate();
@@ -89,6 +91,9 @@ public static class SimilarApi
             return TypedResults.ValidationProblem(criteria.Errors);
 
         var request = SearchRequest.ForItem(sku, criteria.Value!);
+        // One model set answers, whole: a switch waits for this request, or this request for the switch.
+        using var _ = await models.ReadLockAsync(ct);
+        var pipeline = models.Live.Pipeline;
         var conditional = http.Request.Headers.IfNoneMatch.Count > 0;
 
         // A conditional request learns the revision first, so a 304 costs no search; any other goes in one round trip.
@@ -116,7 +121,7 @@ public static class SimilarApi
     public sealed record SimilarExamplesResponse(string Strategy, string RankedBy, IReadOnlyList<string> Missing, IReadOnlyList<SimilarResult> Results);
 
     static async Task<Results<Ok<SimilarExamplesResponse>, ProblemHttpResult, ValidationProblem>> ExamplesAsync(
-        [AsParameters] SimilarQuery query, SimilarExamplesRequest? body, SimilarSearch search, EmbeddingPipeline pipeline, CancellationToken ct)
+        [AsParameters] SimilarQuery query, SimilarExamplesRequest? body, SimilarSearch search, ModelSets models, CancellationToken ct)
     {
         var criteria = query.Validate();
         var errors = criteria.Errors;
@@ -147,6 +152,8 @@ public static class SimilarApi
 
         Example Of(string sku, bool isPositive) => new(sku, weights.GetValueOrDefault(sku, 1), isPositive);
         var examples = positive.Distinct().Select(sku => Of(sku, true)).Concat(negative.Distinct().Select(sku => Of(sku, false))).ToList();
+        using var _ = await models.ReadLockAsync(ct);
+        var pipeline = models.Live.Pipeline;
         var (items, results) = await search.SearchExamplesAsync(examples, strategy!.Value, criteria.Value!, ct);
         if (!items.AllCurrent)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "An example was embedded by another model set.",
@@ -167,7 +174,7 @@ public static class SimilarApi
         : null;
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
-        [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, EmbeddingPipeline pipeline,
+        [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, ModelSets models,
         IOptions<InputLimits> limits, CancellationToken ct)
     {
         var criteria = query.Validate();
@@ -179,7 +186,12 @@ public static class SimilarApi
             return TypedResults.ValidationProblem(criteria.Errors);
 
         var bytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
-        var fusion = (await pipeline.EmbedAsync(bytes, text, ct)).Fusion;
+        // Embedded before the read lock, so a switch never waits for a model run; again, in the rare case one came between.
+        var embeddedBy = models.Live;
+        var fusion = (await embeddedBy.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
+        using var _ = await models.ReadLockAsync(ct);
+        if (models.Live != embeddedBy)
+            fusion = (await models.Live.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
         VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
         var request = SearchRequest.ForVectors(fusion, criteria.Value!);
         var results = await search.SearchAsync(request, ct);

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Similarity.Catalog;
-using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 
 namespace Similarity.Similar;
 
@@ -21,7 +21,7 @@ namespace Similarity.Similar;
 /// Each round bumps the lists' revision, which /similar's ETags include, so they follow the lists. Written by hand: no library keeps
 /// k-nearest-neighbour lists of a pgvector table.
 /// </summary>
-public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline, IOptions<SearchOptions> options,
+public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogIndex index, ModelSets models, IOptions<SearchOptions> options,
     SimilarityMetrics metrics, ILogger<SimilarLists> logger) : BackgroundService
 {
     const int ItemsPerRound = 16, ReachFactor = 4;
@@ -49,7 +49,9 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
                 }
                 try
                 {
-                    worked = await RunRoundAsync(stoppingToken);
+                    // Under the read side of the model switch: a round compares one set's vectors, start to end.
+                    using (await models.ReadLockAsync(stoppingToken))
+                        worked = await RunRoundAsync(stoppingToken);
                     _lastRoundFailed = false;
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
@@ -132,7 +134,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             """, connection, transaction))
         {
             command.Parameters.Add(new() { Value = sku });
-            command.Parameters.Add(new() { Value = pipeline.Fingerprint });
+            command.Parameters.Add(new() { Value = models.Live.Fingerprint });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
                 holders.Add((ReadList(reader), reader.IsDBNull(3) ? null : reader.GetDouble(3)));
@@ -217,7 +219,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             """, connection, transaction))
         {
             command.Parameters.Add(new() { Value = sku });
-            command.Parameters.Add(new() { Value = pipeline.Fingerprint });
+            command.Parameters.Add(new() { Value = models.Live.Fingerprint });
             command.Parameters.Add(new() { Value = 2 * wanted }); // candidates re-ranked exactly: twice those kept
             command.Parameters.Add(new() { Value = wanted });
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -232,7 +234,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             ON CONFLICT (sku) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, neighbours = EXCLUDED.neighbours, scores = EXCLUDED.scores, computed_at = now()
             """, connection, transaction);
         write.Parameters.Add(new() { Value = sku });
-        write.Parameters.Add(new() { Value = pipeline.Fingerprint });
+        write.Parameters.Add(new() { Value = models.Live.Fingerprint });
         write.Parameters.Add(new() { Value = near.Neighbours.Take(Size).ToArray() });
         write.Parameters.Add(new() { Value = near.Scores.Take(Size).ToArray() });
         await write.ExecuteNonQueryAsync(ct);

@@ -32,7 +32,7 @@ public sealed partial class SimilarSearch
         var stored = await dataSource.ReadWithRetryAsync(ct => ReadExamplesAsync(examples, ct), ct);
         var found = examples.Where(e => stored.ContainsKey(e.Sku)).ToList();
         var items = new ExampleItems([.. examples.Select(e => e.Sku).Where(sku => !stored.ContainsKey(sku))],
-            stored.Values.All(v => v.Fingerprint == pipeline.Fingerprint), found);
+            stored.Values.All(v => v.Fingerprint == models.Live.Fingerprint), found);
         if (!items.AllCurrent || !found.Any(e => e.Positive))
             return (items, null);
 

@@ -7,8 +7,8 @@ using NpgsqlTypes;
 using Pgvector;
 using Similarity.Catalog;
 using Similarity.Database;
-using Similarity.Encoders;
 using Similarity.Hosting;
+using Similarity.Models;
 
 namespace Similarity.Similar;
 
@@ -43,7 +43,7 @@ public sealed record QueryItem(long Revision, bool Exists, bool Current);
 /// matching items exist. Only vectors of the live model set are compared: candidates and the query item alike.
 /// Every read runs again on a broken pooled connection (a database restart; see DatabaseFaults.ReadWithRetryAsync).
 /// </summary>
-public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, EmbeddingPipeline pipeline,
+public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, ModelSets models,
     SimilarityMetrics metrics, IOptions<SearchOptions> options)
 {
     // The revision is the catalog's plus the neighbour lists': both only grow, so their sum changes with either.
@@ -59,7 +59,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     }, ct);
 
     QueryItem ReadQueryItem(NpgsqlDataReader reader) =>
-        new(reader.GetInt64(0), !reader.IsDBNull(1), !reader.IsDBNull(1) && reader.GetString(1) == pipeline.Fingerprint);
+        new(reader.GetInt64(0), !reader.IsDBNull(1), !reader.IsDBNull(1) && reader.GetString(1) == models.Live.Fingerprint);
 
     public async Task<IReadOnlyList<SimilarResult>> SearchAsync(SearchRequest request, CancellationToken ct) =>
         (await SearchAsync(request, withQueryItem: false, ct)).Results;
@@ -268,7 +268,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     {
         var exact = !index.IsValid;
         var (states, found) = await dataSource.ReadWithRetryAsync(ct => RunManyAsync(skus, criteria, exact, ct), ct);
-        bool Current(string sku) => states.GetValueOrDefault(sku).Fingerprint == pipeline.Fingerprint;
+        bool Current(string sku) => states.GetValueOrDefault(sku).Fingerprint == models.Live.Fingerprint;
         var own = skus.Where(sku => Current(sku) && (criteria.Ranking.ReRanks || criteria.Fallback || states[sku].Pinned)).Distinct().ToArray();
         var shortOnes = skus.Where(sku => Current(sku) && !own.Contains(sku) && found[sku].Count < criteria.K).Distinct().ToArray();
         if (!exact && shortOnes.Length > 0)
@@ -283,7 +283,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
             found[sku] = [.. await SearchAsync(SearchRequest.ForItem(sku, criteria), ct)];
         return [.. skus.Select(sku => states.GetValueOrDefault(sku).Fingerprint is not { } fingerprint
             ? new BatchEntry(sku, StatusCodes.Status404NotFound, [], $"There is no item with SKU '{sku}'.")
-            : fingerprint != pipeline.Fingerprint
+            : fingerprint != models.Live.Fingerprint
                 ? new BatchEntry(sku, StatusCodes.Status409Conflict, [], $"Item '{sku}' has vectors from a model set other than the live one; re-embed it.")
                 : new BatchEntry(sku, StatusCodes.Status200OK, found[sku], null))];
     }
@@ -380,7 +380,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         }
         var command = new NpgsqlBatchCommand();
         var p = command.Parameters;
-        p.Add(new() { Value = pipeline.Fingerprint });                       // $1
+        p.Add(new() { Value = models.Live.Fingerprint });                       // $1
         p.Add(new() { Value = criteria.Filter.Exclude, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text }); // $2
         p.Add(new() { Value = candidates });                                 // $3
         p.Add(new() { Value = criteria.ImageWeight ?? 0d });                 // $4

@@ -22,7 +22,7 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         var created = (await put.Content.ReadFromJsonAsync<ItemsApi.ItemResponse>())!;
         Assert.True(created.Embedded);
         Assert.Equal(new ItemsApi.Modalities(Image: true, Text: true), created.Modalities);
-        Assert.Equal(app.Services.GetRequiredService<EmbeddingPipeline>().Fingerprint, created.Fingerprint);
+        Assert.Equal(app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline.Fingerprint, created.Fingerprint);
 
         var read = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>("/items/crud-1"))!;
         Assert.Equal("Blue wool hat", read.Title);
@@ -122,7 +122,7 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
     public async Task Unchanged_content_is_not_re_embedded_but_price_and_availability_are_updated()
     {
         var client = app.CreateAdminClient();
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         var image = TestImages.Noise(64, 64, seed: 2);
         var item = new TestItem("same-1", "Green mug", "mugs", "globex", 5m, Image: image, Description: "ceramic");
         await client.PutItemAsync(item);

@@ -23,7 +23,7 @@ public sealed class SimilarFaultTests(SimilarityApp app) : IClassFixture<Similar
     [MemberData(nameof(BadFilters))]
     public async Task A_filter_the_database_cannot_compare_is_a_400_on_search_before_any_encoder_runs(string query, string field)
     {
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         var runs = 0;
         void Count(ModelRun run) => Interlocked.Add(ref runs, run.Size);
         pipeline.Text.ModelRan += Count;

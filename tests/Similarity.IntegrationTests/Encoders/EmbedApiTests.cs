@@ -8,7 +8,7 @@ namespace Similarity.IntegrationTests.Encoders;
 
 public sealed class EmbedApiTests(SimilarityApp app) : IClassFixture<SimilarityApp>
 {
-    EmbeddingPipeline Pipeline => app.Services.GetRequiredService<EmbeddingPipeline>();
+    EmbeddingPipeline Pipeline => app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
 
     [Fact]
     public async Task An_image_embedded_alone_and_inside_a_batch_of_32_gives_the_same_vector()

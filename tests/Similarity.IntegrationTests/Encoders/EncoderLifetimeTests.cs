@@ -21,7 +21,7 @@ public sealed class EncoderLifetimeTests
             await ((IAsyncLifetime)app).InitializeAsync();
             try
             {
-                pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+                pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
                 Assert.Equal(pipeline.Text.Dimension, (await pipeline.Text.EncodeAsync("before the stop", default)).Length);
             }
             finally
@@ -70,7 +70,7 @@ public sealed class EncoderLifetimeTests
         try
         {
             var client = app.CreateClient();
-            var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+            var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
 
             pipeline.Image.ModelRan += _ => throw new InvalidOperationException("an observer failed");

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Similarity.Encoders;
 using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Encoders;
@@ -40,7 +39,7 @@ public abstract class GoldenVectorTests<TApp>(TApp app, string models) : IClassF
     [Fact]
     public async Task Every_reference_text_has_the_reference_token_ids_and_vector()
     {
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         foreach (var golden in Golden.GetProperty("texts").EnumerateArray())
         {
             var text = golden.GetProperty("text").GetString()!;

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using Similarity.Encoders;
 using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Encoders;
@@ -82,7 +81,7 @@ public sealed class ModelStartupTests : IDisposable
         try
         {
             var embedded = await app.CreateClient().EmbedAsync(text: "red shirt");
-            Assert.Equal(app.Services.GetRequiredService<EmbeddingPipeline>().Fusion.Dimension, embedded.Fused.Length);
+            Assert.Equal(app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline.Fusion.Dimension, embedded.Fused.Length);
         }
         finally
         {

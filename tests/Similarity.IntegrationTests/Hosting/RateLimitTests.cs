@@ -141,7 +141,7 @@ sealed class TextEncoderHold : IDisposable
 
     public TextEncoderHold(SimilarityApp app)
     {
-        _pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        _pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         _pipeline.Text.ModelRan += Hold;
     }
 

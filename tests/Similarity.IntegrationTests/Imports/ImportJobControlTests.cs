@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Similarity.Catalog;
 using Similarity.Cli;
-using Similarity.Encoders;
 using Similarity.Imports;
 using Similarity.IntegrationTests.Infrastructure;
 using Spectre.Console;
@@ -118,7 +117,7 @@ public sealed class ImportJobControlTests(ImportJobControlTests.SmallBatchApp ap
         Assert.Equal(150, both.Count);
 
         // Each row's vectors are those of its final text.
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         foreach (var sku in new[] { "both-000", "both-077", "both-149" })
         {
             var item = (await client.GetFromJsonAsync<ItemsApi.ItemResponse>($"/items/{sku}"))!;

@@ -133,7 +133,7 @@ public sealed class ImportTests(SimilarityApp app) : IClassFixture<SimilarityApp
         var client = app.CreateAdminClient();
         var csv = "sku,title,image\n" + string.Join("\n", Enumerable.Range(0, 20).Select(i => $"twice-{i},Item {i},p{i}.png"));
         var zip = ImportClient.Zip([.. Enumerable.Range(0, 20).Select(i => ($"p{i}.png", TestImages.Noise(32, 32, 100 + i)))]);
-        var pipeline = app.Services.GetRequiredService<EmbeddingPipeline>();
+        var pipeline = app.Services.GetRequiredService<Similarity.Models.ModelSets>().Live.Pipeline;
         var runs = 0;
         void Count(ModelRun run) => Interlocked.Add(ref runs, run.Size);
         pipeline.Image.ModelRan += Count;

@@ -44,6 +44,7 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Similarity:AdminApiKey", AdminKey);
         builder.UseSetting("Similarity:Models:Manifest", TestPaths.TinyManifest);
         builder.UseSetting("Similarity:Imports:SpoolPath", SpoolPath);
+        builder.UseSetting("Similarity:Models:StorePath", Path.Combine(SpoolPath, "model-sets"));
         // Tests send from one address, faster and more at once than a client may: the limits are lifted here and
         // tested by the classes that set their own (RateLimitTests).
         builder.UseSetting("Similarity:RateLimits:PerClientBurst", "1000000");

@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Pgvector;
+using Similarity.Catalog;
+using Similarity.Encoders;
+
+namespace Similarity.Models;
+
+/// <summary>
+/// The background re-embedding job (<c>POST /models/{name}/embed</c>): embeds every item with the standby set from
+/// its stored picture (<c>item_pictures.full_jpeg</c>) and its text, into the standby columns, a few at a time at
+/// the pace <c>Similarity:Models:EmbedItemsPerSecond</c> allows. What is left to do is read from the items
+/// themselves (a standby group of another set, or made from content the item no longer has), so the job resumes
+/// after a crash or a restart where it was, and items written while it runs — by PUT, PATCH or imports, which embed
+/// with the live set — are embedded again by it. When none is left it builds the set's index and marks it ready; it
+/// goes on keeping a ready set (a candidate, or the previous live set kept for a rollback) up to date.
+/// </summary>
+internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, CatalogIndex index, IOptions<ModelOptions> options,
+    ILogger<StandbyEmbedder> logger) : BackgroundService
+{
+    const int ItemsPerRound = 8;
+    static readonly TimeSpan IdlePause = TimeSpan.FromMilliseconds(500), RetryPause = TimeSpan.FromSeconds(2);
+
+    /// <summary>Items that could not be embedded, by SKU, with the reason; skipped until the set changes or the service restarts.</summary>
+    readonly ConcurrentDictionary<string, string> _failed = new(StringComparer.Ordinal);
+    string? _failedFor;
+    string _cursor = "";
+    volatile string? _fault;
+
+    /// <summary>Why the job is not making progress (a failing round, or items it cannot embed); null while it is.</summary>
+    public string? Fault => _fault ?? (_failed.IsEmpty ? null
+        : $"{_failed.Count} item(s) could not be embedded with the standby set, e.g. {_failed.First().Key}: {_failed.First().Value}");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var worked = 0;
+            try
+            {
+                if (models.Standby is { Status: ModelStatus.Embedding or ModelStatus.Ready } standby)
+                    worked = await RoundAsync(standby.Set, standby.Status, stoppingToken);
+                _fault = null;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _fault = "The embedding job's last round failed (logged); it is tried again.";
+                LogRoundFailed(ex);
+                worked = -1;
+            }
+            try
+            {
+                if (worked <= 0)
+                    await Task.Delay(worked < 0 ? RetryPause : IdlePause, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    sealed record Pending(string Sku, string Text, byte[] TextHash, byte[]? ImageHash, byte[]? Picture);
+
+    /// <summary>One round: up to <see cref="ItemsPerRound"/> items embedded and written; or, with none left, the set made ready.</summary>
+    async Task<int> RoundAsync(ModelSet set, string status, CancellationToken ct)
+    {
+        if (_failedFor != set.Fingerprint)
+        {
+            (_failedFor, _cursor) = (set.Fingerprint, "");
+            _failed.Clear();
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pending = await PendingAsync(set, ct);
+        if (pending.Count == 0 && _cursor != "")
+        {
+            _cursor = ""; // the end of the catalog: from the start again, for items written behind the cursor
+            pending = await PendingAsync(set, ct);
+        }
+        if (pending.Count == 0)
+        {
+            if (status == ModelStatus.Embedding && _failed.IsEmpty)
+            {
+                await index.EnsureStandbyAsync(set, ct);
+                await models.MarkReadyAsync(set, ct);
+            }
+            return 0;
+        }
+        _cursor = pending[^1].Sku;
+
+        var embedded = await Task.WhenAll(pending.Select(async item =>
+        {
+            try
+            {
+                return (item, await set.Pipeline.EmbedAsync(item.Picture, item.Text, ct));
+            }
+            catch (InputRejectedException ex)
+            {
+                _failed[item.Sku] = ex.Message;
+                return (item, (ItemEmbedding?)null);
+            }
+        }));
+
+        var written = 0;
+        // Under the read side: an activation or a retirement never sees half a round.
+        using (await models.ReadLockAsync(ct))
+        {
+            if (models.Standby?.Set != set)
+                return 0;
+            await using var batch = dataSource.CreateBatch();
+            foreach (var (item, embedding) in embedded)
+            {
+                if (embedding is null)
+                    continue;
+                var fusion = embedding.Fusion;
+                // Only if the item still has the content embedded: else a later round embeds what it has now.
+                var command = new NpgsqlBatchCommand("""
+                    UPDATE items SET standby_fingerprint = $2, standby_embedding = $3, standby_image_embedding = $4, standby_text_embedding = $5,
+                        standby_image_weight = $6, standby_text_weight = $7, standby_text_sha256 = text_sha256, standby_image_sha256 = image_sha256
+                    WHERE sku = $1 AND text_sha256 = $8 AND image_sha256 IS NOT DISTINCT FROM $9
+                    """);
+                command.Parameters.Add(new() { Value = item.Sku });
+                command.Parameters.Add(new() { Value = set.Fingerprint });
+                command.Parameters.Add(new() { Value = new Vector(fusion.Fused) });
+                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Image));
+                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Text));
+                command.Parameters.Add(new() { Value = fusion.ImageWeight });
+                command.Parameters.Add(new() { Value = fusion.TextWeight });
+                command.Parameters.Add(new() { Value = item.TextHash });
+                command.Parameters.Add(new() { Value = (object?)item.ImageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+                batch.BatchCommands.Add(command);
+                written++;
+            }
+            if (written > 0)
+                await batch.ExecuteNonQueryAsync(ct);
+        }
+        models.Embedder.Record(set.Name, written);
+
+        // The pace: this round's items at EmbedItemsPerSecond, whatever the round itself took.
+        var due = TimeSpan.FromSeconds(pending.Count / options.Value.EmbedItemsPerSecond) - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        if (due > TimeSpan.Zero)
+            await Task.Delay(due, ct);
+        return pending.Count;
+    }
+
+    /// <summary>The next items after the cursor whose standby vectors are missing or out of date, with what embedding them needs.</summary>
+    async Task<List<Pending>> PendingAsync(ModelSet set, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT i.sku, i.title, i.category, i.description, i.text_sha256, i.image_sha256, p.full_jpeg
+            FROM (SELECT sku, title, category, description, text_sha256, image_sha256 FROM items
+                  WHERE sku > $2 AND {ModelSets.StaleStandby} AND sku <> ALL($3) ORDER BY sku LIMIT $4) i
+            LEFT JOIN item_pictures p ON p.sku = i.sku AND p.image_sha256 = i.image_sha256
+            ORDER BY i.sku
+            """);
+        command.Parameters.Add(new() { Value = set.Fingerprint });
+        command.Parameters.Add(new() { Value = _cursor });
+        command.Parameters.Add(new() { Value = _failed.Keys.ToArray() });
+        command.Parameters.Add(new() { Value = ItemsPerRound });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var pending = new List<Pending>();
+        while (await reader.ReadAsync(ct))
+        {
+            var sku = reader.GetString(0);
+            var imageHash = reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5);
+            var picture = reader.IsDBNull(6) ? null : reader.GetFieldValue<byte[]>(6);
+            if (imageHash is not null && picture is null)
+                LogNoPicture(sku);
+            pending.Add(new Pending(sku, CatalogText.Compose(reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)),
+                reader.GetFieldValue<byte[]>(4), imageHash, picture));
+        }
+        return pending;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An embedding round for the standby model set failed; it is tried again")]
+    partial void LogRoundFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Item {Sku} has an image but no stored picture: the standby set embeds its text only")]
+    partial void LogNoPicture(string sku);
+}
