@@ -173,6 +173,33 @@ cmd_models_train() {
   log "trained in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s: $out"
 }
 
+# Zips a model set's folder (manifest.json and the files it names) and uploads it to a running service as a
+# candidate: PUT /models/NAME (NAME: the folder's name unless --name). Then POST /models/NAME/embed, GET /models/NAME/diff
+# and POST /models/NAME/activate, as the README says.
+cmd_models_deploy() {
+  local dir="" name="" url=${SIMILARITY_URL:-http://127.0.0.1:8080}
+  while (($#)); do
+    case "$1" in
+      --name) name=$2; shift 2 ;;
+      --url) url=$2; shift 2 ;;
+      *) dir=$1; shift ;;
+    esac
+  done
+  [ -f "$dir/manifest.json" ] || die "usage: ./similarity.sh models deploy DIR [--name NAME] [--url URL] (DIR holds manifest.json)"
+  name=${name:-$(basename "$(cd "$dir" && pwd)")}
+  local zip
+  zip=$(mktemp --suffix=.zip)
+  /usr/bin/python3 -c 'import shutil, sys; shutil.make_archive(sys.argv[1][:-4], "zip", sys.argv[2])' "$zip" "$dir"
+  log "uploading $dir as model set '$name' ($(du -h "$zip" | cut -f1))"
+  local status
+  status=$(curl -sS -o /dev/stderr -w '%{http_code}' -X PUT -H "X-Api-Key: $(admin_key)" -H 'Content-Type: application/zip' \
+    --data-binary "@$zip" "$url/models/$name") || status=000
+  rm -f "$zip"
+  echo >&2
+  [ "$status" = 201 ] || die "PUT /models/$name answered $status"
+  log "deployed; next: curl -X POST -H 'X-Api-Key: …' $url/models/$name/embed"
+}
+
 # The admin key: Similarity__AdminApiKey when set, else the one generated once into .data/admin-api-key. The file
 # is created 600 from the start (umask in a subshell, never briefly world-readable) and the key is printed
 # only the time it is generated; afterwards it is read from the file.
@@ -195,6 +222,7 @@ service_settings() {
   # The trained set committed in models/clipart (see models/README.md) unless another manifest is named.
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/clipart/manifest.json}
   export Similarity__Imports__SpoolPath=${Similarity__Imports__SpoolPath:-$DATA_DIR/imports}
+  export Similarity__Models__StorePath=${Similarity__Models__StorePath:-$DATA_DIR/model-sets}
   dotnet build src/Similarity.Api -c Release -nologo -v q
 }
 
@@ -1089,6 +1117,7 @@ usage: ./similarity.sh COMMAND
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
+  models deploy DIR   upload a model set's folder to the running service as the candidate (PUT /models/NAME)
   pgvector            build and install pgvector only
   help                this text
 USAGE
@@ -1112,6 +1141,7 @@ case "${1:-help}" in
   models)
     case "${2:-tiny}" in
       train) shift 2; cmd_models_train "$@" ;;
+      deploy) shift 2; cmd_models_deploy "$@" ;;
       tiny|full) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
       *) die "usage: ./similarity.sh models [tiny|full|train]" ;;
     esac ;;

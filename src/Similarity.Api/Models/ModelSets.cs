@@ -89,19 +89,33 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             if (live.Directory != configured.Directory)
                 await ExecuteAsync("UPDATE model_sets SET directory = $2 WHERE name = $1", ct, live.Name, configured.Directory);
         }
+        else if (TryLoadManifest(live.Directory, live.Fingerprint, out var recorded, out var why))
+        {
+            manifest = recorded;
+            LogConfiguredNotLive(configured.Name, configured.Fingerprint, live.Name);
+        }
         else
         {
-            try
+            // The recorded live set is gone (a new image, a lost volume): the configured one takes its place, as before
+            // sets were kept in the database — items it did not embed answer 409 until they are sent again.
+            LogLiveSetLost(live.Name, live.Fingerprint, why, configured.Name);
+            var name = UniqueName(configured.Name, rows);
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            await ExecuteAsync(connection, transaction, "UPDATE model_sets SET status = 'retired', retired_at = now() WHERE name = $1", ct, live.Name);
+            await using (var insert = new NpgsqlCommand("""
+                INSERT INTO model_sets (name, fingerprint, status, directory, owned, image_dimension, text_dimension, fused_dimension, bundle_bytes, activated_at)
+                VALUES ($1, $2, 'live', $3, false, $4, $5, $6, $7, now())
+                ON CONFLICT (fingerprint) DO UPDATE SET status = 'live', directory = EXCLUDED.directory, activated_at = now(), retired_at = NULL
+                """, connection, transaction))
             {
-                manifest = ModelManifest.Load(Path.Combine(live.Directory, "manifest.json"));
+                AddRowParameters(insert, name, configured);
+                await insert.ExecuteNonQueryAsync(ct);
             }
-            catch (InvalidOperationException ex)
-            {
-                throw new InvalidOperationException(
-                    $"The live model set '{live.Name}' ({live.Fingerprint}) is recorded in the database, but its files in {live.Directory} cannot be loaded: {ex.Message} " +
-                    $"Restore that folder, or point Similarity:Models:Manifest at a copy of that set.", ex);
-            }
-            LogConfiguredNotLive(configured.Name, configured.Fingerprint, live.Name);
+            await transaction.CommitAsync(ct);
+            rows = await ReadRowsAsync(ct);
+            live = rows.First(r => r.Status == ModelStatus.Live);
+            manifest = configured;
         }
         var liveSet = Load(live.Name, manifest, live.Directory, live.Owned);
         metrics.Observe(liveSet.Pipeline);
@@ -111,7 +125,9 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
         {
             try
             {
-                _standby = Load(standby.Name, ModelManifest.Load(Path.Combine(standby.Directory, "manifest.json")), standby.Directory, standby.Owned);
+                if (!TryLoadManifest(standby.Directory, standby.Fingerprint, out var standbyManifest, out var why))
+                    throw new InvalidOperationException(why);
+                _standby = Load(standby.Name, standbyManifest, standby.Directory, standby.Owned);
                 _standbyStatus = standby.Status;
             }
             catch (Exception ex) when (ex is InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
@@ -119,6 +135,22 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
                 _standbyFault = $"The standby model set '{standby.Name}' cannot be loaded from {standby.Directory}; delete it (DELETE /models/{standby.Name}) or restore its files.";
                 LogStandbyNotLoaded(standby.Name, standby.Directory, ex);
             }
+        }
+    }
+
+    /// <summary>A recorded set's manifest, if its folder still holds exactly the files it was recorded with.</summary>
+    static bool TryLoadManifest(string directory, string fingerprint, out ModelManifest manifest, out string why)
+    {
+        try
+        {
+            manifest = ModelManifest.Load(Path.Combine(directory, "manifest.json"));
+            why = manifest.Fingerprint == fingerprint ? "" : $"its folder {directory} now holds another set ({manifest.Fingerprint})";
+            return why == "";
+        }
+        catch (InvalidOperationException ex)
+        {
+            (manifest, why) = (null!, ex.Message);
+            return false;
         }
     }
 
@@ -453,6 +485,9 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Similarity:Models:Manifest names {Configured} ({Fingerprint}), but the database's live model set is {Live}: it stays live. Deploy the configured one with PUT /models/{{name}}, then activate it")]
     partial void LogConfiguredNotLive(string configured, string fingerprint, string live);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The live model set {Name} ({Fingerprint}) recorded in the database cannot be loaded ({Why}); the configured set {Configured} is live instead, and items it did not embed answer 409 until they are sent again")]
+    partial void LogLiveSetLost(string name, string fingerprint, string why, string configured);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The standby model set {Name} cannot be loaded from {Directory}; the service runs without it")]
     partial void LogStandbyNotLoaded(string name, string directory, Exception exception);
