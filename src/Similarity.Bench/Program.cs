@@ -7,6 +7,7 @@ return args switch
     ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
     ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
     ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
+    ["freshness", .. var rest] => await SimilarBenchmark.FreshnessAsync(BenchArgs.Parse(rest)),
     ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
     ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
     ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
@@ -22,7 +23,8 @@ static int Usage()
         usage: Similarity.Bench encoders --manifest PATH --images DIR [--seconds N]
                Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
                Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
-               Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q]
+               Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
+               Similarity.Bench freshness --connection CS [--items N] [--rate R] [--seconds S]   (upserts by SQL; commit to lists applied)
                Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
                Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)

@@ -24,6 +24,8 @@ public sealed class SimilarityMetrics : IDisposable
         SimilarDuration = _meter.CreateHistogram<double>("similarity.similar.duration", "s", "Time of one /similar search in the database, by the path it took.");
         ListFreshness = _meter.CreateHistogram<double>("similarity.similar.list_freshness", "s",
             "From an item's change (its upsert or delete queued) to the neighbour lists it affects committed.");
+        ListsComputed = _meter.CreateCounter<long>("similarity.similar.lists_computed", "{list}",
+            "Neighbour lists computed in bulk rounds (path=bulk), and upserted items applied one by one (path=item).");
     }
 
     /// <summary>Tag <c>model</c>: image or text.</summary>
@@ -42,6 +44,9 @@ public sealed class SimilarityMetrics : IDisposable
     public Histogram<double> SimilarDuration { get; }
 
     public Histogram<double> ListFreshness { get; }
+
+    /// <summary>Tag <c>path</c>: bulk (lists a round computed in one statement) or item (upserted items applied by the per-item rules).</summary>
+    public Counter<long> ListsComputed { get; }
 
     /// <summary>
     /// The encoders' own figures: items queued (read at each scrape) and, per model run (requests' and imports'), its size and duration —

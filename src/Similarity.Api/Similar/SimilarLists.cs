@@ -20,15 +20,31 @@ namespace Similarity.Similar;
 /// </list>
 /// Each round bumps the lists' revision, which /similar's ETags include, so they follow the lists. Written by hand: no library keeps
 /// k-nearest-neighbour lists of a pgvector table.
+/// <para>
+/// The bulk path (a first build, an import into an empty catalog, a model switch): a list computed after an item's change was
+/// committed already holds that item as it is now. When every list that was computed before some claimed item's change is
+/// itself queued, or few enough to compute again, the round computes the claimed items' lists (and those few) in one statement
+/// and nothing else: no item need enter or move in any other list. Which lists were computed after which changes is known
+/// from this process's own rounds (<see cref="_listRounds"/>, <see cref="_seen"/>); lists it did not compute count as older
+/// than every change, so after a restart, or a round by another instance, the per-item path runs until they are recomputed.
+/// </para>
 /// </summary>
 public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogIndex index, ModelSets models, IOptions<SearchOptions> options,
     SimilarityMetrics metrics, ILogger<SimilarLists> logger) : BackgroundService
 {
-    const int ItemsPerRound = 16, ReachFactor = 4;
+    // A bulk round of BulkItemsPerRound lists takes 2–3 s at 100 000 items on 2 cores (docs/benchmarks.md): while a build
+    // runs, other changes wait up to a round longer. BulkConnections: one per core of the database bench similar ran on.
+    const int ItemsPerRound = 16, BulkItemsPerRound = 256, BulkConnections = 2, ReachFactor = 4;
+    const long Unknown = long.MinValue;
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200), RetryInterval = TimeSpan.FromSeconds(2);
 
     volatile bool _lastRoundFailed;
     volatile bool _stopped;
+
+    // Only the loop touches these. A round's number is the revision it commits; rounds run one at a time (the state row's lock).
+    long _revision = -1;                                                           // the revision this process's last round committed
+    readonly Dictionary<string, long> _listRounds = new(StringComparer.Ordinal);     // every stored list → the round here that last computed it
+    Dictionary<string, (string Version, long Round)> _seen = new(StringComparer.Ordinal); // every queued change → the first round whose read saw it
 
     int Size => options.Value.ListSize;
 
@@ -77,25 +93,51 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         }
     }
 
-    /// <summary>One round: up to <see cref="ItemsPerRound"/> queued items applied in one transaction. Returns how many.</summary>
+    /// <summary>One round: up to <see cref="ItemsPerRound"/> queued items (<see cref="BulkItemsPerRound"/> when more wait) applied in one transaction. Returns how many.</summary>
     async Task<int> RunRoundAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var claimed = new List<(string Sku, bool Deleted, DateTime QueuedAt)>();
+        long round;
+        await using (var state = new NpgsqlCommand("SELECT revision + 1 FROM similar_lists_state FOR UPDATE", connection, transaction))
+            round = (long)(await state.ExecuteScalarAsync(ct))!;
+        // Another instance's round in between: what this process knew of the lists may be out of date.
+        if (round != _revision + 1)
+            await RelearnAsync(connection, transaction, ct);
+        var waiting = await ReadQueueAsync(connection, transaction, round, ct);
+
+        var claimed = new List<(string Sku, bool Deleted, DateTime QueuedAt, long SeenIn)>();
         await using (var claim = new NpgsqlCommand("""
-            DELETE FROM similar_list_queue WHERE sku IN (
-                SELECT sku FROM similar_list_queue ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-            RETURNING sku, deleted, queued_at
+            SELECT sku, deleted, queued_at, xmin::text FROM similar_list_queue ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED
             """, connection, transaction))
         {
-            claim.Parameters.Add(new() { Value = ItemsPerRound });
+            claim.Parameters.Add(new() { Value = waiting > ItemsPerRound ? BulkItemsPerRound : ItemsPerRound });
             await using var reader = await claim.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                claimed.Add((reader.GetString(0), reader.GetBoolean(1), reader.GetDateTime(2)));
+            {
+                var sku = reader.GetString(0);
+                // A change committed after this round's read is seen by the claim itself.
+                var seenIn = _seen.TryGetValue(sku, out var seen) && seen.Version == reader.GetString(3) ? seen.Round : round;
+                claimed.Add((sku, reader.GetBoolean(1), reader.GetDateTime(2), seenIn));
+            }
         }
         if (claimed.Count == 0)
             return 0;
+
+        // The stored lists computed before some claimed upsert's change was seen, and not queued themselves (those are computed
+        // when their turn comes): the lists the per-item rules would have to change. Few enough, and they are computed again instead.
+        var upserted = claimed.Where(c => !c.Deleted).ToList();
+        var latestSeen = upserted.Count == 0 ? Unknown : upserted.Max(u => u.SeenIn);
+        var taken = claimed.Select(c => c.Sku).ToHashSet(StringComparer.Ordinal);
+        var older = _listRounds.Where(l => l.Value < latestSeen && !_seen.ContainsKey(l.Key) && !taken.Contains(l.Key)).Select(l => l.Key).ToList();
+        var bulk = upserted.Count > 0 && older.Count <= upserted.Count;
+        if (!bulk && claimed.Count > ItemsPerRound)
+            claimed.RemoveRange(ItemsPerRound, claimed.Count - ItemsPerRound); // the others stay queued, unlocked at commit
+        await using (var take = new NpgsqlCommand("DELETE FROM similar_list_queue WHERE sku = ANY($1)", connection, transaction))
+        {
+            take.Parameters.Add(new() { Value = claimed.Select(c => c.Sku).ToArray() });
+            await take.ExecuteNonQueryAsync(ct);
+        }
 
         // The breadth of every list search in this transaction: at least twice the list (re-ranked exactly to its length).
         // Rounds run only once the index is valid (ExecuteAsync), and it stays valid.
@@ -105,25 +147,142 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Size).ToString(CultureInfo.InvariantCulture) });
             await settings.ExecuteNonQueryAsync(ct);
         }
-        foreach (var (sku, deleted, _) in claimed)
+        var written = new Dictionary<string, bool>(StringComparer.Ordinal); // lists this round computed (true) or dropped (false)
+        int computed;
+        foreach (var (sku, _, _, _) in claimed.Where(c => c.Deleted))
+            await RefillHoldersAsync(connection, transaction, sku, written, ct);
+        if (bulk)
         {
-            if (deleted)
-                await RefillHoldersAsync(connection, transaction, sku, ct);
-            else
-                await UpsertAsync(connection, transaction, sku, ct);
+            List<string> lists = [.. claimed.Where(c => !c.Deleted).Select(c => c.Sku), .. older.Where(sku => !written.ContainsKey(sku))];
+            await ComputeManyAsync(connection, transaction, lists, written, ct);
+            computed = lists.Count;
         }
-        await using (var bump = new NpgsqlCommand("UPDATE similar_lists_state SET revision = revision + 1", connection, transaction))
+        else
+        {
+            foreach (var (sku, _, _, _) in claimed.Where(c => !c.Deleted))
+                await UpsertAsync(connection, transaction, sku, written, ct);
+            computed = claimed.Count(c => !c.Deleted);
+        }
+        await using (var bump = new NpgsqlCommand("UPDATE similar_lists_state SET revision = $1", connection, transaction))
+        {
+            bump.Parameters.Add(new() { Value = round });
             await bump.ExecuteNonQueryAsync(ct);
+        }
         await transaction.CommitAsync(ct);
         var committed = DateTime.UtcNow;
-        foreach (var (_, _, queuedAt) in claimed)
+        _revision = round;
+        foreach (var (sku, stored) in written)
+        {
+            if (stored)
+                _listRounds[sku] = round;
+            else
+                _listRounds.Remove(sku);
+        }
+        if (computed > 0)
+            metrics.ListsComputed.Add(computed, new KeyValuePair<string, object?>("path", bulk ? "bulk" : "item"));
+        foreach (var (_, _, queuedAt, _) in claimed)
             metrics.ListFreshness.Record(Math.Max(0, (committed - queuedAt.ToUniversalTime()).TotalSeconds));
         return claimed.Count;
     }
 
+    /// <summary>Forgets which round computed which list: every stored list counts as computed before every queued change.</summary>
+    async Task RelearnAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        _listRounds.Clear();
+        _seen.Clear();
+        await using var command = new NpgsqlCommand("SELECT sku FROM similar_lists", connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            _listRounds[reader.GetString(0)] = Unknown;
+    }
+
+    /// <summary>
+    /// Notes the first round that saw each queued change (a queue row's xmin is its version: a later change of the same item
+    /// writes a new one) and returns how many wait. Seen here, a change was committed before any list this round computes.
+    /// </summary>
+    async Task<int> ReadQueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long round, CancellationToken ct)
+    {
+        var seen = new Dictionary<string, (string Version, long Round)>(StringComparer.Ordinal);
+        await using var command = new NpgsqlCommand("SELECT sku, xmin::text FROM similar_list_queue", connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var (sku, version) = (reader.GetString(0), reader.GetString(1));
+            seen[sku] = _seen.TryGetValue(sku, out var before) && before.Version == version ? before : (version, round);
+        }
+        _seen = seen;
+        return seen.Count;
+    }
+
+    /// <summary>
+    /// The lists of <paramref name="skus"/> from the index, re-ranked by exact cosine, written in the round's transaction (items
+    /// gone or of another model set get none). They are searched on <see cref="BulkConnections"/> connections of their own at
+    /// once — a search keeps one core of the database busy — each reading the catalog as committed by then, which holds every
+    /// change this round's read saw.
+    /// </summary>
+    async Task ComputeManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<string> skus, Dictionary<string, bool> written, CancellationToken ct)
+    {
+        var parts = await Task.WhenAll(skus.Chunk((skus.Count + BulkConnections - 1) / BulkConnections).Select(part => SearchManyAsync(part, ct)));
+        var lists = parts.SelectMany(part => part).ToList();
+        if (lists.Count == 0)
+            return;
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var list in lists)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                INSERT INTO similar_lists (sku, fingerprint, neighbours, scores) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (sku) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, neighbours = EXCLUDED.neighbours, scores = EXCLUDED.scores, computed_at = now()
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = list.Sku }, new() { Value = pipeline.Fingerprint },
+                    new() { Value = list.Neighbours.ToArray() }, new() { Value = list.Scores.ToArray() },
+                },
+            });
+        }
+        await batch.ExecuteNonQueryAsync(ct);
+        foreach (var list in lists)
+            written[list.Sku] = true;
+    }
+
+    /// <summary>The lists of <paramref name="skus"/> as <see cref="ComputeAsync"/> finds them, in one statement (a LATERAL join over the index).</summary>
+    async Task<List<NeighbourList>> SearchManyAsync(string[] skus, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection);
+        // Local to the batch's implicit transaction: the connection goes back to the pool as it came.
+        var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
+        settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Size).ToString(CultureInfo.InvariantCulture) });
+        batch.BatchCommands.Add(settings);
+        var search = new NpgsqlBatchCommand($"""
+            SELECT x.sku, top.neighbours, top.scores
+            FROM items x CROSS JOIN LATERAL (
+                SELECT coalesce(array_agg(sku ORDER BY score DESC, sku), ARRAY[]::text[]) AS neighbours,
+                       coalesce(array_agg(score ORDER BY score DESC, sku), ARRAY[]::float8[]) AS scores
+                FROM (
+                    SELECT sku, 1 - (embedding <=> x.embedding) AS score
+                    FROM (SELECT sku, embedding FROM items WHERE fingerprint = $2 AND sku <> x.sku AND {index.Predicate}
+                          ORDER BY {index.Expression} <=> x.embedding::halfvec({index.Dimension}) LIMIT $3) candidates
+                    ORDER BY score DESC, sku LIMIT $4) ranked) top
+            WHERE x.sku = ANY($1) AND x.fingerprint = $2 AND vector_dims(x.embedding) = {index.Dimension}
+            """);
+        search.Parameters.Add(new() { Value = skus });
+        search.Parameters.Add(new() { Value = pipeline.Fingerprint });
+        search.Parameters.Add(new() { Value = 2 * Size }); // candidates re-ranked exactly: twice those kept
+        search.Parameters.Add(new() { Value = Size });
+        batch.BatchCommands.Add(search);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        await reader.NextResultAsync(ct);
+        var lists = new List<NeighbourList>();
+        while (await reader.ReadAsync(ct))
+            lists.Add(ReadList(reader));
+        return lists;
+    }
+
     sealed record NeighbourList(string Sku, List<string> Neighbours, List<double> Scores);
 
-    async Task UpsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, CancellationToken ct)
+    async Task UpsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct)
     {
         // The lists that hold the item, with its score in each as its vectors are now (null: gone or of another model set).
         var holders = new List<(NeighbourList List, double? Score)>();
@@ -147,7 +306,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             list.Neighbours.RemoveAt(at);
             list.Scores.RemoveAt(at);
             // The others of a full list all beat X's new score: X may have left the true top N, and another item taken its place.
-            if (score is not { } s || (list.Neighbours.Count == Size - 1 && s < list.Scores[^1]))
+            if (score is not { } s || (list.Neighbours.Count == Size - 1 && !Precedes(s, sku, list.Scores[^1], list.Neighbours[^1])))
                 recompute.Add(list.Sku);
             else
             {
@@ -157,11 +316,11 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         }
         await WriteAsync(connection, transaction, changed, ct);
         foreach (var holder in recompute)
-            await ComputeAsync(connection, transaction, holder, ct);
+            await ComputeAsync(connection, transaction, holder, written, ct);
 
         // The issue's rule finds the lists an item enters from its own neighbours; looking ReachFactor times further than
         // the list also finds most lists of outliers, whose nearest items are far (recall 0.989 with the list alone, measured).
-        var own = await ComputeAsync(connection, transaction, sku, ct, reach: ReachFactor * Size);
+        var own = await ComputeAsync(connection, transaction, sku, written, ct, reach: ReachFactor * Size);
         if (own is null)
             return; // no item of the live model set: nothing more to place
         var neighbours = await ReadListsAsync(connection, transaction, own.Neighbours, ct);
@@ -170,7 +329,8 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         {
             if (!neighbours.TryGetValue(own.Neighbours[i], out var list) || list.Neighbours.Contains(sku))
                 continue;
-            if (list.Neighbours.Count < Size || own.Scores[i] > list.Scores[^1])
+            // A tie with the last goes by SKU, as the lists are computed (an item stored twice has the same vectors twice).
+            if (list.Neighbours.Count < Size || Precedes(own.Scores[i], sku, list.Scores[^1], list.Neighbours[^1]))
             {
                 Insert(list, sku, own.Scores[i]);
                 changed.Add(list);
@@ -179,12 +339,13 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         await WriteAsync(connection, transaction, changed, ct);
     }
 
-    async Task RefillHoldersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, CancellationToken ct)
+    async Task RefillHoldersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct)
     {
         await using (var drop = new NpgsqlCommand("DELETE FROM similar_lists WHERE sku = $1 AND NOT EXISTS (SELECT 1 FROM items WHERE sku = $1)", connection, transaction))
         {
             drop.Parameters.Add(new() { Value = sku });
-            await drop.ExecuteNonQueryAsync(ct);
+            if (await drop.ExecuteNonQueryAsync(ct) > 0)
+                written[sku] = false;
         }
         var holders = new List<string>();
         await using (var command = new NpgsqlCommand("SELECT sku FROM similar_lists WHERE neighbours @> ARRAY[$1]::text[]", connection, transaction))
@@ -195,7 +356,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
                 holders.Add(reader.GetString(0));
         }
         foreach (var holder in holders)
-            await ComputeAsync(connection, transaction, holder, ct);
+            await ComputeAsync(connection, transaction, holder, written, ct);
     }
 
     /// <summary>
@@ -203,7 +364,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     /// there is no such item of the live model set. With <paramref name="reach"/> above the list's size, the nearest
     /// <paramref name="reach"/> items come back (the list is their first N): the items whose lists the item may enter.
     /// </summary>
-    async Task<NeighbourList?> ComputeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, CancellationToken ct, int? reach = null)
+    async Task<NeighbourList?> ComputeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct, int? reach = null)
     {
         var order = $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
         var wanted = reach ?? Size;
@@ -238,6 +399,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         write.Parameters.Add(new() { Value = near.Neighbours.Take(Size).ToArray() });
         write.Parameters.Add(new() { Value = near.Scores.Take(Size).ToArray() });
         await write.ExecuteNonQueryAsync(ct);
+        written[sku] = true;
         return near;
     }
 
@@ -258,11 +420,15 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     static NeighbourList ReadList(NpgsqlDataReader reader) =>
         new(reader.GetString(0), [.. reader.GetFieldValue<string[]>(1)], [.. reader.GetFieldValue<double[]>(2)]);
 
+    /// <summary>Whether an item comes before another in a list: by score, ties by SKU.</summary>
+    static bool Precedes(double score, string sku, double otherScore, string otherSku) =>
+        score > otherScore || (score == otherScore && string.CompareOrdinal(sku, otherSku) < 0);
+
     /// <summary>Puts <paramref name="sku"/> in its place by score (ties by SKU, as the lists are computed), keeping at most the list's size.</summary>
     void Insert(NeighbourList list, string sku, double score)
     {
         var at = 0;
-        while (at < list.Scores.Count && (list.Scores[at] > score || (list.Scores[at] == score && string.CompareOrdinal(list.Neighbours[at], sku) < 0)))
+        while (at < list.Scores.Count && Precedes(list.Scores[at], list.Neighbours[at], score, sku))
             at++;
         list.Neighbours.Insert(at, sku);
         list.Scores.Insert(at, score);
