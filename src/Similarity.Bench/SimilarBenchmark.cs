@@ -50,7 +50,14 @@ public static class SimilarBenchmark
         await using var connection = await dataSource.OpenConnectionAsync();
         // CASCADE: the tables that reference items (pictures, rules) go too; the neighbour lists and their queue are of
         // the old rows (TRUNCATE fires no row trigger), and the COPY below queues every new item afresh.
-        await using (var drop = new NpgsqlCommand("TRUNCATE items, similar_lists, similar_list_queue CASCADE; DROP INDEX IF EXISTS items_embedding_hnsw_" + dimension, connection))
+        await using (var drop = new NpgsqlCommand("""
+            TRUNCATE items, similar_lists, similar_list_queue CASCADE;
+            DO $$ DECLARE index regclass; BEGIN
+                FOR index IN SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'items'::regclass AND indexrelid::regclass::text LIKE 'items_%hnsw%' LOOP
+                    EXECUTE 'DROP INDEX ' || index;
+                END LOOP;
+            END $$
+            """, connection))
             await drop.ExecuteNonQueryAsync();
         var random = new Random(20261123);
         var centres = Enumerable.Range(0, Math.Max(1, items / 100)).Select(_ => Unit(Gaussian(random, dimension))).ToArray();

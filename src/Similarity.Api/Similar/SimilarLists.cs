@@ -236,7 +236,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             {
                 Parameters =
                 {
-                    new() { Value = list.Sku }, new() { Value = pipeline.Fingerprint },
+                    new() { Value = list.Sku }, new() { Value = models.Live.Fingerprint },
                     new() { Value = list.Neighbours.ToArray() }, new() { Value = list.Scores.ToArray() },
                 },
             });
@@ -268,7 +268,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             WHERE x.sku = ANY($1) AND x.fingerprint = $2 AND vector_dims(x.embedding) = {index.Dimension}
             """);
         search.Parameters.Add(new() { Value = skus });
-        search.Parameters.Add(new() { Value = pipeline.Fingerprint });
+        search.Parameters.Add(new() { Value = models.Live.Fingerprint });
         search.Parameters.Add(new() { Value = 2 * Size }); // candidates re-ranked exactly: twice those kept
         search.Parameters.Add(new() { Value = Size });
         batch.BatchCommands.Add(search);
