@@ -312,7 +312,8 @@ cmd_bench() {
     quality) bench_quality "$@" ;;
     isolation) bench_isolation "$@" ;;
     pages) bench_pages "$@" ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages [--seconds N] [--items N] [--rows N]" ;;
+    models) bench_models "$@" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [--seconds N] [--items N] [--rows N]" ;;
   esac
 }
 
@@ -358,6 +359,44 @@ bench_import_job() {
   done
   [ "$status" = succeeded ] || die "bench import: the job ended $status: $job"
   printf '%s' "$job"
+}
+
+# Issue #13 on a running service: --items N (default 2 000) drawings imported with the trained set (models/clipart),
+# then readers on GET /similar while the tiny set is deployed beside it, embeds the catalog from the stored pictures,
+# is activated and rolled back; every answer checked (status; scores wholly one set's). Latency per phase against the
+# readers alone in the same run, and resident memory with one and two sets loaded.
+bench_models() {
+  local items=2000 readers=4 seconds=20 rate=20
+  while (($#)); do
+    case "$1" in
+      --items) items=$2; shift 2 ;;
+      --readers) readers=$2; shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      --rate) rate=$2; shift 2 ;;
+      *) die "bench models: unknown option $1" ;;
+    esac
+  done
+  db_start
+  ensure_models
+  ensure_apt_packages openclipart-png
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  dotnet build src/Similarity.Bench -c Release -nologo -v q >&2
+  local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll) work="$DATA_DIR/bench-models"
+  local db=similarity_bench_models url=http://127.0.0.1:18098
+  local cs="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db"
+  rm -rf "$work/model-sets"
+  "${bench[@]}" import-catalog --images "$CLIPART" --items "$items" --distinct "$items" --out "$work" >&2
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  bench_service_start "$cs" "$ROOT/models/clipart/manifest.json" "$url" "$DATA_DIR/bench-models-api.log" \
+    --Similarity:Models:StorePath="$work/model-sets" --Similarity:Models:EmbedItemsPerSecond="$rate"
+  log "importing $items rows"
+  bench_import_job "$url" "$work/catalog.csv" "$work/images.zip" >/dev/null
+  until [ "$(psql_admin "SELECT count(*) FROM similar_list_queue" "$db")" = 0 ]; do sleep 1; done
+  log "readers for ${seconds}s alone, then through deploy, embedding (at most $rate items/s), switch and rollback"
+  "${bench[@]}" models --url "$url" --connection "$cs" --pid "$BENCH_API_PID" --candidate "$ROOT/models/tiny" --name tiny-candidate \
+    --readers "$readers" --seconds "$seconds"
+  bench_service_stop
 }
 
 # The item page on a warmed service with --items N (default 10 000) drawings, imported through the API with the

@@ -14,6 +14,7 @@ return args switch
     ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
     ["pages", .. var rest] => await PagesBenchmark.RunAsync(BenchArgs.Parse(rest)),
     ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
+    ["models", .. var rest] => await ModelsBenchmark.RunAsync(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -30,6 +31,7 @@ static int Usage()
                Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
                Similarity.Bench pages --url URL [--iterations N] [--screenshot PNG] [--sku SKU]   (item page timing)
                Similarity.Bench decode-memory --write DIR | --image FILE [--way decode|thumbnail]   (peak RSS of one decode)
+               Similarity.Bench models --url URL --connection CS --candidate DIR [--pid PID] [--name N] [--readers R] [--seconds S]   (deploy, embed, switch, roll back under load)
                Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
         """);
     return 2;

@@ -252,6 +252,24 @@ public sealed class ModelLifecycleTests
             // Those embedded before the stop were not written again: their row versions are the same.
             var now = (await RowVersionsAsync(second.Database, "true")).ToDictionary(r => r.Sku, r => r.Version);
             Assert.All(embeddedBefore, r => Assert.Equal(r.Version, now[r.Sku]));
+
+            // The live set is the database's: activated, it is still live after another restart, with nothing to edit.
+            await ActivateAsync(second, admin2, Candidate);
+            await second.DisposeAsync();
+            var third = new App(first.Database, first.SpoolPath, "1000");
+            try
+            {
+                await third.StartAsync();
+                var admin3 = third.CreateAdminClient();
+                Assert.Equal("live", SetNamed(await ModelsAsync(admin3), Candidate).GetProperty("status").GetString());
+                var vectors = await ReadVectorsAsync(third.Database);
+                Assert.Equal(TopTen(vectors, "ml-03", v => v.Live), Skus(await admin3.SimilarAsync("ml-03")));
+                Assert.All(vectors, v => Assert.Equal(128, v.Live!.Length)); // the clipart set's vectors are the live ones
+            }
+            finally
+            {
+                await third.DisposeAsync();
+            }
         }
         finally
         {
