@@ -39,6 +39,21 @@ internal sealed class OpenApiBodies : IOperationFilter
                     };
                 }
                 break;
+            case "DeployModels":
+                if (operation.RequestBody is OpenApiRequestBody bundle)
+                {
+                    bundle.Required = true;
+                    bundle.Description = "A zip of the model set's folder: manifest.json and the files it names, at the root or in one folder.";
+                    bundle.Content = new Dictionary<string, IOpenApiMediaType>
+                    {
+                        ["application/zip"] = new OpenApiMediaType
+                        {
+                            Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", MaxLength = int.MaxValue,
+                                Description = "At most Similarity:Models:MaxBundleBytes (2 GiB by default), uploaded and unpacked." },
+                        },
+                    };
+                }
+                break;
             case "PutRule":
                 SetJson(operation, "application/json", new OpenApiSchema
                 {

@@ -55,6 +55,7 @@ public static class ModelsApi
         models.MapDelete("/{name}", RetireAsync)
             .WithName("RetireModels")
             .WithSummary("Retires a set that is not live: its vectors, its index and (for an uploaded bundle) its files go.")
+            .WithDescription("204, then 404 for it; GET /models still lists it as retired. The live set cannot be retired (409): activate another first.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
