@@ -279,6 +279,31 @@ public sealed class ModelLifecycleTests
         }
     }
 
+    [Fact]
+    public async Task An_import_in_progress_holds_the_switch_and_the_live_set_stays()
+    {
+        await using var app = await StartWithCatalogAsync();
+        var admin = app.CreateAdminClient();
+        var liveName = (await ModelsAsync(admin))[0].GetProperty("name").GetString()!;
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/models/{Candidate}/embed", null)).StatusCode);
+        await WaitUntilReadyAsync(admin, Candidate);
+
+        Guid job;
+        // The import's first write is held at the gate: the job is running, with the set live when it started.
+        await using (var gate = await ItemWriteFaults.CloseAfterAsync(app.Database, rows: 0))
+        {
+            job = (await admin.StartAsync(ImportClient.Form("sku,title\nml-imported,an imported item"))).Id;
+            await gate.WaitUntilHeldAsync();
+            var refused = await admin.PostAsync($"/models/{Candidate}/activate", null);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Contains("import job(s) are queued or running", CatalogClient.Problem(await refused.Content.ReadAsStringAsync()).GetProperty("detail").GetString());
+            Assert.Equal("live", SetNamed(await ModelsAsync(admin), liveName).GetProperty("status").GetString());
+        }
+        await admin.WaitForAsync(job, j => j.Status is "succeeded");
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/similar/ml-imported")).StatusCode);
+    }
+
     static async Task<List<(string Sku, string Version)>> RowVersionsAsync(TestDatabase database, string where)
     {
         await using var connection = await database.OpenAsync();
