@@ -78,7 +78,9 @@ public static class ModelsApi
         // Kestrel's own cap, raised for this endpoint only; the exact limit is counted below and named in the 413.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             size.MaxRequestBodySize = limit + 1024 * 1024;
-        var upload = Path.GetTempFileName();
+        // Beside the store, not in /tmp: a bundle may be gigabytes.
+        var store = Directory.CreateDirectory(Path.GetFullPath(options.Value.StorePath)).FullName;
+        var upload = Path.Combine(store, $".upload-{Guid.NewGuid():N}.zip");
         try
         {
             await using (var file = File.Create(upload))
