@@ -623,16 +623,20 @@ bench_import_url() {
 TABLE
 }
 
-# /similar under load against a seeded catalog: the service (wrk, hey) next to the same SQL driven straight at
-# PostgreSQL (pgbench), and recall@10 against an exact scan. All on this machine's loopback.
+# /similar under load against a seeded catalog, in one run: the precomputed path (each item's neighbour list; the
+# service's worker builds the lists first, timed), the live path (a service with ListSize=0: every answer searches the
+# index), the plain pgvector query driven by pgbench (the baseline) and the service's own SQL; recall@10 of both paths
+# against an exact scan, the lists' recall@100, their disk and memory, and their freshness under 20 upserts/s.
+# All on this machine's loopback.
 bench_similar() {
-  local items=100000 seconds=10 warmup=60 rounds=7
+  local items=100000 seconds=10 warmup=60 rounds=7 stream=20
   while (($#)); do
     case "$1" in
       --items) items=$2; shift 2 ;;
       --seconds) seconds=$2; shift 2 ;;
       --warmup) warmup=$2; shift 2 ;;
       --rounds) rounds=$2; shift 2 ;;
+      --stream) stream=$2; shift 2 ;;
       *) die "bench similar: unknown option $1" ;;
     esac
   done
@@ -645,11 +649,28 @@ bench_similar() {
   local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll)
   "${bench[@]}" seed-similar --connection "$cs" --manifest models/full/manifest.json --items "$items"
   dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local manifest=$ROOT/models/full/manifest.json live_url=http://127.0.0.1:18091 listed_url=http://127.0.0.1:18092
 
-  local url=http://127.0.0.1:18091
-  # The live path (a search of the index), as before the neighbour lists: without lists the worker does not compete
-  # with the load for the 2 cores, and every answer searches. (The precomputed path is not benchmarked yet.)
-  bench_service_start "$cs" "$ROOT/models/full/manifest.json" "$url" "$DATA_DIR/bench-similar-api.log" --Similarity:Search:ListSize=0
+  # The precomputed path's service (ListSize 100, the default) first, alone: its worker builds whatever lists are missing.
+  local queued lists_before started
+  bench_service_start "$cs" "$manifest" "$listed_url" "$DATA_DIR/bench-similar-listed-api.log"
+  # Globals, not locals: the EXIT trap runs after the function's locals are gone.
+  BENCH_LISTED_PID=$BENCH_API_PID
+  local listed_pid=$BENCH_API_PID
+  started=$(date +%s.%N)
+  queued=$(psql_admin "SELECT count(*) FROM similar_list_queue" "$db")
+  lists_before=$(psql_admin "SELECT count(*) FROM similar_lists" "$db")
+  log "the worker applies $queued queued items ($lists_before lists stored)"
+  until [ "$(psql_admin "SELECT count(*) FROM similar_list_queue" "$db")" = 0 ]; do
+    kill -0 "$listed_pid" 2>/dev/null || { tail -20 "$DATA_DIR/bench-similar-listed-api.log" >&2; die "the service stopped"; }
+    sleep 1
+  done
+  local build_s
+  build_s=$(seconds_since "$started")
+  # The live path's service: no lists are read, and its worker does nothing.
+  bench_service_start "$cs" "$manifest" "$live_url" "$DATA_DIR/bench-similar-live-api.log" --Similarity:Search:ListSize=0
+  local live_pid=$BENCH_API_PID
+  trap 'kill $BENCH_LISTED_PID $BENCH_API_PID 2>/dev/null || true' EXIT
 
   local fp dim
   fp=$(psql_admin "SELECT fingerprint FROM items LIMIT 1" "$db")
@@ -660,7 +681,16 @@ bench_similar() {
 math.randomseed(42)
 request = function() return wrk.format("GET", string.format("/similar/b-%06d?k=10", math.random(0, $items - 1))) end
 LUA
-  # The service's one round trip, statement for statement: revision and existence, settings, search.
+  # The baseline: the plainest pgvector query, prepared; the SKU is built from pgbench's random number. The index is
+  # partial (WHERE vector_dims(embedding) = $dim, so a table may hold several model sets' dimensions): without its
+  # predicate the query cannot use it and scans the table (seconds per query). The predicate costs nothing at run time:
+  # the planner drops it as implied by the index's (no Filter on it in EXPLAIN).
+  cat >"$work/plain.sql" <<SQL
+\\set id random(0, $items - 1)
+SELECT sku FROM items WHERE sku <> 'b-' || lpad(:id::text, 6, '0') AND vector_dims(embedding) = $dim
+ORDER BY embedding::halfvec($dim) <=> (SELECT embedding::halfvec($dim) FROM items WHERE sku = 'b-' || lpad(:id::text, 6, '0')) LIMIT 10;
+SQL
+  # The service's one round trip on the live path, statement for statement: revision and existence, settings, search.
   cat >"$work/similar.sql" <<SQL
 \\set id random(0, $items - 1)
 \\startpipeline
@@ -677,50 +707,120 @@ SELECT sku, title, category, price, score, image_score, text_score FROM (
 \\endpipeline
 SQL
 
-  log "recall@10 over 200 queries"
-  local recall
-  recall=$("${bench[@]}" recall --connection "$cs" --url "$url" --items "$items" --queries 200)
-  # Tiered JIT keeps compiling for the first minute under this load (a fifth of the service's CPU when measured
-  # after 5 s): a storefront runs for days, so the figures are for the warmed-up service.
-  log "warm-up: wrk for ${warmup}s"
-  wrk -t2 -c16 -d"${warmup}s" -s "$work/similar.lua" "$url" >/dev/null
-  # This machine's speed drifts by more than 10% from minute to minute (other tenants), so many short rounds each measure
-  # the service's peak, the database's ceiling and the latency at half that peak back to back, and the summary
-  # takes the median round.
-  local round ratios=() p99s=() rows="" ticks clk hey_url
-  clk=$(getconf CLK_TCK)
-  hey_url="$url/similar/b-$(printf %06d $((items / 2)))?k=10"
-  for round in $(seq "$rounds"); do
-    log "round $round/$rounds: service peak (wrk), database ceiling (pgbench), service at half the peak (hey); ${seconds}s each"
-    ticks=$(awk '{print $14 + $15}' "/proc/$BENCH_API_PID/stat")
-    wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/similar.lua" "$url" >"$work/wrk-$round.txt"
-    ticks=$(( $(awk '{print $14 + $15}' "/proc/$BENCH_API_PID/stat") - ticks ))
-    PGPASSWORD=$(pg_password) pgbench -n -M prepared -c16 -j2 -T "$seconds" -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$work/similar.sql" "$db" >"$work/pgbench-$round.txt" 2>&1
-    local peak ceiling requests ratio half p99
-    peak=$(awk '/Requests\/sec/{print $2}' "$work/wrk-$round.txt")
-    requests=$(awk '/requests in/{print $1}' "$work/wrk-$round.txt")
-    ceiling=$(awk '/^tps = /{printf "%.1f", $3; exit}' "$work/pgbench-$round.txt")
-    ratio=$(awk -v a="$peak" -v b="$ceiling" 'BEGIN{printf "%.2f", a / b}')
-    half=$(awk -v p="$peak" 'BEGIN{printf "%d", p / 2}')
-    hey -z "${seconds}s" -c 8 -q $((half / 8)) "$hey_url" >"$work/hey-$round.txt"
-    p99=$(awk '/ 99% in/{printf "%.1f", $3 * 1000}' "$work/hey-$round.txt")
-    ratios+=("$ratio"); p99s+=("$p99")
-    rows+="| $round | $peak req/s, p99 $(awk '$1=="99%"{print $2}' "$work/wrk-$round.txt") | "
-    rows+="$(awk -v t="$ticks" -v c="$clk" -v n="$requests" 'BEGIN{printf "%.0f", t / c * 1e6 / n}') µs | $ceiling tx/s | $ratio | "
-    rows+="$(awk '/Requests\/sec/{printf "%.0f", $2}' "$work/hey-$round.txt") req/s: p50 $(awk '/ 50% in/{printf "%.1f", $3 * 1000}' "$work/hey-$round.txt") ms, p99 $p99 ms |"$'\n'
-  done
-  median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
-  cat <<TABLE
-$items items ($dim-d, HNSW on halfvec, m=16, ef_construction=64, ef_search=100); ${warmup}s warm-up, then $rounds rounds of ${seconds}s per measure.
+  log "recall@10 over 200 queries, each path; every answer's source checked"
+  local recall_listed recall_live
+  recall_listed=$("${bench[@]}" recall --connection "$cs" --url "$listed_url" --items "$items" --queries 200 --source precomputed --lists 100) ||
+    die "bench similar: the precomputed service answered from another path"
+  recall_live=$("${bench[@]}" recall --connection "$cs" --url "$live_url" --items "$items" --queries 200 --source live) ||
+    die "bench similar: the live service answered from another path"
+  local sizes
+  sizes=$(psql_admin "SELECT pg_total_relation_size('similar_lists'), pg_relation_size('similar_lists'), pg_indexes_size('similar_lists'),
+    pg_total_relation_size(reltoastrelid), pg_total_relation_size('similar_list_queue'), pg_total_relation_size('items'), count(*)
+    FROM pg_class, similar_lists WHERE pg_class.oid = 'similar_lists'::regclass GROUP BY reltoastrelid" "$db")
+  log "recall@10: precomputed $(head -1 <<<"$recall_listed") (lists' recall@100 $(tail -1 <<<"$recall_listed")), live $recall_live; similar_lists: $sizes"
 
-| round | service peak (wrk, 16 connections) | service CPU per request | same SQL at PostgreSQL (pgbench, 16 clients) | service / database | service at half the peak (hey) |
-|---|---:|---:|---:|---:|---:|
+  # Tiered JIT keeps compiling for the first minute under this load (a fifth of the service's CPU when measured
+  # after 5 s): a storefront runs for days, so the figures are for the warmed-up services.
+  log "warm-up: wrk for ${warmup}s on each service"
+  wrk -t2 -c16 -d"${warmup}s" -s "$work/similar.lua" "$live_url" >/dev/null
+  wrk -t2 -c16 -d"${warmup}s" -s "$work/similar.lua" "$listed_url" >/dev/null
+  local rss_listed rss_live
+  rss_listed=$(awk '/VmRSS/{print $2}' "/proc/$listed_pid/status")
+  rss_live=$(awk '/VmRSS/{print $2}' "/proc/$live_pid/status")
+
+  # This machine's speed drifts by more than 10% from minute to minute (other tenants), so many short rounds each
+  # measure every path back to back, and the summary takes the median round.
+  local round clk hey_sku rows="" lat_rows="" live_ratios=() listed_ratios=() sql_ratios=() live_p99s=() listed_p99s=()
+  clk=$(getconf CLK_TCK)
+  hey_sku="b-$(printf %06d $((items / 2)))"
+  # peak URL PID NAME: wrk against one service; prints "req/s p99 µs-of-service-CPU-per-request"
+  peak() {
+    local ticks requests
+    ticks=$(awk '{print $14 + $15}' "/proc/$2/stat")
+    wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/similar.lua" "$1" >"$work/wrk-$3-$round.txt"
+    ticks=$(( $(awk '{print $14 + $15}' "/proc/$2/stat") - ticks ))
+    requests=$(awk '/requests in/{print $1}' "$work/wrk-$3-$round.txt")
+    printf '%s %s %s\n' "$(awk '/Requests\/sec/{print $2}' "$work/wrk-$3-$round.txt")" "$(awk '$1=="99%"{print $2}' "$work/wrk-$3-$round.txt")" \
+      "$(awk -v t="$ticks" -v c="$clk" -v n="$requests" 'BEGIN{printf "%.0f", t / c * 1e6 / n}')"
+  }
+  # at_half URL NAME PEAK: hey holding half the peak on one query SKU; prints "req/s p50 p99" (ms)
+  at_half() {
+    local half
+    half=$(awk -v p="$3" 'BEGIN{printf "%d", p / 2}')
+    hey -z "${seconds}s" -c 8 -q $((half / 8)) "$1/similar/$hey_sku?k=10" >"$work/hey-$2-$round.txt"
+    printf '%s %s %s\n' "$(awk '/Requests\/sec/{printf "%.0f", $2}' "$work/hey-$2-$round.txt")" \
+      "$(awk '/ 50% in/{printf "%.1f", $3 * 1000}' "$work/hey-$2-$round.txt")" "$(awk '/ 99% in/{printf "%.1f", $3 * 1000}' "$work/hey-$2-$round.txt")"
+  }
+  # sources URL: how many of 20 random item pages answered from their list
+  sources() {
+    local i n=0
+    for i in $(seq 20); do
+      curl -fsS "$1/similar/b-$(printf %06d $(( (RANDOM * 32768 + RANDOM) % items )))?k=10" | grep -q '"source":"precomputed"' && n=$((n + 1))
+    done
+    echo "$n"
+  }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+  for round in $(seq "$rounds"); do
+    log "round $round/$rounds: live, precomputed (wrk); plain pgvector, service SQL (pgbench); both at half their peak (hey); ${seconds}s each"
+    local live listed plain servicesql live_half listed_half on_list off_list
+    live=($(peak "$live_url" "$live_pid" live))
+    listed=($(peak "$listed_url" "$listed_pid" listed))
+    ! grep -q 'Non-2xx' "$work/wrk-live-$round.txt" "$work/wrk-listed-$round.txt" || die "bench similar: non-2xx answers under load (see $work/wrk-*-$round.txt)"
+    PGOPTIONS="-c hnsw.ef_search=100 -c hnsw.iterative_scan=relaxed_order" PGPASSWORD=$(pg_password) pgbench -n -M prepared -c16 -j2 -T "$seconds" \
+      -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$work/plain.sql" "$db" >"$work/plain-$round.txt" 2>&1
+    PGPASSWORD=$(pg_password) pgbench -n -M prepared -c16 -j2 -T "$seconds" -h 127.0.0.1 -p "$PG_PORT" -U postgres -f "$work/similar.sql" "$db" \
+      >"$work/pgbench-$round.txt" 2>&1
+    plain=$(awk '/^tps = /{printf "%.1f", $3; exit}' "$work/plain-$round.txt")
+    servicesql=$(awk '/^tps = /{printf "%.1f", $3; exit}' "$work/pgbench-$round.txt")
+    [ -n "$plain" ] && [ -n "$servicesql" ] || die "bench similar: pgbench failed (see $work/plain-$round.txt, $work/pgbench-$round.txt)"
+    live_half=($(at_half "$live_url" live "${live[0]}"))
+    listed_half=($(at_half "$listed_url" listed "${listed[0]}"))
+    on_list=$(sources "$listed_url")
+    off_list=$(sources "$live_url")
+    [ "$on_list" = 20 ] && [ "$off_list" = 0 ] || die "bench similar: round $round: $on_list/20 precomputed answers from the lists' service, $off_list/20 from the live one"
+    live_ratios+=("$(ratio "${live[0]}" "$plain")"); listed_ratios+=("$(ratio "${listed[0]}" "$plain")"); sql_ratios+=("$(ratio "$servicesql" "$plain")")
+    live_p99s+=("${live_half[2]}"); listed_p99s+=("${listed_half[2]}")
+    rows+="| $round | ${live[0]} req/s, p99 ${live[1]}, ${live[2]} µs CPU | ${listed[0]} req/s, p99 ${listed[1]}, ${listed[2]} µs CPU | $plain tx/s | $servicesql tx/s |"
+    rows+=" $(ratio "${live[0]}" "$plain") | $(ratio "${listed[0]}" "$plain") | $(ratio "$servicesql" "$plain") |"$'\n'
+    lat_rows+="| $round | ${live_half[0]} req/s: p50 ${live_half[1]} ms, p99 ${live_half[2]} ms | ${listed_half[0]} req/s: p50 ${listed_half[1]} ms, p99 ${listed_half[2]} ms | 20/20, 0/20 |"$'\n'
+  done
+  # Last, so that what the worker has not applied by the end competes with nothing measured: what is still queued when
+  # the services stop is applied by the next run's first service before anything is timed.
+  log "freshness: ${stream}s of 20 upserts/s by SQL, each from its commit to its lists applied (up to 180 s after the stream)"
+  local fresh
+  fresh=$("${bench[@]}" freshness --connection "$cs" --items "$items" --rate 20 --seconds "$stream" --drain 180)
+  log "freshness: $fresh"
+  median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+  range() { printf '%s\n' "$@" | sort -n | awk 'NR==1{a=$1} {b=$1} END{print a "–" b}'; }
+  local total heap index toast queue items_size count
+  read -r total heap index toast queue items_size count <<<"$(tr '|' ' ' <<<"$sizes")"
+  mib() { awk -v b="$1" 'BEGIN{printf "%.1f MiB", b / 1048576}'; }
+  local listed_recall list_recall
+  listed_recall=$(sed -n 1p <<<"$recall_listed"); list_recall=$(sed -n 2p <<<"$recall_listed")
+  cat <<TABLE
+$items items (fused $dim-d; HNSW on halfvec($dim), m=16, ef_construction=64, ef_search=100 with iterative scan relaxed_order for
+every path, the plain query included); neighbour lists of 100. ${warmup}s warm-up per service, then $rounds rounds of ${seconds}s per measure,
+16 connections (wrk) or clients (pgbench, prepared). Plain: \`SELECT sku FROM items WHERE sku <> \$1 AND vector_dims(embedding) = $dim
+ORDER BY embedding::halfvec($dim) <=> (SELECT embedding::halfvec($dim) FROM items WHERE sku = \$1) LIMIT 10\` (the predicate: the index's own).
+
+| round | live path (wrk) | precomputed path (wrk) | plain pgvector (pgbench) | service's SQL (pgbench) | live / plain | precomputed / plain | service's SQL / plain |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
-| measure | value |
-|---|---:|
-| recall@10 vs exact scan (200 queries) | $recall |
-| service / database ceiling, median round | $(median "${ratios[@]}") |
-| p99 at half the peak, median round | $(median "${p99s[@]}") ms |
+| round | live at half its peak (hey) | precomputed at half its peak (hey) | sample of 20 pages: precomputed answers, precomputed / live service |
+|---|---:|---:|---|
+${lat_rows}
+| measure | value | target |
+|---|---:|---|
+| live / plain pgvector, median round | $(median "${live_ratios[@]}") (rounds $(range "${live_ratios[@]}")) | ≥ 0.8 |
+| precomputed / plain pgvector, median round | $(median "${listed_ratios[@]}") (rounds $(range "${listed_ratios[@]}")) | ≥ 5 |
+| service's SQL / plain pgvector, median round | $(median "${sql_ratios[@]}") (rounds $(range "${sql_ratios[@]}")) | |
+| p99 at half the peak, median round: live, precomputed | $(median "${live_p99s[@]}") ms, $(median "${listed_p99s[@]}") ms | |
+| recall@10 vs exact scan (200 queries): precomputed, live | $listed_recall, $recall_live | ≥ 0.99 (lists) |
+| lists' recall@100 vs exact top 100 (the same 200 items) | $list_recall | |
+| lists built this run | $((count - lists_before)) new, $queued queued items applied in ${build_s} s | |
+| similar_lists on disk ($count lists) | $(mib "$total"): heap $(mib "$heap"), GIN and primary key $(mib "$index"), TOAST $(mib "$toast"); queue $(mib "$queue"); items for comparison $(mib "$items_size") | |
+| service memory after warm-up (RSS): with lists, without | $((rss_listed / 1024)) MiB, $((rss_live / 1024)) MiB | |
+| freshness: ${stream}s of upserts by SQL at 20/s (commit to every affected list applied) | ${fresh} | p99 ≤ 2 s |
 TABLE
 }
 

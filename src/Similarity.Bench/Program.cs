@@ -25,7 +25,7 @@ static int Usage()
                Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
                Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
                Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
-               Similarity.Bench freshness --connection CS [--items N] [--rate R] [--seconds S]   (upserts by SQL; commit to lists applied)
+               Similarity.Bench freshness --connection CS [--items N] [--rate R] [--seconds S] [--move M] [--drain S]   (upserts by SQL; commit to lists applied)
                Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
                Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
