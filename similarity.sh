@@ -369,6 +369,7 @@ bench_models() {
   local items=2000 readers=4 seconds=20 rate=20
   while (($#)); do
     case "$1" in
+      --memory) shift; bench_models_memory "$@"; return ;;
       --items) items=$2; shift 2 ;;
       --readers) readers=$2; shift 2 ;;
       --seconds) seconds=$2; shift 2 ;;
@@ -397,6 +398,48 @@ bench_models() {
   "${bench[@]}" models --url "$url" --connection "$cs" --pid "$BENCH_API_PID" --candidate "$ROOT/models/tiny" --name tiny-candidate \
     --readers "$readers" --seconds "$seconds"
   bench_service_stop
+}
+
+# What two full-size sets (ResNet-50 and BERT-base shapes, models/full) cost in memory: the service's resident memory
+# with the set live alone, then after a copy of it (its manifest's description changed: another fingerprint) is deployed
+# beside it with ./similarity.sh models deploy. No catalog needed.
+bench_models_memory() {
+  db_start
+  ensure_models full
+  dotnet build src/Similarity.Api -c Release -nologo -v q >&2
+  local work="$DATA_DIR/bench-models-memory" db=similarity_bench_models_memory url=http://127.0.0.1:18099
+  rm -rf "$work" && mkdir -p "$work"
+  cp -r models/full "$work/full-copy"
+  /usr/bin/python3 - "$work/full-copy/manifest.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["description"] = (m.get("description") or "") + " (copy for bench models --memory)"
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+  psql_admin "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null
+  psql_admin "CREATE DATABASE $db" >/dev/null
+  bench_service_start "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=$db" \
+    "$ROOT/models/full/manifest.json" "$url" "$DATA_DIR/bench-models-memory-api.log" --Similarity:Models:StorePath="$work/model-sets"
+  rss() { awk '/^VmRSS:/{printf "%.0f", $2 / 1024}' "/proc/$BENCH_API_PID/status"; }
+  local one two
+  one=$(rss)
+  Similarity__AdminApiKey=bench-only-admin-key-not-secret cmd_models_deploy "$work/full-copy" --name full-copy --url "$url" 2>/dev/null
+  two=$(rss)
+  local loaded
+  curl -fsS -H "X-Api-Key: bench-only-admin-key-not-secret" "$url/models" >"$work/models.json"
+  loaded=$(/usr/bin/python3 - "$work/models.json" <<'PY'
+import json, sys
+sets = json.load(open(sys.argv[1]))["models"]
+print(" / ".join(f"{m['name']} {m['memoryBytes'] / 1048576:.0f} MiB ({m['bundleBytes'] / 1048576:.0f} MiB of files)" for m in sets))
+PY
+)
+  bench_service_stop
+  cat <<TABLE
+| measure (models/full: $(du -sh models/full | cut -f1) of files) | value |
+|---|---:|
+| service resident memory, the set live alone | $one MiB |
+| the same, a second full-size set deployed beside it | $two MiB |
+| process growth at load (GET /models memoryBytes) | $loaded |
+TABLE
 }
 
 # The item page on a warmed service with --items N (default 10 000) drawings, imported through the API with the
