@@ -68,7 +68,9 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
             """similarity_encoder_queued\{[^}]*model="image"[^}]*\} 0""",
             """similarity_encoder_queued\{[^}]*model="text"[^}]*\} 0""",
         ];
-        // A scrape reads what the metric readers collected; wait for the figures rather than for the clock.
+        // A scrape reads what the metric readers collected; wait for the figures rather than for the clock (a deadline
+        // of its own: on a loaded machine the import may have used most of the first one).
+        deadline = DateTime.UtcNow.AddSeconds(60);
         var text = await admin.GetStringAsync("/metrics");
         while (!expected.All(pattern => System.Text.RegularExpressions.Regex.IsMatch(text, pattern)) && DateTime.UtcNow < deadline)
         {
