@@ -42,14 +42,13 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
 
     readonly AsyncReaderWriterLock _switch = new();
     volatile ModelSet? _live;
-    volatile ModelSet? _standby;
-    volatile string? _standbyStatus;
+    volatile StandbySet? _standby;
     volatile string? _standbyFault;
 
     public ModelSet Live => _live ?? throw new InvalidOperationException("The model sets are not loaded yet.");
 
     /// <summary>The set in the standby columns, with its status (candidate, embedding or ready); null when there is none.</summary>
-    public (ModelSet Set, string Status)? Standby => _standby is { } set && _standbyStatus is { } status ? (set, status) : null;
+    public StandbySet? Standby => _standby;
 
     /// <summary>Why the standby set recorded in the database could not be loaded at start; null when it was.</summary>
     public string? StandbyFault => _standbyFault;
@@ -117,7 +116,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             live = rows.First(r => r.Status == ModelStatus.Live);
             manifest = configured;
         }
-        var liveSet = Load(live.Name, manifest, live.Directory, live.Owned);
+        var liveSet = await LoadAsync(live.Name, manifest, live.Directory, live.Owned);
         metrics.Observe(liveSet.Pipeline);
         _live = liveSet;
 
@@ -127,8 +126,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             {
                 if (!TryLoadManifest(standby.Directory, standby.Fingerprint, out var standbyManifest, out var why))
                     throw new InvalidOperationException(why);
-                _standby = Load(standby.Name, standbyManifest, standby.Directory, standby.Owned);
-                _standbyStatus = standby.Status;
+                _standby = new StandbySet(await LoadAsync(standby.Name, standbyManifest, standby.Directory, standby.Owned), standby.Status);
             }
             catch (Exception ex) when (ex is InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
@@ -155,7 +153,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
     }
 
     /// <summary>Creates the sessions and runs them once; records how much the process grew by while it did.</summary>
-    ModelSet Load(string name, ModelManifest manifest, string directory, bool owned)
+    async Task<ModelSet> LoadAsync(string name, ModelManifest manifest, string directory, bool owned)
     {
         var before = Process.GetCurrentProcess().WorkingSet64;
         var started = Stopwatch.GetTimestamp();
@@ -167,7 +165,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
         }
         catch
         {
-            pipeline.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await pipeline.DisposeAsync();
             throw;
         }
         var grown = Math.Max(0, Process.GetCurrentProcess().WorkingSet64 - before);
@@ -205,7 +203,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             ModelSet set;
             try
             {
-                set = Load(name, ModelManifest.Load(Path.Combine(final, "manifest.json")), final, owned: true);
+                set = await LoadAsync(name, ModelManifest.Load(Path.Combine(final, "manifest.json")), final, owned: true);
             }
             catch (Exception ex) when (ex is InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
@@ -229,8 +227,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
                 throw;
             }
             _standbyFault = null;
-            _standbyStatus = ModelStatus.Candidate;
-            _standby = set;
+            _standby = new StandbySet(set, ModelStatus.Candidate);
             LogDeployed(name, set.Fingerprint);
             return (await ListAsync(ct)).First(s => s.Name == name);
         }
@@ -260,18 +257,18 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
     public async Task StartEmbeddingAsync(string name, CancellationToken ct)
     {
         var standby = RequireStandby(name, await ReadRowsAsync(ct));
-        if (_standbyStatus != ModelStatus.Candidate)
+        if (_standby?.Status != ModelStatus.Candidate)
             return;
         await ExecuteAsync("UPDATE model_sets SET status = 'embedding' WHERE name = $1 AND status = 'candidate'", ct, standby.Name);
-        _standbyStatus = ModelStatus.Embedding;
+        _standby = new StandbySet(standby, ModelStatus.Embedding);
     }
 
     /// <summary>The embedding job: every item is embedded and the standby index built.</summary>
     internal async Task MarkReadyAsync(ModelSet set, CancellationToken ct)
     {
         await ExecuteAsync("UPDATE model_sets SET status = 'ready' WHERE name = $1 AND status = 'embedding'", ct, set.Name);
-        if (_standby == set)
-            _standbyStatus = ModelStatus.Ready;
+        if (_standby?.Set == set)
+            _standby = new StandbySet(set, ModelStatus.Ready);
         LogReady(set.Name);
     }
 
@@ -282,7 +279,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             throw new ModelSetRefusedException(409, "Live", $"Model set '{name}' is the live one.");
         if (row.Status == ModelStatus.Retired)
             throw new ModelSetRefusedException(409, "Retired", $"Model set '{name}' is retired: its vectors and files are gone. Deploy it again under another name.");
-        return _standby is { } set && set.Name == name ? set
+        return _standby?.Set is { } set && set.Name == name ? set
             : throw new ModelSetRefusedException(409, "Not loaded", _standbyFault ?? $"Model set '{name}' is not loaded.");
     }
 
@@ -298,8 +295,8 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
         if (_live?.Name == name)
             return;
         var standby = RequireStandby(name, await ReadRowsAsync(ct));
-        if (_standbyStatus != ModelStatus.Ready)
-            throw new ModelSetRefusedException(409, "Not ready", $"Model set '{name}' is {_standbyStatus}: it can be activated once it is ready (POST /models/{name}/embed, then GET /models).");
+        if (_standby?.Status is not ModelStatus.Ready and var status)
+            throw new ModelSetRefusedException(409, "Not ready", $"Model set '{name}' is {status}: it can be activated once it is ready (POST /models/{name}/embed, then GET /models).");
 
         using (await _switch.WriterLockAsync(ct))
         {
@@ -308,12 +305,24 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             await using var transaction = await connection.BeginTransactionAsync(ct);
             // A switch that cannot take its locks soon gives up rather than hold the storefront's reads queued behind it.
             await ExecuteAsync(connection, transaction, "SET LOCAL lock_timeout = '5s'", ct);
-            await ExecuteAsync(connection, transaction, "LOCK TABLE import_jobs IN SHARE MODE", ct);
+            async Task LockAsync(string table, string mode)
+            {
+                try
+                {
+                    await ExecuteAsync(connection, transaction, $"LOCK TABLE {table} IN {mode} MODE", ct);
+                }
+                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
+                {
+                    throw new ModelSetRefusedException(409, "The catalog is busy",
+                        $"The switch could not lock {table} within 5 s (a long write holds it); nothing changed. Try again.");
+                }
+            }
+            await LockAsync("import_jobs", "SHARE");
             var imports = await ScalarAsync<long>(connection, transaction, "SELECT count(*) FROM import_jobs WHERE status IN ('queued', 'running')", ct);
             if (imports > 0)
                 throw new ModelSetRefusedException(409, "Import in progress",
                     $"{imports} import job(s) are queued or running with the live set; activate '{name}' once they end (GET /imports).");
-            await ExecuteAsync(connection, transaction, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE", ct);
+            await LockAsync("items", "ACCESS EXCLUSIVE");
             var stale = await ScalarAsync<long>(connection, transaction, $"SELECT count(*) FROM items WHERE {StaleStandby}", ct, standby.Fingerprint);
             if (stale > 0)
                 throw new ModelSetRefusedException(409, "Items changed",
@@ -333,14 +342,15 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
             await ExecuteAsync(connection, transaction, "DELETE FROM similar_lists", ct);
             await ExecuteAsync(connection, transaction, "INSERT INTO similar_list_queue (sku, deleted) SELECT sku, false FROM items ON CONFLICT (sku) DO NOTHING", ct);
             // Swapped before the commit, back on failure: an import claimed after the commit must find the new set live.
-            (_live, _standby, _standbyStatus) = (standby, live, ModelStatus.Ready);
+            var before = _standby;
+            (_live, _standby) = (standby, new StandbySet(live, ModelStatus.Ready));
             try
             {
                 await transaction.CommitAsync(ct);
             }
             catch
             {
-                (_live, _standby) = (live, standby);
+                (_live, _standby) = (live, before);
                 throw;
             }
             LogActivated(name, live.Name);
@@ -362,8 +372,8 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
         // Under the writer side: no embedding batch is writing the standby columns while they go.
         using (await _switch.WriterLockAsync(ct))
         {
-            set = _standby;
-            (_standby, _standbyStatus, _standbyFault) = (null, null, null);
+            set = _standby?.Set;
+            (_standby, _standbyFault) = (null, null);
         }
         await ExecuteAsync($"DROP INDEX CONCURRENTLY IF EXISTS {Catalog.CatalogIndex.NameOf(row.Fingerprint)}", ct);
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
@@ -399,7 +409,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
         {
             var loaded = r.Status == ModelStatus.Live ? _live : standby is { } sb && sb.Set.Name == r.Name ? sb.Set : null;
             var isStandby = standby is { } st && st.Set.Name == r.Name;
-            return new ModelSetInfo(r.Name, r.Fingerprint, isStandby ? standby!.Value.Status : r.Status, r.ImageDimension, r.TextDimension, r.FusedDimension,
+            return new ModelSetInfo(r.Name, r.Fingerprint, isStandby ? standby!.Status : r.Status, r.ImageDimension, r.TextDimension, r.FusedDimension,
                 r.BundleBytes, loaded?.MemoryBytes, r.CreatedAt, r.ActivatedAt,
                 isStandby ? new EmbeddingProgress(progress.Embedded, progress.Total, Embedder.Rate(r.Name), Embedder.EtaSeconds(r.Name, progress.Total - progress.Embedded)) : null);
         })];
@@ -411,7 +421,7 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
     public async ValueTask DisposeAsync()
     {
         if (_standby is { } standby)
-            await standby.Pipeline.DisposeAsync();
+            await standby.Set.Pipeline.DisposeAsync();
         if (_live is { } live)
             await live.Pipeline.DisposeAsync();
     }
@@ -504,6 +514,9 @@ public sealed partial class ModelSets(NpgsqlDataSource dataSource, IOptions<Mode
     [LoggerMessage(Level = LogLevel.Information, Message = "Model set {Name} retired: its vectors, index and files are gone")]
     partial void LogRetired(string name);
 }
+
+/// <summary>The set in the standby columns and its status (candidate, embedding or ready), read and replaced as one.</summary>
+public sealed record StandbySet(ModelSet Set, string Status);
 
 /// <summary>A model set as <c>GET /models</c> lists it. <c>memoryBytes</c>: how much the process grew by when it loaded the set (approximate; null when not loaded).</summary>
 public sealed record ModelSetInfo(string Name, string Fingerprint, string Status, int ImageDimension, int TextDimension, int FusedDimension,

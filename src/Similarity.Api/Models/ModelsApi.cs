@@ -118,14 +118,8 @@ public static class ModelsApi
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        try
-        {
-            await models.StartEmbeddingAsync(name, ct);
-        }
-        catch (ModelSetRefusedException ex)
-        {
-            return Refused(ex);
-        }
+        if (await RefusalOfAsync(() => models.StartEmbeddingAsync(name, ct)) is { } refused)
+            return refused;
         return TypedResults.Accepted("/models", (await models.ListAsync(ct)).First(s => s.Name == name));
     }
 
@@ -152,19 +146,8 @@ public static class ModelsApi
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        try
-        {
-            await models.ActivateAsync(name, ct);
-        }
-        catch (ModelSetRefusedException ex)
-        {
-            return Refused(ex);
-        }
-        catch (Npgsql.PostgresException ex) when (ex.SqlState == Npgsql.PostgresErrorCodes.LockNotAvailable)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The catalog is busy",
-                detail: "The switch could not take the catalog's lock within 5 s (a long write holds it); nothing changed. Try again.");
-        }
+        if (await RefusalOfAsync(() => models.ActivateAsync(name, ct)) is { } refused)
+            return refused;
         return TypedResults.Ok(new ModelsResponse(await models.ListAsync(ct)));
     }
 
@@ -172,19 +155,27 @@ public static class ModelsApi
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        try
-        {
-            await models.RetireAsync(name, ct);
-        }
-        catch (ModelSetRefusedException ex)
-        {
-            return Refused(ex);
-        }
+        if (await RefusalOfAsync(() => models.RetireAsync(name, ct)) is { } refused)
+            return refused;
         return TypedResults.NoContent();
     }
 
     static ValidationProblem InvalidName() =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [$"A model set's name is {ModelBundle.NameRuleText}."] });
+
+    /// <summary>The operation's refusal (404 or 409) as a ProblemDetails, or null when it went through.</summary>
+    static async Task<ProblemHttpResult?> RefusalOfAsync(Func<Task> operation)
+    {
+        try
+        {
+            await operation();
+            return null;
+        }
+        catch (ModelSetRefusedException ex)
+        {
+            return Refused(ex);
+        }
+    }
 
     static ProblemHttpResult Refused(ModelSetRefusedException ex) =>
         TypedResults.Problem(statusCode: ex.Status, title: ex.Title, detail: ex.Message);

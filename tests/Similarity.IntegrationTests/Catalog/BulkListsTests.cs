@@ -94,29 +94,9 @@ public sealed class BulkCatalog : SimilarityApp
         await ListsAppliedAsync();
     }
 
-    /// <summary>Waits until the worker has applied every queued change: the queue's rows go only when a round commits.</summary>
-    public async Task ListsAppliedAsync()
-    {
-        await using var connection = await Database.OpenAsync();
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM similar_list_queue", connection);
-        while ((long)(await command.ExecuteScalarAsync())! > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the neighbour lists were not up to date after 2 minutes");
-            await Task.Delay(50);
-        }
-    }
+    public Task ListsAppliedAsync() => NeighbourLists.AppliedAsync(Database);
 
-    public async Task<Dictionary<string, (string[] Neighbours, double[] Scores)>> ListsAsync()
-    {
-        await using var connection = await Database.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT sku, neighbours, scores FROM similar_lists", connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var lists = new Dictionary<string, (string[], double[])>();
-        while (await reader.ReadAsync())
-            lists[reader.GetString(0)] = (reader.GetFieldValue<string[]>(1), reader.GetFieldValue<double[]>(2));
-        return lists;
-    }
+    public Task<Dictionary<string, (string[] Neighbours, double[] Scores)>> ListsAsync() => NeighbourLists.ReadAsync(Database);
 
     static float[] Gaussian(Random random, int dimension) =>
         [.. Enumerable.Range(0, dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))];
