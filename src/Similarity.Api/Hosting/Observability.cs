@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 using OpenTelemetry;
@@ -16,20 +17,27 @@ public static class Observability
 {
     public const string ServiceName = "similarity";
 
+    /// <summary>The name WithMetrics gives OpenTelemetry's IMetricsListener.</summary>
+    const string OpenTelemetryListener = "OpenTelemetry";
+
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName))
             .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
-                .AddMeter(SimilarityMetrics.MeterName)
                 // Every scrape reads the figures as they are; Prometheus scrapes every few seconds at most.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(options => options.Filter = http => !http.Request.Path.StartsWithSegments("/metrics"))
                 .AddNpgsql());
+        // ASP.NET Core's meters and ours come from this host's IMeterFactory: listen to this host's alone (Local). Hosts in one
+        // process (the tests') share meter names, and OpenTelemetry stops a stream when any meter of its name is disposed
+        // (open-telemetry/opentelemetry-dotnet#6412). AddMeter cannot say Local, so these are enabled through IMetricsBuilder.
+        builder.Services.AddMetrics(metrics => metrics
+            .EnableMetrics("Microsoft.AspNetCore", listenerName: OpenTelemetryListener, scopes: MeterScope.Local)
+            .EnableMetrics(SimilarityMetrics.MeterName, listenerName: OpenTelemetryListener, scopes: MeterScope.Local));
         // Only with a collector to send to: without one the exporter would keep trying a default address.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
             telemetry.UseOtlpExporter();
