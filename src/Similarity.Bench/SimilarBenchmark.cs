@@ -172,7 +172,7 @@ public static class SimilarBenchmark
                 await using var list = dataSource.CreateCommand("SELECT neighbours FROM similar_lists WHERE sku = $1");
                 list.Parameters.Add(new() { Value = sku });
                 var neighbours = (string[]?)await list.ExecuteScalarAsync() ?? [];
-                listed += neighbours.Intersect(truth).Count();
+                listed += neighbours.Take(listSize).Intersect(truth).Count();
             }
         }
         if (wrongSource.Count > 0)

@@ -9,15 +9,19 @@ using Similarity.Models;
 namespace Similarity.Similar;
 
 /// <summary>
-/// Keeps each item's precomputed neighbour list (its top <see cref="SearchOptions.ListSize"/> by fused cosine) true as
-/// the catalog changes. The items table's trigger queues every item whose vectors changed and every deleted one;
-/// a round takes a few queued items and, in one transaction:
+/// Keeps each item's precomputed neighbour list true as the catalog changes: a stored list is the item's exact top n by
+/// fused cosine (as far as the index finds them) for some n from <see cref="SearchOptions.ListSize"/> to its
+/// <see cref="Capacity"/>, or every other item when the catalog is smaller. The items table's trigger queues every item
+/// whose vectors changed and every deleted one; a round takes a few queued items and, in one transaction:
 /// <list type="bullet">
-/// <item>an upserted item X: the lists that hold X get X's new score (a list whose others all still beat X is
-/// re-sorted; one where X may have fallen out is computed again), X's own list is computed by the index, and X goes
-/// into the list of each of its neighbours whose last score it beats (the issue's rule: found from X's own list);</item>
-/// <item>a deleted item: its own list goes, and every list that held it is computed again (refilled).</item>
+/// <item>an upserted item X: the lists that hold X get X's new score (re-sorted where X still beats the last; where it
+/// does not, X leaves, and only a list left shorter than the list size is computed again), X's own list is computed by
+/// the index, and X goes into the list of each of its neighbours whose last score it beats (the issue's rule: found from
+/// X's own list);</item>
+/// <item>a deleted item: its own list goes, and it leaves every list that held it (refilled when left too short).</item>
 /// </list>
+/// The headroom above the list size is what makes a change cheap: an item that moves away leaves ~90 lists, and each of
+/// them stays the exact top n-1 without a search; without it each would be searched again (0.5 s per upsert at 100 000).
 /// Each round bumps the lists' revision, which /similar's ETags include, so they follow the lists. Written by hand: no library keeps
 /// k-nearest-neighbour lists of a pgvector table.
 /// <para>
@@ -47,6 +51,11 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     Dictionary<string, (string Version, long Round)> _seen = new(StringComparer.Ordinal); // every queued change → the first round whose read saw it
 
     int Size => options.Value.ListSize;
+
+    /// <summary>The most a list holds: its size and a fifth more, computed when a list is (re)computed, spent as items leave it.</summary>
+    int Capacity => CapacityOf(Size);
+
+    public static int CapacityOf(int size) => size + size / 5;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -144,7 +153,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         await using (var settings = new NpgsqlCommand(
             "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)", connection, transaction))
         {
-            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Size).ToString(CultureInfo.InvariantCulture) });
+            settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Capacity).ToString(CultureInfo.InvariantCulture) });
             await settings.ExecuteNonQueryAsync(ct);
         }
         var written = new Dictionary<string, bool>(StringComparer.Ordinal); // lists this round computed (true) or dropped (false)
@@ -253,7 +262,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
         await using var batch = new NpgsqlBatch(connection);
         // Local to the batch's implicit transaction: the connection goes back to the pool as it came.
         var settings = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)");
-        settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Size).ToString(CultureInfo.InvariantCulture) });
+        settings.Parameters.Add(new() { Value = Math.Max(options.Value.EfSearch, 2 * Capacity).ToString(CultureInfo.InvariantCulture) });
         batch.BatchCommands.Add(settings);
         var search = new NpgsqlBatchCommand($"""
             SELECT x.sku, top.neighbours, top.scores
@@ -269,8 +278,8 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             """);
         search.Parameters.Add(new() { Value = skus });
         search.Parameters.Add(new() { Value = models.Live.Fingerprint });
-        search.Parameters.Add(new() { Value = 2 * Size }); // candidates re-ranked exactly: twice those kept
-        search.Parameters.Add(new() { Value = Size });
+        search.Parameters.Add(new() { Value = 2 * Capacity }); // candidates re-ranked exactly: twice those kept
+        search.Parameters.Add(new() { Value = Capacity });
         batch.BatchCommands.Add(search);
         await using var reader = await batch.ExecuteReaderAsync(ct);
         await reader.NextResultAsync(ct);
@@ -305,14 +314,14 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             var at = list.Neighbours.IndexOf(sku);
             list.Neighbours.RemoveAt(at);
             list.Scores.RemoveAt(at);
-            // The others of a full list all beat X's new score: X may have left the true top N, and another item taken its place.
-            if (score is not { } s || (list.Neighbours.Count == Size - 1 && !Precedes(s, sku, list.Scores[^1], list.Neighbours[^1])))
-                recompute.Add(list.Sku);
-            else
-            {
+            if (score is { } s && (list.Neighbours.Count == 0 || Precedes(s, sku, list.Scores[^1], list.Neighbours[^1])))
                 Insert(list, sku, s);
-                changed.Add(list);
+            else if (!Leave(list))
+            {
+                recompute.Add(list.Sku);
+                continue;
             }
+            changed.Add(list);
         }
         await WriteAsync(connection, transaction, changed, ct);
         foreach (var holder in recompute)
@@ -325,19 +334,32 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             return; // no item of the live model set: nothing more to place
         var neighbours = await ReadListsAsync(connection, transaction, own.Neighbours, ct);
         changed.Clear();
+        recompute.Clear();
         for (var i = 0; i < own.Neighbours.Count; i++)
         {
             if (!neighbours.TryGetValue(own.Neighbours[i], out var list) || list.Neighbours.Contains(sku))
                 continue;
             // A tie with the last goes by SKU, as the lists are computed (an item stored twice has the same vectors twice).
-            if (list.Neighbours.Count < Size || Precedes(own.Scores[i], sku, list.Scores[^1], list.Neighbours[^1]))
+            if (list.Neighbours.Count == 0 || Precedes(own.Scores[i], sku, list.Scores[^1], list.Neighbours[^1]))
             {
                 Insert(list, sku, own.Scores[i]);
                 changed.Add(list);
             }
+            // Shorter than the list size: a catalog smaller than it, whose lists hold every item, X too (or a list that
+            // lost items in this round). Where X goes past the last is not known from the list: it is computed again.
+            else if (list.Neighbours.Count < Size)
+                recompute.Add(list.Sku);
         }
         await WriteAsync(connection, transaction, changed, ct);
+        foreach (var list in recompute)
+            await ComputeAsync(connection, transaction, list, written, ct);
     }
+
+    /// <summary>
+    /// Whether a list that an item has just left, past its last, may stay as it is: still the exact top of what it holds, and
+    /// no shorter than the list size. Otherwise it is computed again.
+    /// </summary>
+    bool Leave(NeighbourList list) => list.Neighbours.Count >= Size;
 
     async Task RefillHoldersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct)
     {
@@ -347,16 +369,26 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             if (await drop.ExecuteNonQueryAsync(ct) > 0)
                 written[sku] = false;
         }
-        var holders = new List<string>();
-        await using (var command = new NpgsqlCommand("SELECT sku FROM similar_lists WHERE neighbours @> ARRAY[$1]::text[]", connection, transaction))
+        var holders = new List<NeighbourList>();
+        await using (var command = new NpgsqlCommand("SELECT sku, neighbours, scores FROM similar_lists WHERE neighbours @> ARRAY[$1]::text[] FOR UPDATE", connection, transaction))
         {
             command.Parameters.Add(new() { Value = sku });
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                holders.Add(reader.GetString(0));
+                holders.Add(ReadList(reader));
         }
-        foreach (var holder in holders)
-            await ComputeAsync(connection, transaction, holder, written, ct);
+        var kept = new List<NeighbourList>();
+        foreach (var list in holders)
+        {
+            var at = list.Neighbours.IndexOf(sku);
+            list.Neighbours.RemoveAt(at);
+            list.Scores.RemoveAt(at);
+            if (Leave(list))
+                kept.Add(list);
+            else
+                await ComputeAsync(connection, transaction, list.Sku, written, ct);
+        }
+        await WriteAsync(connection, transaction, kept, ct);
     }
 
     /// <summary>
@@ -367,7 +399,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     async Task<NeighbourList?> ComputeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct, int? reach = null)
     {
         var order = $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})";
-        var wanted = reach ?? Size;
+        var wanted = reach ?? Capacity;
         NeighbourList? near = null;
         await using (var command = new NpgsqlCommand($"""
             WITH q AS (SELECT embedding AS e FROM items WHERE sku = $1 AND fingerprint = $2)
@@ -396,8 +428,8 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             """, connection, transaction);
         write.Parameters.Add(new() { Value = sku });
         write.Parameters.Add(new() { Value = models.Live.Fingerprint });
-        write.Parameters.Add(new() { Value = near.Neighbours.Take(Size).ToArray() });
-        write.Parameters.Add(new() { Value = near.Scores.Take(Size).ToArray() });
+        write.Parameters.Add(new() { Value = near.Neighbours.Take(Capacity).ToArray() });
+        write.Parameters.Add(new() { Value = near.Scores.Take(Capacity).ToArray() });
         await write.ExecuteNonQueryAsync(ct);
         written[sku] = true;
         return near;
@@ -424,7 +456,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     static bool Precedes(double score, string sku, double otherScore, string otherSku) =>
         score > otherScore || (score == otherScore && string.CompareOrdinal(sku, otherSku) < 0);
 
-    /// <summary>Puts <paramref name="sku"/> in its place by score (ties by SKU, as the lists are computed), keeping at most the list's size.</summary>
+    /// <summary>Puts <paramref name="sku"/> in its place by score (ties by SKU, as the lists are computed), keeping at most <see cref="Capacity"/>.</summary>
     void Insert(NeighbourList list, string sku, double score)
     {
         var at = 0;
@@ -432,10 +464,10 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             at++;
         list.Neighbours.Insert(at, sku);
         list.Scores.Insert(at, score);
-        if (list.Neighbours.Count > Size)
+        if (list.Neighbours.Count > Capacity)
         {
-            list.Neighbours.RemoveAt(Size);
-            list.Scores.RemoveAt(Size);
+            list.Neighbours.RemoveAt(Capacity);
+            list.Scores.RemoveAt(Capacity);
         }
     }
 

@@ -7,6 +7,7 @@ using Pgvector;
 using Similarity.Database;
 using Similarity.Encoders;
 using Similarity.IntegrationTests.Infrastructure;
+using Similarity.Similar;
 
 namespace Similarity.IntegrationTests.Catalog;
 
@@ -117,17 +118,22 @@ public sealed class BulkCatalog : SimilarityApp
 /// <summary>The bulk path's lists against a brute force over every stored vector, computed here.</summary>
 public sealed class BulkListsTests(BulkCatalog catalog) : IClassFixture<BulkCatalog>
 {
-    /// <summary>Each list is exactly the item's true top N by fused cosine, in order, with its true scores.</summary>
-    async Task AssertListsAreExactAsync()
+    /// <summary>
+    /// Each list is exactly the item's true top n by fused cosine, in order, with its true scores: n is the list's capacity
+    /// after a build (<paramref name="built"/>), and from the list size to the capacity after changes.
+    /// </summary>
+    async Task AssertListsAreExactAsync(bool built)
     {
         var all = await BruteForce.ReadAllAsync(catalog.Database);
         var lists = await catalog.ListsAsync();
         Assert.Equal(all.Select(i => i.Sku).Order(), lists.Keys.Order());
+        var capacity = SimilarLists.CapacityOf(BulkCatalog.Size);
         foreach (var item in all)
         {
-            var truth = all.Where(o => o.Sku != item.Sku).Select(o => (o.Sku, Score: BruteForce.Cosine(item.Fused, o.Fused)))
-                .OrderByDescending(o => o.Score).ThenBy(o => o.Sku, StringComparer.Ordinal).Take(BulkCatalog.Size).ToList();
             var (neighbours, scores) = lists[item.Sku];
+            Assert.InRange(neighbours.Length, built ? capacity : BulkCatalog.Size, capacity);
+            var truth = all.Where(o => o.Sku != item.Sku).Select(o => (o.Sku, Score: BruteForce.Cosine(item.Fused, o.Fused)))
+                .OrderByDescending(o => o.Score).ThenBy(o => o.Sku, StringComparer.Ordinal).Take(neighbours.Length).ToList();
             Assert.Equal(truth.Select(t => t.Sku), neighbours);
             for (var i = 0; i < truth.Count; i++)
                 Assert.True(Math.Abs(truth[i].Score - scores[i]) < 1e-5, $"{item.Sku}'s score of {neighbours[i]}: {scores[i]}, truly {truth[i].Score}");
@@ -139,7 +145,7 @@ public sealed class BulkListsTests(BulkCatalog catalog) : IClassFixture<BulkCata
     {
         Assert.Equal(BulkCatalog.Count, catalog.Computed("bulk"));
         Assert.Equal(0, catalog.Computed("item"));
-        await AssertListsAreExactAsync();
+        await AssertListsAreExactAsync(built: true);
 
         // Changes after the build: lists computed before them are not queued, so these go by the per-item rules. An item
         // given another's vector ties with it in every list (ties go by SKU, in the lists as here).
@@ -150,6 +156,14 @@ public sealed class BulkListsTests(BulkCatalog catalog) : IClassFixture<BulkCata
         await catalog.Database.ExecuteAsync("DELETE FROM items WHERE sku IN ('bk-005', 'bk-123', 'bk-321')");
         await catalog.ListsAppliedAsync();
         Assert.True(catalog.Computed("item") > 0, "the changes after the build went by the per-item rules");
-        await AssertListsAreExactAsync();
+        await AssertListsAreExactAsync(built: false);
+
+        // More of one list's items deleted than its headroom above the list size: it is computed again, not left short.
+        var page = (await catalog.ListsAsync())["bk-400"].Neighbours;
+        var gone = page.Take(page.Length - BulkCatalog.Size + 1).ToArray();
+        await catalog.Database.ExecuteAsync($"DELETE FROM items WHERE sku IN ({string.Join(", ", gone.Select(sku => $"'{sku}'"))})");
+        await catalog.ListsAppliedAsync();
+        Assert.DoesNotContain((await catalog.ListsAsync())["bk-400"].Neighbours, gone.Contains);
+        await AssertListsAreExactAsync(built: false);
     }
 }

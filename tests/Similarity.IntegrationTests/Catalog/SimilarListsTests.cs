@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Npgsql;
 using Similarity.IntegrationTests.Infrastructure;
+using Similarity.Similar;
 
 namespace Similarity.IntegrationTests.Catalog;
 
@@ -45,7 +46,10 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
 {
     const double Tolerance = 1e-5;
 
-    /// <summary>Every list holds the catalog's true top N by fused cosine (recall at least 0.99 over all lists), each with its true score.</summary>
+    /// <summary>
+    /// Every list holds the catalog's true top n by fused cosine, for an n from the list size to its capacity (recall at
+    /// least 0.99 over all lists), each with its true score.
+    /// </summary>
     async Task AssertListsAreTrueAsync()
     {
         var all = await BruteForce.ReadAllAsync(catalog.Database);
@@ -54,10 +58,10 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
         double found = 0, wanted = 0;
         foreach (var item in all)
         {
-            var truth = all.Where(o => o.Sku != item.Sku).Select(o => (o.Sku, Score: BruteForce.Cosine(item.Fused, o.Fused)))
-                .OrderByDescending(o => o.Score).Take(ListedCatalog.Size).ToList();
             var (neighbours, scores) = lists[item.Sku];
-            Assert.Equal(Math.Min(ListedCatalog.Size, all.Count - 1), neighbours.Length);
+            Assert.InRange(neighbours.Length, Math.Min(ListedCatalog.Size, all.Count - 1), Math.Min(SimilarLists.CapacityOf(ListedCatalog.Size), all.Count - 1));
+            var truth = all.Where(o => o.Sku != item.Sku).Select(o => (o.Sku, Score: BruteForce.Cosine(item.Fused, o.Fused)))
+                .OrderByDescending(o => o.Score).Take(neighbours.Length).ToList();
             for (var i = 0; i < neighbours.Length; i++)
             {
                 var other = all.Single(o => o.Sku == neighbours[i]);
@@ -131,7 +135,7 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
         await catalog.ListsAppliedAsync();
         var after = (await catalog.ListsAsync())[original.Sku];
         Assert.DoesNotContain("li-copy", after.Neighbours);
-        Assert.Equal(ListedCatalog.Size, after.Neighbours.Length); // refilled
+        Assert.True(after.Neighbours.Length >= ListedCatalog.Size, $"{after.Neighbours.Length} neighbours after the delete");
     }
 
     [Fact]
