@@ -25,7 +25,7 @@ public sealed class SearchOptions
     /// <summary>Candidates fetched per result when diversity, crowding, a boost or a fallback chooses among them.</summary>
     [Range(1, 100)] public int RerankCandidatesPerResult { get; set; } = 10;
 
-    /// <summary>Neighbours kept per item (its precomputed list, which answers the common /similar call); 0 keeps none.</summary>
+    /// <summary>Neighbours kept per item, at least (its precomputed list, which answers the common /similar call; computed with a fifth more); 0 keeps none.</summary>
     [Range(0, 1000)] public int ListSize { get; set; } = 100;
 
     /// <summary><c>Cache-Control: max-age</c> of /similar answers, in seconds.</summary>

@@ -316,7 +316,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             list.Scores.RemoveAt(at);
             if (score is { } s && (list.Neighbours.Count == 0 || Precedes(s, sku, list.Scores[^1], list.Neighbours[^1])))
                 Insert(list, sku, s);
-            else if (!Leave(list))
+            else if (!LongEnough(list))
             {
                 recompute.Add(list.Sku);
                 continue;
@@ -359,7 +359,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
     /// Whether a list that an item has just left, past its last, may stay as it is: still the exact top of what it holds, and
     /// no shorter than the list size. Otherwise it is computed again.
     /// </summary>
-    bool Leave(NeighbourList list) => list.Neighbours.Count >= Size;
+    bool LongEnough(NeighbourList list) => list.Neighbours.Count >= Size;
 
     async Task RefillHoldersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sku, Dictionary<string, bool> written, CancellationToken ct)
     {
@@ -383,7 +383,7 @@ public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogInd
             var at = list.Neighbours.IndexOf(sku);
             list.Neighbours.RemoveAt(at);
             list.Scores.RemoveAt(at);
-            if (Leave(list))
+            if (LongEnough(list))
                 kept.Add(list);
             else
                 await ComputeAsync(connection, transaction, list.Sku, written, ct);
