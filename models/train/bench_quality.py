@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -184,15 +183,7 @@ def measure(work, name, url):
 
 def tfidf_rankings(drawings):
     """Plain TF-IDF cosine over the same texts the service embeds (lower-cased words, smoothed idf)."""
-    words = [re.findall(r"[^\W_]+", d.text.lower()) for d in drawings]
-    vocabulary = {w: i for i, w in enumerate(sorted({w for ws in words for w in ws}))}
-    counts = np.zeros((len(drawings), len(vocabulary)))
-    for row, ws in enumerate(words):
-        for w in ws:
-            counts[row, vocabulary[w]] += 1
-    idf = np.log((1 + len(drawings)) / (1 + (counts > 0).sum(0))) + 1
-    vectors = counts * idf
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    vectors = metrics.tfidf_vectors([d.text for d in drawings])
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -np.inf)
     # Ties (many texts share no word) are broken by SKU, as the service breaks them.

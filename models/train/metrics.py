@@ -2,6 +2,7 @@
 from the service's HTTP API): per-query values, macro averages over categories, bootstrap intervals."""
 import collections
 import math
+import re
 
 import numpy as np
 
@@ -53,3 +54,16 @@ def evaluated_categories(drawings, boilerplate):
     """Categories that enter the macro average: large enough in this split, and not boilerplate."""
     counts = collections.Counter(d.category for d in drawings)
     return {c for c, n in counts.items() if n >= MIN_CATEGORY_SIZE and c not in boilerplate}
+
+
+def tfidf_vectors(texts):
+    """Plain TF-IDF over lower-cased words (smoothed idf), L2-normalised rows: the lexical baseline."""
+    words = [re.findall(r"[^\W_]+", t.lower()) for t in texts]
+    vocabulary = {w: i for i, w in enumerate(sorted({w for ws in words for w in ws}))}
+    counts = np.zeros((len(texts), len(vocabulary)))
+    for row, ws in enumerate(words):
+        for w in ws:
+            counts[row, vocabulary[w]] += 1
+    idf = np.log((1 + len(texts)) / (1 + (counts > 0).sum(0))) + 1
+    vectors = counts * idf
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Trains the default model set on Debian's openclipart catalog: a compact ResNet image tower and a compact BERT
 text tower, jointly, with CLIP's contrastive image↔text loss, and the attention fusion with a multi-view loss
-(an item's fused vector must find its other view: another augmentation of its image with another partial text).
-No loss sees a category: the folders are the benchmark's ground truth.
+(an item's fused vector must find its other view: another augmentation of its image with another partial text),
+an image-to-image loss between two augmentations (near-duplicates), and a category loss: the training split's
+folders as classes for the image, text and fused vectors alike (one shared, normalised class vector per folder;
+boilerplate folders left out). The validation and test splits' folders are never seen; their drawings are.
 
 Usage: train.py --out models/clipart            the full run (seeded; prints the test split's figures)
        train.py --smoke --out DIR                a few steps on a handful of drawings (CI: the loss falls, the export loads)
@@ -40,12 +42,15 @@ SPECS = {
 
 # Chosen on the validation split.
 TRAINING = dict(
-    epochs=12,            # what fits in under an hour on this 2-core machine while other builds share it
+    epochs=20,            # what fits in under an hour on this 2-core machine
     batch=128,            # items per step; each brings two image views and two text views
     learning_rate=2e-3,
     weight_decay=0.05,
     warmup_epochs=1,
     fusion_loss_weight=0.5,
+    image_instance_weight=0.5,   # two augmentations of one drawing find each other among the batch's images
+    category_loss_weights=dict(image=0.5, text=0.5, fused=1.0),  # the training split's folders; the fused vector's weighs most, as it is what /similar ranks by
+    category_scale=16.0,         # the cosine logits' scale of the category loss (normalised softmax)
     source_margin=1.15,   # training crops come from images cached this much larger than the model's input
     max_zoom=1.3,         # random crops down to 1/1.3 of the side (a near-duplicate crop is 1/1.25)
     min_zoom=0.75,        # and zoomed out to 0.75, padded with white, as drawings come with any margin
@@ -124,7 +129,16 @@ def contrastive(a, b, scale, same):
     return (torch.sum(-targets * logits.log_softmax(1), 1).mean() + torch.sum(-targets * logits.log_softmax(0).T, 1).mean()) / 2
 
 
-def step_loss(model, batch_pixels, batch_words, text_ids, generator, rng, tokenizer):
+def category_loss(vectors, labels, classes):
+    """Normalised-softmax cross-entropy of unit vectors against one unit vector per folder; label -1 is no class."""
+    kept = labels >= 0
+    if not kept.any():
+        return vectors.sum() * 0.0
+    logits = TRAINING["category_scale"] * vectors[kept] @ F.normalize(classes, dim=-1).T
+    return F.cross_entropy(logits, labels[kept])
+
+
+def step_loss(model, classes, batch_pixels, batch_words, text_ids, labels, generator, rng, tokenizer):
     n = len(batch_words)
     size = model.spec["image_size"]
     images = augment(np.concatenate([batch_pixels, batch_pixels]), size, generator)
@@ -137,8 +151,15 @@ def step_loss(model, batch_pixels, batch_words, text_ids, generator, rng, tokeni
             + contrastive(image_projected[n:], text_projected[n:], scale, same)) / 2
     fused_a, _ = model.fusion(image_projected[:n], text_projected[:n])
     fused_b, _ = model.fusion(image_projected[n:], text_projected[n:])
-    multi_view = contrastive(fused_a, fused_b, scale, torch.eye(n, dtype=torch.bool))
-    return clip + TRAINING["fusion_loss_weight"] * multi_view, clip.item(), multi_view.item()
+    instance = torch.eye(n, dtype=torch.bool)
+    multi_view = contrastive(fused_a, fused_b, scale, instance)
+    image_instance = contrastive(image_projected[:n], image_projected[n:], scale, instance)
+    both = torch.cat([labels, labels])
+    weights = TRAINING["category_loss_weights"]
+    category = (weights["image"] * category_loss(image_projected, both, classes) + weights["text"] * category_loss(text_projected, both, classes)
+                + weights["fused"] * category_loss(torch.cat([fused_a, fused_b]), both, classes))
+    loss = clip + TRAINING["fusion_loss_weight"] * multi_view + TRAINING["image_instance_weight"] * image_instance + category
+    return loss, {"clip": clip.item(), "multi-view": multi_view.item(), "image": image_instance.item(), "category": category.item()}
 
 
 # ---------------------------------------------------------------- evaluation
@@ -161,10 +182,11 @@ def embed(model, pixels, texts, tokenizer, batch=256):
 
 
 def figures(vectors, drawings, evaluated):
-    """Macro category P@10 per ranking, text→image recall@10 and the spread of the attention's image weight."""
+    """Macro category P@10 per ranking (and TF-IDF's), text→image recall@10 and the spread of the attention's image weight."""
     category = [d.category for d in drawings]
     result = {}
-    for name in ("image", "text", "mean", "attention"):
+    vectors = dict(vectors, tfidf=torch.as_tensor(metrics.tfidf_vectors([d.text for d in drawings])))
+    for name in ("image", "text", "mean", "attention", "tfidf"):
         v = vectors[name]
         similarity = v @ v.T
         similarity.fill_diagonal_(-math.inf)
@@ -190,18 +212,22 @@ def build(spec_name, drawings, seed):
     return ClipModel(SPECS[spec_name], len(vocab)), vocab, Tokenizer(vocab, TOKENIZER)
 
 
-def train(model, tokenizer, train_set, train_pixels, epochs, seed, on_epoch=None, log=print):
+def train(model, tokenizer, train_set, train_pixels, boilerplate, epochs, seed, on_epoch=None, log=print):
     generator = torch.Generator().manual_seed(seed)
     rng = random.Random(seed)
     words = [tokenizer.words(d.text) for d in train_set]
     text_ids = {t: i for i, t in enumerate(sorted({d.text for d in train_set}))}
     text_of = np.array([text_ids[d.text] for d in train_set])
+    folders = {c: i for i, c in enumerate(sorted({d.category for d in train_set} - boilerplate))}
+    label_of = torch.tensor([folders.get(d.category, -1) for d in train_set])
+    # One vector per folder, learned with the towers and thrown away after: it is not part of the model set.
+    classes = torch.nn.Parameter(torch.randn(len(folders), model.spec["fused_dim"]) * 0.01)
     batch = min(TRAINING["batch"], len(train_set))
     steps_per_epoch = max(1, len(train_set) // batch)
     total = epochs * steps_per_epoch
     warmup = max(1, int(TRAINING["warmup_epochs"] * steps_per_epoch)) if epochs > 1 else 1
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and not n.startswith("fusion.attention")]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and not n.startswith("fusion.attention"))]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and not n.startswith("fusion.attention"))] + [classes]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": TRAINING["weight_decay"]}, {"params": rest, "weight_decay": 0.0}],
                                   lr=TRAINING["learning_rate"])
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -214,14 +240,14 @@ def train(model, tokenizer, train_set, train_pixels, epochs, seed, on_epoch=None
         epoch_losses = []
         for s in range(steps_per_epoch):
             idx = np.sort(order[s * batch:(s + 1) * batch])
-            loss, clip, multi_view = step_loss(model, train_pixels[idx], [words[i] for i in idx], text_of[idx], generator, rng, tokenizer)
+            loss, parts = step_loss(model, classes, train_pixels[idx], [words[i] for i in idx], text_of[idx], label_of[idx], generator, rng, tokenizer)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
             epoch_losses.append(loss.item())
             losses.append(loss.item())
-        log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(epoch_losses):.3f} (clip {clip:.3f}, multi-view {multi_view:.3f}), "
+        log(f"epoch {epoch + 1}/{epochs}: loss {np.mean(epoch_losses):.3f} ({', '.join(f'{k} {v:.3f}' for k, v in parts.items())}), "
             f"τ {1 / model.logit_scale.exp().item():.3f}, {time.time() - started:.0f}s")
         if on_epoch:
             on_epoch(epoch)
@@ -281,13 +307,14 @@ def main():
         if args.evaluate_every and ((epoch + 1) % args.evaluate_every == 0 or epoch + 1 == args.epochs):
             print_figures(f"validation after epoch {epoch + 1}:", split_figures("validation"))
 
-    train(model, tokenizer, train_set, train_pixels, args.epochs, args.seed, on_epoch)
+    train(model, tokenizer, train_set, train_pixels, boilerplate, args.epochs, args.seed, on_epoch)
     trained_minutes = (time.time() - started) / 60
     torch.save(model.state_dict(), os.path.join(args.cache, os.path.basename(os.path.normpath(args.out)) + "-state.pt"))  # to re-export without retraining
     result = split_figures("test")
     export(model, vocab, tokenizer, golden, args.out, "clipart",
            "ResNet (BasicBlocks, 32-256 wide, 64 px) and a 2-layer BERT trained together on Debian's openclipart "
-           "(CLIP loss), with attention fusion trained on two views per item. See models/README.md.",
+           "(CLIP loss, two augmentations per image, and the training split's folders as classes), with attention fusion "
+           "trained on two views per item and the folders. See models/README.md.",
            {"seed": args.seed, "spec": model.spec, "training": TRAINING, "epochs": args.epochs,
             "data": "openclipart-png/svg 0.18, split by SHA-256 of the path: train 80%, validation 10%, test 10%",
             "minutes": round(trained_minutes, 1), "test": result})
@@ -308,7 +335,7 @@ def smoke(drawings, args):
     pixels = np.stack([data._load_pixels((os.path.join(data.OPENCLIPART, "png", d.path + ".png"), round(size * TRAINING["source_margin"]))) for d in handful])
     golden = data._load_pixels((os.path.join(data.OPENCLIPART, "png", handful[0].path + ".png"), size))
     TRAINING["batch"] = len(handful)
-    losses = train(model, tokenizer, handful, pixels, args.epochs, args.seed, log=lambda line: None)
+    losses = train(model, tokenizer, handful, pixels, set(), args.epochs, args.seed, log=lambda line: None)
     first, last = float(np.mean(losses[:3])), float(np.mean(losses[-3:]))
     export(model, vocab, tokenizer, golden, args.out, "clipart-smoke", "A few training steps on 16 drawings (CI).",
            {"seed": args.seed, "spec": model.spec, "epochs": args.epochs, "losses": losses})
