@@ -36,7 +36,7 @@ namespace Similarity.Similar;
 public sealed partial class SimilarLists(NpgsqlDataSource dataSource, CatalogIndex index, ModelSets models, IOptions<SearchOptions> options,
     SimilarityMetrics metrics, ILogger<SimilarLists> logger) : BackgroundService
 {
-    // A bulk round of BulkItemsPerRound lists takes 2–3 s at 100 000 items on 2 cores (docs/benchmarks.md): while a build
+    // A bulk round of BulkItemsPerRound lists takes about 3.7 s at 100 000 items on 2 cores (docs/benchmarks.md): while a build
     // runs, other changes wait up to a round longer. BulkConnections: one per core of the database bench similar ran on.
     const int ItemsPerRound = 16, BulkItemsPerRound = 256, BulkConnections = 2, ReachFactor = 4;
     const long Unknown = long.MinValue;
