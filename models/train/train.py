@@ -4,7 +4,8 @@ text tower, jointly, with CLIP's contrastive image↔text loss, and the attentio
 (an item's fused vector must find its other view: another augmentation of its image with another partial text),
 an image-to-image loss between two augmentations (near-duplicates), and a category loss: the training split's
 folders as classes for the image, text and fused vectors alike (one shared, normalised class vector per folder;
-boilerplate folders left out). The validation and test splits' folders are never seen; their drawings are.
+boilerplate folders left out). The validation and test drawings are never trained on; their folders are, through
+the training split's drawings.
 
 Usage: train.py --out models/clipart            the full run (seeded; prints the test split's figures)
        train.py --smoke --out DIR                a few steps on a handful of drawings (CI: the loss falls, the export loads)
