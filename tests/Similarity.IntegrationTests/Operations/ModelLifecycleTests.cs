@@ -47,6 +47,9 @@ public sealed class ModelLifecycleTests
         return app;
     }
 
+    /// <summary>The trained default set as the candidate's bundle: another fingerprint than the tests' tiny live set.</summary>
+    static ByteArrayContent CandidateBundle() => Bundle(TestPaths.Models("clipart"));
+
     /// <summary>A bundle of a model set's folder, zipped here; <paramref name="tamper"/> may change a file first.</summary>
     static ByteArrayContent Bundle(string folder, Action<string>? tamper = null)
     {
@@ -124,7 +127,7 @@ public sealed class ModelLifecycleTests
         var beforeSkus = Skus((await before.Content.ReadFromJsonAsync<Similar.SimilarApi.SimilarResponse>())!);
 
         // Refused, each naming what is wrong, and nothing deployed.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient().PutAsync($"/models/{Candidate}", CandidateBundle())).StatusCode);
         var notZip = await admin.PutAsync($"/models/{Candidate}", new ByteArrayContent("not a zip"u8.ToArray()) { Headers = { ContentType = new("application/zip") } });
         Assert.Equal(HttpStatusCode.UnprocessableEntity, notZip.StatusCode);
         Assert.Contains("not a zip", await notZip.Content.ReadAsStringAsync());
@@ -135,17 +138,17 @@ public sealed class ModelLifecycleTests
         Assert.Contains("SHA-256", tamperedDetail);
         Assert.DoesNotContain(app.SpoolPath, tamperedDetail); // the server's folders are not shown
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await admin.PutAsync($"/models/{Candidate}", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
-        await CatalogClient.AssertNamesFieldAsync(await admin.PutAsync("/models/bad%20name", Bundle(TestPaths.Models("clipart"))), "name");
+        await CatalogClient.AssertNamesFieldAsync(await admin.PutAsync("/models/bad%20name", CandidateBundle()), "name");
         Assert.Single((await ModelsAsync(admin)).EnumerateArray());
 
-        var deployed = await admin.PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")));
+        var deployed = await admin.PutAsync($"/models/{Candidate}", CandidateBundle());
         Assert.Equal(HttpStatusCode.Created, deployed.StatusCode);
         var candidate = await deployed.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("candidate", candidate.GetProperty("status").GetString());
         Assert.Equal(256, candidate.GetProperty("imageDimension").GetInt32());
         Assert.Equal(128, candidate.GetProperty("fusedDimension").GetInt32());
         Assert.True(candidate.GetProperty("bundleBytes").GetInt64() > 1_000_000);
-        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsync("/models/other", Bundle(TestPaths.Models("clipart")))).StatusCode); // one standby at a time
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.PutAsync("/models/other", CandidateBundle())).StatusCode); // one standby at a time
         Assert.Equal(HttpStatusCode.Conflict, (await admin.GetAsync($"/models/{Candidate}/diff")).StatusCode); // nothing embedded yet
         Assert.Equal(HttpStatusCode.Conflict, (await admin.PostAsync($"/models/{Candidate}/activate", null)).StatusCode); // not ready
         Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsync("/models/nosuch/embed", null)).StatusCode);
@@ -229,7 +232,7 @@ public sealed class ModelLifecycleTests
     {
         var first = await StartWithCatalogAsync();
         var admin = first.CreateAdminClient();
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", CandidateBundle())).StatusCode);
         List<(string Sku, string Version)> embeddedBefore;
         // The first round of 8 items is written; the next is held at the gate while the service stops.
         await using (var gate = await ItemWriteFaults.CloseAfterAsync(first.Database, rows: 8))
@@ -285,7 +288,7 @@ public sealed class ModelLifecycleTests
         await using var app = await StartWithCatalogAsync();
         var admin = app.CreateAdminClient();
         var liveName = (await ModelsAsync(admin))[0].GetProperty("name").GetString()!;
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", CandidateBundle())).StatusCode);
         Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/models/{Candidate}/embed", null)).StatusCode);
         await WaitUntilReadyAsync(admin, Candidate);
 
@@ -321,7 +324,7 @@ public sealed class ModelLifecycleTests
         await using var app = await StartWithCatalogAsync();
         var admin = app.CreateAdminClient();
         var liveName = (await ModelsAsync(admin))[0].GetProperty("name").GetString()!;
-        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", Bundle(TestPaths.Models("clipart")))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync($"/models/{Candidate}", CandidateBundle())).StatusCode);
 
         var answers = new System.Collections.Concurrent.ConcurrentBag<(string Sku, HttpStatusCode Status, List<string> Results)>();
         using var stop = new CancellationTokenSource();
