@@ -97,6 +97,12 @@ public static class FieldRules
         return false;
     }
 
+    /// <summary>Longest quote of a client's value in a message (a bad SKU, an unknown name).</summary>
+    public const int QuoteLength = 100;
+
+    /// <summary>A client's value as quoted in a message: storable and at most <see cref="QuoteLength"/> characters.</summary>
+    public static string Quote(string text) => Storable(text, QuoteLength);
+
     /// <summary>
     /// The text with what PostgreSQL cannot store (NUL, lone surrogates) replaced by U+FFFD and cut to a length:
     /// for the service's own messages that quote what a client sent (a rejected row's SKU, an entry name).

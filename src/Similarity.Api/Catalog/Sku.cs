@@ -22,7 +22,7 @@ public static partial class Sku
         if (skus.Length > max)
             return (skus, $"{name} takes at most {max} SKUs.");
         if (skus.FirstOrDefault(s => !IsValid(s)) is { } bad)
-            return (skus, $"'{FieldRules.Storable(bad, 100)}' is not a SKU ({Rule}).");
+            return (skus, $"'{FieldRules.Quote(bad)}' is not a SKU ({Rule}).");
         return (skus, null);
     }
 }

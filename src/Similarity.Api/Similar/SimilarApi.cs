@@ -70,7 +70,7 @@ public static class SimilarApi
         if (skus.Length is 0 or > MaxBatch)
             criteria.Errors["skus"] = [$"Send 1 to {MaxBatch} SKUs as {{\"skus\": [\"a\", \"b\"]}}."];
         else if (skus.Select((sku, i) => (sku, i)).FirstOrDefault(s => !Sku.IsValid(s.sku)) is { sku: not null } bad)
-            criteria.Errors[$"skus[{bad.i}]"] = [$"'{FieldRules.Storable(bad.sku, 100)}' is not a SKU ({Sku.Rule})."];
+            criteria.Errors[$"skus[{bad.i}]"] = [$"'{FieldRules.Quote(bad.sku)}' is not a SKU ({Sku.Rule})."];
         else if (skus.Any(s => s is null))
             criteria.Errors["skus"] = ["A SKU is null."];
         if (criteria.Errors.Count > 0)
@@ -133,7 +133,7 @@ public static class SimilarApi
             if (skus.Length < min || skus.Length > MaxExamples)
                 errors[field] = [$"Send {min} to {MaxExamples} SKUs in {field}."];
             else if (Array.FindIndex(skus, sku => !Sku.IsValid(sku)) is var at and >= 0)
-                errors[$"{field}[{at}]"] = [$"'{FieldRules.Storable(skus[at] ?? "null", 100)}' is not a SKU ({Sku.Rule})."];
+                errors[$"{field}[{at}]"] = [$"'{FieldRules.Quote(skus[at] ?? "null")}' is not a SKU ({Sku.Rule})."];
         }
         Skus("positive", positive, 1);
         Skus("negative", negative, 0);
@@ -141,12 +141,12 @@ public static class SimilarApi
             errors["negative"] = [$"'{both}' is both a positive and a negative example."];
         var weights = body?.Weights ?? [];
         if (weights.FirstOrDefault(w => !positive.Contains(w.Key) && !negative.Contains(w.Key)) is { Key: { } stray })
-            errors["weights"] = [$"'{FieldRules.Storable(stray, 100)}' is not one of the examples."];
+            errors["weights"] = [$"'{FieldRules.Quote(stray)}' is not one of the examples."];
         else if (weights.FirstOrDefault(w => !double.IsFinite(w.Value) || w.Value is <= 0 or > 100) is { Key: { } badWeight })
             errors[$"weights.{badWeight}"] = ["A weight must be above 0 and at most 100."];
         ExampleStrategy? strategy = body?.Strategy switch { null or "average" => ExampleStrategy.Average, "bestScore" => ExampleStrategy.BestScore, _ => null };
         if (strategy is null)
-            errors["strategy"] = [$"'{FieldRules.Storable(body!.Strategy!, 100)}' is not a strategy: strategy takes average or bestScore."];
+            errors["strategy"] = [$"'{FieldRules.Quote(body!.Strategy!)}' is not a strategy: strategy takes average or bestScore."];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
 

@@ -110,7 +110,7 @@ public sealed record SimilarQuery(
             if (Enum.TryParse<ResultFields>(name, ignoreCase: true, out var field) && field != ResultFields.None)
                 fields |= field;
             else
-                Error("fields", $"'{FieldRules.Storable(name, 100)}' is not an optional field: fields takes attributes, description.");
+                Error("fields", $"'{FieldRules.Quote(name)}' is not an optional field: fields takes attributes, description.");
         }
         if (Diversity is { } diversity && (!double.IsFinite(diversity) || diversity is < 0 or > 1))
             Error("diversity", "diversity must be between 0 (by score alone) and 1.");
@@ -121,7 +121,7 @@ public sealed record SimilarQuery(
         if (BoostAvailable is { } boost && (!double.IsFinite(boost) || boost is < 0 or > 1))
             Error("boostAvailable", "boostAvailable must be between 0 and 1.");
         if (Fallback is not (null or "none" or "category"))
-            Error("fallback", $"'{FieldRules.Storable(Fallback, 100)}' is not a fallback: fallback takes none or category.");
+            Error("fallback", $"'{FieldRules.Quote(Fallback)}' is not a fallback: fallback takes none or category.");
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
