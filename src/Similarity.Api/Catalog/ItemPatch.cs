@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Similarity.Hosting;
 using Similarity.Models;
 
 namespace Similarity.Catalog;
@@ -40,7 +41,7 @@ public static class ItemPatch
         for (var attempt = 0; attempt < 3; attempt++)
         {
             if (await store.GetAsync(sku, ct) is not { } item)
-                return ItemsApi.NotFoundProblem(sku);
+                return Problems.ItemNotFound(sku);
             var patched = MergePatch.Apply(Document(item.Fields), patch)!.AsObject();
             var (input, typeErrors) = InputOf(sku, patched);
             if (typeErrors.Count > 0)
@@ -49,7 +50,7 @@ public static class ItemPatch
             if (validated.Value is not { } fields)
                 return TypedResults.ValidationProblem(validated.Errors);
             if (await store.GetEmbeddedStateAsync(sku, ct) is not { } embedded)
-                return ItemsApi.NotFoundProblem(sku);
+                return Problems.ItemNotFound(sku);
 
             var text = CatalogText.Of(fields);
             var textHash = CatalogText.Hash(text);

@@ -176,7 +176,7 @@ public static class ItemsApi
     {
         if (!Sku.IsValid(sku))
             return InvalidSku();
-        return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : NotFoundProblem(sku);
+        return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : Problems.ItemNotFound(sku);
     }
 
     static async Task<IResult> GetPictureAsync(string sku, [FromQuery] string? size, ItemPictures pictures, HttpContext http, CancellationToken ct)
@@ -201,12 +201,9 @@ public static class ItemsApi
     {
         if (!Sku.IsValid(sku))
             return InvalidSku();
-        return await store.DeleteAsync(sku, ct) ? TypedResults.NoContent() : NotFoundProblem(sku);
+        return await store.DeleteAsync(sku, ct) ? TypedResults.NoContent() : Problems.ItemNotFound(sku);
     }
 
     internal static ValidationProblem InvalidSku() =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sku"] = [$"The SKU must be {Sku.Rule}."] });
-
-    internal static ProblemHttpResult NotFoundProblem(string sku) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such item.", detail: $"There is no item with SKU '{sku}'.");
 }

@@ -167,7 +167,7 @@ public static class SimilarApi
 
     /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>
     static ProblemHttpResult? Refusal(string sku, QueryItem item, EmbeddingPipeline pipeline) =>
-        !item.Exists ? ItemsApi.NotFoundProblem(sku)
+        !item.Exists ? Problems.ItemNotFound(sku)
         : !item.Current ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The item was embedded by another model set.",
             detail: $"Item '{sku}' has vectors from a model set other than the live one ({pipeline.Fingerprint}); send it again " +
                 "(PUT /items/{sku} or an import) to re-embed it, then ask again.")
