@@ -6,6 +6,7 @@ using Similarity.Health;
 using Similarity.Hosting;
 using Similarity.Imports;
 using Similarity.Models;
+using Similarity.OpenApi;
 using Similarity.Pages;
 using Similarity.Similar;
 
@@ -20,6 +21,7 @@ builder.AddDatabase();
 builder.AddEncoders();
 builder.AddCatalog();
 builder.AddImports();
+builder.AddOpenApiDescriptions();
 
 var app = builder.Build();
 

@@ -9,7 +9,7 @@ namespace Similarity.Hosting;
 /// problem for 400s naming each field, with <c>Retry-After</c> on 429 and 503. A 400 is added where an operation
 /// takes input, a 500 everywhere (never meant to happen; its traceId finds it in the log).
 /// </summary>
-internal sealed class OpenApiProblems : IOperationFilter
+public sealed class OpenApiProblems : IOperationFilter
 {
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {

@@ -64,9 +64,6 @@ public static class ServiceDefaults
                 Description = "The admin key (Similarity:AdminApiKey) that write endpoints require.",
             });
             options.OperationFilter<AdminKey.SwaggerOperationFilter>();
-            options.OperationFilter<OpenApiParameters>();
-            options.OperationFilter<OpenApiProblems>();
-            options.OperationFilter<OpenApiBodies>();
         });
         return builder;
     }

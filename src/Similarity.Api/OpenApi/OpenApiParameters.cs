@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
+using Similarity.Hosting;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace Similarity.Hosting;
+namespace Similarity.OpenApi;
 
 /// <summary>
 /// What each input means and takes, in one table: its description, and its type's limits (range, default, pattern,
@@ -16,7 +17,7 @@ internal sealed class OpenApiParameters : IOperationFilter
     sealed record Doc(string Description, JsonSchemaType Type, string? Minimum = null, string? Maximum = null, JsonNode? Default = null,
         string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null);
 
-    const string SkuPattern = "^[A-Za-z0-9._-]{1,64}$";
+    const string SkuPattern = Identifiers.SchemaPattern;
 
     /// <summary>Prices are below <see cref="Catalog.Money.Limit"/>.</summary>
     static readonly string MaxPrice = (Catalog.Money.Limit - 0.0001m).ToString(CultureInfo.InvariantCulture);
@@ -35,7 +36,7 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["priceMax"] = new("Only items priced at most this.", JsonSchemaType.Number, "0", MaxPrice),
         ["available"] = new("Only available (true) or unavailable (false) items; in a form, whether the item can be bought.", JsonSchemaType.Boolean),
         ["exclude"] = new("SKUs to leave out, comma-separated (at most 100).", JsonSchemaType.String,
-            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
+            Pattern: Identifiers.SchemaListPattern, MaxLength: 6_600),
         ["imageWeight"] = new("Rank by imageWeight × image cosine + textWeight × text cosine instead of the fused cosine.", JsonSchemaType.Number, "0", "100"),
         ["textWeight"] = new("The text cosine's weight when re-ranking by modality (see imageWeight).", JsonSchemaType.Number, "0", "100"),
         ["diversity"] = new("Maximal marginal relevance: 0 ranks by score alone; towards 1, each next result is chosen more for being unlike those before it.",
@@ -48,7 +49,7 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["otherSku"] = new("The other item of the rule: pinned or blocked on sku's page.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
             Example: "mug-blue-350"),
         ["skus"] = new("1 to 100 SKUs, comma-separated; without it, a page of the catalog.", JsonSchemaType.String,
-            Pattern: "^[A-Za-z0-9._-]{1,64}(,[A-Za-z0-9._-]{1,64}){0,99}$", MaxLength: 6_600),
+            Pattern: Identifiers.SchemaListPattern, MaxLength: 6_600),
         ["afterSku"] = new("The catalog page after this SKU (the previous page's nextAfterSku).", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64),
         ["size"] = new("Which stored copy: the 256 px thumbnail or the 640 px picture.", JsonSchemaType.String, MaxLength: 5,
             Default: "full", Enum: ["thumb", "full"]),

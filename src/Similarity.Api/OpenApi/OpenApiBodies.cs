@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
+using Similarity.Hosting;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
-namespace Similarity.Hosting;
+namespace Similarity.OpenApi;
 
 /// <summary>
 /// Bodies as a client generator needs them: which form fields are required, the shape of a JSON Merge Patch and of a
@@ -76,7 +77,7 @@ internal sealed class OpenApiBodies : IOperationFilter
                 OpenApiSchema SkuList(string description, int minItems) => new()
                 {
                     Type = JsonSchemaType.Array, Description = description, MinItems = minItems, MaxItems = Similar.SimilarApi.MaxExamples,
-                    Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[A-Za-z0-9._-]{1,64}$", MaxLength = 64 },
+                    Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = Identifiers.SchemaPattern, MaxLength = 64 },
                 };
                 SetJson(operation, "application/json", new OpenApiSchema
                 {
@@ -121,7 +122,7 @@ internal sealed class OpenApiBodies : IOperationFilter
                             Description = "The SKUs whose similar items are wanted, in the order of the answer (1 to 100).",
                             MinItems = 1,
                             MaxItems = 100,
-                            Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[A-Za-z0-9._-]{1,64}$", MaxLength = 64 },
+                            Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = Identifiers.SchemaPattern, MaxLength = 64 },
                         },
                     },
                 }, new JsonObject { ["skus"] = new JsonArray("mug-red-350", "mug-blue-350", "kettle-1l") });
