@@ -1,3 +1,4 @@
+using Similarity.Hosting;
 using Similarity.Similar;
 
 namespace Similarity.Catalog;
@@ -14,11 +15,11 @@ public static class CatalogExtensions
         builder.Services.AddSingleton<SimilarSearch>();
         // After the migrations (registered earlier): the index needs the items table.
         builder.Services.AddHostedService<CatalogIndex.Builder>();
-        builder.Services.AddHealthChecks().AddCheck<CatalogIndex.HealthCheck>("vectorIndex", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<CatalogIndex.HealthCheck>("vectorIndex", tags: [HealthTags.Ready]);
         // Each item's precomputed neighbours, kept live in the background from the queue the items table's trigger fills.
         builder.Services.AddSingleton<SimilarLists>();
         builder.Services.AddHostedService(services => services.GetRequiredService<SimilarLists>());
-        builder.Services.AddHealthChecks().AddCheck<SimilarLists.HealthCheck>("similarLists", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<SimilarLists.HealthCheck>("similarLists", tags: [HealthTags.Duty]);
         return builder;
     }
 }

@@ -96,21 +96,26 @@ public static class ItemsApi
         {
             // Stored before pictures were kept, or its picture write was lost: the same upload makes it now.
             if (imageBytes is not null && !await pictures.HasAsync(sku, imageHash!, ct))
-                await pictures.SaveAsync(sku, imageHash!, pipeline.Image.Preprocessor.Normalise(imageBytes, "image"), ct);
+                await pictures.SaveAsync(sku, imageHash!, await pipeline.Image.Preprocessor.NormaliseAsync(imageBytes, "image", ct), ct);
             return TypedResults.Ok(ItemResponse.From(unchanged, embedded: false));
         }
 
+        // Everything slow (decoding, the encoders) happens before the model switch's read lock: a PUT never makes an
+        // activation, and every request queued behind it, wait for its decodes. Under the lock only the writes run, by
+        // the set live then; a switch that came between sends the PUT round again with the new set.
+        var picture = imageBytes is null ? null : await pipeline.Image.Preprocessor.NormaliseAsync(imageBytes, "image", ct);
         var embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
-        // Written under the read side of the model switch, by the set live then: embedded again in the rare case a switch came between.
-        using var _ = await models.ReadLockAsync(ct);
-        if (models.Live != set)
+        var locked = await models.ReadLockAsync(ct);
+        while (models.Live != set)
         {
+            locked.Dispose();
             (set, pipeline) = (models.Live, models.Live.Pipeline);
             embedding = await pipeline.EmbedAsync(imageBytes, text, ct);
+            locked = await models.ReadLockAsync(ct);
         }
+        using var _ = locked;
         var fusion = embedding.Fusion;
         VectorGuard.Check(fusion.Fused, imageBytes is null ? "title" : "image");
-        var picture = imageBytes is null ? null : pipeline.Image.Preprocessor.Normalise(imageBytes, "image");
         var (item, created) = await store.UpsertAsync(sku, fields, imageHash, textHash, set.Fingerprint,
             new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight), ct);
         if (picture is not null)

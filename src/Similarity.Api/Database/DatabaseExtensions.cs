@@ -1,4 +1,5 @@
 using Npgsql;
+using Similarity.Hosting;
 
 namespace Similarity.Database;
 
@@ -23,7 +24,7 @@ public static class DatabaseExtensions
         builder.Services.AddKeyedSingleton(ReadsKey, (services, _) => BuildDataSource(services, forReads: true));
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<DatabaseMigrator.AtStartup>();
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [HealthTags.Ready]);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
         return builder;
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Similarity.Hosting;
 using Similarity.Models;
 
 namespace Similarity.Encoders;
@@ -22,7 +23,7 @@ public static partial class EncodersExtensions
         builder.Services.AddHostedService<LoadAtStartup>();
         builder.Services.AddSingleton<StandbyEmbedder>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StandbyEmbedder>());
-        builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: [HealthTags.Ready]);
         return builder;
     }
 

@@ -183,11 +183,29 @@ public sealed class ImagePreprocessor : IDisposable
 
     /// <summary>
     /// The stored copies of an image (<see cref="NormalisedPicture"/>): EXIF orientation applied, alpha flattened on
-    /// white, sRGB, never enlarged. Refuses what <see cref="Check"/> refuses, within the same decode slots.
+    /// white, sRGB, never enlarged. Refuses what <see cref="Check"/> refuses, within the same decode slots, which it
+    /// waits for without holding a thread (a request's path).
+    /// </summary>
+    public async Task<NormalisedPicture> NormaliseAsync(byte[] bytes, string field, CancellationToken ct)
+    {
+        using var slot = await _decodeSlots.AcquireAsync(1, ct);
+        if (!slot.IsAcquired)
+            throw new InvalidOperationException("No decode slot was granted.");
+        return NormaliseInSlot(bytes, field);
+    }
+
+    /// <summary>
+    /// <see cref="NormaliseAsync"/> for code that decodes in parallel on its own threads (an import's batch): it
+    /// waits for the slot on the calling thread.
     /// </summary>
     public NormalisedPicture Normalise(byte[] bytes, string field)
     {
         using var slot = WaitForDecodeSlot();
+        return NormaliseInSlot(bytes, field);
+    }
+
+    NormalisedPicture NormaliseInSlot(byte[] bytes, string field)
+    {
         Plan(bytes, field);
         try
         {

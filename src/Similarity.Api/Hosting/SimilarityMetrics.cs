@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Similarity.Encoders;
 
 namespace Similarity.Hosting;
 
@@ -48,26 +47,20 @@ public sealed class SimilarityMetrics : IDisposable
     /// <summary>Tag <c>path</c>: bulk (lists a round computed in one statement) or item (upserted items applied by the per-item rules).</summary>
     public Counter<long> ListsComputed { get; }
 
-    /// <summary>
-    /// The encoders' own figures: items queued (read at each scrape) and, per model run (requests' and imports'), its size and duration —
-    /// each tagged <c>model</c>: image or text.
-    /// </summary>
-    public void Observe(EmbeddingPipeline pipeline)
-    {
+    /// <summary>Items waiting for each encoder's next model run, read at each scrape (tag <c>model</c>: image or text).</summary>
+    public void ObserveEncoderQueues(Func<int> image, Func<int> text) =>
         _meter.CreateObservableGauge("similarity.encoder.queued", () => new[]
         {
-            new Measurement<int>(pipeline.Image.Queued, new KeyValuePair<string, object?>("model", "image")),
-            new Measurement<int>(pipeline.Text.Queued, new KeyValuePair<string, object?>("model", "text")),
+            new Measurement<int>(image(), new KeyValuePair<string, object?>("model", "image")),
+            new Measurement<int>(text(), new KeyValuePair<string, object?>("model", "text")),
         }, "{item}", "Items waiting for their encoder's next model run.");
-        pipeline.Image.ModelRan += run => RecordRun("image", run);
-        pipeline.Text.ModelRan += run => RecordRun("text", run);
-    }
 
-    void RecordRun(string model, ModelRun run)
+    /// <summary>One model run (a request's micro-batch or an import's batch): its size and how long the session ran.</summary>
+    public void RecordEncoderRun(string model, int size, TimeSpan duration)
     {
         var tag = new KeyValuePair<string, object?>("model", model);
-        EncoderBatchSize.Record(run.Size, tag);
-        EncoderInference.Record(run.Duration.TotalSeconds, tag);
+        EncoderBatchSize.Record(size, tag);
+        EncoderInference.Record(duration.TotalSeconds, tag);
     }
 
     public void Dispose() => _meter.Dispose();

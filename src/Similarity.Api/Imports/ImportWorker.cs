@@ -285,7 +285,7 @@ public static class ImportsExtensions
         builder.Services.AddSingleton<ImportJobRunner>();
         builder.Services.AddSingleton<ImportWorkerState>();
         builder.Services.AddHostedService<ImportWorker>();
-        builder.Services.AddHealthChecks().AddCheck<ImportWorkerState>("imports", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<ImportWorkerState>("imports", tags: [HealthTags.Duty]);
         return builder;
     }
 }

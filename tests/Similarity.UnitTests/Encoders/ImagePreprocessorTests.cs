@@ -179,6 +179,38 @@ public sealed class ImagePreprocessorTests
         Assert.Equal(Expected(0, 0), tensor[0], 4);
     }
 
+    [Fact]
+    public async Task Normalising_for_a_request_waits_for_its_slot_without_holding_a_thread()
+    {
+        using var preprocessor = Create(4, 4, new InputLimits { MaxImagePixels = 1_000_000, MaxConcurrentDecodes = 1 });
+        var png = Encode(new byte[8 * 8 * 3], 8, 8, 3, ".png");
+
+        var held = preprocessor.DecodeSlots.AttemptAcquire();
+        Assert.True(held.IsAcquired);
+        // Called on this thread, not Task.Run: a blocking wait would never return here.
+        var normalise = preprocessor.NormaliseAsync(png, "image", CancellationToken.None);
+        Assert.False(normalise.IsCompleted);
+        Assert.Equal(1, preprocessor.DecodeSlots.GetStatistics()!.CurrentQueuedCount);
+
+        held.Dispose();
+        var picture = await normalise.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(ImageFormat.Jpeg, ImagePreprocessor.Sniff(picture.Full));
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_leaves_the_decode_queue()
+    {
+        using var preprocessor = Create(4, 4, new InputLimits { MaxImagePixels = 1_000_000, MaxConcurrentDecodes = 1 });
+        var png = Encode(new byte[8 * 8 * 3], 8, 8, 3, ".png");
+        using var held = preprocessor.DecodeSlots.AttemptAcquire();
+        using var cancel = new CancellationTokenSource();
+
+        var normalise = preprocessor.NormaliseAsync(png, "image", cancel.Token);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => normalise);
+        Assert.Equal(0, preprocessor.DecodeSlots.GetStatistics()!.CurrentQueuedCount);
+    }
+
     [Theory]
     [InlineData(2000, 256, 4)]
     [InlineData(2047, 256, 4)]
