@@ -25,7 +25,13 @@ public sealed class HostTests(SimilarityApp app) : IClassFixture<SimilarityApp>
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var database = body.GetProperty("entries").GetProperty("database");
         Assert.Equal("Healthy", database.GetProperty("status").GetString());
-        Assert.Equal("0.8.6", database.GetProperty("data").GetProperty("vectorExtension").GetString());
+        // The version this database has, whatever pgvector the machine was provisioned with (the script takes 0.8.2 or later).
+        var reported = database.GetProperty("data").GetProperty("vectorExtension").GetString()!;
+        await using var connection = new Npgsql.NpgsqlConnection(app.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var query = new Npgsql.NpgsqlCommand("SELECT extversion FROM pg_extension WHERE extname = 'vector'", connection);
+        Assert.Equal((string?)await query.ExecuteScalarAsync(), reported);
+        Assert.True(Version.Parse(reported) >= new Version(0, 8, 2), $"pgvector {reported} is older than the 0.8.2 the service needs");
     }
 
     [Fact]

@@ -47,11 +47,24 @@ public sealed class MicroBatcherTests
     [Fact]
     public async Task One_failing_item_fails_alone()
     {
-        await using var batcher = Create(inputs => [.. inputs.Select(i => i < 0 ? new Outcome<int>(0, new ArgumentException("negative")) : new Outcome<int>(i, null))]);
+        using var gate = new FirstBatchGate();
+        var batches = new List<int[]>();
+        await using var batcher = Create(gate.Wrap(inputs =>
+        {
+            batches.Add([.. inputs]);
+            return [.. inputs.Select(i => i < 0 ? new Outcome<int>(0, new ArgumentException("negative")) : new Outcome<int>(i, null))];
+        }));
+        // Both wait behind a first batch, so they run together: the failure must stay with its own item.
+        var first = batcher.EnqueueAsync(1);
+        await gate.Running.WaitAsync(Stuck);
         var good = batcher.EnqueueAsync(5);
         var bad = batcher.EnqueueAsync(-1);
+        gate.Release();
+
+        Assert.Equal(1, await first);
         Assert.Equal(5, await good);
         await Assert.ThrowsAsync<ArgumentException>(() => bad);
+        Assert.Equal([[1], [5, -1]], batches);
     }
 
     [Fact]
