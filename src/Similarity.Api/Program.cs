@@ -19,6 +19,7 @@ builder.AddRateLimits();
 builder.AddDatabase();
 builder.AddEncoders();
 builder.AddCatalog();
+builder.AddSimilar();
 builder.AddImports();
 
 var app = builder.Build();
