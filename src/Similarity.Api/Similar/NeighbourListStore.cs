@@ -224,6 +224,7 @@ public sealed class NeighbourListStore(NpgsqlDataSource dataSource, CatalogIndex
         new(reader.GetString(reader.GetOrdinal("sku")), reader.GetFieldValue<string[]>(reader.GetOrdinal("neighbours")),
             reader.GetFieldValue<double[]>(reader.GetOrdinal("scores")));
 
+    /// <summary>A statement of the round's transaction with positional values; an array value is passed as <c>(object)</c>, one parameter.</summary>
     static NpgsqlCommand Command(string sql, NpgsqlTransaction tx, params object[] values)
     {
         var command = new NpgsqlCommand(sql, tx.Connection, tx);
