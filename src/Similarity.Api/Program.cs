@@ -20,6 +20,7 @@ builder.AddRateLimits();
 builder.AddDatabase();
 builder.AddEncoders();
 builder.AddCatalog();
+builder.AddSimilar();
 builder.AddImports();
 builder.AddOpenApiDescriptions();
 

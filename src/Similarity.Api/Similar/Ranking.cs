@@ -1,21 +1,5 @@
 namespace Similarity.Similar;
 
-/// <summary>
-/// How a page's results are chosen from the nearest candidates: <c>diversity</c> (maximal marginal relevance, 0 = by
-/// score alone, 1 = by novelty alone), caps per category and per brand (crowding), and a boost added to the score of
-/// available items. <see cref="None"/> keeps the plain nearest-first order.
-/// </summary>
-public sealed record RankingRules(double Diversity = 0, int? MaxPerCategory = null, int? MaxPerBrand = null, double BoostAvailable = 0)
-{
-    public static readonly RankingRules None = new();
-
-    /// <summary>Whether the results can differ from the first k candidates by score.</summary>
-    public bool ReRanks => Diversity > 0 || MaxPerCategory is not null || MaxPerBrand is not null || BoostAvailable > 0;
-
-    /// <summary>Whether candidates need their fused vectors (for the similarity between results that diversity weighs).</summary>
-    public bool NeedsVectors => Diversity > 0;
-}
-
 /// <summary>A candidate result with its fused vector, when the ranking needs it.</summary>
 public sealed record Candidate(SimilarResult Result, float[]? Vector);
 
@@ -29,8 +13,8 @@ public sealed record Pin(SimilarResult Result, int Position);
 public static class Ranking
 {
     /// <summary>The score results are ordered by: the weighted score when re-weighted, else the fused cosine, plus the availability boost.</summary>
-    public static double Relevance(SimilarResult result, RankingRules rules) =>
-        (result.WeightedScore ?? result.Score) + (result.Available ? rules.BoostAvailable : 0);
+    public static double Relevance(SimilarResult result, RankingOptions ranking) =>
+        (result.WeightedScore ?? result.Score) + (result.Available ? ranking.BoostAvailable : 0);
 
     /// <summary>
     /// Picks up to <paramref name="k"/> results: from <paramref name="candidates"/> greedily by
@@ -40,7 +24,7 @@ public static class Ranking
     /// against no cap and push the last results out).
     /// </summary>
     public static List<SimilarResult> Select(IReadOnlyList<Candidate> candidates, IReadOnlyList<Candidate> fallback, IReadOnlyList<Pin> pins,
-        int k, RankingRules rules)
+        int k, RankingOptions ranking)
     {
         var pinned = pins.Select(p => p.Result.Sku).ToHashSet(StringComparer.Ordinal);
         var picked = new List<Candidate>();
@@ -50,8 +34,8 @@ public static class Ranking
 
         bool Fits(SimilarResult r) =>
             !pinned.Contains(r.Sku)
-            && (rules.MaxPerCategory is not { } maxCategory || r.Category is null || perCategory.GetValueOrDefault(r.Category) < maxCategory)
-            && (rules.MaxPerBrand is not { } maxBrand || r.Brand is null || perBrand.GetValueOrDefault(r.Brand) < maxBrand);
+            && (ranking.MaxPerCategory is not { } maxCategory || r.Category is null || perCategory.GetValueOrDefault(r.Category) < maxCategory)
+            && (ranking.MaxPerBrand is not { } maxBrand || r.Brand is null || perBrand.GetValueOrDefault(r.Brand) < maxBrand);
 
         void Take(Candidate c)
         {
@@ -60,7 +44,7 @@ public static class Ranking
             if (c.Result.Brand is { } brand) perBrand[brand] = perBrand.GetValueOrDefault(brand) + 1;
         }
 
-        var pool = candidates.OrderByDescending(c => Relevance(c.Result, rules)).ThenBy(c => c.Result.Sku, StringComparer.Ordinal).ToList();
+        var pool = candidates.OrderByDescending(c => Relevance(c.Result, ranking)).ThenBy(c => c.Result.Sku, StringComparer.Ordinal).ToList();
         while (picked.Count < room)
         {
             Candidate? best = null;
@@ -69,12 +53,12 @@ public static class Ranking
             {
                 if (!Fits(c.Result))
                     continue;
-                var value = rules.Diversity > 0
-                    ? (1 - rules.Diversity) * Relevance(c.Result, rules) - rules.Diversity * MaxCosine(c, picked)
-                    : Relevance(c.Result, rules);
+                var value = ranking.Diversity > 0
+                    ? (1 - ranking.Diversity) * Relevance(c.Result, ranking) - ranking.Diversity * MaxCosine(c, picked)
+                    : Relevance(c.Result, ranking);
                 if (value > bestValue)
                     (best, bestValue) = (c, value);
-                if (rules.Diversity == 0)
+                if (ranking.Diversity == 0)
                     break; // the pool is in relevance order: the first that fits is the best
             }
             if (best is null)
@@ -85,7 +69,7 @@ public static class Ranking
 
         var taken = picked.Select(c => c.Result.Sku).ToHashSet(StringComparer.Ordinal);
         var results = picked.Select(c => c.Result).ToList();
-        foreach (var c in fallback.OrderByDescending(c => Relevance(c.Result, rules)).ThenBy(c => c.Result.Sku, StringComparer.Ordinal))
+        foreach (var c in fallback.OrderByDescending(c => Relevance(c.Result, ranking)).ThenBy(c => c.Result.Sku, StringComparer.Ordinal))
         {
             if (results.Count >= room)
                 break;

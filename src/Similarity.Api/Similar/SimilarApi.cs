@@ -11,6 +11,9 @@ using Similarity.Models;
 
 namespace Similarity.Similar;
 
+/// <summary>One SKU's answer in a batch: its results, or why there are none (404: no such item, 409: another model set's).</summary>
+public sealed record BatchEntry(string Sku, int Status, IReadOnlyList<SimilarResult> Results, string? Error);
+
 public static class SimilarApi
 {
     public static IEndpointRouteBuilder MapSimilarApi(this IEndpointRouteBuilder app)
@@ -52,9 +55,9 @@ public static class SimilarApi
 
     /// <summary>
     /// Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>; and where they came
-    /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (a search of the index).
+    /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (an index search).
     /// </summary>
-    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = SimilarSearch.Live);
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch);
 
     public sealed record SimilarBatchRequest(string[]? Skus);
 
@@ -76,9 +79,18 @@ public static class SimilarApi
         if (criteria.Errors.Count > 0)
             return TypedResults.ValidationProblem(criteria.Errors);
         using var _ = await models.ReadLockAsync(ct);
-        var entries = await search.SearchManyAsync(skus, criteria.Value!, ct);
-        return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", entries));
+        var answers = await search.SearchManyAsync(skus, criteria.Value!, ct);
+        return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", [.. answers.Select(EntryOf)]));
     }
+
+    /// <summary>A batch SKU's entry: 200 with its results, 404 (no such item) or 409 (another model set's) with why.</summary>
+    static BatchEntry EntryOf(BatchAnswer answer) => answer.State switch
+    {
+        QueryItemState.Missing => new(answer.Sku, StatusCodes.Status404NotFound, [], $"There is no item with SKU '{answer.Sku}'."),
+        QueryItemState.OtherModelSet => new(answer.Sku, StatusCodes.Status409Conflict, [],
+            $"Item '{answer.Sku}' has vectors from a model set other than the live one; re-embed it."),
+        _ => new(answer.Sku, StatusCodes.Status200OK, answer.Results, null),
+    };
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
@@ -166,12 +178,14 @@ public static class SimilarApi
     }
 
     /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>
-    static ProblemHttpResult? Refusal(string sku, QueryItem item, EmbeddingPipeline pipeline) =>
-        !item.Exists ? Problems.ItemNotFound(sku)
-        : !item.Current ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The item was embedded by another model set.",
+    static ProblemHttpResult? Refusal(string sku, QueryItem item, EmbeddingPipeline pipeline) => item.State switch
+    {
+        QueryItemState.Missing => Problems.ItemNotFound(sku),
+        QueryItemState.OtherModelSet => TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The item was embedded by another model set.",
             detail: $"Item '{sku}' has vectors from a model set other than the live one ({pipeline.Fingerprint}); send it again " +
-                "(PUT /items/{sku} or an import) to re-embed it, then ask again.")
-        : null;
+                "(PUT /items/{sku} or an import) to re-embed it, then ask again."),
+        _ => null,
+    };
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
         [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, ModelSets models,

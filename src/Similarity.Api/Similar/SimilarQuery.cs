@@ -9,13 +9,14 @@ public sealed record SearchFilter(string? Category, string? Brand, decimal? Pric
 
 /// <summary>
 /// How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine),
-/// with which optional fields of each result (<see cref="ResultFields"/>), chosen how (<see cref="RankingRules"/>), and
+/// with which optional fields of each result (<see cref="ResultFields"/>), chosen how (<see cref="RankingOptions"/>), and
 /// whether a page left short by the filters is filled from the query item's category (<see cref="Fallback"/>).
 /// </summary>
 public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight, ResultFields Fields = ResultFields.None,
-    RankingRules? Rules = null, bool Fallback = false)
+    RankingOptions? RankingChoice = null, bool Fallback = false)
 {
-    public RankingRules Ranking => Rules ?? RankingRules.None;
+    /// <summary>The ranking options of the request (<see cref="RankingOptions.None"/> when it gives none).</summary>
+    public RankingOptions Ranking => RankingChoice ?? RankingOptions.None;
 }
 
 /// <summary>Fields a result carries only when asked (<c>fields=attributes,description</c>): they are larger than the rest.</summary>
@@ -125,9 +126,9 @@ public sealed record SimilarQuery(
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
-        var rules = new RankingRules(Diversity ?? 0, MaxPerCategory, MaxPerBrand, BoostAvailable ?? 0);
+        var ranking = new RankingOptions(Diversity ?? 0, MaxPerCategory, MaxPerBrand, BoostAvailable ?? 0);
         return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text, fields,
-            rules.ReRanks ? rules : null, Fallback == "category"));
+            ranking.ReRanks ? ranking : null, Fallback == "category"));
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -1,4 +1,3 @@
-using NpgsqlTypes;
 using Pgvector;
 using Similarity.Database;
 
@@ -46,11 +45,10 @@ public sealed partial class SimilarSearch
             return (items, await SearchAsync(new SearchRequest(null, fused, Sum(v => v.Image) ?? Sum(v => v.Text), Sum(v => v.Text) ?? Sum(v => v.Image), criteria), ct));
         }
 
-        var request = new SearchRequest(null, null, null, null, criteria);
-        var exact = !index.IsValid;
-        var best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, request, exact, ct), ct);
-        if (best.Candidates.Count < criteria.K && !exact)
-            best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, request, exact: true, ct), ct);
+        var plan = PlanFor(new SearchRequest(null, null, null, null, criteria), exact: !index.IsValid);
+        var best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, criteria, plan, ct), ct);
+        if (best.Candidates.Count < criteria.K && plan.Index is not null)
+            best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, criteria, plan with { Index = null }, ct), ct);
         return (items, Choose(best, [], criteria));
     }
 
@@ -90,53 +88,17 @@ public sealed partial class SimilarSearch
         return norm < 1e-9 ? null : [.. sum.Select(x => (float)(x / norm))];
     }
 
-    /// <summary>
-    /// bestScore in one query: candidates are the nearest items of each positive (the HNSW index, once per positive);
-    /// each is scored by max over positives of weight × similarity minus max over negatives of the same, where the
-    /// similarity is the fused cosine, or the criteria's image/text-weighted one.
-    /// </summary>
-    async Task<Found> RunBestScoreAsync(IReadOnlyList<Example> examples, SearchRequest request, bool exact, CancellationToken ct)
+    /// <summary>bestScore in one query: the candidates are the nearest items of each positive (the HNSW index, once per positive).</summary>
+    async Task<Found> RunBestScoreAsync(IReadOnlyList<Example> examples, SearchCriteria criteria, SearchPlan plan, CancellationToken ct)
     {
-        var criteria = request.Criteria;
-        await using var batch = dataSource.CreateBatch();
-        var command = SearchCommand(batch, criteria, CandidatesFor(request), exact);
-        var p = command.Parameters;
-        p[5].Value = criteria.Ranking.ReRanks ? CandidatesFor(request) : criteria.K;
-        p.Add(new() { Value = examples.Select(e => e.Sku).ToArray() });                                          // $7
-        p.Add(new() { Value = examples.Select(e => e.Weight).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double }); // $8
-        p.Add(new() { Value = examples.Select(e => e.Positive).ToArray() });                                     // $9
-        var where = Conditions(request, p, exact, page: null);
-        var order = exact ? "embedding <=> ex.e" : $"{index.Expression} <=> ex.e::halfvec({index.Dimension})";
-        var similarity = request.Weighted
-            ? "($4 * coalesce(1 - (c.image_embedding <=> ex.i), 0) + $5 * coalesce(1 - (c.text_embedding <=> ex.t), 0))"
-            : "(1 - (c.embedding <=> ex.e))";
-        var extra = OptionalColumns(criteria, "c.");
-        command.CommandText = $"""
-            WITH ex AS (
-                SELECT u.weight, u.positive, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t
-                FROM unnest($7::text[], $8::float8[], $9::boolean[]) u(sku, weight, positive) JOIN items i ON i.sku = u.sku AND i.fingerprint = $1),
-            near AS (
-                SELECT DISTINCT n.sku FROM ex CROSS JOIN LATERAL (
-                    SELECT sku FROM items WHERE {where} ORDER BY {order} LIMIT $3) n
-                WHERE ex.positive)
-            SELECT c.sku, c.title, c.category, c.brand, c.price, c.currency, c.available, c.image_url, c.image_sha256 IS NOT NULL AS has_image{extra},
-                   s.best AS score, NULL::float8 AS image_score, NULL::float8 AS text_score, s.best AS rank
-            FROM items c JOIN near USING (sku)
-            CROSS JOIN LATERAL (
-                SELECT max(ex.weight * {similarity}) FILTER (WHERE ex.positive)
-                     - coalesce(max(ex.weight * {similarity}) FILTER (WHERE NOT ex.positive), 0) AS best
-                FROM ex) s
-            ORDER BY rank DESC, c.sku
-            LIMIT $6
-            """;
-        batch.BatchCommands.Add(command);
-
+        await using var batch = NewBatch(plan);
+        batch.BatchCommands.Add(SimilarSql.BestScore(examples, criteria, plan).ToCommand());
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        if (!exact)
+        if (plan.Index is not null)
             await reader.NextResultAsync(ct);
         var found = new Found([], []);
         while (await reader.ReadAsync(ct))
-            found.Candidates.Add(ReadCandidate(reader, criteria));
+            found.Candidates.Add(SimilarRows.Candidate(reader, criteria));
         return found;
     }
 }

@@ -127,7 +127,7 @@ public sealed class BulkListsTests(BulkCatalog catalog) : IClassFixture<BulkCata
         var all = await BruteForce.ReadAllAsync(catalog.Database);
         var lists = await catalog.ListsAsync();
         Assert.Equal(all.Select(i => i.Sku).Order(), lists.Keys.Order());
-        var capacity = SimilarLists.CapacityOf(BulkCatalog.Size);
+        var capacity = NeighbourList.CapacityOf(BulkCatalog.Size);
         foreach (var item in all)
         {
             var (neighbours, scores) = lists[item.Sku];

@@ -5,7 +5,7 @@ using Similarity.Similar;
 
 namespace Similarity.IntegrationTests.Catalog;
 
-/// <summary>A catalog of 150 items whose precomputed lists keep 20 neighbours each: fewer than the catalog, so items enter and leave lists.</summary>
+/// <summary>A catalog of 150 items whose neighbour lists keep 20 neighbours each: fewer than the catalog, so items enter and leave lists.</summary>
 public sealed class ListedCatalog : SimilarityApp
 {
     public const int Size = 20, Count = 150;
@@ -39,7 +39,7 @@ public sealed class ListedCatalog : SimilarityApp
 }
 
 /// <summary>
-/// The precomputed neighbour lists against a brute force over every stored vector, as the catalog changes. The tests share
+/// The neighbour lists against a brute force over every stored vector, as the catalog changes. The tests share
 /// one catalog and run one after another: each uses items that the others leave alone.
 /// </summary>
 public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<ListedCatalog>
@@ -59,7 +59,7 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
         foreach (var item in all)
         {
             var (neighbours, scores) = lists[item.Sku];
-            Assert.InRange(neighbours.Length, Math.Min(ListedCatalog.Size, all.Count - 1), Math.Min(SimilarLists.CapacityOf(ListedCatalog.Size), all.Count - 1));
+            Assert.InRange(neighbours.Length, Math.Min(ListedCatalog.Size, all.Count - 1), Math.Min(NeighbourList.CapacityOf(ListedCatalog.Size), all.Count - 1));
             var truth = all.Where(o => o.Sku != item.Sku).Select(o => (o.Sku, Score: BruteForce.Cosine(item.Fused, o.Fused)))
                 .OrderByDescending(o => o.Score).Take(neighbours.Length).ToList();
             for (var i = 0; i < neighbours.Length; i++)
@@ -94,7 +94,7 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
     }
 
     [Fact]
-    public async Task The_common_call_is_answered_from_the_list_and_the_others_by_the_live_search()
+    public async Task The_common_call_is_answered_from_the_list_and_the_others_by_the_index_search()
     {
         var client = catalog.CreateClient();
         var sku = ListedCatalog.SkuOf(44);
@@ -139,23 +139,30 @@ public sealed class SimilarListsTests(ListedCatalog catalog) : IClassFixture<Lis
     }
 
     [Fact]
-    public async Task Rules_apply_on_the_precomputed_path()
+    public async Task Rules_apply_on_pages_answered_from_the_neighbour_list()
     {
         var admin = catalog.CreateAdminClient();
         var client = catalog.CreateClient();
         string page = ListedCatalog.SkuOf(92), pinned = ListedCatalog.SkuOf(93);
         var list = (await catalog.ListsAsync())[page];
         var blocked = list.Neighbours[0];
-        Assert.True((await admin.PutAsJsonAsync($"/rules/{page}/{pinned}", new { kind = "pin", position = 1 })).IsSuccessStatusCode);
-        Assert.True((await admin.PutAsJsonAsync($"/rules/{page}/{blocked}", new { kind = "block" })).IsSuccessStatusCode);
+        try
+        {
+            Assert.True((await admin.PutAsJsonAsync($"/rules/{page}/{pinned}", new { kind = "pin", position = 1 })).IsSuccessStatusCode);
+            Assert.True((await admin.PutAsJsonAsync($"/rules/{page}/{blocked}", new { kind = "block" })).IsSuccessStatusCode);
 
-        var answer = await client.SimilarAsync(page, "?k=5");
+            var answer = await client.SimilarAsync(page, "?k=5");
 
-        Assert.Equal("precomputed", answer.Source);
-        Assert.Equal([pinned, .. list.Neighbours.Where(n => n != blocked && n != pinned).Take(4)], answer.Results.Select(r => r.Sku));
-        Assert.True(answer.Results[0].Pinned);
-        await admin.DeleteAsync($"/rules/{page}/{pinned}");
-        await admin.DeleteAsync($"/rules/{page}/{blocked}");
+            Assert.Equal("precomputed", answer.Source);
+            Assert.Equal([pinned, .. list.Neighbours.Where(n => n != blocked && n != pinned).Take(4)], answer.Results.Select(r => r.Sku));
+            Assert.True(answer.Results[0].Pinned);
+        }
+        finally
+        {
+            // The catalog is shared with the other tests of the class: the rules go even when an assertion failed.
+            await admin.DeleteAsync($"/rules/{page}/{pinned}");
+            await admin.DeleteAsync($"/rules/{page}/{blocked}");
+        }
     }
 }
 

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Similarity.IntegrationTests.Infrastructure;
 
-/// <summary>The precomputed neighbour lists of a test's database, read straight from their tables.</summary>
+/// <summary>The neighbour lists of a test's database, read straight from their tables.</summary>
 public static class NeighbourLists
 {
     /// <summary>Waits until the worker has applied every queued change: the queue's rows go only when a round commits.</summary>

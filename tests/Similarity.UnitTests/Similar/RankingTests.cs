@@ -16,40 +16,40 @@ public sealed class RankingTests
     static string[] Skus(IEnumerable<SimilarResult> results) => [.. results.Select(r => r.Sku)];
 
     [Fact]
-    public void Without_rules_the_first_k_by_score_are_taken()
+    public void Without_ranking_options_the_first_k_by_score_are_taken()
     {
-        Assert.Equal(["a", "b"], Skus(Ranking.Select([A, B, C], [], [], 2, RankingRules.None)));
+        Assert.Equal(["a", "b"], Skus(Ranking.Select([A, B, C], [], [], 2, RankingOptions.None)));
     }
 
     [Fact]
     public void Diversity_takes_the_orthogonal_item_over_the_near_copy()
     {
         // Second pick at diversity 0.5: b = 0.5·0.85 − 0.5·1 = −0.075; c = 0.5·0.60 − 0.5·0 = 0.30 → c.
-        Assert.Equal(["a", "c"], Skus(Ranking.Select([A, B, C], [], [], 2, new RankingRules(Diversity: 0.5))));
+        Assert.Equal(["a", "c"], Skus(Ranking.Select([A, B, C], [], [], 2, new RankingOptions(Diversity: 0.5))));
         // At diversity 0.05, b = 0.95·0.85 − 0.05 = 0.7575 beats c = 0.95·0.60 = 0.57.
-        Assert.Equal(["a", "b"], Skus(Ranking.Select([A, B, C], [], [], 2, new RankingRules(Diversity: 0.05))));
+        Assert.Equal(["a", "b"], Skus(Ranking.Select([A, B, C], [], [], 2, new RankingOptions(Diversity: 0.05))));
     }
 
     [Fact]
     public void A_brand_cap_skips_to_the_next_brand()
     {
-        Assert.Equal(["a", "c"], Skus(Ranking.Select([A, B, C], [], [], 3, new RankingRules(MaxPerBrand: 1))));
+        Assert.Equal(["a", "c"], Skus(Ranking.Select([A, B, C], [], [], 3, new RankingOptions(MaxPerBrand: 1))));
     }
 
     [Fact]
     public void The_boost_lifts_available_items_past_unavailable_ones()
     {
         var unavailable = Item("u", 0.95, [1, 0], available: false);
-        Assert.Equal(["u", "a"], Skus(Ranking.Select([unavailable, A], [], [], 2, RankingRules.None with { BoostAvailable = 0 })));
+        Assert.Equal(["u", "a"], Skus(Ranking.Select([unavailable, A], [], [], 2, RankingOptions.None with { BoostAvailable = 0 })));
         // 0.90 + 0.1 = 1.00 > 0.95.
-        Assert.Equal(["a", "u"], Skus(Ranking.Select([unavailable, A], [], [], 2, new RankingRules(BoostAvailable: 0.1))));
+        Assert.Equal(["a", "u"], Skus(Ranking.Select([unavailable, A], [], [], 2, new RankingOptions(BoostAvailable: 0.1))));
     }
 
     [Fact]
     public void A_fallback_fills_the_page_after_the_results_and_is_marked()
     {
         var d = Item("d", 0.30, [0, 1]);
-        var results = Ranking.Select([C], [A, C, d], [], 3, RankingRules.None);
+        var results = Ranking.Select([C], [A, C, d], [], 3, RankingOptions.None);
         Assert.Equal(["c", "a", "d"], Skus(results));
         Assert.Equal([false, true, true], results.Select(r => r.Fallback));
     }
@@ -58,10 +58,10 @@ public sealed class RankingTests
     public void Pins_go_to_their_positions_and_push_the_last_results_out()
     {
         var pinned = Item("p", 0.10, [0, 1]).Result;
-        var results = Ranking.Select([A, B, C], [], [new Pin(pinned, 2)], 3, RankingRules.None);
+        var results = Ranking.Select([A, B, C], [], [new Pin(pinned, 2)], 3, RankingOptions.None);
         Assert.Equal(["a", "p", "b"], Skus(results));
         Assert.Equal([false, true, false], results.Select(r => r.Pinned));
         // A position past the end lands last; a pinned item is never also a plain result.
-        Assert.Equal(["b", "a"], Skus(Ranking.Select([A, B], [], [new Pin(A.Result, 9)], 2, RankingRules.None)));
+        Assert.Equal(["b", "a"], Skus(Ranking.Select([A, B], [], [new Pin(A.Result, 9)], 2, RankingOptions.None)));
     }
 }

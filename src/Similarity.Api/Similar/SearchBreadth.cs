@@ -1,0 +1,17 @@
+using System.Globalization;
+using Npgsql;
+
+namespace Similarity.Similar;
+
+/// <summary>
+/// How far an index search looks (<c>hnsw.ef_search</c>, and pgvector's iterative scan so a selective filter keeps
+/// scanning instead of coming back short). Local to the transaction it runs in, so a pooled connection goes back as it came.
+/// </summary>
+public static class SearchBreadth
+{
+    public const string Sql = "SELECT set_config('hnsw.ef_search', @ef_search, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)";
+
+    /// <summary>The settings as the first command of a batch whose searches look at least <paramref name="breadth"/> far.</summary>
+    public static NpgsqlBatchCommand Command(int breadth) =>
+        new(Sql) { Parameters = { new("ef_search", breadth.ToString(CultureInfo.InvariantCulture)) } };
+}

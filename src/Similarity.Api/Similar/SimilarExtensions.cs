@@ -1,0 +1,23 @@
+using Similarity.Hosting;
+using Similarity.Models;
+
+namespace Similarity.Similar;
+
+public static class SimilarExtensions
+{
+    /// <summary>
+    /// The /similar search and the list worker, which keeps each item's neighbour list current in the background and
+    /// empties the lists when a model set goes live.
+    /// </summary>
+    public static WebApplicationBuilder AddSimilar(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SimilarSearch>();
+        builder.Services.AddSingleton<NeighbourListStore>();
+        builder.Services.AddSingleton<ListWorker>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ListWorker>());
+        builder.Services.AddHealthChecks().AddCheck<ListWorker.HealthCheck>("similarLists", tags: [HealthTags.Duty]);
+        builder.Services.AddSingleton<IModelActivationParticipant, NeighbourListsActivation>();
+        return builder;
+    }
+}

@@ -1,0 +1,123 @@
+using NpgsqlTypes;
+using Similarity.Similar;
+
+namespace Similarity.UnitTests.Similar;
+
+/// <summary>
+/// The SQL that <see cref="SimilarSql"/> builds for a few criteria, against the text expected here (a snapshot: a change
+/// to a query shows in this file's diff). The index is a 4-dimension one; the fingerprint "fp".
+/// </summary>
+public sealed class SimilarSqlTests
+{
+    static readonly IndexShape Index = new("(embedding::halfvec(4))", "vector_dims(embedding) = 4", 4);
+
+    static SearchCriteria Criteria(int k) => new(k, null, new SearchFilter(null, null, null, null, null, []), null, null);
+
+    [Fact]
+    public void An_items_page_searches_the_index_outside_its_blocked_items_and_reads_its_pins()
+    {
+        var statement = SimilarSql.Search(SearchRequest.ForItem("a-1", Criteria(10)), new SearchPlan("fp", Index, Candidates: 40, Rows: 10));
+
+        Assert.Equal("""
+        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint)
+        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        1 - (embedding <=> q.e) AS rank, NULL::integer AS pin_position
+         FROM (SELECT * FROM items WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND vector_dims(embedding) = 4 AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) ORDER BY (embedding::halfvec(4)) <=> (SELECT e FROM q)::halfvec(4) LIMIT @candidates) candidates, q
+         ORDER BY rank DESC, sku
+         LIMIT @rows)
+        UNION ALL
+        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        1 - (embedding <=> q.e) AS rank, pins.position AS pin_position
+         FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'pin' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) pins JOIN items ON items.sku = pins.other, q
+         WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked))
+        """, statement.Text);
+        Assert.Equal(["fingerprint", "query_sku", "exclude", "rows", "candidates"], statement.Parameters.Select(p => p.ParameterName));
+        Assert.Equal(["a-1"], (string[])statement.Parameters.Single(p => p.ParameterName == "exclude").Value!);
+        Assert.Equal(NpgsqlDbType.Array | NpgsqlDbType.Text, statement.Parameters.Single(p => p.ParameterName == "exclude").NpgsqlDbType);
+    }
+
+    [Fact]
+    public void A_page_from_the_neighbour_list_applies_the_filters_to_the_lists_items()
+    {
+        var criteria = Criteria(3) with { Filter = new SearchFilter("Mugs", null, null, 100m, null, []) };
+
+        var statement = SimilarSql.Search(SearchRequest.ForItem("a-1", criteria), new SearchPlan("fp", Index: null, Candidates: 3, Rows: 3, FromList: true));
+
+        Assert.Equal("""
+        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint)
+        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        1 - (embedding <=> q.e) AS rank, NULL::integer AS pin_position
+         FROM (SELECT * FROM (
+            SELECT items.*, n.score AS listed_score
+            FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
+            WHERE s.sku = @query_sku AND s.fingerprint = @fingerprint
+              -- an item whose own vectors changed since its list was computed is searched in the index until the worker catches up
+              AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = @query_sku)) listed
+        WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) AND lower(category) = lower(@category) AND price <= @price_max ORDER BY listed_score DESC, sku LIMIT @rows) candidates, q
+         ORDER BY rank DESC, sku
+         LIMIT @rows)
+        UNION ALL
+        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        1 - (embedding <=> q.e) AS rank, pins.position AS pin_position
+         FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'pin' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) pins JOIN items ON items.sku = pins.other, q
+         WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) AND lower(category) = lower(@category) AND price <= @price_max)
+        """, statement.Text);
+        Assert.Equal(["fingerprint", "query_sku", "exclude", "category", "price_max", "rows"], statement.Parameters.Select(p => p.ParameterName));
+    }
+
+    [Fact]
+    public void A_re_weighted_search_for_vectors_scans_exactly_when_there_is_no_index()
+    {
+        var criteria = Criteria(5) with { ImageWeight = 1, TextWeight = 2, Filter = new SearchFilter(null, "acme", null, null, true, ["x-1"]) };
+
+        var statement = SimilarSql.Search(new SearchRequest(null, [1, 0, 0, 0], null, [0, 1, 0, 0], criteria), new SearchPlan("fp", Index: null, Candidates: 50, Rows: 5));
+
+        Assert.Equal("""
+        WITH q AS (SELECT @fused::vector AS e, @image::vector AS i, @text::vector AS t)
+        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        @image_weight * coalesce(1 - (image_embedding <=> q.i), 0) + @text_weight * coalesce(1 - (text_embedding <=> q.t), 0) AS rank, NULL::integer AS pin_position
+         FROM (SELECT * FROM items WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND lower(brand) = lower(@brand) AND available = @available ORDER BY embedding <=> (SELECT e FROM q) LIMIT @candidates) candidates, q
+         ORDER BY rank DESC, sku
+         LIMIT @rows)
+        """, statement.Text);
+        Assert.Equal(["fingerprint", "fused", "image", "text", "exclude", "brand", "available", "image_weight", "text_weight", "rows", "candidates"],
+            statement.Parameters.Select(p => p.ParameterName));
+        Assert.Equal(DBNull.Value, statement.Parameters.Single(p => p.ParameterName == "image").Value); // the missing modality: a typed NULL
+    }
+
+    [Fact]
+    public void A_batch_searches_each_sku_in_a_lateral_join_and_reads_the_vectors_diversity_compares()
+    {
+        var criteria = Criteria(2) with { RankingChoice = new RankingOptions(Diversity: 0.5) };
+
+        var statement = SimilarSql.BatchSearch(["a-1", "b-2"], criteria, new SearchPlan("fp", Index, Candidates: 20, Rows: 2));
+
+        Assert.Equal("""
+        WITH q AS (
+            SELECT DISTINCT ON (i.sku) u.ord, i.sku AS query_sku, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t
+            FROM unnest(@skus::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = @fingerprint
+            ORDER BY i.sku, u.ord)
+        SELECT q.query_sku, r.* FROM q CROSS JOIN LATERAL (
+            SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image, embedding AS vector,
+        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
+        1 - (embedding <=> q.e) AS rank
+            FROM (SELECT * FROM items WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND vector_dims(embedding) = 4 AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = q.query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = q.query_sku OR (r.both_ways AND r.other_sku = q.query_sku))) blocked) AND sku <> q.query_sku ORDER BY (embedding::halfvec(4)) <=> q.e::halfvec(4) LIMIT @candidates) candidates
+            ORDER BY rank DESC, sku
+            LIMIT @rows) r
+        ORDER BY q.ord, r.rank DESC, r.sku
+        """, statement.Text);
+        Assert.Equal(["fingerprint", "exclude", "skus", "candidates", "rows"], statement.Parameters.Select(p => p.ParameterName));
+    }
+}
