@@ -55,7 +55,7 @@ public static class EncoderCompareBenchmark
         Console.WriteLine($"| FP32 vs INT8 vector, {items} items | cosine mean | cosine p1 | cosine min |");
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var (name, values) in new[] { ("image (encoder output)", cosines.Image), ("text (pooled)", cosines.Text), ("fused", cosines.Fused) })
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {values.Average():F4} | {Percentile(values, 0.01):F4} | {values.Min():F4} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {values.Average():F5} | {Percentile(values, 0.01):F5} | {values.Min():F5} |"));
         return 0;
     }
 
