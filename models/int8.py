@@ -60,9 +60,6 @@ class Rewriter:
     def array(self, name):
         return numpy_helper.to_array(self.inits[name]) if name in self.inits else None
 
-    def consumers(self, tensor):
-        return [n for n in self.graph.node if tensor in n.input]
-
     def finish(self, nodes):
         """Replaces the node list (kept in a valid order by the caller), drops unused initializers."""
         del self.graph.node[:]
