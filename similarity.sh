@@ -165,6 +165,13 @@ ensure_test_model_sets() {
     /usr/bin/python3 models/export_real.py --out models/resnet50-untrained --image-weights none --text-from models/tiny --golden
 }
 
+# An INT8 set from an FP32 one (models/quantize.py: calibration through the service's ONNX Runtime, then the rewrite).
+quantize_models() {
+  ensure_apt_packages openclipart-png
+  dotnet build src/Similarity.Bench -c Release -nologo -v q >&2
+  /usr/bin/python3 models/quantize.py make "$@"
+}
+
 # Retrains the default set from scratch (seeded) and prints the test split's figures.
 cmd_models_train() {
   ensure_apt_packages "${TRAINING_PACKAGES[@]}"
@@ -304,7 +311,10 @@ cmd_bench() {
   dotnet build src/Similarity.Bench -c Release -nologo -v q >&2
   local bench=(dotnet src/Similarity.Bench/bin/Release/net10.0/Similarity.Bench.dll)
   case "$what" in
-    encoders) ensure_models full; "${bench[@]}" encoders --manifest models/full/manifest.json --images "$CLIPART" "$@" ;;
+    encoders) ensure_models full
+      if [ "${1:-}" = --compare ]; then [ "${3:-}" != models/full-int8 ] || quantize_models models/full models/full-int8 --if-changed
+        "${bench[@]}" encoders "$@" --images "$CLIPART"
+      else "${bench[@]}" encoders --manifest models/full/manifest.json --images "$CLIPART" "$@"; fi ;;
     images) "${bench[@]}" images --images "$CLIPART" "$@" ;;
     similar) bench_similar "$@" ;;
     import) bench_import "$@" ;;
@@ -1286,6 +1296,7 @@ usage: ./similarity.sh COMMAND
   test [ARGS]         provision what is missing, then run every test (ARGS go to dotnet test, e.g. --filter)
   lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
+  bench encoders --compare FP32_DIR INT8_DIR   both sets' items/s at batch 1, 8, 32 and their vectors' cosine (--seconds S, --items N)
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
@@ -1301,6 +1312,8 @@ usage: ./similarity.sh COMMAND
   db start|stop|status  the project's private PostgreSQL cluster
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
+  models quantize SRC DST  an INT8 model set from an FP32 one (models/README.md)
+  models full-int8    the full set's INT8 twin (models quantize models/full models/full-int8), for bench encoders --compare
   models deploy DIR   upload a model set's folder to the running service as the candidate (PUT /models/NAME)
   pgvector            build and install pgvector only
   help                this text
@@ -1326,8 +1339,10 @@ case "${1:-help}" in
     case "${2:-tiny}" in
       train) shift 2; cmd_models_train "$@" ;;
       deploy) shift 2; cmd_models_deploy "$@" ;;
+      quantize) shift 2; (($# == 2)) || die "usage: ./similarity.sh models quantize SRC DST"; quantize_models "$@" ;;
+      full-int8) ensure_models full; quantize_models models/full models/full-int8 --if-changed; echo models/full-int8/manifest.json ;;
       tiny|full) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
-      *) die "usage: ./similarity.sh models [tiny|full|train]" ;;
+      *) die "usage: ./similarity.sh models [tiny|full|full-int8|train|quantize SRC DST]" ;;
     esac ;;
   pgvector) APT_PACKAGES=(postgresql-server-dev-15 build-essential dpkg-dev curl ca-certificates); ensure_apt_packages; ensure_pgvector ;;
   help|-h|--help) usage ;;

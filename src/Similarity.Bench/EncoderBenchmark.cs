@@ -79,7 +79,7 @@ public static class EncoderBenchmark
     }
 
     /// <summary>Items/s with <paramref name="clients"/> callers each keeping one request in flight, as a loaded service sees.</summary>
-    static async Task<double> MeasureConcurrent(int seconds, int clients, Func<Task<float[]>> request)
+    internal static async Task<double> MeasureConcurrent(int seconds, int clients, Func<Task<float[]>> request)
     {
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => request()));
         var watch = Stopwatch.StartNew();

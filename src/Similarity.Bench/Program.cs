@@ -3,6 +3,7 @@ using Similarity.Bench;
 // ./similarity.sh bench WHAT [options]: each benchmark measures its baseline in the same run and prints a markdown table.
 return args switch
 {
+    ["encoders", "--compare", var fp32, var int8, .. var rest] => await EncoderCompareBenchmark.RunAsync(fp32, int8, BenchArgs.Parse(rest)),
     ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(rest)),
     ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
     ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
@@ -15,6 +16,8 @@ return args switch
     ["pages", .. var rest] => await PagesBenchmark.RunAsync(BenchArgs.Parse(rest)),
     ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
     ["models", .. var rest] => await ModelsBenchmark.RunAsync(BenchArgs.Parse(rest)),
+    ["calibrate", .. var rest] => Int8Calibration.Run(BenchArgs.Parse(rest)),
+    ["golden-int8", .. var rest] => await Int8Golden.RunAsync(BenchArgs.Parse(rest)),
     _ => Usage(),
 };
 
@@ -22,6 +25,9 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: Similarity.Bench encoders --manifest PATH --images DIR [--seconds N]
+               Similarity.Bench encoders --compare FP32_DIR INT8_DIR --images DIR [--seconds N] [--items N]   (speed and FP32/INT8 cosine)
+               Similarity.Bench calibrate --manifest PATH --model ONNX --files LIST --out JSON   (activation ranges for models/quantize.py)
+               Similarity.Bench golden-int8 --manifest PATH --like GOLDEN_JSON --image PNG --out JSON   (an INT8 set's pinned vectors)
                Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
                Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
                Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
