@@ -18,6 +18,7 @@ builder.AddServiceDefaults();
 builder.AddRateLimits();
 builder.AddDatabase();
 builder.AddEncoders();
+builder.AddModels();
 builder.AddCatalog();
 builder.AddImports();
 

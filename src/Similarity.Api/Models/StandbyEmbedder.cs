@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Pgvector;
-using Similarity.Catalog;
+using Similarity.Database;
 using Similarity.Encoders;
 
 namespace Similarity.Models;
@@ -16,8 +16,8 @@ namespace Similarity.Models;
 /// with the live set — are embedded again by it. When none is left it builds the set's index and marks it ready; it
 /// goes on keeping a ready set (a candidate, or the previous live set kept for a rollback) up to date.
 /// </summary>
-internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, CatalogIndex index, IOptions<ModelOptions> options,
-    ILogger<StandbyEmbedder> logger) : BackgroundService
+internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, ModelDeployment deployment, CatalogIndex index,
+    EmbeddingRate rate, IOptions<ModelOptions> options, ILogger<StandbyEmbedder> logger) : BackgroundService
 {
     const int ItemsPerRound = 8;
     static readonly TimeSpan IdlePause = TimeSpan.FromMilliseconds(500), RetryPause = TimeSpan.FromSeconds(2);
@@ -87,7 +87,7 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             if (status == ModelStatus.Embedding && _failed.IsEmpty)
             {
                 await index.EnsureStandbyAsync(set, ct);
-                await models.MarkReadyAsync(set, ct);
+                await deployment.MarkReadyAsync(set, ct);
             }
             return 0;
         }
@@ -120,26 +120,27 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
                 var fusion = embedding.Fusion;
                 // Only if the item still has the content embedded: else a later round embeds what it has now.
                 var command = new NpgsqlBatchCommand("""
-                    UPDATE items SET standby_fingerprint = $2, standby_embedding = $3, standby_image_embedding = $4, standby_text_embedding = $5,
-                        standby_image_weight = $6, standby_text_weight = $7, standby_text_sha256 = text_sha256, standby_image_sha256 = image_sha256
-                    WHERE sku = $1 AND text_sha256 = $8 AND image_sha256 IS NOT DISTINCT FROM $9
+                    UPDATE items SET standby_fingerprint = @fingerprint, standby_embedding = @embedding, standby_image_embedding = @image_embedding,
+                        standby_text_embedding = @text_embedding, standby_image_weight = @image_weight, standby_text_weight = @text_weight,
+                        standby_text_sha256 = text_sha256, standby_image_sha256 = image_sha256
+                    WHERE sku = @sku AND text_sha256 = @text_sha256 AND image_sha256 IS NOT DISTINCT FROM @image_sha256
                     """);
-                command.Parameters.Add(new() { Value = item.Sku });
-                command.Parameters.Add(new() { Value = set.Fingerprint });
-                command.Parameters.Add(new() { Value = new Vector(fusion.Fused) });
-                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Image));
-                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Text));
-                command.Parameters.Add(new() { Value = fusion.ImageWeight });
-                command.Parameters.Add(new() { Value = fusion.TextWeight });
-                command.Parameters.Add(new() { Value = item.TextHash });
-                command.Parameters.Add(new() { Value = (object?)item.ImageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+                command.Parameters.AddWithValue("sku", item.Sku);
+                command.Parameters.AddWithValue("fingerprint", set.Fingerprint);
+                command.Parameters.AddWithValue("embedding", new Vector(fusion.Fused));
+                command.Parameters.Add(Named("image_embedding", VectorParameters.VectorParameter(fusion.Image)));
+                command.Parameters.Add(Named("text_embedding", VectorParameters.VectorParameter(fusion.Text)));
+                command.Parameters.AddWithValue("image_weight", fusion.ImageWeight);
+                command.Parameters.AddWithValue("text_weight", fusion.TextWeight);
+                command.Parameters.AddWithValue("text_sha256", item.TextHash);
+                command.Parameters.Add(new() { ParameterName = "image_sha256", Value = (object?)item.ImageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
                 batch.BatchCommands.Add(command);
                 written++;
             }
             if (written > 0)
                 await batch.ExecuteNonQueryAsync(ct);
         }
-        models.Embedder.Record(set.Name, written);
+        rate.Record(set.Name, written);
 
         // The pace: this round's items at EmbedItemsPerSecond, whatever the round itself took.
         var due = TimeSpan.FromSeconds(pending.Count / options.Value.EmbedItemsPerSecond) - System.Diagnostics.Stopwatch.GetElapsedTime(started);
@@ -154,14 +155,14 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
         await using var command = dataSource.CreateCommand($"""
             SELECT i.sku, i.title, i.category, i.description, i.text_sha256, i.image_sha256, p.full_jpeg
             FROM (SELECT sku, title, category, description, text_sha256, image_sha256 FROM items
-                  WHERE sku > $2 AND {ModelSets.StaleStandby} AND sku <> ALL($3) ORDER BY sku LIMIT $4) i
+                  WHERE sku > @cursor AND {StandbyColumns.Stale} AND sku <> ALL(@failed) ORDER BY sku LIMIT @limit) i
             LEFT JOIN item_pictures p ON p.sku = i.sku AND p.image_sha256 = i.image_sha256
             ORDER BY i.sku
             """);
-        command.Parameters.Add(new() { Value = set.Fingerprint });
-        command.Parameters.Add(new() { Value = _cursor });
-        command.Parameters.Add(new() { Value = _failed.Keys.ToArray() });
-        command.Parameters.Add(new() { Value = ItemsPerRound });
+        command.Parameters.AddWithValue("standby", set.Fingerprint);
+        command.Parameters.AddWithValue("cursor", _cursor);
+        command.Parameters.AddWithValue("failed", _failed.Keys.ToArray());
+        command.Parameters.AddWithValue("limit", ItemsPerRound);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var pending = new List<Pending>();
         while (await reader.ReadAsync(ct))
@@ -175,6 +176,12 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
                 reader.GetFieldValue<byte[]>(4), imageHash, picture));
         }
         return pending;
+    }
+
+    static NpgsqlParameter Named(string name, NpgsqlParameter parameter)
+    {
+        parameter.ParameterName = name;
+        return parameter;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "An embedding round for the standby model set failed; it is tried again")]
