@@ -6,8 +6,8 @@ namespace Similarity.Models;
 /// The model switch: which loaded set is live and which is the standby set beside it, and the lock that keeps every
 /// answer wholly from one set. Every request that reads or writes vectors holds <see cref="ReadLockAsync"/> while it
 /// does; an activation or a retirement takes the writer side, so it waits for those in flight and holds new ones
-/// while it switches. The in-memory state only ever follows the database (<c>model_sets</c>): it changes after the
-/// statement or commit that recorded it, never before.
+/// while it switches. The in-memory state follows the database (<c>model_sets</c>): it changes once the statement or
+/// commit that records it has succeeded (a retirement alone lets go of its set first, so no batch writes what it clears).
 /// </summary>
 public sealed class ModelSets : IAsyncDisposable
 {

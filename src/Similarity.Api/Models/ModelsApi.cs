@@ -179,7 +179,8 @@ public static class ModelsApi
         }
     }
 
-    static ProblemHttpResult Refused(ModelSetRefusedException ex)
+    /// <summary>The one place a refusal's reason becomes a status and a title.</summary>
+    internal static ProblemHttpResult Refused(ModelSetRefusedException ex)
     {
         var (status, title) = ex.Reason switch
         {
