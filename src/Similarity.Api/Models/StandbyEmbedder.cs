@@ -125,8 +125,8 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
                 command.Parameters.AddWithValue("sku", item.Sku);
                 command.Parameters.AddWithValue("fingerprint", set.Fingerprint);
                 command.Parameters.AddWithValue("embedding", new Vector(fusion.Fused));
-                command.Parameters.Add(Named("image_embedding", VectorParameters.VectorParameter(fusion.Image)));
-                command.Parameters.Add(Named("text_embedding", VectorParameters.VectorParameter(fusion.Text)));
+                command.Parameters.Add(VectorParameters.VectorParameter(fusion.Image, "image_embedding"));
+                command.Parameters.Add(VectorParameters.VectorParameter(fusion.Text, "text_embedding"));
                 command.Parameters.AddWithValue("image_weight", fusion.ImageWeight);
                 command.Parameters.AddWithValue("text_weight", fusion.TextWeight);
                 command.Parameters.AddWithValue("text_sha256", item.TextHash);
@@ -173,12 +173,6 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
                 reader.GetFieldValue<byte[]>(4), imageHash, picture));
         }
         return pending;
-    }
-
-    static NpgsqlParameter Named(string name, NpgsqlParameter parameter)
-    {
-        parameter.ParameterName = name;
-        return parameter;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "An embedding batch for the standby model set failed; it is tried again")]
