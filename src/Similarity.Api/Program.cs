@@ -19,6 +19,7 @@ builder.AddServiceDefaults();
 builder.AddRateLimits();
 builder.AddDatabase();
 builder.AddEncoders();
+builder.AddModels();
 builder.AddCatalog();
 builder.AddSimilar();
 builder.AddImports();

@@ -85,7 +85,7 @@ public static partial class ImportBenchmark
         // The very text the import embeds for each row.
         var catalog = Path.Combine(args.Get("catalog"), "catalog.csv");
         var titles = Similarity.Imports.CatalogRows.Read(catalog, Similarity.Imports.Formats.CatalogLayout.Detect(catalog, null, false), null).Take(32)
-            .Select(row => pipeline.Text.Preprocessor.Encode(Similarity.Catalog.CatalogText.Compose(row.Item.Title!, row.Item.Category, row.Item.Description)))
+            .Select(row => pipeline.Text.Preprocessor.Encode(CatalogText.Compose(row.Item.Title!, row.Item.Category, row.Item.Description)))
             .ToArray();
         var textLength = titles.Max(t => t.Length);
         var (ids, mask, types) = (new long[32 * textLength], new long[32 * textLength], new long[32 * textLength]);

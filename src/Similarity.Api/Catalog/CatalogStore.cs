@@ -191,8 +191,7 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
 
     static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
-    internal static NpgsqlParameter VectorParameter(float[]? vector) =>
-        vector is null ? new NpgsqlParameter { Value = DBNull.Value, DataTypeName = "vector" } : new NpgsqlParameter { Value = new Vector(vector) };
+    internal static NpgsqlParameter VectorParameter(float[]? vector) => VectorParameters.VectorParameter(vector);
 
     static StoredItem Read(NpgsqlDataReader reader) => new(
         reader.GetString(0),

@@ -1,31 +1,16 @@
-using System.Text;
+using Similarity.Encoders;
 
 namespace Similarity.Catalog;
 
 /// <summary>
-/// The one text an item is embedded by: <c>title. category. description</c>, in order of importance since
-/// truncation cuts the end, empty parts left out, so the same item always gives the same text (and hash). Brand,
-/// attributes, price, currency, availability and the picture's URL are not embedded (issue #11): a shop changes them
-/// all day, and changing them never costs a re-embedding (PATCH /items, imports).
+/// <c>CatalogText.Of(fields)</c>: the embedded text of an item's fields. The rule itself is
+/// <see cref="CatalogText"/>'s, in Encoders; this extension only knows which of Catalog's fields it takes.
 /// </summary>
-public static class CatalogText
+public static class CatalogTextOfFields
 {
-    public static string Compose(string title, string? category, string? description)
+    extension(CatalogText)
     {
-        var parts = new List<string> { title.Trim() };
-        AddIfPresent(parts, category);
-        AddIfPresent(parts, description);
-        return string.Join(". ", parts);
+        /// <summary>The text of stored or incoming fields.</summary>
+        public static string Of(ItemFields fields) => CatalogText.Compose(fields.Title, fields.Category, fields.Description);
     }
-
-    /// <summary>The text of stored or incoming fields.</summary>
-    public static string Of(ItemFields fields) => Compose(fields.Title, fields.Category, fields.Description);
-
-    static void AddIfPresent(List<string> parts, string? value)
-    {
-        if (!string.IsNullOrWhiteSpace(value))
-            parts.Add(value.Trim());
-    }
-
-    public static byte[] Hash(string text) => System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text));
 }

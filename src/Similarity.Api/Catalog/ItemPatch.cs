@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Similarity.Encoders;
 using Similarity.Hosting;
 using Similarity.Models;
 

@@ -2,25 +2,6 @@ using Similarity.Encoders;
 
 namespace Similarity.Models;
 
-/// <summary>The states a model set goes through (<c>model_sets.status</c>); see migration 0009.</summary>
-public static class ModelStatus
-{
-    /// <summary>Its vectors are the items' own columns: every query, import and PUT uses it.</summary>
-    public const string Live = "live";
-
-    /// <summary>Deployed and checked, holding the standby columns, not embedding yet.</summary>
-    public const string Candidate = "candidate";
-
-    /// <summary>Its background job is embedding the catalog into the standby columns.</summary>
-    public const string Embedding = "embedding";
-
-    /// <summary>Every item embedded and its index built: activating it is a switch of column names.</summary>
-    public const string Ready = "ready";
-
-    /// <summary>Deleted: no vectors, no index, no files; listed for the record.</summary>
-    public const string Retired = "retired";
-}
-
 /// <summary>A model set the service has loaded: its name, its encoders and what it costs.</summary>
 public sealed record ModelSet(string Name, EmbeddingPipeline Pipeline, string Directory, bool Owned, long BundleBytes, long MemoryBytes)
 {

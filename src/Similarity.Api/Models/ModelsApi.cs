@@ -7,7 +7,7 @@ using Similarity.Hosting;
 namespace Similarity.Models;
 
 /// <summary>
-/// The model lifecycle (issue #13), all admin: deploy a set beside the live one, embed the catalog with it in the
+/// The model lifecycle, all admin: deploy a set beside the live one, embed the catalog with it in the
 /// background, see what it would change, switch to it, switch back, retire it.
 /// </summary>
 public static class ModelsApi
@@ -63,11 +63,11 @@ public static class ModelsApi
 
     public sealed record ModelsResponse(IReadOnlyList<ModelSetInfo> Models);
 
-    static async Task<Ok<ModelsResponse>> ListAsync(ModelSets models, CancellationToken ct) =>
-        TypedResults.Ok(new ModelsResponse(await models.ListAsync(ct)));
+    static async Task<Ok<ModelsResponse>> ListAsync(ModelSetListing listing, CancellationToken ct) =>
+        TypedResults.Ok(new ModelsResponse(await listing.ListAsync(ct)));
 
     static async Task<Results<Created<ModelSetInfo>, ValidationProblem, ProblemHttpResult>> DeployAsync(
-        string name, HttpRequest request, ModelSets models, IOptions<ModelOptions> options, CancellationToken ct)
+        string name, HttpRequest request, ModelDeployment deployment, ModelSetListing listing, IOptions<ModelOptions> options, CancellationToken ct)
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
@@ -97,8 +97,8 @@ public static class ModelsApi
                     await file.WriteAsync(buffer.AsMemory(0, n), ct);
                 }
             }
-            var deployed = await models.DeployAsync(name, upload, ct);
-            return TypedResults.Created($"/models/{name}", deployed);
+            await deployment.DeployAsync(name, upload, ct);
+            return TypedResults.Created($"/models/{name}", (await listing.ListAsync(ct)).First(s => s.Name == name));
         }
         catch (ModelBundleException ex)
         {
@@ -114,24 +114,25 @@ public static class ModelsApi
         }
     }
 
-    static async Task<Results<Accepted<ModelSetInfo>, ValidationProblem, ProblemHttpResult>> EmbedAsync(string name, ModelSets models, CancellationToken ct)
+    static async Task<Results<Accepted<ModelSetInfo>, ValidationProblem, ProblemHttpResult>> EmbedAsync(
+        string name, ModelDeployment deployment, ModelSetListing listing, CancellationToken ct)
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        if (await RefusalOfAsync(() => models.StartEmbeddingAsync(name, ct)) is { } refused)
+        if (await RefusalOfAsync(() => deployment.StartEmbeddingAsync(name, ct)) is { } refused)
             return refused;
-        return TypedResults.Accepted("/models", (await models.ListAsync(ct)).First(s => s.Name == name));
+        return TypedResults.Accepted("/models", (await listing.ListAsync(ct)).First(s => s.Name == name));
     }
 
     static async Task<Results<Ok<ModelDiff.Report>, ValidationProblem, ProblemHttpResult>> DiffAsync(
-        string name, ModelSets models, ModelDiff diff, CancellationToken ct, int sample = DefaultSample)
+        string name, ModelSets models, ModelSetListing listing, ModelDiff diff, CancellationToken ct, int sample = DefaultSample)
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
         if (sample is < 1 or > MaxSample)
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["sample"] = [$"sample must be 1 to {MaxSample}."] });
         if (models.Standby is not { } standby || standby.Set.Name != name)
-            return (await models.ListAsync(ct)).Any(s => s.Name == name)
+            return (await listing.ListAsync(ct)).Any(s => s.Name == name)
                 ? TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not the standby set",
                     detail: $"'{name}' holds no vectors beside the live set's: a diff compares the live set with the standby one.")
                 : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such model set", detail: $"No model set is named '{name}'.");
@@ -142,20 +143,21 @@ public static class ModelsApi
             : TypedResults.Ok(report);
     }
 
-    static async Task<Results<Ok<ModelsResponse>, ValidationProblem, ProblemHttpResult>> ActivateAsync(string name, ModelSets models, CancellationToken ct)
+    static async Task<Results<Ok<ModelsResponse>, ValidationProblem, ProblemHttpResult>> ActivateAsync(
+        string name, ModelActivation activation, ModelSetListing listing, CancellationToken ct)
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        if (await RefusalOfAsync(() => models.ActivateAsync(name, ct)) is { } refused)
+        if (await RefusalOfAsync(() => activation.ActivateAsync(name, ct)) is { } refused)
             return refused;
-        return TypedResults.Ok(new ModelsResponse(await models.ListAsync(ct)));
+        return TypedResults.Ok(new ModelsResponse(await listing.ListAsync(ct)));
     }
 
-    static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RetireAsync(string name, ModelSets models, CancellationToken ct)
+    static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> RetireAsync(string name, ModelRetirement retirement, CancellationToken ct)
     {
         if (!ModelBundle.IsValidName(name))
             return InvalidName();
-        if (await RefusalOfAsync(() => models.RetireAsync(name, ct)) is { } refused)
+        if (await RefusalOfAsync(() => retirement.RetireAsync(name, ct)) is { } refused)
             return refused;
         return TypedResults.NoContent();
     }
@@ -177,6 +179,24 @@ public static class ModelsApi
         }
     }
 
-    static ProblemHttpResult Refused(ModelSetRefusedException ex) =>
-        TypedResults.Problem(statusCode: ex.Status, title: ex.Title, detail: ex.Message);
+    /// <summary>The one place a refusal's reason becomes a status and a title.</summary>
+    internal static ProblemHttpResult Refused(ModelSetRefusedException ex)
+    {
+        var (status, title) = ex.Reason switch
+        {
+            ModelRefusal.NoSuchSet => (StatusCodes.Status404NotFound, "No such model set"),
+            ModelRefusal.NameTaken => (StatusCodes.Status409Conflict, "Name taken"),
+            ModelRefusal.SameSet => (StatusCodes.Status409Conflict, "Same model set"),
+            ModelRefusal.StandbySlotTaken => (StatusCodes.Status409Conflict, "Standby slot taken"),
+            ModelRefusal.IsLive => (StatusCodes.Status409Conflict, "Live"),
+            ModelRefusal.Retired => (StatusCodes.Status409Conflict, "Retired"),
+            ModelRefusal.NotLoaded => (StatusCodes.Status409Conflict, "Not loaded"),
+            ModelRefusal.NotReady => (StatusCodes.Status409Conflict, "Not ready"),
+            ModelRefusal.CatalogBusy => (StatusCodes.Status409Conflict, "The catalog is busy"),
+            ModelRefusal.ImportInProgress => (StatusCodes.Status409Conflict, "Import in progress"),
+            ModelRefusal.ItemsChanged => (StatusCodes.Status409Conflict, "Items changed"),
+            _ => throw new ArgumentOutOfRangeException(nameof(ex), ex.Reason, "A refusal without a status."),
+        };
+        return TypedResults.Problem(statusCode: status, title: title, detail: ex.Message);
+    }
 }

@@ -2,24 +2,21 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Pgvector;
-using Similarity.Catalog;
+using Similarity.Database;
 using Similarity.Encoders;
 
 namespace Similarity.Models;
 
 /// <summary>
-/// The background re-embedding job (<c>POST /models/{name}/embed</c>): embeds every item with the standby set from
-/// its stored picture (<c>item_pictures.full_jpeg</c>) and its text, into the standby columns, a few at a time at
-/// the pace <c>Similarity:Models:EmbedItemsPerSecond</c> allows. What is left to do is read from the items
-/// themselves (a standby group of another set, or made from content the item no longer has), so the job resumes
-/// after a crash or a restart where it was, and items written while it runs — by PUT, PATCH or imports, which embed
-/// with the live set — are embedded again by it. When none is left it builds the set's index and marks it ready; it
-/// goes on keeping a ready set (a candidate, or the previous live set kept for a rollback) up to date.
+/// The standby embedder, a duty (<c>POST /models/{name}/embed</c> starts it for a candidate): embeds every item with the
+/// standby set into the standby columns, a batch at a time at <c>Similarity:Models:EmbedItemsPerSecond</c>. What is
+/// left to do is read from the items themselves, so it resumes where it was after a restart and catches up with items
+/// written meanwhile; with none left it builds the set's index and marks it ready.
 /// </summary>
-internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, CatalogIndex index, IOptions<ModelOptions> options,
-    ILogger<StandbyEmbedder> logger) : BackgroundService
+internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, ModelDeployment deployment, CatalogIndex index,
+    EmbeddingRate rate, IOptions<ModelOptions> options, ILogger<StandbyEmbedder> logger) : BackgroundService
 {
-    const int ItemsPerRound = 8;
+    const int ItemsPerBatch = 8;
     static readonly TimeSpan IdlePause = TimeSpan.FromMilliseconds(500), RetryPause = TimeSpan.FromSeconds(2);
 
     /// <summary>Items that could not be embedded, by SKU, with the reason; skipped until the set changes or the service restarts.</summary>
@@ -28,7 +25,7 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
     string _cursor = "";
     volatile string? _fault;
 
-    /// <summary>Why the job is not making progress (a failing round, or items it cannot embed); null while it is.</summary>
+    /// <summary>Why the job is not making progress (a failing batch, or items it cannot embed); null while it is.</summary>
     public string? Fault => _fault ?? (_failed.IsEmpty ? null
         : $"{_failed.Count} item(s) could not be embedded with the standby set, e.g. {_failed.First().Key}: {_failed.First().Value}");
 
@@ -40,7 +37,7 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             try
             {
                 if (models.Standby is { Status: ModelStatus.Embedding or ModelStatus.Ready } standby)
-                    worked = await RoundAsync(standby.Set, standby.Status, stoppingToken);
+                    worked = await BatchAsync(standby.Set, standby.Status, stoppingToken);
                 _fault = null;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -49,8 +46,8 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             }
             catch (Exception ex)
             {
-                _fault = "The embedding job's last round failed (logged); it is tried again.";
-                LogRoundFailed(ex);
+                _fault = "The embedding job's last batch failed (logged); it is tried again.";
+                LogBatchFailed(ex);
                 worked = -1;
             }
             try
@@ -67,8 +64,8 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
 
     sealed record Pending(string Sku, string Text, byte[] TextHash, byte[]? ImageHash, byte[]? Picture);
 
-    /// <summary>One round: up to <see cref="ItemsPerRound"/> items embedded and written; or, with none left, the set made ready.</summary>
-    async Task<int> RoundAsync(ModelSet set, string status, CancellationToken ct)
+    /// <summary>One batch: up to <see cref="ItemsPerBatch"/> items embedded and written; or, with none left, the set made ready.</summary>
+    async Task<int> BatchAsync(ModelSet set, string status, CancellationToken ct)
     {
         if (_failedFor != set.Fingerprint)
         {
@@ -87,7 +84,7 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             if (status == ModelStatus.Embedding && _failed.IsEmpty)
             {
                 await index.EnsureStandbyAsync(set, ct);
-                await models.MarkReadyAsync(set, ct);
+                await deployment.MarkReadyAsync(set, ct);
             }
             return 0;
         }
@@ -107,7 +104,7 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
         }));
 
         var written = 0;
-        // Under the read side: an activation or a retirement never sees half a round.
+        // Under the read side: an activation or a retirement never sees half a batch.
         using (await models.ReadLockAsync(ct))
         {
             if (models.Standby?.Set != set)
@@ -118,30 +115,31 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
                 if (embedding is null)
                     continue;
                 var fusion = embedding.Fusion;
-                // Only if the item still has the content embedded: else a later round embeds what it has now.
+                // Only if the item still has the content embedded: else a later batch embeds what it has now.
                 var command = new NpgsqlBatchCommand("""
-                    UPDATE items SET standby_fingerprint = $2, standby_embedding = $3, standby_image_embedding = $4, standby_text_embedding = $5,
-                        standby_image_weight = $6, standby_text_weight = $7, standby_text_sha256 = text_sha256, standby_image_sha256 = image_sha256
-                    WHERE sku = $1 AND text_sha256 = $8 AND image_sha256 IS NOT DISTINCT FROM $9
+                    UPDATE items SET standby_fingerprint = @fingerprint, standby_embedding = @embedding, standby_image_embedding = @image_embedding,
+                        standby_text_embedding = @text_embedding, standby_image_weight = @image_weight, standby_text_weight = @text_weight,
+                        standby_text_sha256 = text_sha256, standby_image_sha256 = image_sha256
+                    WHERE sku = @sku AND text_sha256 = @text_sha256 AND image_sha256 IS NOT DISTINCT FROM @image_sha256
                     """);
-                command.Parameters.Add(new() { Value = item.Sku });
-                command.Parameters.Add(new() { Value = set.Fingerprint });
-                command.Parameters.Add(new() { Value = new Vector(fusion.Fused) });
-                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Image));
-                command.Parameters.Add(CatalogStore.VectorParameter(fusion.Text));
-                command.Parameters.Add(new() { Value = fusion.ImageWeight });
-                command.Parameters.Add(new() { Value = fusion.TextWeight });
-                command.Parameters.Add(new() { Value = item.TextHash });
-                command.Parameters.Add(new() { Value = (object?)item.ImageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
+                command.Parameters.AddWithValue("sku", item.Sku);
+                command.Parameters.AddWithValue("fingerprint", set.Fingerprint);
+                command.Parameters.AddWithValue("embedding", new Vector(fusion.Fused));
+                command.Parameters.Add(VectorParameters.VectorParameter(fusion.Image, "image_embedding"));
+                command.Parameters.Add(VectorParameters.VectorParameter(fusion.Text, "text_embedding"));
+                command.Parameters.AddWithValue("image_weight", fusion.ImageWeight);
+                command.Parameters.AddWithValue("text_weight", fusion.TextWeight);
+                command.Parameters.AddWithValue("text_sha256", item.TextHash);
+                command.Parameters.Add(new() { ParameterName = "image_sha256", Value = (object?)item.ImageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea });
                 batch.BatchCommands.Add(command);
                 written++;
             }
             if (written > 0)
                 await batch.ExecuteNonQueryAsync(ct);
         }
-        models.Embedder.Record(set.Name, written);
+        rate.Record(set.Name, written);
 
-        // The pace: this round's items at EmbedItemsPerSecond, whatever the round itself took.
+        // The pace: this batch's items at EmbedItemsPerSecond, whatever the batch itself took.
         var due = TimeSpan.FromSeconds(pending.Count / options.Value.EmbedItemsPerSecond) - System.Diagnostics.Stopwatch.GetElapsedTime(started);
         if (due > TimeSpan.Zero)
             await Task.Delay(due, ct);
@@ -154,14 +152,14 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
         await using var command = dataSource.CreateCommand($"""
             SELECT i.sku, i.title, i.category, i.description, i.text_sha256, i.image_sha256, p.full_jpeg
             FROM (SELECT sku, title, category, description, text_sha256, image_sha256 FROM items
-                  WHERE sku > $2 AND {ModelSets.StaleStandby} AND sku <> ALL($3) ORDER BY sku LIMIT $4) i
+                  WHERE sku > @cursor AND {StandbyColumns.Stale} AND sku <> ALL(@failed) ORDER BY sku LIMIT @limit) i
             LEFT JOIN item_pictures p ON p.sku = i.sku AND p.image_sha256 = i.image_sha256
             ORDER BY i.sku
             """);
-        command.Parameters.Add(new() { Value = set.Fingerprint });
-        command.Parameters.Add(new() { Value = _cursor });
-        command.Parameters.Add(new() { Value = _failed.Keys.ToArray() });
-        command.Parameters.Add(new() { Value = ItemsPerRound });
+        command.Parameters.AddWithValue("standby", set.Fingerprint);
+        command.Parameters.AddWithValue("cursor", _cursor);
+        command.Parameters.AddWithValue("failed", _failed.Keys.ToArray());
+        command.Parameters.AddWithValue("limit", ItemsPerBatch);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var pending = new List<Pending>();
         while (await reader.ReadAsync(ct))
@@ -177,8 +175,8 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
         return pending;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "An embedding round for the standby model set failed; it is tried again")]
-    partial void LogRoundFailed(Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "An embedding batch for the standby model set failed; it is tried again")]
+    partial void LogBatchFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Item {Sku} has an image but no stored picture: the standby set embeds its text only")]
     partial void LogNoPicture(string sku);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Similarity.Catalog;
 using Similarity.Hosting;
 using Similarity.Models;
 

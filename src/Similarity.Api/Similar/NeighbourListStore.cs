@@ -1,5 +1,5 @@
 using Npgsql;
-using Similarity.Catalog;
+using Similarity.Models;
 
 namespace Similarity.Similar;
 

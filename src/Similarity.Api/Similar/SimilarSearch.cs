@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Similarity.Catalog;
 using Similarity.Database;
 using Similarity.Hosting;
 using Similarity.Models;

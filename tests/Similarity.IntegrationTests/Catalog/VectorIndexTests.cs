@@ -16,7 +16,7 @@ public sealed class VectorIndexTests
         }
     }
 
-    static readonly string IndexName = Similarity.Catalog.CatalogIndex.NameOf(Similarity.Encoders.ModelManifest.Load(TestPaths.TinyManifest).Fingerprint);
+    static readonly string IndexName = Similarity.Models.CatalogIndex.NameOf(Similarity.Encoders.ModelManifest.Load(TestPaths.TinyManifest).Fingerprint);
 
     [Fact]
     public async Task Start_writes_and_readiness_do_not_wait_for_the_index_and_similar_scans_exactly_until_it_is_valid()

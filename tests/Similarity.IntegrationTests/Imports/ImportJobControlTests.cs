@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Similarity.Catalog;
 using Similarity.Cli;
+using Similarity.Encoders;
 using Similarity.Imports;
 using Similarity.IntegrationTests.Infrastructure;
 using Spectre.Console;

@@ -1,21 +1,16 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Similarity.Models;
 
-namespace Similarity.Catalog;
+namespace Similarity.Models;
 
 /// <summary>
-/// The HNSW index over each model set's fused vectors, of its own dimension: an expression index on
-/// <c>embedding::halfvec(D)</c> (half the size of a float32 index; results are re-ranked by exact float32
-/// cosine, see docs/benchmarks.md for the recall this gives), partial to rows of that dimension so that rows
-/// a model set of another dimension wrote never reach the cast. Named after the set's fingerprint: the standby
-/// set's index is built on the <c>standby_embedding</c> column and follows it when an activation renames the
-/// columns, so it is the live index at once. The live one is built after start by <see cref="Builder"/>
-/// with CREATE INDEX CONCURRENTLY: neither the start, nor writes, nor readiness wait for it. Until it is
-/// valid, /similar answers by exact scan and /health/ready says so (Degraded).
+/// The vector index: one HNSW index per model set over its fused vectors (<c>embedding::halfvec(D)</c>, partial to rows of
+/// that dimension), named after the set's fingerprint so that the standby set's index, built on the standby column,
+/// follows the column when an activation renames it. The live set's index is built in the background after start;
+/// until it is valid, /similar answers by exact scan and /health/ready says so (Degraded).
 /// </summary>
-public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, ModelSets models, IOptions<SearchOptions> options, ILogger<CatalogIndex> logger)
+public sealed partial class CatalogIndex(NpgsqlDataSource dataSource, ModelSets models, IOptions<VectorIndexOptions> options, ILogger<CatalogIndex> logger)
 {
     // One instance builds at a time; the others wait, then find it valid. "HNSWIDX" in ASCII.
     const long BuildLockKey = 0x484E5357494458;

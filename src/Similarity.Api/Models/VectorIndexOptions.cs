@@ -1,12 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Similarity.Catalog;
+namespace Similarity.Models;
 
 /// <summary>
-/// <c>Similarity:Search</c> as the HNSW index reads it when it builds: its graph's shape. How /similar searches (the
-/// rest of the section) is Similar's own <c>SearchOptions</c>.
+/// How the vector index is built: the HNSW keys of <c>Similarity:Search</c> (the section's other keys, how /similar
+/// searches, belong to the search's own options).
 /// </summary>
-public sealed class SearchOptions
+public sealed class VectorIndexOptions
 {
     public const string Section = "Similarity:Search";
 
