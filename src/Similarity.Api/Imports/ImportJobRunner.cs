@@ -235,20 +235,17 @@ public sealed partial class ImportJobRunner(
         }
     }
 
-    /// <summary>A batch ready for the models: its outcome so far, the items to embed, their decoded images and tokens.</summary>
-    sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<Prepared> toEmbed, List<Prepared> withImage,
-        ImageEncoder.DecodedBatch? images, int[][] tokens) : IAsyncDisposable
+    /// <summary>A batch ready for the models: its outcome so far, the items to embed and their decoded pictures and tokens.</summary>
+    sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<Prepared> toEmbed, EmbeddingBatch embedding) : IAsyncDisposable
     {
         public int RowCount => rowCount;
         public BatchOutcome Outcome => outcome;
         public List<Prepared> ToEmbed => toEmbed;
-        public List<Prepared> WithImage => withImage;
-        public ImageEncoder.DecodedBatch? Images => images;
-        public int[][] Tokens => tokens;
+        public EmbeddingBatch Embedding => embedding;
 
         public ValueTask DisposeAsync()
         {
-            images?.Dispose();
+            embedding.Dispose();
             return ValueTask.CompletedTask;
         }
     }
@@ -334,10 +331,8 @@ public sealed partial class ImportJobRunner(
                 toEmbed.Add(item);
         }
         ct.ThrowIfCancellationRequested();
-        var withImage = toEmbed.Where(i => i.Image is not null).ToList();
-        var images = withImage.Count == 0 ? null : Pipeline.Image.Decode([.. withImage.Select(i => i.Image!)]);
-        var tokens = toEmbed.Select(i => Pipeline.Text.Preprocessor.Encode(i.Text)).ToArray();
-        return new PreparedBatch(batch.Rows.Length, outcome, toEmbed, withImage, images, tokens);
+        var embedding = Pipeline.PrepareBatch([.. toEmbed.Select(i => new EmbeddingInput(i.Image, i.Text))]);
+        return new PreparedBatch(batch.Rows.Length, outcome, toEmbed, embedding);
     }
 
     /// <summary>The row validated like PUT /items (a row it passes, the database takes), before its picture is known.</summary>
@@ -427,33 +422,23 @@ public sealed partial class ImportJobRunner(
         return null;
     }
 
-    /// <summary>
-    /// The batch's images, then its texts, through their encoders, then fusion item by item. One encoder at a
-    /// time: each already uses every core, and two running at once only contend (docs/benchmarks.md).
-    /// </summary>
+    /// <summary>The batch through <see cref="EmbeddingPipeline.EmbedBatch(EmbeddingBatch)"/>, each item's vectors checked.</summary>
     BatchOutcome Embed(PreparedBatch batch)
     {
         var outcome = batch.Outcome;
         var items = batch.ToEmbed;
         if (items.Count == 0)
             return outcome;
-        var images = batch.Images?.Run() ?? [];
-        var texts = Pipeline.Text.RunBatch(batch.Tokens);
-        var imageOf = batch.WithImage.Select((item, index) => (item, index)).ToDictionary(p => p.item, p => images[p.index]);
+        var embedded = Pipeline.EmbedBatch(batch.Embedding);
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
-            float[]? imageVector = null;
-            if (imageOf.TryGetValue(item, out var imageOutcome))
+            if (embedded[i] is { Error: { } error })
             {
-                if (imageOutcome.Error is { } error)
-                {
-                    RejectPicture(item, error.Message);
-                    continue;
-                }
-                imageVector = imageOutcome.Value;
+                RejectPicture(item, error.Message);
+                continue;
             }
-            var fusion = Pipeline.Fusion.Fuse(imageVector, texts[i].Value);
+            var fusion = embedded[i].Value!;
             try
             {
                 VectorGuard.Check(fusion.Fused, item.Image is null ? "title" : "image");
