@@ -1,44 +1,8 @@
 using Npgsql;
 using NpgsqlTypes;
 using Similarity.Database;
-using Similarity.Imports.Formats;
 
 namespace Similarity.Imports;
-
-/// <summary>
-/// How a job reads its upload: the format the client named (null: detected from the file), the column mapping of a
-/// mapped CSV, and what to do with a row whose picture cannot be downloaded (<c>skip</c> it, or store it <c>textOnly</c>).
-/// </summary>
-public sealed record ImportReading(string? FormatName, string? Mapping, string MissingImage)
-{
-    public const string Skip = "skip", TextOnly = "textOnly";
-
-    public static readonly ImportReading Default = new(null, null, Skip);
-
-    /// <summary>
-    /// The catalog's layout and mapping, from the file's first bytes and these settings: the same answer for the
-    /// request that checks an upload and the job that reads it. A refusal names the field at fault.
-    /// </summary>
-    public (CatalogLayout Layout, MappedCatalog? Mapping) Open(string catalogPath)
-    {
-        var mapping = Mapping is null ? null : MappedCatalog.Parse(Mapping);
-        var layout = CatalogLayout.Detect(catalogPath, FormatName, mapping is not null);
-        mapping?.CheckHeader(layout.Header ?? []);
-        return (layout, mapping);
-    }
-}
-
-/// <summary>An import job as stored. <see cref="Format"/> is the format it reads: native, merchant-center, shopify or mapped.</summary>
-public sealed record ImportJob(
-    Guid Id, string? IdempotencyKey, byte[] BodySha256, string Format, string CatalogPath, string? ImagesPath, string Status,
-    int? TotalRows, int ProcessedRows, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, ImportReading Reading, int PicturesDownloaded, int Reembedded);
-
-/// <summary>
-/// A row the import could not take as sent: its row number, the file line it starts on, its SKU, the file's columns
-/// at fault and why. <see cref="Stored"/>: kept all the same without its picture (missingImage=textOnly).
-/// </summary>
-public sealed record ImportError(int Row, int? Line, string? Sku, string? Columns, string Reason, bool Stored);
 
 /// <summary>Import jobs and their errors in PostgreSQL.</summary>
 public sealed class ImportStore(NpgsqlDataSource dataSource)

@@ -1,35 +1,10 @@
-using System.Threading.Channels;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Similarity.Database;
 using Similarity.Encoders;
-
 using Similarity.Hosting;
-using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;
-
-/// <summary>Wakes the workers when a job is queued, so they need not wait for their next poll.</summary>
-public sealed class ImportQueue
-{
-    readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    public void Notify() => _signal.Writer.TryWrite(true);
-
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
-    {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timer.CancelAfter(timeout);
-        try
-        {
-            await _signal.Reader.ReadAsync(timer.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-        }
-    }
-}
 
 /// <summary>
 /// Claims and runs import jobs. A worker owns a job by a PostgreSQL advisory lock held on its own connection for
@@ -104,7 +79,7 @@ public sealed partial class ImportWorker(
     async Task<Round> RunNextJobAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        if (await ClaimAsync(connection, ct) is not { } job)
+        if (await ImportJobClaim.ClaimAsync(connection, ct) is not { } job)
             return Round.Idle;
         var round = Round.Ran;
         try
@@ -130,7 +105,7 @@ public sealed partial class ImportWorker(
         }
         finally
         {
-            await UnlockAsync(connection, job.Id);
+            await ImportJobClaim.UnlockAsync(connection, job.Id);
         }
         return round;
     }
@@ -166,51 +141,6 @@ public sealed partial class ImportWorker(
         }
     }
 
-    /// <summary>The oldest queued or orphaned running job whose advisory lock this connection can take.</summary>
-    static async Task<ImportJob?> ClaimAsync(NpgsqlConnection connection, CancellationToken ct)
-    {
-        var candidates = new List<Guid>();
-        await using (var open = new NpgsqlCommand("SELECT id FROM import_jobs WHERE status IN ('queued', 'running') ORDER BY created_at LIMIT 50", connection))
-        await using (var reader = await open.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct))
-                candidates.Add(reader.GetGuid(0));
-
-        foreach (var id in candidates)
-        {
-            await using var claim = new NpgsqlCommand($"""
-                WITH locked AS (SELECT pg_try_advisory_lock({LockKey}) AS ok)
-                UPDATE import_jobs SET status = 'running', started_at = coalesce(started_at, now())
-                FROM locked WHERE locked.ok AND id = $1 AND status IN ('queued', 'running')
-                RETURNING {Columns("import_jobs.")}
-                """, connection);
-            claim.Parameters.Add(new() { Value = id });
-            await using var reader = await claim.ExecuteReaderAsync(ct);
-            if (await reader.ReadAsync(ct))
-                return ImportStore.Read(reader);
-            await reader.DisposeAsync();
-            await UnlockAsync(connection, id); // taken but the job had just ended: give the lock back
-        }
-        return null;
-    }
-
-    const string LockKey = "('x' || substr(md5($1::text), 1, 16))::bit(64)::bigint";
-
-    static string Columns(string prefix) => string.Join(", ", ImportStore.Columns.Split(',').Select(c => prefix + c.Trim()));
-
-    static async Task UnlockAsync(NpgsqlConnection connection, Guid id)
-    {
-        try
-        {
-            await using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({LockKey})", connection);
-            unlock.Parameters.Add(new() { Value = id });
-            await unlock.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException)
-        {
-            // A broken connection took the lock with it.
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} ({Format}) running from row {ProcessedRows} of {TotalRows}")]
     partial void LogStarted(Guid jobId, string format, int processedRows, int? totalRows);
 
@@ -234,58 +164,4 @@ public sealed partial class ImportWorker(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Import worker cannot reach the database: {Reason}")]
     partial void LogDatabaseUnavailable(string reason, Exception exception);
-}
-
-/// <summary>
-/// What /health/ready says of imports: unhealthy when a worker loop stopped or the spool cannot be written
-/// (no upload could be stored, no job read); degraded while a worker's last round failed.
-/// </summary>
-public sealed class ImportWorkerState(ImportSpool spool, IOptions<ImportOptions> options, ILogger<ImportWorkerState> logger) : IHealthCheck
-{
-    readonly int[] _state = new int[options.Value.Workers]; // 0 running, 1 last round failed, 2 stopped
-
-    public void RoundSucceeded(int worker) => Interlocked.CompareExchange(ref _state[worker], 0, 1);
-
-    public void RoundFailed(int worker) => Interlocked.CompareExchange(ref _state[worker], 1, 0);
-
-    public void Stopped(int worker) => Volatile.Write(ref _state[worker], 2);
-
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        var states = Enumerable.Range(0, _state.Length).Select(i => Volatile.Read(ref _state[i])).ToArray();
-        var data = new Dictionary<string, object> { ["workers"] = states.Length, ["stopped"] = states.Count(s => s == 2) };
-        if (states.Contains(2))
-            return Task.FromResult(HealthCheckResult.Unhealthy("An import worker loop stopped (logged); jobs wait.", data: data));
-        if (spool.Problem() is { } problem)
-        {
-            ImportSpoolLog.Unwritable(logger, spool.Root, problem);
-            return Task.FromResult(HealthCheckResult.Unhealthy("Imports cannot run: the spool folder (Similarity:Imports:SpoolPath) cannot be written (logged).", data: data));
-        }
-        return Task.FromResult(states.Contains(1)
-            ? HealthCheckResult.Degraded("An import worker's last round failed (logged); it goes on.", data: data)
-            : HealthCheckResult.Healthy("Import workers running; the spool is writable.", data));
-    }
-}
-
-static partial class ImportSpoolLog
-{
-    [LoggerMessage(Level = LogLevel.Error, Message = "The import spool {Root} cannot be written")]
-    public static partial void Unwritable(ILogger logger, string root, Exception exception);
-}
-
-public static class ImportsExtensions
-{
-    public static WebApplicationBuilder AddImports(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddOptions<ImportOptions>().BindConfiguration(ImportOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<ImportStore>();
-        builder.Services.AddSingleton<ImportQueue>();
-        builder.Services.AddSingleton<ImportSpool>();
-        builder.Services.AddPictureFetching();
-        builder.Services.AddSingleton<ImportJobRunner>();
-        builder.Services.AddSingleton<ImportWorkerState>();
-        builder.Services.AddHostedService<ImportWorker>();
-        builder.Services.AddHealthChecks().AddCheck<ImportWorkerState>("imports", tags: ["ready"]);
-        return builder;
-    }
 }
