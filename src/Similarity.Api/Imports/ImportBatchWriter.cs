@@ -7,9 +7,6 @@ using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
-/// <summary>How writing a batch went: written, or the job was cancelled, or another runner has it now.</summary>
-enum BatchWrite { Written, Cancelled, TakenOver }
-
 /// <summary>
 /// Writes one batch in one transaction: embedded rows by binary COPY into a staging table that keeps the items
 /// table's CHECK constraints and column types, then one INSERT … ON CONFLICT that updates a row only where its
@@ -18,11 +15,12 @@ enum BatchWrite { Written, Cancelled, TakenOver }
 /// the fields' update), row by row, and rejected alone. Rows go in SKU order to make deadlocks between concurrent
 /// imports rare (the caller retries them). The progress update expects the job where this runner left it: a runner
 /// that lost the job to another (its lock's connection died) writes nothing, and a retry after a commit whose
-/// answer was lost writes nothing twice.
+/// answer was lost writes nothing twice. It answers null when the batch is written, else how the job's run ends
+/// (<see cref="ImportEnd.Cancelled"/> or <see cref="ImportEnd.TakenOver"/>).
 /// </summary>
 sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics metrics)
 {
-    public async Task<BatchWrite> WriteOnceAsync(Guid jobId, int processedBefore, int rowCount, BatchOutcome outcome, string fingerprint, CancellationToken ct)
+    public async Task<ImportEnd?> WriteOnceAsync(Guid jobId, int processedBefore, int rowCount, BatchOutcome outcome, string fingerprint, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -49,7 +47,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
             foreach (var (name, rows) in new[] { ("inserted", inserted), ("updated", updated), ("reembedded", reembedded), ("unchanged", unchanged),
                          ("superseded", outcome.Superseded), ("error", errors) })
                 metrics.ImportRows.Add(rows, new KeyValuePair<string, object?>("outcome", name));
-            return BatchWrite.Written;
+            return null;
         }
         await transaction.RollbackAsync(ct);
         return await ImportJobWrites.WhyNotWrittenAsync(connection, jobId, processedBefore + rowCount, ct);

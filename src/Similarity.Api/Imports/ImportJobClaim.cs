@@ -12,7 +12,7 @@ static class ImportJobClaim
     public static async Task<ImportJob?> ClaimAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         var candidates = new List<Guid>();
-        await using (var open = new NpgsqlCommand("SELECT id FROM import_jobs WHERE status IN ('queued', 'running') ORDER BY created_at LIMIT 50", connection))
+        await using (var open = new NpgsqlCommand($"SELECT id FROM import_jobs WHERE status IN ({ImportStatus.OpenSql}) ORDER BY created_at LIMIT 50", connection))
         await using (var reader = await open.ExecuteReaderAsync(ct))
             while (await reader.ReadAsync(ct))
                 candidates.Add(reader.GetGuid(0));
@@ -21,8 +21,8 @@ static class ImportJobClaim
         {
             await using var claim = new NpgsqlCommand($"""
                 WITH locked AS (SELECT pg_try_advisory_lock({LockKey}) AS ok)
-                UPDATE import_jobs SET status = 'running', started_at = coalesce(started_at, now())
-                FROM locked WHERE locked.ok AND id = $1 AND status IN ('queued', 'running')
+                UPDATE import_jobs SET status = '{ImportStatus.Running}', started_at = coalesce(started_at, now())
+                FROM locked WHERE locked.ok AND id = $1 AND status IN ({ImportStatus.OpenSql})
                 RETURNING {Columns("import_jobs.")}
                 """, connection);
             claim.Parameters.Add(new() { Value = id });

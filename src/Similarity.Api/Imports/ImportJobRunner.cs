@@ -11,9 +11,6 @@ using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;
 
-/// <summary>How a run ended: the job reached its end, was cancelled, or another runner has it now.</summary>
-public enum ImportRunEnd { Finished, Cancelled, TakenOver }
-
 /// <summary>
 /// Runs one import job from its committed resume point. First the upload's checks, which the request left to the
 /// job so that its 202 is quick (a failed one throws <see cref="InputRejectedException"/> naming its limit); then
@@ -33,7 +30,7 @@ public sealed partial class ImportJobRunner(
 
     readonly ImportBatchWriter _writer = new(dataSource, metrics);
 
-    public async Task<ImportRunEnd> RunAsync(ImportJob job, CancellationToken ct)
+    public async Task<ImportEnd> RunAsync(ImportJob job, CancellationToken ct)
     {
         var o = options.Value;
         var retry = RetryPipeline(job.Id);
@@ -65,7 +62,7 @@ public sealed partial class ImportJobRunner(
             Task.Run(() => ImportStages.RunAsync(ready.Writer, fetching.Reader.ReadAllAsync(stop.Token),
                 batch => PrepareBatchAsync(batch, sourcing, embedding, stop.Token), stop.Token), stop.Token),
         };
-        var end = ImportRunEnd.Finished;
+        var end = ImportEnd.Finished;
         var processed = job.ProcessedRows;
         try
         {
@@ -78,9 +75,9 @@ public sealed partial class ImportJobRunner(
                         outcome = embedding.Embed(prepared);
                     var written = await retry.ExecuteAsync(async ct =>
                         await _writer.WriteOnceAsync(job.Id, processed, prepared.RowCount, outcome, pipeline.Fingerprint, ct), stop.Token);
-                    if (written != BatchWrite.Written)
+                    if (written is { } stopped)
                     {
-                        end = written == BatchWrite.Cancelled ? ImportRunEnd.Cancelled : ImportRunEnd.TakenOver;
+                        end = stopped;
                         break;
                     }
                     processed += prepared.RowCount;
@@ -92,7 +89,7 @@ public sealed partial class ImportJobRunner(
             stop.Cancel();
             await ImportStages.DrainAsync(stages, fetching, ready);
         }
-        if (end == ImportRunEnd.Finished)
+        if (end == ImportEnd.Finished)
             await retry.ExecuteAsync(async ct => await ImportJobWrites.FinishAsync(dataSource, job.Id, ct), ct);
         return end;
     }

@@ -59,12 +59,12 @@ static class ImportJobWrites
     public static async Task<bool> AdvanceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid jobId, int processedBefore,
         BatchProgress batch, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = new NpgsqlCommand($"""
             WITH job AS (
                 UPDATE import_jobs SET processed_rows = processed_rows + @rows, inserted = inserted + @inserted, reembedded = reembedded + @reembedded,
                        updated = updated + @updated, unchanged = unchanged + @unchanged, superseded = superseded + @superseded,
                        errors = errors + @errors, pictures_downloaded = pictures_downloaded + @pictures
-                WHERE id = @job AND status = 'running' AND processed_rows = @processed_before RETURNING 1),
+                WHERE id = @job AND status = '{ImportStatus.Running}' AND processed_rows = @processed_before RETURNING 1),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE @inserted + @reembedded + @updated > 0 AND EXISTS (SELECT 1 FROM job))
             SELECT count(*) FROM job
             """, connection, transaction);
@@ -81,23 +81,23 @@ static class ImportJobWrites
         return (long)(await command.ExecuteScalarAsync(ct))! == 1;
     }
 
-    /// <summary>Cancelled; or written by an earlier attempt whose commit answer was lost; or taken over by another runner.</summary>
-    public static async Task<BatchWrite> WhyNotWrittenAsync(NpgsqlConnection connection, Guid jobId, int processedAfter, CancellationToken ct)
+    /// <summary>Cancelled; or written (null) by an earlier attempt whose commit answer was lost; or taken over by another runner.</summary>
+    public static async Task<ImportEnd?> WhyNotWrittenAsync(NpgsqlConnection connection, Guid jobId, int processedAfter, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("SELECT status, processed_rows FROM import_jobs WHERE id = $1", connection);
         command.Parameters.Add(new() { Value = jobId });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct) || reader.GetString(0) == "cancelled")
-            return BatchWrite.Cancelled;
-        return reader.GetString(0) == "running" && reader.GetInt32(1) == processedAfter ? BatchWrite.Written : BatchWrite.TakenOver;
+        if (!await reader.ReadAsync(ct) || reader.GetString(0) == ImportStatus.Cancelled)
+            return ImportEnd.Cancelled;
+        return reader.GetString(0) == ImportStatus.Running && reader.GetInt32(1) == processedAfter ? null : ImportEnd.TakenOver;
     }
 
     /// <summary>Ends a running job that reached its last row: succeeded, or succeeded with errors when any row was rejected.</summary>
     public static async Task FinishAsync(NpgsqlDataSource dataSource, Guid jobId, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = CASE WHEN errors > 0 THEN 'succeeded_with_errors' ELSE 'succeeded' END, finished_at = now()
-            WHERE id = $1 AND status = 'running'
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = CASE WHEN errors > 0 THEN '{ImportStatus.SucceededWithErrors}' ELSE '{ImportStatus.Succeeded}' END, finished_at = now()
+            WHERE id = $1 AND status = '{ImportStatus.Running}'
             """);
         command.Parameters.Add(new() { Value = jobId });
         await command.ExecuteNonQueryAsync(ct);

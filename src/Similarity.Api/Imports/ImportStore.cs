@@ -22,7 +22,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand($"""
             INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image)
-            VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8::jsonb, $9)
+            VALUES ($1, $2, $3, $4, $5, $6, '{ImportStatus.Queued}', $7, $8::jsonb, $9)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """);
@@ -87,8 +87,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     /// <summary>Cancels a queued or running job; committed batches stay. False when it had already ended.</summary>
     public async Task<bool> CancelAsync(Guid id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = 'cancelled', finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = '{ImportStatus.Cancelled}', finished_at = now() WHERE id = $1 AND status IN ({ImportStatus.OpenSql})
             """);
         command.Parameters.Add(new() { Value = id });
         return await command.ExecuteNonQueryAsync(ct) > 0;
@@ -101,8 +101,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     public async Task<ImportJob?> ResumeAsync(Guid id, string catalogPath, string? imagesPath, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, catalog_path = $2, images_path = $3
-            WHERE id = $1 AND status = 'failed'
+            UPDATE import_jobs SET status = '{ImportStatus.Queued}', error = NULL, finished_at = NULL, catalog_path = $2, images_path = $3
+            WHERE id = $1 AND status = '{ImportStatus.Failed}'
             RETURNING {Columns}
             """);
         command.Parameters.Add(new() { Value = id });
@@ -124,8 +124,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     /// <summary>Ends a running job as failed with a message for its owner (never the database's own text).</summary>
     public async Task FailAsync(Guid id, string error, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = '{ImportStatus.Failed}', error = $2, finished_at = now() WHERE id = $1 AND status = '{ImportStatus.Running}'
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = Similarity.Catalog.FieldRules.Storable(error) });

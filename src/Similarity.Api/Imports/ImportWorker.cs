@@ -11,7 +11,7 @@ namespace Similarity.Imports;
 /// as long as it runs it: when the process dies the lock goes with its connection, and the next worker (here or
 /// after a restart) takes the job over from its last committed batch. On shutdown the batch in flight is
 /// abandoned (its transaction rolls back) and the job stays "running" for the next start.
-/// Each worker loop catches per round (one job), logs with the job's id and goes on; it stops only on shutdown.
+/// Each worker loop catches per pass (claiming and running one job), logs with the job's id and goes on; it stops only on shutdown.
 /// </summary>
 public sealed partial class ImportWorker(
     NpgsqlDataSource dataSource, ImportJobRunner runner, ImportStore store, ImportQueue queue, ImportWorkerState state,
@@ -44,15 +44,15 @@ public sealed partial class ImportWorker(
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var round = Round.Idle;
+            var pass = Pass.Idle;
             try
             {
-                round = await RunNextJobAsync(stoppingToken);
-                // A failed round shows until a job runs cleanly again; idle polls say nothing either way.
-                if (round == Round.Failed)
-                    state.RoundFailed(worker);
-                else if (round == Round.Ran)
-                    state.RoundSucceeded(worker);
+                pass = await RunNextJobAsync(stoppingToken);
+                // A failed pass shows until a job runs cleanly again; idle polls say nothing either way.
+                if (pass == Pass.Failed)
+                    state.PassFailed(worker);
+                else if (pass == Pass.Ran)
+                    state.PassSucceeded(worker);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -65,60 +65,58 @@ public sealed partial class ImportWorker(
             }
             catch (Exception ex)
             {
-                state.RoundFailed(worker);
-                LogRoundFailed(worker, ex);
+                state.PassFailed(worker);
+                LogPassFailed(worker, ex);
             }
-            if (round == Round.Idle)
+            if (pass == Pass.Idle)
                 await queue.WaitAsync(PollInterval, stoppingToken);
         }
     }
 
-    enum Round { Idle, Ran, Failed }
+    /// <summary>One pass of a worker loop: no job to claim, a job run, or a job whose pass ended in an error.</summary>
+    enum Pass { Idle, Ran, Failed }
 
-    /// <summary>Claims the next job and runs it to an end: idle when there was none, failed when its round ended in an error.</summary>
-    async Task<Round> RunNextJobAsync(CancellationToken ct)
+    /// <summary>Claims the next job and runs it to an end: idle when there was none, failed when its pass ended in an error.</summary>
+    async Task<Pass> RunNextJobAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         if (await ImportJobClaim.ClaimAsync(connection, ct) is not { } job)
-            return Round.Idle;
-        var round = Round.Ran;
+            return Pass.Idle;
+        var pass = Pass.Ran;
         try
         {
             LogStarted(job.Id, job.Format, job.ProcessedRows, job.TotalRows);
-            metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", "running"));
+            metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Running));
             var ended = await RunAsync(job, ct);
-            if (await store.GetAsync(job.Id, ct) is { Status: not "running" } done)
+            if (await store.GetAsync(job.Id, ct) is { Status: not ImportStatus.Running } done)
             {
                 metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", done.Status));
                 LogEnded(done.Id, done.Status, done.ProcessedRows, done.Inserted, done.Updated, done.Reembedded, done.Unchanged, done.Errors, done.PicturesDownloaded);
             }
             // An upload is kept while the job may run again: failed (to resume) or taken over by another worker.
-            if (ended == JobEnd.Ended)
+            if (ended is ImportEnd.Finished or ImportEnd.Cancelled)
                 ImportSpool.Delete(job);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             // E.g. its upload could not be removed, or the job could not be marked failed: the job's own problem,
             // logged with its id; the worker goes on with the next.
-            LogJobRoundFailed(job.Id, ex);
-            round = Round.Failed;
+            LogJobPassFailed(job.Id, ex);
+            pass = Pass.Failed;
         }
         finally
         {
             await ImportJobClaim.UnlockAsync(connection, job.Id);
         }
-        return round;
+        return pass;
     }
 
-    enum JobEnd { Ended, Refused, Failed, TakenOver }
-
-
     /// <summary>Runs the job; a refused upload or a fault fails it with a message for its owner (never the database's own text).</summary>
-    async Task<JobEnd> RunAsync(ImportJob job, CancellationToken ct)
+    async Task<ImportEnd> RunAsync(ImportJob job, CancellationToken ct)
     {
         try
         {
-            return await runner.RunAsync(job, ct) == ImportRunEnd.TakenOver ? JobEnd.TakenOver : JobEnd.Ended;
+            return await runner.RunAsync(job, ct);
         }
         catch (InputRejectedException refused)
         {
@@ -126,7 +124,7 @@ public sealed partial class ImportWorker(
             LogRefused(job.Id, refused.Message);
             ImportSpool.Delete(job);
             await store.FailAsync(job.Id, $"The upload was refused: {refused.Message}", ct);
-            return JobEnd.Refused;
+            return ImportEnd.Refused;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -137,7 +135,7 @@ public sealed partial class ImportWorker(
                     ? "The job stopped: its upload could not be read (logged with the job's id)."
                     : "The job stopped on an unexpected error (logged with the job's id).";
             await store.FailAsync(job.Id, $"{cause} Its upload is kept: POST /imports/{job.Id}/resume goes on from its last committed batch.", ct);
-            return JobEnd.Failed;
+            return ImportEnd.Failed;
         }
     }
 
@@ -153,11 +151,11 @@ public sealed partial class ImportWorker(
     [LoggerMessage(Level = LogLevel.Error, Message = "Import {JobId} failed")]
     partial void LogFailed(Guid jobId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Import {JobId}: its round ended in an error; the worker goes on")]
-    partial void LogJobRoundFailed(Guid jobId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Import {JobId}: its pass ended in an error; the worker goes on")]
+    partial void LogJobPassFailed(Guid jobId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Import worker {Worker}: its round ended in an error; it goes on")]
-    partial void LogRoundFailed(int worker, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Import worker {Worker}: its pass ended in an error; it goes on")]
+    partial void LogPassFailed(int worker, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Import worker {Worker} stopped; /health/ready reports it")]
     partial void LogWorkerStopped(int worker, Exception exception);

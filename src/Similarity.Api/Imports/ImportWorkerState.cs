@@ -5,15 +5,15 @@ namespace Similarity.Imports;
 
 /// <summary>
 /// What /health/ready says of imports: unhealthy when a worker loop stopped or the spool cannot be written
-/// (no upload could be stored, no job read); degraded while a worker's last round failed.
+/// (no upload could be stored, no job read); degraded while a worker's last pass failed.
 /// </summary>
 public sealed partial class ImportWorkerState(ImportSpool spool, IOptions<ImportOptions> options, ILogger<ImportWorkerState> logger) : IHealthCheck
 {
-    readonly int[] _state = new int[options.Value.Workers]; // 0 running, 1 last round failed, 2 stopped
+    readonly int[] _state = new int[options.Value.Workers]; // 0 running, 1 last pass failed, 2 stopped
 
-    public void RoundSucceeded(int worker) => Interlocked.CompareExchange(ref _state[worker], 0, 1);
+    public void PassSucceeded(int worker) => Interlocked.CompareExchange(ref _state[worker], 0, 1);
 
-    public void RoundFailed(int worker) => Interlocked.CompareExchange(ref _state[worker], 1, 0);
+    public void PassFailed(int worker) => Interlocked.CompareExchange(ref _state[worker], 1, 0);
 
     public void Stopped(int worker) => Volatile.Write(ref _state[worker], 2);
 
@@ -29,7 +29,7 @@ public sealed partial class ImportWorkerState(ImportSpool spool, IOptions<Import
             return Task.FromResult(HealthCheckResult.Unhealthy("Imports cannot run: the spool folder (Similarity:Imports:SpoolPath) cannot be written (logged).", data: data));
         }
         return Task.FromResult(states.Contains(1)
-            ? HealthCheckResult.Degraded("An import worker's last round failed (logged); it goes on.", data: data)
+            ? HealthCheckResult.Degraded("An import worker's last pass failed (logged); it goes on.", data: data)
             : HealthCheckResult.Healthy("Import workers running; the spool is writable.", data));
     }
 

@@ -113,7 +113,7 @@ public static partial class ImportsApi
             var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct);
             if (created)
             {
-                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", "queued"));
+                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Queued));
                 queue.Notify();
                 return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(job));
             }
@@ -124,7 +124,7 @@ public static partial class ImportsApi
                     detail: $"The Idempotency-Key '{key}' was used for a different upload (job {job.Id}).");
             }
             // The same upload again: a failed job resumes, running from this fresh copy; any other is answered as it stands.
-            if (job.Status == "failed" && await store.ResumeAsync(job.Id, upload.CatalogPath, upload.ImagesPath, ct) is { } resumed)
+            if (job.Status == ImportStatus.Failed && await store.ResumeAsync(job.Id, upload.CatalogPath, upload.ImagesPath, ct) is { } resumed)
             {
                 DeleteQuietly(job);
                 queue.Notify();
@@ -146,7 +146,7 @@ public static partial class ImportsApi
     {
         if (await store.GetAsync(id, ct) is not { } job)
             return NotFound(id);
-        if (job.Status != "failed")
+        if (job.Status != ImportStatus.Failed)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Only a failed job can be resumed.",
                 detail: $"Import {id} is {job.Status}.");
         if (!ImportSpool.HasUpload(job))

@@ -260,7 +260,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         }
         Assert.Equal("succeeded", first.Status);
 
-        // /health/ready says the worker's last round failed (and stays 200); the log has it with the job's id.
+        // /health/ready says the worker's last pass failed (and stays 200); the log has it with the job's id.
         await WaitForImportsHealthAsync(client, "Degraded");
         Assert.Contains(app.Logs.Entries, e => e.Level == LogLevel.Error && e.Exception is IOException
             && e.Message.Contains(first.Id.ToString(), StringComparison.Ordinal));
@@ -270,7 +270,7 @@ public sealed class ImportFaultTests(ImportFaultTests.FaultApp app) : IClassFixt
         Assert.Equal("succeeded", second.Status);
         Assert.True(File.Exists(note), "nothing the service did not write is deleted");
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        // The worker records its clean round just after the job's status is written.
+        // The worker records its clean pass just after the job's status is written.
         await WaitForImportsHealthAsync(client, "Healthy");
     }
 
