@@ -25,7 +25,7 @@ static class ImportJobWrites
             ON CONFLICT (url) DO UPDATE SET etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, sha256 = EXCLUDED.sha256, fetched_at = now()
             """, connection, transaction);
         command.Parameters.Add(new() { Value = sources.Select(d => d.Url).ToArray() });
-        command.Parameters.Add(new() { Value = sources.Select(d => FieldRules.Storable(d.Validators.ETag ?? "", 1000) is { Length: > 0 } e ? e : null).ToArray() });
+        command.Parameters.Add(new() { Value = sources.Select(d => FieldRules.Storable(d.Validators.ETag ?? "", PictureSource.MaxETagLength) is { Length: > 0 } e ? e : null).ToArray() });
         command.Parameters.Add(new() { Value = sources.Select(d => d.Validators.LastModified).ToArray() });
         command.Parameters.Add(new() { Value = sources.Select(d => d.Sha256).ToArray() });
         await command.ExecuteNonQueryAsync(ct);
@@ -45,9 +45,9 @@ static class ImportJobWrites
         command.Parameters.AddWithValue("rows", rejected.Select(r => r.Row.Number).ToArray());
         command.Parameters.AddWithValue("lines", rejected.Select(r => r.Row.Line).ToArray());
         // What a row sent is quoted back; what the database cannot store of it (NUL) is replaced.
-        command.Parameters.AddWithValue("skus", rejected.Select(r => r.Row.Item.Sku is { } sku ? FieldRules.Storable(sku, 200) : null).ToArray());
-        command.Parameters.AddWithValue("columns", rejected.Select(r => r.Columns is { } c ? FieldRules.Storable(c, 500) : null).ToArray());
-        command.Parameters.AddWithValue("reasons", rejected.Select(r => FieldRules.Storable(r.Reason)).ToArray());
+        command.Parameters.AddWithValue("skus", rejected.Select(r => r.Row.Item.Sku is { } sku ? FieldRules.Storable(sku, ImportError.MaxSkuLength) : null).ToArray());
+        command.Parameters.AddWithValue("columns", rejected.Select(r => r.Columns is { } c ? FieldRules.Storable(c, ImportError.MaxColumnsLength) : null).ToArray());
+        command.Parameters.AddWithValue("reasons", rejected.Select(r => FieldRules.Storable(r.Reason, ImportError.MaxReasonLength)).ToArray());
         command.Parameters.AddWithValue("stored", rejected.Select(r => r.Stored).ToArray());
         await command.ExecuteNonQueryAsync(ct);
     }

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Similarity.Catalog;
 using Similarity.Database;
 
 namespace Similarity.Imports;
@@ -128,7 +129,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
             UPDATE import_jobs SET status = '{ImportStatus.Failed}', error = $2, finished_at = now() WHERE id = $1 AND status = '{ImportStatus.Running}'
             """);
         command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = Similarity.Catalog.FieldRules.Storable(error) });
+        command.Parameters.Add(new() { Value = FieldRules.Storable(error, ImportJob.MaxErrorLength) });
         await command.ExecuteNonQueryAsync(ct);
     }
 
