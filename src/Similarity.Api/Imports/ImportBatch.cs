@@ -11,6 +11,9 @@ namespace Similarity.Imports;
 sealed record ImportItem(CatalogRow Row, ItemFields Fields, string Text, byte[] TextHash, byte[]? Image, byte[]? ImageHash)
 {
     public string Sku => Row.Item.Sku!;
+
+    /// <summary>What this item's vectors are made from, by the model set of <paramref name="fingerprint"/>.</summary>
+    public EmbeddedContent ContentWith(string fingerprint) => new(TextHash, ImageHash, fingerprint);
 }
 
 /// <summary>

@@ -30,7 +30,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
         if (outcome.Unchanged.Count > 0)
         {
             var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
-            await WriteRowsAloneOnRuleBreakAsync(transaction, ordered, async rows => updated += await UpdateFieldsAsync(connection, transaction, rows, ct),
+            await WriteRowsAloneOnRuleBreakAsync(transaction, ordered, async rows => updated += await UpdateFieldsAsync(connection, transaction, rows, fingerprint, ct),
                 u => u.Row, refused, ct);
         }
         // Rows another import embedded first count as unchanged here: they were written once, not twice.
@@ -127,26 +127,13 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
     static bool BreaksARule(PostgresException fault) =>
         fault.SqlState.StartsWith("22", StringComparison.Ordinal) || fault.SqlState.StartsWith("23", StringComparison.Ordinal);
 
-    /// <summary>The fields that are not embedded, for rows whose embedded content is unchanged; the count of rows that changed.</summary>
-    static async Task<int> UpdateFieldsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<ImportItem> rows, CancellationToken ct)
+    /// <summary>The plain fields of the unchanged rows, by the catalog's unchanged-item rule; the count of rows that changed.</summary>
+    static async Task<int> UpdateFieldsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<ImportItem> rows, string fingerprint, CancellationToken ct)
     {
-        await using var plain = new NpgsqlCommand("""
-            UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url,
-                             brand = u.brand, attributes = u.attributes, updated_at = now()
-            FROM unnest($1::text[], $2::numeric[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::jsonb[])
-                 AS u(sku, price, currency, available, image_url, brand, attributes)
-            WHERE items.sku = u.sku AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
-                                         OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url
-                                         OR items.brand IS DISTINCT FROM u.brand OR items.attributes IS DISTINCT FROM u.attributes)
-            """, connection, transaction);
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Sku).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Price).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Currency).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Available).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.ImageUrl).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Brand).ToArray() });
-        plain.Parameters.Add(new() { Value = rows.Select(u => u.Fields.Attributes.GetRawText()).ToArray() });
-        return await plain.ExecuteNonQueryAsync(ct);
+        await using var command = new NpgsqlCommand { Connection = connection, Transaction = transaction };
+        command.CommandText = CatalogStore.UpdatePlainFieldsSql(command,
+            [.. rows.Select(r => new PlainFieldsUpdate(r.Sku, r.Fields, r.ContentWith(fingerprint)))], onlyWhereChanged: true);
+        return await command.ExecuteNonQueryAsync(ct);
     }
 
     static async Task StageAsync(NpgsqlConnection connection, List<(ImportItem Item, ItemVectors Vectors)> rows, string fingerprint, CancellationToken ct)

@@ -18,9 +18,7 @@ sealed class ImportEmbedding(EmbeddingPipeline pipeline)
         var toEmbed = new List<ImportItem>();
         foreach (var item in items)
         {
-            if (stored.TryGetValue(item.Sku, out var current) && current.Text.AsSpan().SequenceEqual(item.TextHash)
-                && (current.Image ?? []).AsSpan().SequenceEqual(item.ImageHash ?? []) && current.Image is null == item.ImageHash is null
-                && current.Fingerprint == pipeline.Fingerprint)
+            if (stored.TryGetValue(item.Sku, out var current) && current.Content.SameAs(item.ContentWith(pipeline.Fingerprint)))
                 outcome.Unchanged.Add(item);
             else
                 toEmbed.Add(item);

@@ -23,8 +23,7 @@ sealed class PictureSourcing(PictureFetcher fetcher, EmbeddingPipeline pipeline,
                 continue;
             // Ask whether the picture changed only when nothing else would make the item be embedded again.
             var known = stored.TryGetValue(item.Sku, out var current) && current.Source is { } source && current.ImageUrl == url
-                && current.Fingerprint == pipeline.Fingerprint && current.Text.AsSpan().SequenceEqual(item.TextHash)
-                && source.Sha256.AsSpan().SequenceEqual(current.Image ?? [])
+                && current.Content.SameAs(new(item.TextHash, source.Sha256, pipeline.Fingerprint))
                 ? source.Validators : null;
             started[item] = DownloadAsync(url, known, ct);
         }
@@ -95,7 +94,7 @@ sealed class PictureSourcing(PictureFetcher fetcher, EmbeddingPipeline pipeline,
         switch (fetch)
         {
             case PictureFetch.NotModified:
-                return item with { ImageHash = stored[item.Sku].Image };
+                return item with { ImageHash = stored[item.Sku].Content.ImageHash };
             case PictureFetch.Fetched fetched:
                 var hash = SHA256.HashData(fetched.Bytes);
                 outcome.Downloaded.Add(new PictureSource(url, fetched.Validators, hash));

@@ -1,10 +1,11 @@
 using Npgsql;
+using Similarity.Catalog;
 using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;
 
-/// <summary>What is stored for a SKU: its hashes, model, picture URL, and what that URL answered last time.</summary>
-sealed record StoredContent(byte[] Text, byte[]? Image, string Fingerprint, string? ImageUrl, PictureSource? Source)
+/// <summary>What is stored for a SKU: what its vectors were made from, its picture URL, and what that URL answered last time.</summary>
+sealed record StoredContent(EmbeddedContent Content, string? ImageUrl, PictureSource? Source)
 {
     /// <summary>
     /// What is stored for these SKUs, with the last answer of each of <paramref name="urls"/> that is still an item's
@@ -29,8 +30,8 @@ sealed record StoredContent(byte[] Text, byte[]? Image, string Fingerprint, stri
             var source = reader.IsDBNull(7) ? null : new PictureSource(url!,
                 new PictureValidators(reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)),
                 reader.GetFieldValue<byte[]>(7));
-            found[reader.GetString(0)] = new StoredContent(reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2),
-                reader.GetString(3), url, source);
+            var content = new EmbeddedContent(reader.GetFieldValue<byte[]>(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<byte[]>(2), reader.GetString(3));
+            found[reader.GetString(0)] = new StoredContent(content, url, source);
         }
         return found;
     }
