@@ -24,19 +24,19 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        var refused = new List<RejectedRow>();
-        var (inserted, reembedded) = await WriteEmbeddedAsync(connection, transaction, outcome, fingerprint, refused, ct);
+        var ruleBreaking = new List<RejectedRow>();
+        var (inserted, reembedded) = await WriteEmbeddedAsync(connection, transaction, outcome, fingerprint, ruleBreaking, ct);
         var updated = 0;
         if (outcome.Unchanged.Count > 0)
         {
             var ordered = outcome.Unchanged.OrderBy(u => u.Sku, StringComparer.Ordinal).ToList();
             await WriteRowsAloneOnRuleBreakAsync(transaction, ordered, async rows => updated += await UpdateFieldsAsync(connection, transaction, rows, fingerprint, ct),
-                u => u.Row, refused, ct);
+                u => u.Row, ruleBreaking, ct);
         }
         // Rows another import embedded first count as unchanged here: they were written once, not twice.
-        var unchanged = outcome.Unchanged.Count + outcome.Embedded.Count - refused.Count - inserted - reembedded - updated;
+        var unchanged = outcome.Unchanged.Count + outcome.Embedded.Count - ruleBreaking.Count - inserted - reembedded - updated;
         await ImportJobWrites.PictureSourcesAsync(connection, transaction, outcome.Downloaded, ct);
-        var rejected = outcome.Rejected.Concat(refused).ToList();
+        var rejected = outcome.Rejected.Concat(ruleBreaking).ToList();
         await ImportJobWrites.RejectedRowsAsync(connection, transaction, jobId, rejected, ct);
         // A row stored without its picture is listed with the errors but counted as what was written for it.
         var errors = rejected.Count(r => !r.Stored) - outcome.Superseded;
@@ -55,7 +55,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
 
     /// <summary>The embedded rows, through the staging table: how many were inserted and how many re-embedded.</summary>
     static async Task<(int Inserted, int Reembedded)> WriteEmbeddedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        BatchOutcome outcome, string fingerprint, List<RejectedRow> refused, CancellationToken ct)
+        BatchOutcome outcome, string fingerprint, List<RejectedRow> ruleBreaking, CancellationToken ct)
     {
         var staged = outcome.Embedded.OrderBy(e => e.Item.Sku, StringComparer.Ordinal).ToList();
         if (staged.Count == 0)
@@ -63,7 +63,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
         await using (var stage = new NpgsqlCommand(
             "CREATE TEMP TABLE import_stage (LIKE items INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP", connection, transaction))
             await stage.ExecuteNonQueryAsync(ct);
-        await WriteRowsAloneOnRuleBreakAsync(transaction, staged, async rows => await StageAsync(connection, rows, fingerprint, ct), e => e.Item.Row, refused, ct);
+        await WriteRowsAloneOnRuleBreakAsync(transaction, staged, async rows => await StageAsync(connection, rows, fingerprint, ct), e => e.Item.Row, ruleBreaking, ct);
         await using var upsert = new NpgsqlCommand($"""
             WITH written AS (
                 INSERT INTO items ({CatalogStore.WrittenColumns})
@@ -93,7 +93,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
     /// fails the batch, and with it the job.
     /// </summary>
     static async Task WriteRowsAloneOnRuleBreakAsync<T>(NpgsqlTransaction transaction, List<T> rows, Func<List<T>, Task> write,
-        Func<T, CatalogRow> rowOf, List<RejectedRow> refused, CancellationToken ct)
+        Func<T, CatalogRow> rowOf, List<RejectedRow> ruleBreaking, CancellationToken ct)
     {
         await transaction.SaveAsync("batch", ct);
         try
@@ -117,7 +117,7 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
             catch (PostgresException rowFault) when (BreaksARule(rowFault))
             {
                 await transaction.RollbackAsync("row", ct);
-                refused.Add(new RejectedRow(rowOf(row), null, rowFault.ConstraintName is { } rule
+                ruleBreaking.Add(new RejectedRow(rowOf(row), null, rowFault.ConstraintName is { } rule
                     ? $"The row breaks the database rule {rule}."
                     : $"The row holds {DatabaseFaults.Describe(rowFault)}."));
             }
