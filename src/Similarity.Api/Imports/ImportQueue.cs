@@ -19,6 +19,7 @@ public sealed class ImportQueue
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            // The poll interval passed without a signal: the caller looks for jobs all the same.
         }
     }
 }

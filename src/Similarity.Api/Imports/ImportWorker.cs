@@ -32,6 +32,7 @@ public sealed partial class ImportWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            // Shutdown: the loop ends as it should, and the job in flight stays running for the next start.
         }
         catch (Exception ex)
         {
