@@ -17,6 +17,22 @@ public sealed record CatalogFilter(string? Category, string? Brand, bool? Availa
 
 public sealed record ItemVectors(float[] Fused, float[]? Image, float[]? Text, float ImageWeight, float TextWeight);
 
+/// <summary>
+/// What an item's vectors were made from: its text's hash, its picture's hash (null: none) and the model set's
+/// fingerprint. The unchanged-item rule: a write that brings the content stored keeps the item's vectors and sets
+/// only its plain fields (those not embedded); <see cref="CatalogStore.UpdatePlainFieldsSql"/> is that rule in SQL.
+/// </summary>
+public sealed record EmbeddedContent(byte[] TextHash, byte[]? ImageHash, string Fingerprint)
+{
+    /// <summary>Whether the vectors made from <paramref name="other"/> would be those made from this content.</summary>
+    public bool SameAs(EmbeddedContent other) =>
+        TextHash.AsSpan().SequenceEqual(other.TextHash) && ImageHash is null == other.ImageHash is null
+        && (ImageHash ?? []).AsSpan().SequenceEqual(other.ImageHash ?? []) && Fingerprint == other.Fingerprint;
+}
+
+/// <summary>One item's plain fields, to be written where the item's stored content is <see cref="Content"/>.</summary>
+public sealed record PlainFieldsUpdate(string Sku, ItemFields Fields, EmbeddedContent Content);
+
 /// <summary>A stored item, without its vectors.</summary>
 public sealed record StoredItem(
     string Sku, ItemFields Fields, bool HasImage, bool HasText, string Fingerprint, float ImageWeight, float TextWeight,
@@ -29,6 +45,9 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         sku, title, description, category, brand, price, currency, available, attributes,
         image_sha256 IS NOT NULL, text_embedding IS NOT NULL, fingerprint, image_weight, text_weight, created_at, updated_at, image_url
         """;
+
+    /// <summary>The columns above, named by table: for statements whose other sources have columns of the same names.</summary>
+    static readonly string QualifiedColumns = string.Join(", ", Columns.Split(',').Select(c => "items." + c.Trim()));
 
     /// <summary>Every column a write sets, in the order of <see cref="ReplaceFromExcluded"/>'s source rows.</summary>
     internal const string WrittenColumns = """
@@ -54,26 +73,52 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
     /// </summary>
     public async Task<StoredItem?> UpdateIfUnchangedAsync(string sku, ItemFields fields, byte[]? imageHash, byte[] textHash, string fingerprint, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            WITH updated AS (
-                UPDATE items SET price = $2, currency = $3, available = $4, image_url = $8, brand = $9, attributes = $10, updated_at = now()
-                WHERE sku = $1 AND text_sha256 = $5 AND image_sha256 IS NOT DISTINCT FROM $6 AND fingerprint = $7
-                RETURNING {Columns}),
+        await using var command = dataSource.CreateCommand();
+        var update = UpdatePlainFieldsSql(command, [new PlainFieldsUpdate(sku, fields, new EmbeddedContent(textHash, imageHash, fingerprint))], onlyWhereChanged: false);
+        command.CommandText = $"""
+            WITH updated AS ({update} RETURNING {QualifiedColumns}),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE EXISTS (SELECT 1 FROM updated))
             SELECT * FROM updated
-            """);
-        command.Parameters.Add(new() { Value = sku });
-        command.Parameters.Add(new() { Value = (object?)fields.Price ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Numeric });
-        command.Parameters.Add(new() { Value = (object?)fields.Currency ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = fields.Available });
-        command.Parameters.Add(new() { Value = textHash });
-        command.Parameters.Add(new() { Value = (object?)imageHash ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = fingerprint });
-        command.Parameters.Add(Text(fields.ImageUrl));
-        command.Parameters.Add(Text(fields.Brand));
-        command.Parameters.Add(new() { Value = fields.Attributes.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            """;
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>
+    /// The unchanged-item rule as one statement (an UPDATE without RETURNING, its parameters added to
+    /// <paramref name="command"/>): each row whose stored item has the row's <see cref="EmbeddedContent"/> gets the
+    /// row's plain fields (brand, attributes, price, currency, availability, picture URL) and nothing else; a row whose
+    /// item changed meanwhile is left alone. <paramref name="onlyWhereChanged"/>: leave a row whose plain fields are
+    /// already those, so the statement's count is of rows that changed.
+    /// </summary>
+    internal static string UpdatePlainFieldsSql(NpgsqlCommand command, IReadOnlyList<PlainFieldsUpdate> rows, bool onlyWhereChanged)
+    {
+        var p = command.Parameters;
+        p.AddWithValue("skus", rows.Select(r => r.Sku).ToArray());
+        p.AddWithValue("prices", rows.Select(r => r.Fields.Price).ToArray());
+        p.AddWithValue("currencies", rows.Select(r => r.Fields.Currency).ToArray());
+        p.AddWithValue("available", rows.Select(r => r.Fields.Available).ToArray());
+        p.AddWithValue("image_urls", rows.Select(r => r.Fields.ImageUrl).ToArray());
+        p.AddWithValue("brands", rows.Select(r => r.Fields.Brand).ToArray());
+        p.AddWithValue("attributes", rows.Select(r => r.Fields.Attributes.GetRawText()).ToArray());
+        p.AddWithValue("text_hashes", rows.Select(r => r.Content.TextHash).ToArray());
+        p.AddWithValue("image_hashes", rows.Select(r => r.Content.ImageHash).ToArray());
+        p.AddWithValue("fingerprints", rows.Select(r => r.Content.Fingerprint).ToArray());
+        var changed = !onlyWhereChanged ? "" : """
+
+              AND (items.price IS DISTINCT FROM u.price OR items.currency IS DISTINCT FROM u.currency
+                   OR items.available IS DISTINCT FROM u.available OR items.image_url IS DISTINCT FROM u.image_url
+                   OR items.brand IS DISTINCT FROM u.brand OR items.attributes IS DISTINCT FROM u.attributes)
+            """;
+        return $"""
+            UPDATE items SET price = u.price, currency = u.currency, available = u.available, image_url = u.image_url,
+                             brand = u.brand, attributes = u.attributes, updated_at = now()
+            FROM unnest(@skus::text[], @prices::numeric[], @currencies::text[], @available::boolean[], @image_urls::text[], @brands::text[],
+                        @attributes::jsonb[], @text_hashes::bytea[], @image_hashes::bytea[], @fingerprints::text[])
+                 AS u(sku, price, currency, available, image_url, brand, attributes, text_sha256, image_sha256, fingerprint)
+            WHERE items.sku = u.sku AND items.text_sha256 = u.text_sha256 AND items.image_sha256 IS NOT DISTINCT FROM u.image_sha256
+              AND items.fingerprint = u.fingerprint{changed}
+            """;
     }
 
     /// <summary>What an item was embedded from and with: its picture's hash, the picture's projection, the model set.</summary>

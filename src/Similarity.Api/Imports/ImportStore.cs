@@ -1,44 +1,9 @@
 using Npgsql;
 using NpgsqlTypes;
+using Similarity.Catalog;
 using Similarity.Database;
-using Similarity.Imports.Formats;
 
 namespace Similarity.Imports;
-
-/// <summary>
-/// How a job reads its upload: the format the client named (null: detected from the file), the column mapping of a
-/// mapped CSV, and what to do with a row whose picture cannot be downloaded (<c>skip</c> it, or store it <c>textOnly</c>).
-/// </summary>
-public sealed record ImportReading(string? FormatName, string? Mapping, string MissingImage)
-{
-    public const string Skip = "skip", TextOnly = "textOnly";
-
-    public static readonly ImportReading Default = new(null, null, Skip);
-
-    /// <summary>
-    /// The catalog's layout and mapping, from the file's first bytes and these settings: the same answer for the
-    /// request that checks an upload and the job that reads it. A refusal names the field at fault.
-    /// </summary>
-    public (CatalogLayout Layout, MappedCatalog? Mapping) Open(string catalogPath)
-    {
-        var mapping = Mapping is null ? null : MappedCatalog.Parse(Mapping);
-        var layout = CatalogLayout.Detect(catalogPath, FormatName, mapping is not null);
-        mapping?.CheckHeader(layout.Header ?? []);
-        return (layout, mapping);
-    }
-}
-
-/// <summary>An import job as stored. <see cref="Format"/> is the format it reads: native, merchant-center, shopify or mapped.</summary>
-public sealed record ImportJob(
-    Guid Id, string? IdempotencyKey, byte[] BodySha256, string Format, string CatalogPath, string? ImagesPath, string Status,
-    int? TotalRows, int ProcessedRows, int Inserted, int Updated, int Unchanged, int Superseded, int Errors, string? Error,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, ImportReading Reading, int PicturesDownloaded, int Reembedded);
-
-/// <summary>
-/// A row the import could not take as sent: its row number, the file line it starts on, its SKU, the file's columns
-/// at fault and why. <see cref="Stored"/>: kept all the same without its picture (missingImage=textOnly).
-/// </summary>
-public sealed record ImportError(int Row, int? Line, string? Sku, string? Columns, string Reason, bool Stored);
 
 /// <summary>Import jobs and their errors in PostgreSQL.</summary>
 public sealed class ImportStore(NpgsqlDataSource dataSource)
@@ -58,7 +23,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand($"""
             INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image)
-            VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8::jsonb, $9)
+            VALUES ($1, $2, $3, $4, $5, $6, '{ImportStatus.Queued}', $7, $8::jsonb, $9)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """);
@@ -123,8 +88,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     /// <summary>Cancels a queued or running job; committed batches stay. False when it had already ended.</summary>
     public async Task<bool> CancelAsync(Guid id, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = 'cancelled', finished_at = now() WHERE id = $1 AND status IN ('queued', 'running')
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = '{ImportStatus.Cancelled}', finished_at = now() WHERE id = $1 AND status IN ({ImportStatus.OpenSql})
             """);
         command.Parameters.Add(new() { Value = id });
         return await command.ExecuteNonQueryAsync(ct) > 0;
@@ -137,8 +102,8 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     public async Task<ImportJob?> ResumeAsync(Guid id, string catalogPath, string? imagesPath, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, catalog_path = $2, images_path = $3
-            WHERE id = $1 AND status = 'failed'
+            UPDATE import_jobs SET status = '{ImportStatus.Queued}', error = NULL, finished_at = NULL, catalog_path = $2, images_path = $3
+            WHERE id = $1 AND status = '{ImportStatus.Failed}'
             RETURNING {Columns}
             """);
         command.Parameters.Add(new() { Value = id });
@@ -160,11 +125,11 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     /// <summary>Ends a running job as failed with a message for its owner (never the database's own text).</summary>
     public async Task FailAsync(Guid id, string error, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            UPDATE import_jobs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'running'
+        await using var command = dataSource.CreateCommand($"""
+            UPDATE import_jobs SET status = '{ImportStatus.Failed}', error = $2, finished_at = now() WHERE id = $1 AND status = '{ImportStatus.Running}'
             """);
         command.Parameters.Add(new() { Value = id });
-        command.Parameters.Add(new() { Value = Similarity.Catalog.FieldRules.Storable(error) });
+        command.Parameters.Add(new() { Value = FieldRules.Storable(error, ImportJob.MaxErrorLength) });
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -113,7 +113,7 @@ public static partial class ImportsApi
             var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct);
             if (created)
             {
-                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", "queued"));
+                metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Queued));
                 queue.Notify();
                 return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(job));
             }
@@ -124,9 +124,9 @@ public static partial class ImportsApi
                     detail: $"The Idempotency-Key '{key}' was used for a different upload (job {job.Id}).");
             }
             // The same upload again: a failed job resumes, running from this fresh copy; any other is answered as it stands.
-            if (job.Status == "failed" && await store.ResumeAsync(job.Id, upload.CatalogPath, upload.ImagesPath, ct) is { } resumed)
+            if (job.Status == ImportStatus.Failed && await store.ResumeAsync(job.Id, upload.CatalogPath, upload.ImagesPath, ct) is { } resumed)
             {
-                DeleteQuietly(job);
+                DeleteQuietly(job, loggers.CreateLogger(typeof(ImportsApi)));
                 queue.Notify();
                 return TypedResults.Accepted($"/imports/{job.Id}", JobResponse.From(resumed));
             }
@@ -146,7 +146,7 @@ public static partial class ImportsApi
     {
         if (await store.GetAsync(id, ct) is not { } job)
             return NotFound(id);
-        if (job.Status != "failed")
+        if (job.Status != ImportStatus.Failed)
             return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Only a failed job can be resumed.",
                 detail: $"Import {id} is {job.Status}.");
         if (!ImportSpool.HasUpload(job))
@@ -160,8 +160,11 @@ public static partial class ImportsApi
         return TypedResults.Accepted($"/imports/{id}", JobResponse.From(resumed));
     }
 
-    /// <summary>Removes an upload no job runs from any more; a folder that will not go stays behind, harmless.</summary>
-    static void DeleteQuietly(ImportJob job)
+    /// <summary>
+    /// Removes an upload no job runs from any more. A folder that will not go stays behind, harmless to the job, and
+    /// is logged with the job's id and path so that an operator can clear it.
+    /// </summary>
+    static void DeleteQuietly(ImportJob job, ILogger logger)
     {
         try
         {
@@ -169,11 +172,11 @@ public static partial class ImportsApi
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            LogUploadLeftBehind(logger, job.Id, Path.GetDirectoryName(job.CatalogPath) ?? job.CatalogPath, ex);
         }
     }
 
-    /// <summary>The most jobs or row errors one page holds.</summary>
-
+    /// <summary>Why a page is refused: its limit out of range, or a negative <c>after</c>; null when it is fine.</summary>
     static ValidationProblem? PageProblem(int limit, int after = 0) =>
         Paging.LimitProblem(limit) is { } problem ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [problem] })
         : after < 0 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = ["after must not be negative."] })
@@ -217,7 +220,7 @@ public static partial class ImportsApi
         return TypedResults.Ok(new ErrorsResponse(id, errors, errors.Count == limit ? errors[^1].Row : null));
     }
 
-    static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(Guid id, ImportStore store, CancellationToken ct)
+    static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelAsync(Guid id, ImportStore store, ILoggerFactory loggers, CancellationToken ct)
     {
         if (await store.GetAsync(id, ct) is null)
             return NotFound(id);
@@ -226,12 +229,15 @@ public static partial class ImportsApi
         var job = (await store.GetAsync(id, ct))!;
         // A running job stops at its next batch and its worker removes the upload; a queued one is never claimed.
         if (job.StartedAt is null)
-            DeleteQuietly(job);
+            DeleteQuietly(job, loggers.CreateLogger(typeof(ImportsApi)));
         return TypedResults.Accepted($"/imports/{id}", JobResponse.From(job));
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "An upload could not be stored: the import spool {Root} cannot be written")]
     static partial void LogSpoolUnwritable(ILogger logger, string root, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId}: its upload {Folder} could not be removed and stays behind")]
+    static partial void LogUploadLeftBehind(ILogger logger, Guid jobId, string folder, Exception exception);
 
     static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such import.", detail: $"There is no import job {id}.");
