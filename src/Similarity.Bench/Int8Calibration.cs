@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Bench;
 

@@ -2,14 +2,14 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using Similarity.Embed;
 using Similarity.Encoders;
+using Similarity.Fusion;
 using Similarity.Hosting;
 using Similarity.Models;
 
 namespace Similarity.Catalog;
 
-public static class ItemsApi
+public static partial class ItemsApi
 {
     public static IEndpointRouteBuilder MapItemsApi(this IEndpointRouteBuilder app)
     {
@@ -26,7 +26,7 @@ public static class ItemsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
-        items.MapPatch("/{sku}", ItemPatch.PatchAsync)
+        items.MapPatch("/{sku}", PatchAsync)
             .WithName("PatchItem")
             .WithSummary("Changes some of an item's fields (JSON Merge Patch); re-embeds only when its title, category or description changed.")
             .WithDescription("A JSON Merge Patch (RFC 7396, `application/merge-patch+json`) of `title`, `description`, `category`, `brand`, " +
@@ -66,13 +66,13 @@ public static class ItemsApi
 
     public sealed record ItemResponse(
         string Sku, string Title, string? Description, string? Category, string? Brand, decimal? Price, string? Currency,
-        bool Available, string? ImageUrl, JsonElement Attributes, Modalities Modalities, EmbedApi.AttentionWeights Attention, string Fingerprint,
+        bool Available, string? ImageUrl, JsonElement Attributes, Modalities Modalities, AttentionWeights Attention, string Fingerprint,
         DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool? Embedded = null)
     {
         public static ItemResponse From(StoredItem item, bool? embedded = null) => new(
             item.Sku, item.Fields.Title, item.Fields.Description, item.Fields.Category, item.Fields.Brand, item.Fields.Price,
             item.Fields.Currency, item.Fields.Available, item.Fields.ImageUrl, item.Fields.Attributes, new Modalities(item.HasImage, item.HasText),
-            new EmbedApi.AttentionWeights(item.ImageWeight, item.TextWeight), item.Fingerprint, item.CreatedAt, item.UpdatedAt, embedded);
+            new AttentionWeights(item.ImageWeight, item.TextWeight), item.Fingerprint, item.CreatedAt, item.UpdatedAt, embedded);
     }
 
     static async Task<Results<Created<ItemResponse>, Ok<ItemResponse>, ValidationProblem>> PutAsync(

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Catalog;
 
@@ -11,9 +11,9 @@ public static class VectorGuard
         foreach (var value in vector)
         {
             if (!float.IsFinite(value))
-                throw new InputRejectedException(field, $"The {field} produced a vector with NaN or infinity; it cannot be stored.", StatusCodes.Status422UnprocessableEntity);
+                throw new InputRejectedException(field, $"The {field} produced a vector with NaN or infinity; it cannot be stored.", InputRejection.Unprocessable);
         }
         if (TensorPrimitives.Norm(vector) == 0)
-            throw new InputRejectedException(field, $"The {field} produced a zero vector (e.g. an all-black image); it has no direction to compare.", StatusCodes.Status422UnprocessableEntity);
+            throw new InputRejectedException(field, $"The {field} produced a zero vector (e.g. an all-black image); it has no direction to compare.", InputRejection.Unprocessable);
     }
 }

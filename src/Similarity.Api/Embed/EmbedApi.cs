@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Encoders;
+using Similarity.Fusion;
 using Similarity.Hosting;
 using Similarity.Models;
 
@@ -32,7 +33,6 @@ public static class EmbedApi
         AttentionWeights Attention,
         StageTimings TimingsMs);
 
-    public sealed record AttentionWeights(float Image, float Text);
 
     static async Task<Results<Ok<EmbedResponse>, ValidationProblem>> EmbedAsync(
         IFormFile? image, [FromForm] string? text, ModelSets models, IOptions<InputLimits> limits, HttpRequest request,

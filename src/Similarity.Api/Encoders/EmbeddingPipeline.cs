@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Similarity.Fusion;
+using Similarity.Hosting;
 
 namespace Similarity.Encoders;
 

@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using Similarity.Hosting;
 
 namespace Similarity.Encoders;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using NetVips;
+using Similarity.Hosting;
 
 namespace Similarity.Encoders;
 
@@ -93,9 +94,9 @@ public sealed class ImagePreprocessor : IDisposable
         if (bytes.Length == 0)
             throw new InputRejectedException(field, "The image is empty.");
         if (bytes.Length > _limits.MaxImageBytes)
-            throw new InputRejectedException(field, $"The image is {bytes.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {_limits.MaxImageBytes}.", StatusCodes.Status413PayloadTooLarge);
+            throw new InputRejectedException(field, $"The image is {bytes.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {_limits.MaxImageBytes}.", InputRejection.OverLimit);
         var format = Sniff(bytes)
-            ?? throw new InputRejectedException(field, "Not a supported image: the content is not JPEG, PNG, WebP or GIF.", StatusCodes.Status415UnsupportedMediaType);
+            ?? throw new InputRejectedException(field, "Not a supported image: the content is not JPEG, PNG, WebP or GIF.", InputRejection.UnsupportedType);
         int width, height, bands;
         Enums.BandFormat bandFormat;
         try
@@ -110,14 +111,14 @@ public sealed class ImagePreprocessor : IDisposable
         }
         var pixels = (long)width * height;
         if (pixels > _limits.MaxImagePixels)
-            throw new InputRejectedException(field, $"The image declares {pixels} pixels; the limit (Similarity:Limits:MaxImagePixels) is {_limits.MaxImagePixels}.", StatusCodes.Status413PayloadTooLarge);
+            throw new InputRejectedException(field, $"The image declares {pixels} pixels; the limit (Similarity:Limits:MaxImagePixels) is {_limits.MaxImagePixels}.", InputRejection.OverLimit);
 
         var shrink = format is ImageFormat.Jpeg or ImageFormat.WebP ? LoadShrink(Math.Min(width, height), _pre.Resize) : 1;
         var decoded = (long)Math.Ceiling((double)width / shrink) * (long)Math.Ceiling((double)height / shrink) * bands * BytesPerBand(bandFormat);
         if (decoded > _limits.MaxDecodedBytes)
             throw new InputRejectedException(field,
                 $"The image would take {decoded} bytes to decode ({width} × {height} pixels, {bands} bands of {8 * BytesPerBand(bandFormat)} bits); " +
-                $"the limit (Similarity:Limits:MaxDecodedBytes) is {_limits.MaxDecodedBytes}.", StatusCodes.Status413PayloadTooLarge);
+                $"the limit (Similarity:Limits:MaxDecodedBytes) is {_limits.MaxDecodedBytes}.", InputRejection.OverLimit);
         return new LoadPlan(format, shrink, decoded);
     }
 

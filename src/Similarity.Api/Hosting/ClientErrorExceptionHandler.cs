@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
-using Similarity.Encoders;
 
 namespace Similarity.Hosting;
 
@@ -48,6 +47,14 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
         };
     }
 
+    static int StatusOf(InputRejection reason) => reason switch
+    {
+        InputRejection.OverLimit => StatusCodes.Status413PayloadTooLarge,
+        InputRejection.UnsupportedType => StatusCodes.Status415UnsupportedMediaType,
+        InputRejection.Unprocessable => StatusCodes.Status422UnprocessableEntity,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var problem = exception switch
@@ -55,11 +62,11 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
             InputRejectedException rejected => new HttpValidationProblemDetails(
                 new Dictionary<string, string[]> { [rejected.Field] = [rejected.Message] })
             {
-                Status = rejected.StatusCode,
-                Title = rejected.StatusCode switch
+                Status = StatusOf(rejected.Reason),
+                Title = rejected.Reason switch
                 {
-                    StatusCodes.Status413PayloadTooLarge => "The input is over a limit.",
-                    StatusCodes.Status415UnsupportedMediaType => "The input is not of a supported type.",
+                    InputRejection.OverLimit => "The input is over a limit.",
+                    InputRejection.UnsupportedType => "The input is not of a supported type.",
                     _ => "One or more validation errors occurred.",
                 },
                 Detail = rejected.Message,

@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
@@ -71,9 +71,9 @@ public sealed class ImageArchive : IDisposable
                 read += n;
                 total += n;
                 if (total > _options.MaxZipUncompressedBytes)
-                    throw new InputRejectedException("images", $"The zip inflates past {_options.MaxZipUncompressedBytes} bytes (Similarity:Imports:MaxZipUncompressedBytes).", StatusCodes.Status413PayloadTooLarge);
+                    throw new InputRejectedException("images", $"The zip inflates past {_options.MaxZipUncompressedBytes} bytes (Similarity:Imports:MaxZipUncompressedBytes).", InputRejection.OverLimit);
                 if (read > 1024 * 1024 && read > (long)_options.MaxCompressionRatio * Math.Max(1, entry.CompressedLength))
-                    throw new InputRejectedException("images", $"The zip entry '{entry.FullName}' inflates more than {_options.MaxCompressionRatio} times its size (Similarity:Imports:MaxCompressionRatio): refused as a zip bomb.", StatusCodes.Status413PayloadTooLarge);
+                    throw new InputRejectedException("images", $"The zip entry '{entry.FullName}' inflates more than {_options.MaxCompressionRatio} times its size (Similarity:Imports:MaxCompressionRatio): refused as a zip bomb.", InputRejection.OverLimit);
             }
         }
     }
@@ -92,7 +92,7 @@ public sealed class ImageArchive : IDisposable
             while ((n = stream.Read(buffer)) > 0)
             {
                 if (memory.Length + n > _maxEntryBytes)
-                    throw new InputRejectedException("image", $"The image '{name}' is over {_maxEntryBytes} bytes (Similarity:Limits:MaxImageBytes).", StatusCodes.Status413PayloadTooLarge);
+                    throw new InputRejectedException("image", $"The image '{name}' is over {_maxEntryBytes} bytes (Similarity:Limits:MaxImageBytes).", InputRejection.OverLimit);
                 memory.Write(buffer, 0, n);
             }
             return memory.ToArray();

@@ -1,5 +1,6 @@
 using Similarity.Catalog;
 using Similarity.Encoders;
+using Similarity.Hosting;
 using Similarity.Imports.Formats;
 
 namespace Similarity.Imports;

@@ -41,7 +41,7 @@ public sealed partial class ImportJobRunner(
         using var archive = job.ImagesPath is null ? null : ImageArchive.Open(job.ImagesPath, o, limits.Value.MaxImageBytes);
 
         var (rows, lastRow) = RowScreening.Count(CatalogRows.Read(job.CatalogPath, layout, mapping), o.MaxRows,
-            () => new InputRejectedException("catalog", $"The catalog has more than {o.MaxRows} rows (Similarity:Imports:MaxRows).", StatusCodes.Status413PayloadTooLarge));
+            () => new InputRejectedException("catalog", $"The catalog has more than {o.MaxRows} rows (Similarity:Imports:MaxRows).", InputRejection.OverLimit));
         if (job.TotalRows is null)
         {
             archive?.CheckInflation();

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
@@ -69,7 +69,7 @@ public static class ImportUpload
             {
                 received += n;
                 if (received > options.MaxUploadBytes)
-                    throw new InputRejectedException(name ?? "body", $"The upload passed {options.MaxUploadBytes} bytes (Similarity:Imports:MaxUploadBytes).", StatusCodes.Status413PayloadTooLarge);
+                    throw new InputRejectedException(name ?? "body", $"The upload passed {options.MaxUploadBytes} bytes (Similarity:Imports:MaxUploadBytes).", InputRejection.OverLimit);
                 if (target is not null)
                 {
                     hash.AppendData(buffer, 0, n);
@@ -94,7 +94,7 @@ public static class ImportUpload
         var buffer = new char[MaxFieldCharacters + 1];
         var read = await ReadAsync(() => reader.ReadBlockAsync(buffer, ct).AsTask());
         if (read > MaxFieldCharacters)
-            throw new InputRejectedException(name, $"The `{name}` field is longer than {MaxFieldCharacters} characters.", StatusCodes.Status413PayloadTooLarge);
+            throw new InputRejectedException(name, $"The `{name}` field is longer than {MaxFieldCharacters} characters.", InputRejection.OverLimit);
         var value = new string(buffer, 0, read);
         if (Catalog.FieldRules.TextProblem(name, value, MaxFieldCharacters) is { } problem)
             throw new InputRejectedException(name, problem);

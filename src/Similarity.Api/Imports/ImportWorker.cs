@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Similarity.Database;
-using Similarity.Encoders;
 using Similarity.Hosting;
 
 namespace Similarity.Imports;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
-using Similarity.Imports.Formats;
 using Similarity.Encoders;
+using Similarity.Hosting;
+using Similarity.Imports.Formats;
 using Similarity.Imports.Pictures;
 
 namespace Similarity.Imports;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports;
 
@@ -74,7 +74,7 @@ public static class ZipDirectory
         if (Read(path) is not { } zip)
             throw new InputRejectedException("images", "The images file is not a zip: it has no end-of-central-directory record.");
         if (zip.Entries > options.MaxZipEntries)
-            throw new InputRejectedException("images", $"The zip has {zip.Entries} entries; the limit (Similarity:Imports:MaxZipEntries) is {options.MaxZipEntries}.", StatusCodes.Status413PayloadTooLarge);
+            throw new InputRejectedException("images", $"The zip has {zip.Entries} entries; the limit (Similarity:Imports:MaxZipEntries) is {options.MaxZipEntries}.", InputRejection.OverLimit);
         if (zip.Entries < 0 || zip.DirectoryBytes < 0 || zip.DirectoryBytes > Math.Max(1, zip.Entries) * MaxDirectoryBytesPerEntry)
             throw new InputRejectedException("images", $"The zip's central directory ({zip.DirectoryBytes} bytes) is larger than its {zip.Entries} declared entries can need ({MaxDirectoryBytesPerEntry} bytes each): its entry count is wrong.");
     }

@@ -4,6 +4,7 @@ using Npgsql;
 using Pgvector;
 using Similarity.Database;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Models;
 

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Catalog;
-using Similarity.Embed;
 using Similarity.Encoders;
 using Similarity.Hosting;
 using Similarity.Models;

@@ -13,7 +13,7 @@ public class FeatureDependencyTests
     static readonly string[][] Layers =
     [
         ["Hosting"], ["Database"], ["Fusion"], ["Encoders"], ["Models"], ["Catalog"], ["Similar"], ["Imports"],
-        ["Embed", "Health", "Pages"],
+        ["Embed", "Health", "Pages", "OpenApi"],
     ];
 
     static readonly Lazy<Dictionary<string, HashSet<string>>> References = new(ReadReferences);

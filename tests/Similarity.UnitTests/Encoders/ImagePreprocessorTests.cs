@@ -1,5 +1,6 @@
 using NetVips;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.UnitTests.Encoders;
 
@@ -115,7 +116,7 @@ public sealed class ImagePreprocessorTests
     {
         var image = Encode(new byte[1001 * 1001 * 3], 1001, 1001, 3, ".png");
         var error = Assert.Throws<InputRejectedException>(() => Create(4, 4).Check(image, "image"));
-        Assert.Equal(413, error.StatusCode);
+        Assert.Equal(InputRejection.OverLimit, error.Reason);
         Assert.Contains("MaxImagePixels", error.Message, StringComparison.Ordinal);
     }
 
@@ -129,7 +130,7 @@ public sealed class ImagePreprocessorTests
         var png = rgba16.PngsaveBuffer(interlace: true);
 
         var error = Assert.Throws<InputRejectedException>(() => Create(256, 224, limits).Check(png, "image"));
-        Assert.Equal(413, error.StatusCode);
+        Assert.Equal(InputRejection.OverLimit, error.Reason);
         Assert.Contains("8000000 bytes", error.Message, StringComparison.Ordinal);
         Assert.Contains("MaxDecodedBytes", error.Message, StringComparison.Ordinal);
     }
@@ -156,7 +157,7 @@ public sealed class ImagePreprocessorTests
         }
         else
         {
-            Assert.Equal(413, Assert.Throws<InputRejectedException>(() => preprocessor.Decode(encoded, tensor, "image")).StatusCode);
+            Assert.Equal(InputRejection.OverLimit, Assert.Throws<InputRejectedException>(() => preprocessor.Decode(encoded, tensor, "image")).Reason);
         }
     }
 

@@ -1,5 +1,5 @@
 using Similarity.Catalog;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.UnitTests.Encoders;
 
@@ -12,7 +12,7 @@ public sealed class VectorGuardTests
     public void A_vector_without_a_direction_never_reaches_the_table(float[] vector, string named)
     {
         var error = Assert.Throws<InputRejectedException>(() => VectorGuard.Check(vector, "image"));
-        Assert.Equal(422, error.StatusCode);
+        Assert.Equal(InputRejection.Unprocessable, error.Reason);
         Assert.Contains(named, error.Message, StringComparison.Ordinal);
     }
 

@@ -1,4 +1,4 @@
-using Similarity.Encoders;
+using Similarity.Hosting;
 using Similarity.Imports.Formats;
 
 namespace Similarity.UnitTests.Imports;

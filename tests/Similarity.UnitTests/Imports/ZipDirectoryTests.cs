@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using Similarity.Encoders;
+using Similarity.Hosting;
 using Similarity.Imports;
 
 namespace Similarity.UnitTests.Imports;
@@ -65,7 +65,7 @@ public sealed class ZipDirectoryTests : IDisposable
         });
 
         var refused = Assert.Throws<InputRejectedException>(() => ZipDirectory.Check(path, Limits(3)));
-        Assert.Equal(413, refused.StatusCode);
+        Assert.Equal(InputRejection.OverLimit, refused.Reason);
         Assert.Contains("MaxZipEntries", refused.Message, StringComparison.Ordinal);
     }
 
@@ -89,6 +89,6 @@ public sealed class ZipDirectoryTests : IDisposable
     {
         var path = Write(new byte[length]);
         Assert.Null(ZipDirectory.Read(path));
-        Assert.Equal(400, Assert.Throws<InputRejectedException>(() => ZipDirectory.Check(path, Limits(10))).StatusCode);
+        Assert.Equal(InputRejection.Invalid, Assert.Throws<InputRejectedException>(() => ZipDirectory.Check(path, Limits(10))).Reason);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Xml;
 using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports.Formats;
 
@@ -44,10 +45,10 @@ public sealed record CatalogLayout(CatalogFormat Format, CatalogSyntax Syntax, c
             length = file.ReadAtLeast(head, Peek, throwOnEndOfStream: false);
         var bytes = head.AsSpan(0, length);
         if (bytes is [0x50, 0x4B, 0x03 or 0x05, 0x04 or 0x06, ..])
-            throw new InputRejectedException("catalog", "The catalog is a zip archive. Send the catalog itself (CSV, TSV, JSON Lines or XML) as `catalog`, and a zip of pictures as `images`.", StatusCodes.Status415UnsupportedMediaType);
+            throw new InputRejectedException("catalog", "The catalog is a zip archive. Send the catalog itself (CSV, TSV, JSON Lines or XML) as `catalog`, and a zip of pictures as `images`.", InputRejection.UnsupportedType);
         // A stray NUL in one row is that row's error; a file made of them is binary (or UTF-16 text).
         if (IsBinary(bytes))
-            throw new InputRejectedException("catalog", "The catalog is a binary file (or text not in UTF-8), not text. Send UTF-8 CSV, TSV, JSON Lines or XML.", StatusCodes.Status415UnsupportedMediaType);
+            throw new InputRejectedException("catalog", "The catalog is a binary file (or text not in UTF-8), not text. Send UTF-8 CSV, TSV, JSON Lines or XML.", InputRejection.UnsupportedType);
         var text = Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
         if (text.Length == 0)
             throw new InputRejectedException("catalog", "The catalog is empty.");

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Similarity.Encoders;
+using Similarity.Hosting;
 
 namespace Similarity.Imports.Formats;
 

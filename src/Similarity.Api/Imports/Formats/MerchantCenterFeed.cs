@@ -91,7 +91,7 @@ public static class MerchantCenterFeed
         }
         catch (XmlException ex)
         {
-            throw new Encoders.InputRejectedException("catalog", $"The XML feed cannot be read at line {ex.LineNumber}: {ex.Message}");
+            throw new Hosting.InputRejectedException("catalog", $"The XML feed cannot be read at line {ex.LineNumber}: {ex.Message}");
         }
     }
 

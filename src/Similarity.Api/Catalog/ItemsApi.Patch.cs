@@ -14,7 +14,7 @@ namespace Similarity.Catalog;
 /// so (<c>embedded: false</c>). A change to the embedded text (title, category, description) embeds the new text
 /// and fuses it with the item's stored image projection — the picture itself is not needed, and stays.
 /// </summary>
-public static class ItemPatch
+public static partial class ItemsApi
 {
     public const int MaxBodyBytes = 64 * 1024;
 

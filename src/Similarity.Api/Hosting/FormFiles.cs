@@ -1,6 +1,4 @@
-using Similarity.Encoders;
-
-namespace Similarity.Embed;
+namespace Similarity.Hosting;
 
 public static class FormFiles
 {
@@ -8,7 +6,7 @@ public static class FormFiles
     public static async Task<byte[]> ReadAsync(IFormFile file, long maxBytes, string field, CancellationToken cancellationToken)
     {
         if (file.Length > maxBytes)
-            throw new InputRejectedException(field, $"The file is {file.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {maxBytes}.", StatusCodes.Status413PayloadTooLarge);
+            throw new InputRejectedException(field, $"The file is {file.Length} bytes; the limit (Similarity:Limits:MaxImageBytes) is {maxBytes}.", InputRejection.OverLimit);
         var bytes = new byte[file.Length];
         await using var stream = file.OpenReadStream();
         await stream.ReadExactlyAsync(bytes, cancellationToken);
