@@ -53,7 +53,7 @@ public static class IsolationRun
 
         var rows = new Markdown("configuration", "round", "/similar rate", "p99 alone", "p99 flooded", "flooded / alone");
         var summary = new Markdown("configuration", "p99 alone (median)", "p99 flooded (median)", "flooded / alone (median)", "service peak RSS", "/similar 5xx",
-            "flood answers (JPEG; bomb)", "load average before");
+            "flood answers (JPEG; bomb)", "load average before") { TextColumns = [0, 6] };
         foreach (var configuration in configurations)
         {
             var settings = new Dictionary<string, string>(Configurations[configuration]) { ["Similarity:Search:ListSize"] = "0" };

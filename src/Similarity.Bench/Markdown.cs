@@ -4,14 +4,14 @@ namespace Similarity.Bench;
 
 /// <summary>
 /// A markdown table as the benchmarks print it: a header row, the alignment row (the first column left, the others
-/// right unless <see cref="LeftColumns"/> says otherwise) and one row per added line. Cells are written as given.
+/// right unless <see cref="TextColumns"/> says otherwise) and one row per added line. Cells are written as given.
 /// </summary>
 public sealed class Markdown(params string[] header)
 {
     readonly List<string[]> _rows = [];
 
-    /// <summary>How many leading columns are left-aligned (text); the rest are figures, right-aligned.</summary>
-    public int LeftColumns { get; init; } = 1;
+    /// <summary>The columns (from 0) that hold text, left-aligned; the rest are figures, right-aligned.</summary>
+    public IReadOnlyCollection<int> TextColumns { get; init; } = [0];
 
     public Markdown Add(params string[] cells)
     {
@@ -25,7 +25,7 @@ public sealed class Markdown(params string[] header)
     {
         var text = new StringBuilder();
         Row(text, header);
-        Row(text, [.. header.Select((_, i) => i < LeftColumns ? "---" : "---:")]);
+        text.Append('|').AppendJoin('|', header.Select((_, i) => TextColumns.Contains(i) ? "---" : "---:")).Append("|\n");
         foreach (var row in _rows)
             Row(text, row);
         return text.ToString();

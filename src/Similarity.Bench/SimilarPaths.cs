@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -25,12 +26,14 @@ public sealed class SimilarPaths : IAsyncDisposable
     {
         var service = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
+            web.UseContentRoot(Path.Combine(place.Root, "src", "Similarity.Api"));
             web.UseSetting("ConnectionStrings:Similarity", connectionString);
             web.UseSetting("Similarity:Models:Manifest", manifest);
             web.UseSetting("Similarity:AdminApiKey", BenchPlace.AdminKey);
             web.UseSetting("Similarity:Imports:SpoolPath", Path.Combine(place.DataDir, "bench-spool"));
             web.UseSetting("Similarity:Search:ListSize", "0");
             web.UseSetting("Logging:LogLevel:Default", "Warning");
+            web.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware", "Warning");
         });
         using var http = service.CreateClient();
         var watch = Stopwatch.StartNew();

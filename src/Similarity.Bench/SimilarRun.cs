@@ -53,7 +53,7 @@ public static class SimilarRun
         await using var paths = await SimilarPaths.StartAsync(place, cs, manifest, items, dim);
         var oneSku = LoadLoop.Get(_ => $"/similar/{SimilarBenchmark.Sku(items / 2)}?k=10");
         var table = new Markdown("round", "live path", "precomputed path", "plain pgvector", "service's search in-process", "live / plain", "precomputed / plain", "service's search / plain");
-        var latency = new Markdown("round", "live at half its peak", "precomputed at half its peak", "sample of 20 pages: precomputed answers, precomputed / live service") { LeftColumns = 1 };
+        var latency = new Markdown("round", "live at half its peak", "precomputed at half its peak", "sample of 20 pages: precomputed answers, precomputed / live service") { TextColumns = [0, 3] };
         List<double> liveRatios = [], listedRatios = [], searchRatios = [], liveP99 = [], listedP99 = [];
         var length = TimeSpan.FromSeconds(seconds);
         for (var round = 1; round <= rounds; round++)
@@ -78,7 +78,7 @@ public static class SimilarRun
         Console.Error.WriteLine($"freshness: {stream} s of 20 upserts/s by SQL, each from its commit to its lists applied (up to 180 s after the stream)");
         var fresh = await SimilarBenchmark.MeasureFreshnessAsync(cs, items, 20, stream, 180, 0.3);
 
-        var summary = new Markdown("measure", "value", "target") { LeftColumns = 1 }
+        var summary = new Markdown("measure", "value", "target") { TextColumns = [0, 2] }
             .Add("live / plain pgvector, median round", $"{Stats.F(Stats.Median(liveRatios), "F2")} (rounds {Stats.Range(liveRatios)})", "≥ 0.8")
             .Add("precomputed / plain pgvector, median round", $"{Stats.F(Stats.Median(listedRatios), "F2")} (rounds {Stats.Range(listedRatios)})", "≥ 5")
             .Add("service's search / plain pgvector, median round", $"{Stats.F(Stats.Median(searchRatios), "F2")} (rounds {Stats.Range(searchRatios)})", "")
