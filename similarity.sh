@@ -330,13 +330,13 @@ cmd_lint() {
 
 # The images and the compose stack: docker/build.sh and docker/smoke.sh, after the packages and pgvector they use.
 cmd_docker() {
-  local what=${1:-}
+  local what=${1:-} mirror=""
   case "$what" in
-    build) ensure_apt_packages docker.io docker-compose debootstrap; ensure_pgvector ;;
+    build) ensure_apt_packages docker.io docker-compose debootstrap; ensure_pgvector; mirror=$(debian_mirror) ;;
     smoke) ensure_apt_packages docker.io docker-compose openclipart-png ;;
     *) die "usage: ./similarity.sh docker build|smoke" ;;
   esac
-  DATA_DIR=$DATA_DIR PG_BIN=$PG_BIN DEBIAN_MIRROR=$(debian_mirror) "docker/$what.sh"
+  DATA_DIR=$DATA_DIR PG_BIN=$PG_BIN DEBIAN_MIRROR=$mirror "docker/$what.sh"
 }
 
 usage() {
@@ -348,12 +348,14 @@ usage: ./similarity.sh COMMAND
   lint                the live OpenAPI document through Spectral (spectral:oas + OWASP ruleset); non-zero on any error
   bench encoders      full-size models: pipeline items/s vs the bare ONNX session, batch 1 and 32
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
-  bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S): service vs pgbench, recall@10
+  bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S, --stream S): both paths vs plain pgvector, recall@10
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)
   bench pages         the item page (HTML, scripts, similar items, 12 thumbnails) p95 at --items N (default 10000); picture storage per 100 000 items; docs/item-page.png
+  bench models        a model set deployed, embedded, activated and rolled back under readers (--items N, --readers R, --seconds S, --rate R);
+                      --memory: the service's memory with two full-size sets
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
   import CATALOG [--images ZIP] [--format native|merchant-center|shopify] [--mapping JSON|@FILE] [--missing-image skip|textOnly]
          [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)

@@ -68,7 +68,7 @@ public static class PagesBenchmark
         }));
         var similarTask = client.GetFromJsonAsync<JsonElement>($"/similar/{sku}?k=12");
         await Task.WhenAll(similarTask, client.GetByteArrayAsync($"/items/{sku}"));
-        var neighbours = similarTask.Result.GetProperty("results").EnumerateArray()
+        var neighbours = (await similarTask).GetProperty("results").EnumerateArray()
             .Where(r => r.GetProperty("hasImage").GetBoolean()).Select(r => r.GetProperty("sku").GetString()!).ToList();
         await Task.WhenAll(neighbours.Select(n => client.GetByteArrayAsync($"/items/{n}/image?size=thumb"))
             .Append(client.GetByteArrayAsync($"/items/{sku}/image")));

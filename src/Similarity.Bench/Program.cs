@@ -12,8 +12,8 @@ public static class BenchMain
         {
             return args switch
             {
-                ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(rest)),
-                ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
+                ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(["--manifest", "models/full/manifest.json", "--images", BenchPlace.Clipart, .. rest])),
+                ["images", .. var rest] => ImageDecodeBenchmark.Run(["--images", BenchPlace.Clipart, .. rest]),
                 ["similar", .. var rest] => await SimilarRun.RunAsync(rest),
                 ["import", .. var rest] when rest.Contains("--source") => await ImportRun.ByUrlAsync(rest),
                 ["import", .. var rest] => await ImportRun.RunAsync(rest),
@@ -47,6 +47,7 @@ public static class BenchMain
     {
         Console.Error.WriteLine("""
             usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [options]
+                   encoders  [--seconds S]   (models/full; openclipart's drawings)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S]
                    import    [--items N] [--flat-rows N] [--seconds S] | --source url [--items N]
                    upload    [--rows N]

@@ -248,7 +248,7 @@ public static class SimilarBenchmark
                         if (committed.TryRemove(sku, out var at))
                             freshness.Add((now - at) * 1000.0 / Stopwatch.Frequency);
                 }
-                if (streamEnded.Task.IsCompleted && watch.Elapsed.TotalSeconds > streamEnded.Task.Result + drain)
+                if (streamEnded.Task.IsCompleted && watch.Elapsed.TotalSeconds > await streamEnded.Task + drain)
                     break;
                 await Task.Delay(5);
             }

@@ -53,7 +53,7 @@ public static class UploadRun
         await http.DeleteAsync($"/imports/{id}");
         Console.Write(new Markdown("measure", "value")
             .Add("POST /imports, 1 row: status, seconds to the answer", $"{smallStatus}, {Stats.F(smallSeconds, "F3")} s")
-            .Add($"POST /imports, {rows} rows ({new FileInfo(big).Length / 1048576} MiB): status, seconds to the answer", $"{bigStatus}, {Stats.F(bigSeconds, "F3")} s")
+            .Add($"POST /imports, {rows} rows ({Stats.Mib(new FileInfo(big).Length)}): status, seconds to the answer", $"{bigStatus}, {Stats.F(bigSeconds, "F3")} s")
             .Add("the same body sent to a discard server (transfer alone)", $"{Stats.F(plain, "F3")} s")
             .Add($"POST / transfer alone, {rows} rows", Stats.Ratio(bigSeconds, plain))
             .Add("after the 202: until the job had counted its rows (its checks)", $"about {Stats.F(countedAfter)} s"));
