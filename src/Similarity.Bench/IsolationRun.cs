@@ -45,6 +45,7 @@ public static class IsolationRun
         var work = place.Work("bench-isolation");
         IsolationInputs.Write(BenchArgs.Of(("images", BenchPlace.Clipart), ("out", work)));
         var empty = Path.Combine(work, "empty.zip");
+        File.Delete(empty); // made afresh: a zip opened to create must not exist
         System.IO.Compression.ZipFile.Open(empty, System.IO.Compression.ZipArchiveMode.Create).Dispose();
         var (jpeg, bomb) = (Post(await File.ReadAllBytesAsync(Path.Combine(work, "embed-jpeg.body"))), Post(await File.ReadAllBytesAsync(Path.Combine(work, "embed-png.body"))));
         var page = LoadLoop.Get(random => $"/similar/{SimilarBenchmark.Sku(random.Next(items))}?k=10");
