@@ -10,7 +10,7 @@ using Pgvector;
 namespace Similarity.Bench;
 
 /// <summary>
-/// Issue #13's figures on a running service with a catalog: readers hammer <c>GET /similar/{sku}</c> while a candidate
+/// A model-set switch measured on a running service with a catalog: readers hammer <c>GET /similar/{sku}</c> while a candidate
 /// set is deployed, embeds the catalog in the background, is activated and rolled back. Every answer is checked:
 /// its status, and whether its scores are wholly one set's (each result's score equals the exact cosine under the
 /// live group or under the standby group, read from the table afterwards) — a mixed answer would match neither.

@@ -12,7 +12,8 @@ namespace Similarity.Bench;
 
 /// <summary>
 /// The data side of <c>./similarity.sh bench similar</c>: seeds N items by binary COPY (no model run) and
-/// measures recall@10 of the running service's /similar against an exact scan. The script drives the load.
+/// measures recall@10 of the running service's /similar against an exact scan, and the lists' freshness under upserts.
+/// <see cref="SimilarRun"/> drives the load.
 /// </summary>
 public static class SimilarBenchmark
 {

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Similarity.Bench;
 
 namespace Similarity.UnitTests.Bench;
@@ -12,8 +14,13 @@ public sealed class LoadLoopTests
     [Fact]
     public async Task The_loop_stops_at_its_request_bound_and_counts_refused_connections()
     {
-        // Port 9 (discard) is closed here: every request is refused at once, and counted as status 0.
-        var result = await LoadLoop.RunAsync(new Uri("http://127.0.0.1:9/"), LoadLoop.Get(_ => "/"), connections: 2, TimeSpan.FromSeconds(30), maxRequests: 6);
+        // A port just freed: every request is refused at once, and counted as status 0.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var result = await LoadLoop.RunAsync(new Uri($"http://127.0.0.1:{port}/"), LoadLoop.Get(_ => "/"), connections: 2, TimeSpan.FromSeconds(30), maxRequests: 6);
 
         Assert.Equal(6, result.Requests);
         Assert.Equal(6, result.NotSuccessful);
