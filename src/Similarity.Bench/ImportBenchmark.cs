@@ -69,12 +69,17 @@ public static partial class ImportBenchmark
     /// <summary>Items/s of the bare sessions at batch 32 on ready-made tensors: one image and one text per item.</summary>
     public static int BareEncoders(BenchArgs args)
     {
-        var manifest = ModelManifest.Load(args.Get("manifest"));
-        var seconds = args.GetInt("seconds", 20);
+        Console.WriteLine(Stats.F(BareItemsPerSecond(args.Get("manifest"), args.Get("catalog"), args.GetInt("seconds", 20))));
+        return 0;
+    }
+
+    public static double BareItemsPerSecond(string manifestPath, string catalogDirectory, int seconds)
+    {
+        var manifest = ModelManifest.Load(manifestPath);
         var pipeline = EmbeddingPipeline.Create(manifest, new InferenceOptions(), new InputLimits(), NullLogger.Instance);
         var length = pipeline.Image.Preprocessor.TensorLength;
         var tensor = new float[32 * length];
-        var zip = ZipFile.OpenRead(Path.Combine(args.Get("catalog"), "images.zip"));
+        var zip = ZipFile.OpenRead(Path.Combine(catalogDirectory, "images.zip"));
         for (var i = 0; i < 32; i++)
         {
             using var stream = zip.Entries[i].Open();
@@ -83,7 +88,7 @@ public static partial class ImportBenchmark
             pipeline.Image.Preprocessor.Decode(memory.ToArray(), tensor.AsSpan(i * length, length), "image");
         }
         // The very text the import embeds for each row.
-        var catalog = Path.Combine(args.Get("catalog"), "catalog.csv");
+        var catalog = Path.Combine(catalogDirectory, "catalog.csv");
         var titles = Similarity.Imports.CatalogRows.Read(catalog, Similarity.Imports.Formats.CatalogLayout.Detect(catalog, null, false), null).Take(32)
             .Select(row => pipeline.Text.Preprocessor.Encode(CatalogText.Compose(row.Item.Title!, row.Item.Category, row.Item.Description)))
             .ToArray();
@@ -96,7 +101,6 @@ public static partial class ImportBenchmark
         var image = EncoderBenchmark.Measure(seconds, 32, () => pipeline.Image.RunTensor(tensor, 32));
         var text = EncoderBenchmark.Measure(seconds, 32, () => pipeline.Text.RunTensors(ids, mask, types, 32, textLength));
         // Each item needs one image run and one text run: their times add up.
-        Console.WriteLine((1 / (1 / image + 1 / text)).ToString("F1", CultureInfo.InvariantCulture));
-        return 0;
+        return 1 / (1 / image + 1 / text);
     }
 }

@@ -4,8 +4,8 @@ using NetVips;
 namespace Similarity.Bench;
 
 /// <summary>
-/// The flood of <c>./similarity.sh bench isolation</c>, as multipart bodies that hey sends as they are: a
-/// photo-sized JPEG with a text (~260 KB, like the issue's), and the pixel bomb, a 6 324 × 6 324
+/// The flood of <c>./similarity.sh bench isolation</c>, as multipart bodies that the load loop sends as they are: a
+/// photo-sized JPEG with a text (~260 KB, a product photo's size), and a pixel bomb, a 6 324 × 6 324
 /// RGBA PNG at 16 bits a sample, interlaced.
 /// </summary>
 public static class IsolationInputs

@@ -10,7 +10,7 @@ using Pgvector;
 namespace Similarity.Bench;
 
 /// <summary>
-/// Issue #13's figures on a running service with a catalog: readers hammer <c>GET /similar/{sku}</c> while a candidate
+/// A model-set switch measured on a running service with a catalog: readers hammer <c>GET /similar/{sku}</c> while a candidate
 /// set is deployed, embeds the catalog in the background, is activated and rolled back. Every answer is checked:
 /// its status, and whether its scores are wholly one set's (each result's score equals the exact cosine under the
 /// live group or under the standby group, read from the table afterwards) — a mixed answer would match neither.
@@ -108,7 +108,7 @@ public static class ModelsBenchmark
         {
             var ms = all.Where(a => a.Phase == p).Select(a => a.Milliseconds).Order().ToList();
             return ms.Count == 0 ? $"| {p} | 0 | | | |"
-                : $"| {p} | {ms.Count} | {Percentile(ms, 50):F1} ms | {Percentile(ms, 99):F1} ms | {Percentile(ms, 99) / Percentile(all.Where(a => a.Phase == "alone").Select(a => a.Milliseconds).Order().ToList(), 99):F2} |";
+                : $"| {p} | {ms.Count} | {Stats.Percentile(ms, 50):F1} ms | {Stats.Percentile(ms, 99):F1} ms | {Stats.Percentile(ms, 99) / Stats.Percentile(all.Where(a => a.Phase == "alone").Select(a => a.Milliseconds), 99):F2} |";
         }
         var models = await ModelsAsync(admin);
         long MemoryOf(string set) => models.EnumerateArray().Single(m => m.GetProperty("name").GetString() == set).GetProperty("memoryBytes").GetInt64();
@@ -192,7 +192,4 @@ public static class ModelsBenchmark
             (dot, na, nb) = (dot + a[i] * b[i], na + a[i] * a[i], nb + b[i] * b[i]);
         return dot / Math.Sqrt(na * nb);
     }
-
-    static double Percentile(List<double> sorted, int percentile) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -14,10 +14,11 @@ namespace Similarity.Bench;
 /// </summary>
 public static class PagesBenchmark
 {
-    public static async Task<int> RunAsync(BenchArgs args)
+    /// <summary>Milliseconds: the item page with its 12 thumbnails at p50, p95, p99; the floor and one thumbnail alone at p95.</summary>
+    public sealed record Times(int Skus, double P50, double P95, double P99, double Floor, double Thumbnail);
+
+    public static async Task<Times> MeasureAsync(Uri url, int iterations, string? screenshot)
     {
-        var url = new Uri(args.Get("url"));
-        var iterations = args.GetInt("iterations", 500);
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 6 }) { BaseAddress = url };
 
         var skus = new List<string>();
@@ -47,12 +48,10 @@ public static class PagesBenchmark
             floor.Add(await TimeAsync(() => client.GetByteArrayAsync("/health/live")));
             thumbnail.Add(await TimeAsync(() => client.GetByteArrayAsync($"/items/{sku}/image?size=thumb")));
         }
-        Console.WriteLine($"{skus.Count} {Percentile(page95, 50):F1} {Percentile(page95, 95):F1} {Percentile(page95, 99):F1} " +
-            $"{Percentile(floor, 95):F2} {Percentile(thumbnail, 95):F2}");
-
-        if (args.Get("screenshot", "") is { Length: > 0 } screenshot)
-            await ScreenshotAsync(url, args.Get("sku", skus[0]), screenshot);
-        return 0;
+        if (screenshot is not null)
+            await ScreenshotAsync(url, skus[0], screenshot);
+        return new Times(skus.Count, Stats.Percentile(page95, 50), Stats.Percentile(page95, 95), Stats.Percentile(page95, 99),
+            Stats.Percentile(floor, 95), Stats.Percentile(thumbnail, 95));
     }
 
     /// <summary>One item page as a browser with a warm cache loads it; its time in milliseconds.</summary>
@@ -69,7 +68,7 @@ public static class PagesBenchmark
         }));
         var similarTask = client.GetFromJsonAsync<JsonElement>($"/similar/{sku}?k=12");
         await Task.WhenAll(similarTask, client.GetByteArrayAsync($"/items/{sku}"));
-        var neighbours = similarTask.Result.GetProperty("results").EnumerateArray()
+        var neighbours = (await similarTask).GetProperty("results").EnumerateArray()
             .Where(r => r.GetProperty("hasImage").GetBoolean()).Select(r => r.GetProperty("sku").GetString()!).ToList();
         await Task.WhenAll(neighbours.Select(n => client.GetByteArrayAsync($"/items/{n}/image?size=thumb"))
             .Append(client.GetByteArrayAsync($"/items/{sku}/image")));
@@ -81,12 +80,6 @@ public static class PagesBenchmark
         var start = Stopwatch.GetTimestamp();
         await request();
         return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    static double Percentile(List<double> values, int percentile)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1)];
     }
 
     /// <summary>The item page in Debian's Chromium once its similar pictures have loaded.</summary>

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Similarity.Bench;
@@ -17,8 +18,16 @@ public static class PictureServer
 {
     public static async Task<int> RunAsync(BenchArgs args)
     {
+        await using var app = await StartAsync(args.Get("zip"), args.GetInt("port", 18097));
+        await app.WaitForShutdownAsync(); // until Ctrl-C or SIGTERM
+        return 0;
+    }
+
+    /// <summary>The server, started; disposing it stops it.</summary>
+    public static async Task<WebApplication> StartAsync(string zipPath, int port)
+    {
         var pictures = new Dictionary<string, (byte[] Bytes, string ETag)>(StringComparer.Ordinal);
-        using (var zip = ZipFile.OpenRead(args.Get("zip")))
+        using (var zip = ZipFile.OpenRead(zipPath))
         {
             foreach (var entry in zip.Entries.Where(e => e.Length > 0))
             {
@@ -31,7 +40,7 @@ public static class PictureServer
         }
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{args.GetInt("port", 18097)}");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         app.Run(http =>
         {
@@ -52,8 +61,8 @@ public static class PictureServer
             http.Response.ContentLength = picture.Bytes.Length;
             return http.Response.Body.WriteAsync(picture.Bytes).AsTask();
         });
+        await app.StartAsync();
         Console.Error.WriteLine($"serving {pictures.Count} pictures on {string.Join(", ", app.Urls)}");
-        await app.RunAsync();
-        return 0;
+        return app;
     }
 }

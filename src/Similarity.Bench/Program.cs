@@ -1,44 +1,76 @@
-using Similarity.Bench;
+namespace Similarity.Bench;
 
-// ./similarity.sh bench WHAT [options]: each benchmark measures its baseline in the same run and prints a markdown table.
-return args switch
+/// <summary>
+/// <c>./similarity.sh bench WHAT [options]</c>: each benchmark starts what it measures, measures its baseline in the same
+/// run and prints a markdown table. The helper verbs below the line are the benchmarks' parts, runnable alone.
+/// </summary>
+public static class BenchMain
 {
-    ["encoders", "--compare", var fp32, var int8, .. var rest] => await EncoderCompareBenchmark.RunAsync(fp32, int8, BenchArgs.Parse(rest)),
-    ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(rest)),
-    ["images", .. var rest] => ImageDecodeBenchmark.Run(rest),
-    ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
-    ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
-    ["freshness", .. var rest] => await SimilarBenchmark.FreshnessAsync(BenchArgs.Parse(rest)),
-    ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
-    ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
-    ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
-    ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
-    ["pages", .. var rest] => await PagesBenchmark.RunAsync(BenchArgs.Parse(rest)),
-    ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
-    ["models", .. var rest] => await ModelsBenchmark.RunAsync(BenchArgs.Parse(rest)),
-    ["calibrate", .. var rest] => Int8Calibration.Run(BenchArgs.Parse(rest)),
-    ["golden-int8", .. var rest] => await Int8Golden.RunAsync(BenchArgs.Parse(rest)),
-    _ => Usage(),
-};
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args switch
+            {
+                ["encoders", "--compare", var fp32, var int8, .. var rest] =>
+                    await EncoderCompareBenchmark.RunAsync(fp32, int8, BenchArgs.Parse(["--images", BenchPlace.Clipart, .. rest])),
+                ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(["--manifest", "models/full/manifest.json", "--images", BenchPlace.Clipart, .. rest])),
+                ["images", .. var rest] => ImageDecodeBenchmark.Run(["--images", BenchPlace.Clipart, .. rest]),
+                ["similar", .. var rest] => await SimilarRun.RunAsync(rest),
+                ["import", .. var rest] when rest.Contains("--source") => await ImportRun.ByUrlAsync(rest),
+                ["import", .. var rest] => await ImportRun.RunAsync(rest),
+                ["upload", .. var rest] => await UploadRun.RunAsync(rest),
+                ["quality", .. var rest] => await QualityRun.RunAsync(rest),
+                ["isolation", .. var rest] => await IsolationRun.RunAsync(rest),
+                ["pages", .. var rest] => await PagesRun.RunAsync(rest),
+                ["models", .. var rest] when rest.Contains("--memory") => await ModelsRun.MemoryAsync(),
+                ["models", .. var rest] => await ModelsRun.RunAsync(rest),
+                ["openapi", .. var rest] => await OpenApiDocument.WriteAsync(BenchArgs.Parse(rest)),
 
-static int Usage()
-{
-    Console.Error.WriteLine("""
-        usage: Similarity.Bench encoders --manifest PATH --images DIR [--seconds N]
-               Similarity.Bench encoders --compare FP32_DIR INT8_DIR --images DIR [--seconds N] [--items N]   (speed and FP32/INT8 cosine)
-               Similarity.Bench calibrate --manifest PATH --model ONNX --files LIST --out JSON   (activation ranges for models/quantize.py)
-               Similarity.Bench golden-int8 --manifest PATH --like GOLDEN_JSON --image PNG --out JSON   (an INT8 set's pinned vectors)
-               Similarity.Bench images   --images DIR      (NetVips vs SkiaSharp decode+resize, BenchmarkDotNet)
-               Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
-               Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
-               Similarity.Bench freshness --connection CS [--items N] [--rate R] [--seconds S] [--move M] [--drain S]   (upserts by SQL; commit to lists applied)
-               Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
-               Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
-               Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
-               Similarity.Bench pages --url URL [--iterations N] [--screenshot PNG] [--sku SKU]   (item page timing)
-               Similarity.Bench decode-memory --write DIR | --image FILE [--way decode|thumbnail]   (peak RSS of one decode)
-               Similarity.Bench models --url URL --connection CS --candidate DIR [--pid PID] [--name N] [--readers R] [--seconds S]   (deploy, embed, switch, roll back under load)
-               Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
-        """);
-    return 2;
+                ["seed-similar", .. var rest] => await SimilarBenchmark.SeedAsync(BenchArgs.Parse(rest)),
+                ["recall", .. var rest] => await SimilarBenchmark.RecallAsync(BenchArgs.Parse(rest)),
+                ["freshness", .. var rest] => await SimilarBenchmark.FreshnessAsync(BenchArgs.Parse(rest)),
+                ["import-catalog", .. var rest] => ImportBenchmark.WriteCatalog(BenchArgs.Parse(rest)),
+                ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
+                ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
+                ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
+                ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
+                ["calibrate", .. var rest] => Int8Calibration.Run(BenchArgs.Parse(rest)),
+                ["golden-int8", .. var rest] => await Int8Golden.RunAsync(BenchArgs.Parse(rest)),
+                _ => Usage(),
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+    }
+
+    static int Usage()
+    {
+        Console.Error.WriteLine("""
+            usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [options]
+                   encoders  [--seconds S]   (models/full; openclipart's drawings)
+                   encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
+                   similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S]
+                   import    [--items N] [--flat-rows N] [--seconds S] | --source url [--items N]
+                   upload    [--rows N]
+                   isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]
+                   pages     [--items N] [--iterations N]
+                   models    [--items N] [--readers R] [--seconds S] [--rate R] | --memory
+            helpers: Similarity.Bench openapi --out FILE   (the OpenAPI document of a freshly started service, tiny models)
+                     Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
+                     Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
+                     Similarity.Bench freshness --connection CS [--items N] [--rate R] [--seconds S] [--move M] [--drain S]
+                     Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
+                     Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
+                     Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
+                     Similarity.Bench decode-memory --write DIR | --image FILE [--way decode|thumbnail]
+                     Similarity.Bench calibrate --manifest PATH --model ONNX --files LIST --out JSON   (activation ranges for models/quantize.py)
+                     Similarity.Bench golden-int8 --manifest PATH --like GOLDEN_JSON --image PNG --out JSON   (an INT8 set's pinned vectors)
+                     Similarity.Bench serve-pictures --zip FILE [--port N]   (a catalog zip's pictures over HTTP on 127.0.0.1)
+            """);
+        return 2;
+    }
 }

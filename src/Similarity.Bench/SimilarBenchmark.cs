@@ -12,7 +12,8 @@ namespace Similarity.Bench;
 
 /// <summary>
 /// The data side of <c>./similarity.sh bench similar</c>: seeds N items by binary COPY (no model run) and
-/// measures recall@10 of the running service's /similar against an exact scan. The script drives the load.
+/// measures recall@10 of the running service's /similar against an exact scan, and the lists' freshness under upserts.
+/// <see cref="SimilarRun"/> drives the load.
 /// </summary>
 public static class SimilarBenchmark
 {
@@ -124,12 +125,26 @@ public static class SimilarBenchmark
     /// </summary>
     public static async Task<int> RecallAsync(BenchArgs args)
     {
-        var queries = args.GetInt("queries", 200);
-        var items = args.GetInt("items", 100_000);
-        var source = args.Get("source", "");
-        var listSize = args.GetInt("lists", 0);
-        using var http = new HttpClient { BaseAddress = new Uri(args.Get("url")) };
-        var builder = new NpgsqlDataSourceBuilder(args.Get("connection"));
+        var recall = await MeasureRecallAsync(args.Get("connection"), new Uri(args.Get("url")), args.GetInt("items", 100_000),
+            args.GetInt("queries", 200), args.Get("source", ""), args.GetInt("lists", 0));
+        if (recall.WrongSource is { } wrong)
+        {
+            Console.Error.WriteLine(wrong);
+            return 1;
+        }
+        Console.WriteLine(Stats.F(recall.At10, "F4"));
+        if (recall.Lists is { } lists)
+            Console.WriteLine(Stats.F(lists, "F4"));
+        return 0;
+    }
+
+    /// <summary>Recall@10 of /similar; the lists' recall@N (with lists); or, when some answer came from another path than <c>source</c>, which.</summary>
+    public sealed record Recall(double At10, double? Lists, string? WrongSource);
+
+    public static async Task<Recall> MeasureRecallAsync(string connection, Uri url, int items, int queries, string source, int listSize)
+    {
+        using var http = new HttpClient { BaseAddress = url };
+        var builder = new NpgsqlDataSourceBuilder(connection);
         builder.UseVector();
         await using var dataSource = builder.Build();
         // The exact reference: float32 cosine against every stored vector, computed here (an exact scan in SQL takes ~2 s a
@@ -175,15 +190,8 @@ public static class SimilarBenchmark
                 listed += neighbours.Take(listSize).Intersect(truth).Count();
             }
         }
-        if (wrongSource.Count > 0)
-        {
-            Console.Error.WriteLine($"{wrongSource.Count} of {queries} answers did not come from the {source} path: {string.Join(", ", wrongSource.Take(5))}");
-            return 1;
-        }
-        Console.WriteLine((found / (queries * 10.0)).ToString("F4", CultureInfo.InvariantCulture));
-        if (listSize > 0)
-            Console.WriteLine((listed / ((double)queries * listSize)).ToString("F4", CultureInfo.InvariantCulture));
-        return 0;
+        return new Recall(found / (queries * 10.0), listSize > 0 ? listed / ((double)queries * listSize) : null,
+            wrongSource.Count > 0 ? $"{wrongSource.Count} of {queries} answers did not come from the {source} path: {string.Join(", ", wrongSource.Take(5))}" : null);
     }
 
     /// <summary>
@@ -197,12 +205,15 @@ public static class SimilarBenchmark
     /// </summary>
     public static async Task<int> FreshnessAsync(BenchArgs args)
     {
-        var rate = args.GetInt("rate", 20);
-        var seconds = args.GetInt("seconds", 60);
-        var drain = args.GetInt("drain", 120); // how long after the stream the upserts may take to be applied before the figures are taken
-        var move = double.Parse(args.Get("move", "0.3"), CultureInfo.InvariantCulture);
-        var items = args.GetInt("items", 100_000);
-        var builder = new NpgsqlDataSourceBuilder(args.Get("connection"));
+        // --drain: how long after the stream the upserts may take to be applied before the figures are taken
+        Console.WriteLine(await MeasureFreshnessAsync(args.Get("connection"), args.GetInt("items", 100_000), args.GetInt("rate", 20),
+            args.GetInt("seconds", 60), args.GetInt("drain", 120), double.Parse(args.Get("move", "0.3"), CultureInfo.InvariantCulture)));
+        return 0;
+    }
+
+    public static async Task<string> MeasureFreshnessAsync(string connection, int items, int rate, int seconds, int drain, double move)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connection);
         builder.UseVector();
         await using var dataSource = builder.Build();
         int imageDimension, textDimension;
@@ -238,7 +249,7 @@ public static class SimilarBenchmark
                         if (committed.TryRemove(sku, out var at))
                             freshness.Add((now - at) * 1000.0 / Stopwatch.Frequency);
                 }
-                if (streamEnded.Task.IsCompleted && watch.Elapsed.TotalSeconds > streamEnded.Task.Result + drain)
+                if (streamEnded.Task.IsCompleted && watch.Elapsed.TotalSeconds > await streamEnded.Task + drain)
                     break;
                 await Task.Delay(5);
             }
@@ -281,10 +292,9 @@ public static class SimilarBenchmark
             var rank = Math.Max(1, (int)Math.Ceiling(p * total)); // nearest rank
             return rank <= applied.Length ? FormattableString.Invariant($"{applied[rank - 1]:F0} ms") : FormattableString.Invariant($"> {waited / 1000:F0} s (not applied yet)");
         }
-        Console.WriteLine(FormattableString.Invariant($"{total} upserts in {streamed:F1} s ({total / streamed:F1}/s), vectors moved by {move} (cos ≈ {1 / Math.Sqrt(1 + move * move):F2}): ")
+        return FormattableString.Invariant($"{total} upserts in {streamed:F1} s ({total / streamed:F1}/s), vectors moved by {move} (cos ≈ {1 / Math.Sqrt(1 + move * move):F2}): ")
             + $"p50 {Percentile(0.50)}, p95 {Percentile(0.95)}, p99 {Percentile(0.99)}; "
-            + (unapplied == 0 ? FormattableString.Invariant($"all {applied.Length} applied, max {applied[^1]:F0} ms") : FormattableString.Invariant($"{applied.Length} applied, {unapplied} still queued {drain} s after the stream ended")));
-        return 0;
+            + (unapplied == 0 ? FormattableString.Invariant($"all {applied.Length} applied, max {applied[^1]:F0} ms") : FormattableString.Invariant($"{applied.Length} applied, {unapplied} still queued {drain} s after the stream ended"));
     }
 
     /// <summary>A random vector of length <paramref name="move"/>: added to a unit vector (nearly orthogonal to it) and normalised, it moves it to cos ≈ 1/√(1 + move²).</summary>

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+
+namespace Similarity.Bench;
+
+/// <summary>
+/// <c>bench quality</c>: retrieval quality of the committed trained set on the test split, through the service's HTTP API
+/// only. Each model set (trained, the same with mean fusion, the same towers untrained) gets a fresh database and
+/// service; models/train/bench_quality.py prepares the split, imports and asks each service, and writes the table
+/// (with TF-IDF as the lexical baseline). This class only provides the services between its steps.
+/// </summary>
+public static class QualityRun
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        BenchArgs.Parse(args, "quality");
+        var place = new BenchPlace();
+        var work = Path.Combine(place.DataDir, "bench-quality");
+        if (Directory.Exists(work))
+            Directory.Delete(work, recursive: true);
+        Directory.CreateDirectory(Path.Combine(work, "sets"));
+        await PythonAsync(place, null, "models/train/bench_quality.py", "prepare", "--work", work, "--clipart", "models/clipart");
+        Console.Error.WriteLine("the untrained towers (same code and seed, no training step)");
+        await PythonAsync(place, Path.Combine(work, "untrained.log"), "models/train/train.py", "--untrained", "--out", Path.Combine(work, "sets", "untrained"));
+        const string db = "similarity_bench_quality";
+        foreach (var set in new[] { "clipart", "mean", "untrained" })
+        {
+            var manifest = set == "clipart" ? place.Manifest("clipart") : Path.Combine(work, "sets", set, "manifest.json");
+            await place.RecreateAsync(db);
+            // 100 candidates per result: /similar?k=10 re-weighted by image or text then ranks the whole test split. The bench
+            // is one client asking for every drawing's text search: the per-client encoder limit (10/s) would refuse it.
+            await using var service = await ServiceProcess.StartAsync(place, place.ConnectionString(db), manifest, "http://127.0.0.1:18094", $"bench-quality-{set}-api.log",
+                new Dictionary<string, string>
+                {
+                    ["Similarity:Search:WeightedCandidatesPerResult"] = "100",
+                    ["Similarity:RateLimits:PerClientBurst"] = "1000000",
+                    ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
+                });
+            Console.Error.WriteLine($"measuring the {set} set");
+            await PythonAsync(place, null, "models/train/bench_quality.py", "measure", "--work", work, "--set", set, "--url", service.Url.ToString().TrimEnd('/'));
+        }
+        await place.DropAsync(db);
+        await PythonAsync(place, null, "models/train/bench_quality.py", "table", "--work", work);
+        return 0;
+    }
+
+    /// <summary>Debian's Python on a script of the checkout; its output goes to ours, or to <paramref name="log"/>.</summary>
+    static async Task PythonAsync(BenchPlace place, string? log, params string[] args)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3", args) { WorkingDirectory = place.Root, RedirectStandardOutput = log is not null, RedirectStandardError = log is not null };
+        using var python = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start");
+        if (log is not null)
+        {
+            var (stdout, stderr) = (python.StandardOutput.ReadToEndAsync(), python.StandardError.ReadToEndAsync());
+            await File.WriteAllTextAsync(log, await stdout + await stderr);
+        }
+        await python.WaitForExitAsync();
+        if (python.ExitCode != 0)
+            throw new InvalidOperationException($"python3 {string.Join(' ', args)} exited {python.ExitCode}{(log is null ? "" : $" (its log: {log})")}");
+    }
+}
