@@ -2,7 +2,7 @@ namespace Similarity.Similar;
 
 /// <summary>
 /// What this process knows of which round computed which stored list, and which round first saw each queued change:
-/// enough to tell whether a round may take the bulk path (see docs/architecture-similar.md). Lists it did not compute
+/// enough to tell whether a round may take the bulk path (see docs/architecture.md). Lists it did not compute
 /// count as older than every change. Only the list worker's loop touches it; rounds run one at a time.
 /// </summary>
 public sealed class ListProvenance

@@ -8,11 +8,11 @@ public sealed record RoundResult(IReadOnlyList<NeighbourListStore.QueuedChange> 
 /// <summary>
 /// One round of the list worker: one transaction that takes a few queued changes off the queue and makes every neighbour
 /// list they touch true again — by the per-item rules of <see cref="NeighbourList"/>, or, when no other list need change,
-/// by computing the claimed items' lists at once (the bulk path). docs/architecture-similar.md tells why both are right.
+/// by computing the claimed items' lists at once (the bulk path). docs/architecture.md tells why both are right.
 /// </summary>
 public sealed class ListRound
 {
-    // A bulk round of BulkItemsPerRound lists is a few seconds at 100 000 items (docs/architecture-similar.md): while a
+    // A bulk round of BulkItemsPerRound lists is a few seconds at 100 000 items (docs/architecture.md): while a
     // build runs, other changes wait up to a round longer. BulkConnections: one per core of the database it was measured on.
     const int ItemsPerRound = 16, BulkItemsPerRound = 256, BulkConnections = 2;
 

@@ -10,7 +10,7 @@ namespace Similarity.Similar;
 /// Top-k by cosine for /similar, /search and the batch: answered from the item's neighbour list when the list can
 /// answer, else by an index search re-ranked by exact cosine (an exact scan while the index is built, or when the index
 /// came back short). Only vectors of the live model set are compared. Every read runs again on a broken pooled
-/// connection (see DatabaseFaults.ReadWithRetryAsync). docs/architecture-similar.md tells the paths in full.
+/// connection (see DatabaseFaults.ReadWithRetryAsync). docs/architecture.md tells the paths in full.
 /// </summary>
 public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, CatalogIndex index, ModelSets models,
     SimilarityMetrics metrics, IOptions<SearchOptions> options)
