@@ -154,8 +154,8 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = textHash });
         command.Parameters.Add(new() { Value = fingerprint });
         command.Parameters.Add(new() { Value = new Vector(vectors.Fused) });
-        command.Parameters.Add(VectorParameter(vectors.Image));
-        command.Parameters.Add(VectorParameter(vectors.Text));
+        command.Parameters.Add(VectorParameters.VectorParameter(vectors.Image));
+        command.Parameters.Add(VectorParameters.VectorParameter(vectors.Text));
         command.Parameters.Add(new() { Value = vectors.ImageWeight });
         command.Parameters.Add(new() { Value = vectors.TextWeight });
         command.Parameters.Add(Text(fields.ImageUrl));
@@ -236,7 +236,6 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
 
     static NpgsqlParameter Text(string? value) => new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
-    internal static NpgsqlParameter VectorParameter(float[]? vector) => VectorParameters.VectorParameter(vector);
 
     static StoredItem Read(NpgsqlDataReader reader) => new(
         reader.GetString(0),

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Similarity.Encoders;
 using Similarity.Hosting;
 
 namespace Similarity.Models;

@@ -11,7 +11,7 @@ public static class ModelsExtensions
     /// </summary>
     public static WebApplicationBuilder AddModels(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<Encoders.ModelOptions>().BindConfiguration(Encoders.ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<VectorIndexOptions>().BindConfiguration(VectorIndexOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.Services.AddSingleton<ModelSets>();

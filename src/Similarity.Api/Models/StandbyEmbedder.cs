@@ -4,7 +4,6 @@ using Npgsql;
 using Pgvector;
 using Similarity.Database;
 using Similarity.Encoders;
-using Similarity.Hosting;
 
 namespace Similarity.Models;
 
@@ -91,18 +90,15 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
         }
         _cursor = pending[^1].Sku;
 
-        var embedded = await Task.WhenAll(pending.Select(async item =>
+        // The batch door of the pipeline, as imports use it: one model run per encoder for the whole batch, off the
+        // requests' micro-batchers; a picture that cannot be decoded fails its item alone.
+        var outcomes = await Task.Run(() => set.Pipeline.EmbedBatch([.. pending.Select(item => new EmbeddingInput(item.Picture, item.Text))]), ct);
+        var embedded = pending.Zip(outcomes, (item, outcome) =>
         {
-            try
-            {
-                return (item, await set.Pipeline.EmbedAsync(item.Picture, item.Text, ct));
-            }
-            catch (InputRejectedException ex)
-            {
-                _failed[item.Sku] = ex.Message;
-                return (item, (ItemEmbedding?)null);
-            }
-        }));
+            if (outcome.Error is { } error)
+                _failed[item.Sku] = error.Message;
+            return (item, Fusion: outcome.Error is null ? outcome.Value : null);
+        }).ToList();
 
         var written = 0;
         // Under the read side: an activation or a retirement never sees half a batch.
@@ -111,11 +107,10 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             if (models.Standby?.Set != set)
                 return 0;
             await using var batch = dataSource.CreateBatch();
-            foreach (var (item, embedding) in embedded)
+            foreach (var (item, fusion) in embedded)
             {
-                if (embedding is null)
+                if (fusion is null)
                     continue;
-                var fusion = embedding.Fusion;
                 // Only if the item still has the content embedded: else a later batch embeds what it has now.
                 var command = new NpgsqlBatchCommand("""
                     UPDATE items SET standby_fingerprint = @fingerprint, standby_embedding = @embedding, standby_image_embedding = @image_embedding,
