@@ -124,6 +124,7 @@ public sealed class ApiKeysTests(SimilarityApp app) : IClassFixture<SimilarityAp
     [InlineData("""{"name":"x","role":"owner"}""", "role")]
     [InlineData("""{"role":"admin"}""", "name")]
     [InlineData("""{"name":"  ","role":"admin"}""", "name")]
+    [InlineData("""{"name":"nul \u0000","role":"admin"}""", "name")]
     [InlineData("""{"name":"x","role":"storefront","perSecond":0}""", "perSecond")]
     [InlineData("""{"name":"x","role":"storefront","burst":1000001}""", "burst")]
     public async Task A_key_that_cannot_be_made_is_a_400_naming_the_field(string body, string field)
@@ -132,6 +133,16 @@ public sealed class ApiKeysTests(SimilarityApp app) : IClassFixture<SimilarityAp
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.True((await KeyClient.ProblemAsync(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    [Fact]
+    public async Task A_name_with_half_a_surrogate_pair_is_a_400_not_a_500()
+    {
+        var response = await app.CreateAdminClient().PostAsync("/keys",
+            new StringContent("""{"name":"half \ud800 a pair","role":"admin"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        await KeyClient.ProblemAsync(response);
     }
 
     [Fact]
