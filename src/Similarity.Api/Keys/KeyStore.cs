@@ -19,6 +19,9 @@ public sealed class KeyStore(NpgsqlDataSource dataSource, IOptions<KeysOptions> 
 {
     readonly ConcurrentDictionary<string, (ApiCaller Caller, DateTimeOffset Until)> _recent = new();
 
+    // Bumped by every revocation: a lookup that read its row before a revocation does not remember what it read.
+    long _revocations;
+
     public async ValueTask<ApiCaller?> FindAsync(string secret, CancellationToken ct)
     {
         var hash = KeySecrets.Hash(secret);
@@ -26,6 +29,7 @@ public sealed class KeyStore(NpgsqlDataSource dataSource, IOptions<KeysOptions> 
         var now = clock.GetUtcNow();
         if (_recent.TryGetValue(cacheKey, out var known) && known.Until > now)
             return known.Caller;
+        var revocations = Interlocked.Read(ref _revocations);
         var found = await dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("SELECT id, name, role, per_second, burst FROM api_keys WHERE secret_hash = $1");
@@ -39,8 +43,13 @@ public sealed class KeyStore(NpgsqlDataSource dataSource, IOptions<KeysOptions> 
         }, ct);
         if (found is null)
             _recent.TryRemove(cacheKey, out _);
-        else if (options.Value.CacheSeconds > 0)
+        else if (options.Value.CacheSeconds > 0 && Interlocked.Read(ref _revocations) == revocations)
+        {
             _recent[cacheKey] = (found, now.AddSeconds(options.Value.CacheSeconds));
+            // A revocation between the check and the write above may have evicted before the write: look again.
+            if (Interlocked.Read(ref _revocations) != revocations)
+                _recent.TryRemove(cacheKey, out _);
+        }
         return found;
     }
 
@@ -87,6 +96,7 @@ public sealed class KeyStore(NpgsqlDataSource dataSource, IOptions<KeysOptions> 
         await using var command = dataSource.CreateCommand("DELETE FROM api_keys WHERE id = $1");
         command.Parameters.Add(new() { Value = id });
         var deleted = await command.ExecuteNonQueryAsync(ct) > 0;
+        Interlocked.Increment(ref _revocations);
         foreach (var (cacheKey, entry) in _recent)
         {
             if (entry.Caller.Id == id)
