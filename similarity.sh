@@ -219,6 +219,7 @@ cmd_run() {
   service_settings
   log "API on $ASPNETCORE_URLS — pages at ${ASPNETCORE_URLS%%;*}/, Swagger UI at ${ASPNETCORE_URLS%%;*}/swagger"
   log "writes need the admin key in X-Api-Key (.data/admin-api-key, or Similarity__AdminApiKey when set)"
+  log "more keys, admin or storefront (each with its own rate limit): POST /keys with that key (README: Keys and roles)"
   # exec the service itself (not `dotnet run`, which starts it as a child): a signal to this script is a signal to the API.
   cd src/Similarity.Api/bin/Release/net10.0
   exec dotnet Similarity.Api.dll

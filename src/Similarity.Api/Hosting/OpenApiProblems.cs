@@ -46,7 +46,8 @@ public sealed class OpenApiProblems : IOperationFilter
     static string DescriptionOf(int status) => status switch
     {
         400 => "The input is not valid: the errors name each field at fault.",
-        401 => "Missing or wrong admin key (X-Api-Key).",
+        401 => "The API key (X-Api-Key) is missing (required) or not recognised.",
+        403 => "The API key's role does not allow this route (the detail names the role it needs).",
         404 => "No such resource.",
         409 => "The resource's state does not allow it (the detail says why).",
         413 => "The input is over a limit (the detail names the setting).",

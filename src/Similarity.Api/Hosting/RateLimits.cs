@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -7,7 +8,8 @@ namespace Similarity.Hosting;
 
 /// <summary>
 /// <c>Similarity:RateLimits</c>: how much encoder work one client, and everyone together, may ask for. Only the
-/// routes that run the encoders are limited; <c>/similar</c> and every GET never are.
+/// routes that run the encoders are limited; <c>/similar</c> and every GET never are. A request with a recognised
+/// API key draws from its key's bucket; one without a key from its address's (<c>PerClient*</c>).
 /// </summary>
 public sealed class RateLimitOptions : IValidatableObject
 {
@@ -20,10 +22,20 @@ public sealed class RateLimitOptions : IValidatableObject
     [Range(1, 1_000_000)] public int PerClientPerSecond { get; set; } = 10;
 
     /// <summary>
-    /// How often the bucket regains them: <see cref="PerClientPerSecond"/> every this many seconds. 1 in service; a
-    /// test sets an hour for a bucket that does not refill while it runs, however slow the machine.
+    /// How often a bucket (an address's or a key's) regains its tokens: its per-second count every this many seconds.
+    /// 1 in service; a test sets an hour for a bucket that does not refill while it runs, however slow the machine.
     /// </summary>
     [Range(1, 86_400)] public int PerClientRefillSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// Encoder requests one API key may send at once: the bootstrap admin key's, and a created key's unless its
+    /// creation says otherwise. High enough that a storefront's backend, sending for a whole shop, is never throttled
+    /// by it; <see cref="EncoderConcurrency"/> and <see cref="EncoderQueue"/> still guard the encoders.
+    /// </summary>
+    [Range(1, 1_000_000)] public int PerKeyBurst { get; set; } = 1000;
+
+    /// <summary>Encoder requests per second one API key's bucket regains (default for created keys, as above).</summary>
+    [Range(1, 1_000_000)] public int PerKeyPerSecond { get; set; } = 500;
 
     /// <summary>Encoder requests (and import batches, see <see cref="ImportShare"/>) in the encoders at once.</summary>
     [Range(1, 10_000)] public int EncoderConcurrency { get; set; } = 16;
@@ -61,18 +73,16 @@ public static class RateLimits
         builder.Services.AddOptions<RateLimiterOptions>().Configure<EncoderCapacity, IOptions<RateLimitOptions>>((options, capacity, limits) =>
         {
             var o = limits.Value;
-            var bucket = new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = o.PerClientBurst,
-                TokensPerPeriod = o.PerClientPerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(o.PerClientRefillSeconds),
-                QueueLimit = 0,
-            };
-            // In order: the client's own bucket (cheap to refuse), then a place in the shared capacity (may queue).
+            var bucket = Bucket(o.PerClientBurst, o.PerClientPerSecond, o);
+            // In order: the caller's own bucket (cheap to refuse), then a place in the shared capacity (may queue).
+            // The caller is its key when the request sent a recognised one, else its address.
             options.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context => RunsEncoders(context)
-                    ? RateLimitPartition.GetTokenBucketLimiter(ClientOf(context), _ => bucket)
-                    : RateLimitPartition.GetNoLimiter("")),
+                PartitionedRateLimiter.Create<HttpContext, string>(context => !RunsEncoders(context)
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : ApiCaller.Of(context) is { } key
+                        ? RateLimitPartition.GetTokenBucketLimiter($"key:{key.Id?.ToString(CultureInfo.InvariantCulture) ?? key.Name}:{key.Burst}:{key.PerSecond}",
+                            _ => Bucket(key.Burst, key.PerSecond, o))
+                        : RateLimitPartition.GetTokenBucketLimiter("address:" + ClientOf(context), _ => bucket)),
                 PartitionedRateLimiter.Create<HttpContext, string>(context => RunsEncoders(context)
                     ? RateLimitPartition.Get("encoders", _ => capacity.ForRequests)
                     : RateLimitPartition.GetNoLimiter("")));
@@ -88,15 +98,28 @@ public static class RateLimits
         return builder;
     }
 
+    static TokenBucketRateLimiterOptions Bucket(int burst, int perSecond, RateLimitOptions o) => new()
+    {
+        TokenLimit = burst,
+        TokensPerPeriod = perSecond,
+        ReplenishmentPeriod = TimeSpan.FromSeconds(o.PerClientRefillSeconds),
+        QueueLimit = 0,
+    };
+
     static ValueTask Reject(OnRejectedContext context, RateLimitOptions o) => context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
                 // Only the token bucket knows when its next token comes.
-                ? OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests from this client.",
-                    $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} " +
-                    (o.PerClientRefillSeconds == 1 ? "a second" : $"every {o.PerClientRefillSeconds} s") + " after that " +
+                ? ApiCaller.Of(context.HttpContext) is { } key
+                    ? OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests with this API key.",
+                        $"The key '{key.Name}' may send {key.Burst} encoder requests at once and {key.PerSecond} " + Every(o) + " after that " +
+                        "(its burst and perSecond, set when it was created; Similarity:RateLimits:PerKeyBurst, PerKeyPerSecond by default).", retryAfter)
+                    : OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Too many encoder requests from this client.",
+                    $"This client may send {o.PerClientBurst} encoder requests at once and {o.PerClientPerSecond} " + Every(o) + " after that " +
                     "(Similarity:RateLimits:PerClientBurst, PerClientPerSecond, PerClientRefillSeconds).", retryAfter)
                 : OverLimit.WriteAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "The encoders are busy.",
                     $"{o.EncoderConcurrency} encoder requests are running and {o.EncoderQueue} waiting " +
                     "(Similarity:RateLimits:EncoderConcurrency, EncoderQueue).", TimeSpan.FromSeconds(1));
+
+    static string Every(RateLimitOptions o) => o.PerClientRefillSeconds == 1 ? "a second" : $"every {o.PerClientRefillSeconds} s";
 
     public static WebApplication UseRateLimits(this WebApplication app)
     {

@@ -2,12 +2,15 @@ using Microsoft.Extensions.Options;
 
 namespace Similarity.Hosting;
 
-/// <summary>Settings under <c>Similarity</c> that guard the write endpoints.</summary>
+/// <summary>Settings under <c>Similarity</c> that guard the admin routes.</summary>
 public sealed class SecurityOptions
 {
     public const string Section = "Similarity";
 
-    /// <summary>The key write endpoints require in <c>X-Api-Key</c>. Empty means every write is refused (401).</summary>
+    /// <summary>
+    /// The bootstrap admin key, accepted in <c>X-Api-Key</c> beside the keys created with <c>POST /keys</c>. Empty means
+    /// only created keys are accepted (and, before any was created, every admin route is refused: 401).
+    /// </summary>
     public string AdminApiKey { get; set; } = "";
 
     internal sealed class Validator : IValidateOptions<SecurityOptions>

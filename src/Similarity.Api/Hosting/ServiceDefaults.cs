@@ -61,7 +61,7 @@ public static class ServiceDefaults
                 Type = SecuritySchemeType.ApiKey,
                 In = ParameterLocation.Header,
                 Name = AdminKey.HeaderName,
-                Description = "The admin key (Similarity:AdminApiKey) that write endpoints require.",
+                Description = "An API key: the bootstrap admin key (Similarity:AdminApiKey) or one created with POST /keys (role admin or storefront).",
             });
             options.OperationFilter<AdminKey.SwaggerOperationFilter>();
         });

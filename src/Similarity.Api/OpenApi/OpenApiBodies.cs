@@ -73,6 +73,26 @@ internal sealed class OpenApiBodies : IOperationFilter
                 }, new JsonObject { ["kind"] = "pin", ["position"] = 1, ["bothWays"] = false });
                 context.SchemaRepository.Schemas.Remove(nameof(Similar.RulesApi.RuleRequest)); // described inline above
                 break;
+            case "CreateKey":
+                SetJson(operation, "application/json", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "name", "role" },
+                    AdditionalPropertiesAllowed = false,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["name"] = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = Keys.KeysApi.MaxName,
+                            Description = "Who holds the key (a shop, a backend, a person); names need not be unique, so a rotated key may keep its name." },
+                        ["role"] = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 10, Enum = [JsonValue.Create("admin"), JsonValue.Create("storefront")],
+                            Description = "admin: every route; storefront: reads and search (a 403 on admin routes)." },
+                        ["perSecond"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "1000000",
+                            Description = "Encoder requests per second the key's bucket regains (default Similarity:RateLimits:PerKeyPerSecond)." },
+                        ["burst"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "1000000",
+                            Description = "Encoder requests the key may send at once (default Similarity:RateLimits:PerKeyBurst)." },
+                    },
+                }, new JsonObject { ["name"] = "shop-frontend", ["role"] = "storefront" });
+                context.SchemaRepository.Schemas.Remove(nameof(Keys.KeysApi.KeyRequest)); // described inline above
+                break;
             case "SimilarToExamples":
                 OpenApiSchema SkuList(string description, int minItems) => new()
                 {

@@ -49,6 +49,8 @@ public class SimilarityApp : WebApplicationFactory<Program>, IAsyncLifetime
         // tested by the classes that set their own (RateLimitTests).
         builder.UseSetting("Similarity:RateLimits:PerClientBurst", "1000000");
         builder.UseSetting("Similarity:RateLimits:PerClientPerSecond", "1000000");
+        builder.UseSetting("Similarity:RateLimits:PerKeyBurst", "1000000");
+        builder.UseSetting("Similarity:RateLimits:PerKeyPerSecond", "1000000");
         builder.UseSetting("Similarity:RateLimits:EncoderConcurrency", "1000");
         builder.UseSetting("Similarity:RateLimits:EncoderQueue", "10000");
         foreach (var (key, value) in Settings)
