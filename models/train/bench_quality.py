@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Retrieval quality of model sets, measured through the running service's HTTP API only (issue #9).
+"""Retrieval quality of model sets, measured through the running service's HTTP API only.
 
 Python rather than C#: it shares the training's definition of the split, the texts and the metrics
 (data.py, metrics.py), and Pillow makes the near-duplicate variants.

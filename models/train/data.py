@@ -15,7 +15,7 @@ import numpy as np
 OPENCLIPART = "/usr/share/openclipart"
 MAX_PIXELS = 40_000_000  # the service's default Similarity:Limits:MaxImagePixels: the 18 larger drawings are left out
 
-# Fixed split by a hash of the drawing's path (issue #9): about 80/10/10. The test split is never used for a choice.
+# Fixed split by a hash of the drawing's path: about 80/10/10. The test split is never used for a choice.
 SPLITS = {0: "test", 1: "validation"}  # hash bucket (of 10) → split; every other bucket is "train"
 
 # Words of a folder path that name no category on their own; every other folder word is removed from the texts.
@@ -188,7 +188,7 @@ def load_pixels(drawings, size, cache_dir, root=OPENCLIPART, workers=2):
 
 
 BOILERPLATE_SHARE = 0.5  # a folder is boilerplate when at least half its training drawings share one identical text
-NO_SUBJECT = ("special", "unsorted")  # folders that group by origin, not by subject (issue #9 names special/*)
+NO_SUBJECT = ("special", "unsorted")  # folders that group by origin, not by subject
 
 
 def boilerplate_categories(drawings):

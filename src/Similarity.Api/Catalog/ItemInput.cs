@@ -41,7 +41,7 @@ public sealed partial record ItemInput(
         if (currency is not null && !CurrencyPattern().IsMatch(currency))
             Check("currency", "The currency must be a three-letter ISO 4217 code like EUR.");
 
-        // Exactly as written, to the currency's minor units: never rounded (issue #11).
+        // Exactly as written, to the currency's minor units: never rounded.
         decimal? price = null;
         if (!string.IsNullOrWhiteSpace(Price))
         {

@@ -22,7 +22,7 @@ public static partial class QueryParameters
     static readonly ConcurrentDictionary<RouteEndpoint, Taken?> TakenByEndpoint = new();
 
     // Digits, a dot before any decimals and an optional exponent: no thousands separator, no comma decimal, no
-    // spaces, no culture (issue #11: "prices with a dot decimal only").
+    // spaces, no culture ("prices with a dot decimal only").
     [GeneratedRegex(@"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex PlainNumber();
 

@@ -3,7 +3,7 @@ using Microsoft.Net.Http.Headers;
 namespace Similarity.Pages;
 
 /// <summary>
-/// The pages people use (issue #12): static HTML and a little JavaScript in wwwroot, calling the same API as any
+/// The pages people use: static HTML and a little JavaScript in wwwroot, calling the same API as any
 /// client; no build step and nothing from outside the service (the security headers' CSP allows only 'self').
 /// </summary>
 public static class PagesExtensions

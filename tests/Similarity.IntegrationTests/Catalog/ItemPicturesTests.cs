@@ -4,7 +4,7 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Catalog;
 
-/// <summary>Issue #12's stored pictures: normalised on every upsert, served with validators, gone with their item.</summary>
+/// <summary>Stored pictures: normalised on every upsert, served with validators, gone with their item.</summary>
 public sealed class ItemPicturesTests(SimilarityApp app) : IClassFixture<SimilarityApp>
 {
     [Fact]

@@ -175,7 +175,7 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         { "ok-5", "attributes", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("[1,2]"), "attributes"); } },
         { "ok-6", "attributes", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("{nope"), "attributes"); } },
         { "ok-7", "available", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("maybe"), "available"); } },
-        // Issue #10's reproductions, each a 500 before: what PostgreSQL cannot store is a 400 naming the field.
+        // Reproductions, each a 500 before: what PostgreSQL cannot store is a 400 naming the field.
         { "abc\n", "sku", _ => { } },
         { "nul-1", "title", form => form.Add(new StringContent("Hat \0 with a NUL"), "title") },
         { "nul-2", "description", form => { form.Add(new StringContent("Hat"), "title"); form.Add(new StringContent("a\0b"), "description"); } },

@@ -229,12 +229,12 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
     [InlineData("?exclude=ok,not%20a%20sku", "exclude")]
     [InlineData("?imageWeight=-1", "imageWeight")]
     [InlineData("?imageWeight=0&textWeight=0", "imageWeight")]
-    // Issue #10: filters the database cannot compare were a 500.
+    // Once a bug: filters the database cannot compare were a 500.
     [InlineData("?category=%00", "category")]
     [InlineData("?brand=ab%00cd", "brand")]
     [InlineData("?exclude=abc%0Adef", "exclude")]
     [InlineData("?exclude=ok-1,%00", "exclude")]
-    // Issue #11: an unknown parameter was silently ignored (limit=2 returned 9 results).
+    // Once a bug: an unknown parameter was silently ignored (limit=2 returned 9 results).
     [InlineData("?limit=2", "limit")]
     [InlineData("?k=5&K2=1", "K2")]
     public async Task A_bad_parameter_is_a_400_naming_it(string query, string parameter) =>

@@ -5,7 +5,7 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Foundation;
 
-/// <summary>The OpenAPI document a client generator trusts: Spectral's gate, and each of issue #11's stumbles.</summary>
+/// <summary>The OpenAPI document a client generator trusts: Spectral's gate, and each stumble a client generator once hit.</summary>
 public sealed class OpenApiDocumentTests(SimilarityApp app) : IClassFixture<SimilarityApp>
 {
     async Task<JsonElement> DocumentAsync() => JsonElement.Parse(await app.CreateClient().GetStringAsync("/swagger/v1/swagger.json"));

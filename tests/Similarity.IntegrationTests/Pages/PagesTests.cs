@@ -5,7 +5,7 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Pages;
 
-/// <summary>Issue #12's pages in a real browser, on openclipart's drawings: what a merchandiser and an admin do.</summary>
+/// <summary>The pages in a real browser, on openclipart's drawings: what a merchandiser and an admin do.</summary>
 public sealed class PagesTests(PagesTests.DrawingsApp app, Browser browser) : IClassFixture<PagesTests.DrawingsApp>, IClassFixture<Browser>
 {
     /// <summary>The service with 16 drawings stored through the API: animals and food, title from the file name.</summary>

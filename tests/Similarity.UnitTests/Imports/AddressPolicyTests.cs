@@ -3,7 +3,7 @@ using Similarity.Imports.Pictures;
 
 namespace Similarity.UnitTests.Imports;
 
-/// <summary>The address table of issue #15: everything a server reaches but the internet does not is refused, in every spelling.</summary>
+/// <summary>The address table: everything a server reaches but the internet does not is refused, in every spelling.</summary>
 public sealed class AddressPolicyTests
 {
     [Theory]
