@@ -882,6 +882,7 @@ cmd_lint() {
   ensure_models
   dotnet build src/Similarity.Api -c Release -nologo -v q >&2
   local url=http://127.0.0.1:18095 document="$DATA_DIR/openapi.json"
+  mkdir -p "$DATA_DIR" # a fresh checkout has none yet
   bench_service_start "$ConnectionStrings__Similarity" "$ROOT/models/tiny/manifest.json" "$url" "$DATA_DIR/lint-api.log"
   curl -fsS "$url/swagger/v1/swagger.json" >"$document"
   bench_service_stop
