@@ -21,6 +21,8 @@ internal sealed class OpenApiSchemas : ISchemaFilter
 
     public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
     {
+        if (schema is OpenApiSchema problem && OpenApiValues.ProblemExampleOf(context.Type) is { } example)
+            problem.Examples = [example]; // instead of "string" and additionalProp1
         if (schema is not OpenApiSchema concrete || concrete.Properties is not { Count: > 0 } properties || !IsAnswer(context.Type))
             return;
         foreach (var property in context.Type.GetProperties(BindingFlags.Public | BindingFlags.Instance))

@@ -62,4 +62,25 @@ internal static class OpenApiValues
         },
         _ => null,
     };
+
+    /// <summary>A ProblemDetails as the service answers one (a validation problem names each field), for Swagger UI.</summary>
+    public static JsonNode? ProblemExampleOf(Type type) =>
+        type == typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails) ? new JsonObject
+        {
+            ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            ["title"] = "One or more validation errors occurred.",
+            ["status"] = 400,
+            ["detail"] = "k takes a whole number.",
+            ["errors"] = new JsonObject { ["k"] = new JsonArray("'ten' is not a whole number.") },
+            ["traceId"] = "4bf92f3577b34da6a3ce929d0e0e4736",
+        }
+        : type == typeof(Microsoft.AspNetCore.Mvc.ProblemDetails) ? new JsonObject
+        {
+            ["type"] = "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+            ["title"] = "No such item.",
+            ["status"] = 404,
+            ["detail"] = "There is no item with SKU 'oc-0000000000000000'.",
+            ["traceId"] = "4bf92f3577b34da6a3ce929d0e0e4736",
+        }
+        : null;
 }
