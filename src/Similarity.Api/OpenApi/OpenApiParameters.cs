@@ -59,7 +59,7 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["after"] = new("Row errors after this row number (the previous page's nextAfter).", JsonSchemaType.Integer, "0", int.MaxValue.ToString(CultureInfo.InvariantCulture), 0),
         ["limit"] = new("How many to return (a page).", JsonSchemaType.Integer, "1", "1000"),
         ["name"] = new("The model set's name: 1–64 letters, digits, '.', '_' or '-'.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
-            Example: "clipart"),
+            Example: "clipart-v2"), // a new set beside the demo's live "clipart"
         ["sample"] = new("How many items to compare, sampled at random.", JsonSchemaType.Integer, "1", "1000", 100),
         // Form fields (PUT /items, POST /embed and /search, POST /imports).
         ["title"] = new("The item's title (required): the first thing its text is embedded by.", JsonSchemaType.String, MaxLength: 500,
