@@ -257,6 +257,7 @@ cmd_test() {
   # tests read openclipart's drawings.
   ensure_apt_packages chromium openclipart-png
   ensure_lint_tools
+  ensure_client_tools
   ensure_test_model_sets
   export Similarity__Models__Manifest=${Similarity__Models__Manifest:-$ROOT/models/tiny/manifest.json}
   local results="$DATA_DIR/test-results"
@@ -326,8 +327,17 @@ ensure_lint_tools() {
   npm ci --prefix tests/lint --no-audit --no-fund --loglevel=error >/dev/null
 }
 
-# The live OpenAPI document of a freshly started service (tiny models), linted by Spectral (spectral:oas + OWASP); exits
-# non-zero on any error. The rules the project does not follow are listed with their reasons in tests/lint/.spectral.yaml.
+# What the generated-client tests run, pinned: openapi-typescript, openapi-fetch and TypeScript
+# (tests/clients/package-lock.json) and Kiota (.config/dotnet-tools.json); installed once per checkout, offline after.
+ensure_client_tools() {
+  [ tests/clients/node_modules/.package-lock.json -nt tests/clients/package-lock.json ] ||
+    { log "installing openapi-typescript, openapi-fetch and TypeScript (tests/clients/package-lock.json)"
+      npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null; }
+  dotnet tool restore >/dev/null || die "dotnet tool restore (Kiota, .config/dotnet-tools.json) failed"
+}
+
+# The live OpenAPI document of a freshly started service (tiny models), linted by Spectral (spectral:oas + OWASP); exits non-zero
+# on any error. The rules the project does not follow are listed with their reasons in tests/lint/.spectral.yaml.
 cmd_lint() {
   ensure_lint_tools
   db_start

@@ -27,6 +27,9 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
             "bool" or "Boolean" => "true or false",
             "Guid" => "an id like 0193c3a2-7b4e-7d41-9c55-3f1e2a9b8c7d",
             "DateTime" or "DateTimeOffset" => "a date and time like 2026-11-23T12:00:00Z",
+            "string" or "String" => "a JSON string",
+            "array" => "a JSON array",
+            "object" => "a JSON object",
             _ => "a value of the right kind",
         };
     }
@@ -72,6 +75,13 @@ internal sealed partial class ClientErrorExceptionHandler(IProblemDetailsService
                 Detail = rejected.Message,
             },
             BadHttpRequestException bad when UnboundParameter().Match(bad.Message) is { Success: true } match => Unbound(match),
+            BadHttpRequestException { InnerException: JsonException json } => JsonBodyProblems.Unbound(json, context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint()),
+            BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } => new Microsoft.AspNetCore.Mvc.ProblemDetails
+            {
+                Status = StatusCodes.Status415UnsupportedMediaType,
+                Title = "The input is not of a supported type.",
+                Detail = JsonBodyProblems.UnsupportedMediaType(context),
+            },
             BadHttpRequestException bad => new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
                 Status = bad.StatusCode,

@@ -26,6 +26,10 @@ public static partial class QueryParameters
     [GeneratedRegex(@"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", RegexOptions.CultureInvariant)]
     private static partial Regex PlainNumber();
 
+    /// <summary>The query parameter names an endpoint takes (whatever their case); null for endpoints that are not minimal-API handlers.</summary>
+    internal static IReadOnlySet<string>? NamesOf(Endpoint endpoint) =>
+        endpoint is RouteEndpoint route ? TakenByEndpoint.GetOrAdd(route, TakenBy)?.Names : null;
+
     public static WebApplication UseKnownQueryParametersOnly(this WebApplication app)
     {
         app.Use(async (http, next) =>

@@ -25,12 +25,21 @@ public static class ServiceDefaults
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         // The W3C trace id, the one an incoming traceparent set and the log lines of the request carry.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier);
+        {
+            context.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToHexString() ?? context.HttpContext.TraceIdentifier;
+            // The framework's own 415 (a JSON body to a form route) says nothing: name what the route takes.
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && context.ProblemDetails.Detail is null)
+                context.ProblemDetails.Detail = JsonBodyProblems.UnsupportedMediaType(context.HttpContext);
+        });
         builder.Services.AddExceptionHandler<ClientErrorExceptionHandler>();
         builder.Services.AddExceptionHandler<ServiceBusyExceptionHandler>();
         // A query or route value that does not bind (k=abc) throws, so the handler answers with a ProblemDetails
         // naming the parameter instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        // A JSON body is as strict as a query string: an unknown member ({"k": 5} in a body, a typo) is a 400
+        // naming it (JsonBodyProblems), not silently ignored. PATCH /items reads its merge patch itself.
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
 
         builder.Services.AddHttpLogging(options =>
         {

@@ -24,7 +24,7 @@ internal sealed class OpenApiBodies : IOperationFilter
                 break;
             case "PatchItem":
                 SetJson(operation, "application/merge-patch+json", PatchSchema(),
-                    new JsonObject { ["price"] = "12.50", ["available"] = false, ["attributes"] = new JsonObject { ["colour"] = null, ["size"] = "L" } });
+                    new JsonObject { ["price"] = "76.93", ["available"] = false, ["attributes"] = new JsonObject { ["keywords"] = "penguin, bird", ["colour"] = null } });
                 break;
             case "GetImportErrors":
                 if (operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse response)
@@ -35,7 +35,7 @@ internal sealed class OpenApiBodies : IOperationFilter
                         ["text/csv"] = new OpenApiMediaType
                         {
                             Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 100_000_000, Description = "A header row (row,line,sku,columns,reason,stored), then one row per error." },
-                            Example = "row,line,sku,columns,reason,stored\n7,8,mc-5,image link,https://cdn.example/m.png: 404 Not Found,false\n",
+                            Example = $"row,line,sku,columns,reason,stored\n7,8,{OpenApiValues.DemoSku},image,https://shop.example/pictures/emperor-penguin.png: 404 Not Found,false\n",
                         },
                     };
                 }
@@ -123,8 +123,8 @@ internal sealed class OpenApiBodies : IOperationFilter
                     },
                 }, new JsonObject
                 {
-                    ["positive"] = new JsonArray("mug-red-350", "mug-blue-350"), ["negative"] = new JsonArray("kettle-1l"),
-                    ["weights"] = new JsonObject { ["mug-red-350"] = 2 }, ["strategy"] = "average",
+                    ["positive"] = new JsonArray(OpenApiValues.DemoSku, OpenApiValues.OtherDemoSku), ["negative"] = new JsonArray(OpenApiValues.ThirdDemoSku),
+                    ["weights"] = new JsonObject { [OpenApiValues.DemoSku] = 2 }, ["strategy"] = "average",
                 });
                 context.SchemaRepository.Schemas.Remove(nameof(Similar.SimilarApi.SimilarExamplesRequest)); // described inline above
                 break;
@@ -145,7 +145,7 @@ internal sealed class OpenApiBodies : IOperationFilter
                             Items = new OpenApiSchema { Type = JsonSchemaType.String, Pattern = Identifiers.SchemaPattern, MaxLength = 64 },
                         },
                     },
-                }, new JsonObject { ["skus"] = new JsonArray("mug-red-350", "mug-blue-350", "kettle-1l") });
+                }, new JsonObject { ["skus"] = new JsonArray(OpenApiValues.DemoSku, OpenApiValues.OtherDemoSku, OpenApiValues.ThirdDemoSku) });
                 context.SchemaRepository.Schemas.Remove(nameof(Similar.SimilarApi.SimilarBatchRequest)); // described inline above
                 break;
         }

@@ -14,8 +14,10 @@ public static class OpenApiExtensions
         {
             // In this order: the problems filter documents a 400 where the parameters filter left parameters.
             options.OperationFilter<OpenApiParameters>();
+            options.OperationFilter<OpenApiMediaTypes>();
             options.OperationFilter<OpenApiProblems>();
             options.OperationFilter<OpenApiBodies>();
+            options.SchemaFilter<OpenApiSchemas>();
         });
         return builder;
     }
