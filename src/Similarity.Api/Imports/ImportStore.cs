@@ -16,10 +16,10 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Creates the job, or returns the one already created under the same idempotency key (created: false).
-    /// Its total is unknown until the job has counted the rows.
+    /// Its total is unknown until the job has counted the rows; <paramref name="fileName"/> is the upload's, as sent.
     /// </summary>
     public async Task<(ImportJob Job, bool Created)> CreateAsync(Guid id, string? idempotencyKey, byte[] bodySha256, string format,
-        string catalogPath, string? imagesPath, ImportReading reading, CancellationToken ct, string? fileName = null)
+        string catalogPath, string? imagesPath, ImportReading reading, string? fileName, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
             INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image, file_name)

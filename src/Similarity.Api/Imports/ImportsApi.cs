@@ -112,7 +112,7 @@ public static partial class ImportsApi
             if (upload.ImagesPath is not null)
                 ZipDirectory.Check(upload.ImagesPath, o);
 
-            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct, upload.FileName);
+            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, upload.FileName, ct);
             if (created)
             {
                 metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Queued));
