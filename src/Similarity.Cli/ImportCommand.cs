@@ -12,7 +12,7 @@ namespace Similarity.Cli;
 /// </summary>
 public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpan pollInterval)
 {
-    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors, int PicturesDownloaded);
+    public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors, int PicturesDownloaded, int Warnings = 0);
 
     public sealed record Job(Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error);
 
@@ -69,21 +69,25 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
                     // The total is known once the job has counted the rows (its first step).
                     task.MaxValue = Math.Max(1, job.Counts.Total ?? 1);
                     task.Value = job.Counts.Processed;
-                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {RowErrors(job.Counts.Errors)}";
+                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {RowErrors(job.Counts.Errors, job.Counts.Warnings)}";
                 }
                 task.Value = task.MaxValue;
             });
 
         var c = job.Counts;
-        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {RowErrors(c.Errors)}{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
+        console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {RowErrors(c.Errors, c.Warnings)}{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
         return job.Status is "succeeded" or "succeeded_with_errors" ? ExitCodes.Succeeded : ExitCodes.JobDidNotSucceed;
     }
 
-    /// <summary>The counts' <c>errors</c>, in the words the README and the pages use.</summary>
-    static string RowErrors(int count) => count == 1 ? "1 row error" : $"{count} row errors";
+    /// <summary>
+    /// The counts' <c>errors</c> (rows rejected) and <c>warnings</c> (rows stored with a warning), in the words the
+    /// README and the pages use; the list printed after them holds both.
+    /// </summary>
+    static string RowErrors(int errors, int warnings) =>
+        (errors == 1 ? "1 row error" : $"{errors} row errors") + (warnings == 0 ? "" : warnings == 1 ? ", 1 row stored with a warning" : $", {warnings} rows stored with a warning");
 
     /// <summary>
     /// The same for a retried upload of the same files with the same fields, so it returns the same job instead of

@@ -38,9 +38,10 @@ sealed class ImportBatchWriter(NpgsqlDataSource dataSource, SimilarityMetrics me
         await ImportJobWrites.PictureSourcesAsync(connection, transaction, outcome.Downloaded, ct);
         var rejected = outcome.Rejected.Concat(ruleBreaking).ToList();
         await ImportJobWrites.RejectedRowsAsync(connection, transaction, jobId, rejected, ct);
-        // A row stored without its picture is listed with the errors but counted as what was written for it.
+        // A row stored without its picture is listed with the errors, counted as what was written for it and as a warning.
         var errors = rejected.Count(r => !r.Stored) - outcome.Superseded;
-        var progress = new BatchProgress(rowCount, inserted, reembedded, updated, unchanged, outcome.Superseded, errors, outcome.Downloaded.Count);
+        var warnings = rejected.Count(r => r.Stored);
+        var progress = new BatchProgress(rowCount, inserted, reembedded, updated, unchanged, outcome.Superseded, errors, warnings, outcome.Downloaded.Count);
         if (await ImportJobWrites.AdvanceAsync(connection, transaction, jobId, processedBefore, progress, ct))
         {
             await transaction.CommitAsync(ct);

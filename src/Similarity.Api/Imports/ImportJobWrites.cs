@@ -4,7 +4,7 @@ using Similarity.Catalog;
 namespace Similarity.Imports;
 
 /// <summary>What one batch adds to its job's counts.</summary>
-sealed record BatchProgress(int Rows, int Inserted, int Reembedded, int Updated, int Unchanged, int Superseded, int Errors, int PicturesDownloaded);
+sealed record BatchProgress(int Rows, int Inserted, int Reembedded, int Updated, int Unchanged, int Superseded, int Errors, int Warnings, int PicturesDownloaded);
 
 /// <summary>
 /// The job's side of a batch's transaction: the answers of the pictures it downloaded, its rejected rows, and its
@@ -63,7 +63,7 @@ static class ImportJobWrites
             WITH job AS (
                 UPDATE import_jobs SET processed_rows = processed_rows + @rows, inserted = inserted + @inserted, reembedded = reembedded + @reembedded,
                        updated = updated + @updated, unchanged = unchanged + @unchanged, superseded = superseded + @superseded,
-                       errors = errors + @errors, pictures_downloaded = pictures_downloaded + @pictures
+                       errors = errors + @errors, warnings = warnings + @warnings, pictures_downloaded = pictures_downloaded + @pictures
                 WHERE id = @job AND status = '{ImportStatus.Running}' AND processed_rows = @processed_before RETURNING 1),
             bump AS (UPDATE catalog_state SET revision = revision + 1 WHERE @inserted + @reembedded + @updated > 0 AND EXISTS (SELECT 1 FROM job))
             SELECT count(*) FROM job
@@ -77,6 +77,7 @@ static class ImportJobWrites
         command.Parameters.AddWithValue("unchanged", batch.Unchanged);
         command.Parameters.AddWithValue("superseded", batch.Superseded);
         command.Parameters.AddWithValue("errors", batch.Errors);
+        command.Parameters.AddWithValue("warnings", batch.Warnings);
         command.Parameters.AddWithValue("pictures", batch.PicturesDownloaded);
         return (long)(await command.ExecuteScalarAsync(ct))! == 1;
     }

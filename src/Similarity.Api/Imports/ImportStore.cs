@@ -11,19 +11,19 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
     internal const string Columns = """
         id, idempotency_key, body_sha256, format, catalog_path, images_path, status, total_rows, processed_rows,
         inserted, updated, unchanged, superseded, errors, error, created_at, started_at, finished_at,
-        format_name, mapping::text, missing_image, pictures_downloaded, reembedded
+        format_name, mapping::text, missing_image, pictures_downloaded, reembedded, warnings, file_name
         """;
 
     /// <summary>
     /// Creates the job, or returns the one already created under the same idempotency key (created: false).
-    /// Its total is unknown until the job has counted the rows.
+    /// Its total is unknown until the job has counted the rows; <paramref name="fileName"/> is the upload's, as sent.
     /// </summary>
     public async Task<(ImportJob Job, bool Created)> CreateAsync(Guid id, string? idempotencyKey, byte[] bodySha256, string format,
-        string catalogPath, string? imagesPath, ImportReading reading, CancellationToken ct)
+        string catalogPath, string? imagesPath, ImportReading reading, string? fileName, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image)
-            VALUES ($1, $2, $3, $4, $5, $6, '{ImportStatus.Queued}', $7, $8::jsonb, $9)
+            INSERT INTO import_jobs (id, idempotency_key, body_sha256, format, catalog_path, images_path, status, format_name, mapping, missing_image, file_name)
+            VALUES ($1, $2, $3, $4, $5, $6, '{ImportStatus.Queued}', $7, $8::jsonb, $9, $10)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {Columns}
             """);
@@ -36,6 +36,7 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = (object?)reading.FormatName ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = (object?)reading.Mapping ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = reading.MissingImage });
+        command.Parameters.Add(new() { Value = (object?)fileName ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
@@ -139,5 +140,6 @@ public sealed class ImportStore(NpgsqlDataSource dataSource)
         r.GetInt32(9), r.GetInt32(10), r.GetInt32(11), r.GetInt32(12), r.GetInt32(13), r.IsDBNull(14) ? null : r.GetString(14),
         r.GetFieldValue<DateTimeOffset>(15), r.IsDBNull(16) ? null : r.GetFieldValue<DateTimeOffset>(16),
         r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
-        new ImportReading(r.IsDBNull(18) ? null : r.GetString(18), r.IsDBNull(19) ? null : r.GetString(19), r.GetString(20)), r.GetInt32(21), r.GetInt32(22));
+        new ImportReading(r.IsDBNull(18) ? null : r.GetString(18), r.IsDBNull(19) ? null : r.GetString(19), r.GetString(20)), r.GetInt32(21), r.GetInt32(22),
+        r.GetInt32(23), r.IsDBNull(24) ? null : r.GetString(24));
 }

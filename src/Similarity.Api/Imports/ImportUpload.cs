@@ -11,7 +11,7 @@ namespace Similarity.Imports;
 /// A streamed upload: where its parts were spooled, how to read it (the form's <c>format</c>, <c>mapping</c> and
 /// <c>missingImage</c> fields) and the SHA-256 of everything received, those fields included.
 /// </summary>
-public sealed record SpooledUpload(string Directory, string CatalogPath, string? ImagesPath, ImportReading Reading, byte[] BodySha256);
+public sealed record SpooledUpload(string Directory, string CatalogPath, string? ImagesPath, ImportReading Reading, byte[] BodySha256, string? FileName = null);
 
 /// <summary>The multipart form POST /imports takes, for the OpenAPI document (the handler streams the body itself).</summary>
 public sealed record ImportUploadForm(IFormFile Catalog, IFormFile? Images, string? Format, string? Mapping, string? MissingImage);
@@ -25,6 +25,9 @@ public static class ImportUpload
 {
     /// <summary>The longest <c>format</c>, <c>mapping</c> or <c>missingImage</c> field taken.</summary>
     public const int MaxFieldCharacters = 16_384;
+
+    /// <summary>The longest catalog file name kept; a longer one is not kept at all.</summary>
+    public const int MaxFileNameCharacters = 255;
 
     static readonly string[] TextFields = ["format", "mapping", "missingImage"];
 
@@ -40,7 +43,7 @@ public static class ImportUpload
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var reader = new MultipartReader(boundary, request.Body);
-        string? catalogPath = null, imagesPath = null;
+        string? catalogPath = null, imagesPath = null, fileName = null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         long received = 0;
         while (await ReadAsync(() => reader.ReadNextSectionAsync(ct)) is { } section)
@@ -58,7 +61,10 @@ public static class ImportUpload
                 continue;
             }
             if (name == "catalog")
+            {
                 target = catalogPath = Path.Combine(directory, "catalog");
+                fileName = FileNameOf(disposition);
+            }
             else if (name == "images")
                 target = imagesPath = Path.Combine(directory, "images.zip");
             hash.AppendData(Encoding.UTF8.GetBytes($"\n--{name}\n"));
@@ -83,7 +89,17 @@ public static class ImportUpload
         if (missingImage is not (ImportReading.Skip or ImportReading.TextOnly))
             throw new InputRejectedException("missingImage", $"missingImage must be {ImportReading.Skip} (a row whose picture cannot be downloaded is an error) or {ImportReading.TextOnly} (it is stored without one).");
         var reading = new ImportReading(Blank(fields.GetValueOrDefault("format")), Blank(fields.GetValueOrDefault("mapping")), missingImage);
-        return new SpooledUpload(directory, catalogPath, imagesPath, reading, hash.GetHashAndReset());
+        return new SpooledUpload(directory, catalogPath, imagesPath, reading, hash.GetHashAndReset(), fileName);
+    }
+
+    /// <summary>The catalog part's file name as the client sent it (shown in the recent imports), without any folder.</summary>
+    static string? FileNameOf(ContentDispositionHeaderValue disposition)
+    {
+        var sent = HeaderUtilities.RemoveQuotes(disposition.FileNameStar).Value is { Length: > 0 } star ? star : HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+        if (string.IsNullOrWhiteSpace(sent))
+            return null;
+        var name = sent.Replace('\\', '/').Split('/')[^1].Trim();
+        return name.Length == 0 || Catalog.FieldRules.TextProblem("catalog", name, MaxFileNameCharacters) is not null ? null : name;
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

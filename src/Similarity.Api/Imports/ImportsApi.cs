@@ -36,7 +36,8 @@ public static partial class ImportsApi
             .WithDescription("Each job as GET /imports/{id} shows it; `limit` of them (20 by default, at most 1000).");
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
             .WithDescription("Status is queued, running, succeeded, succeeded_with_errors, failed (error says why; resume goes on) or cancelled. " +
-                "Counts: total (once counted), processed, inserted, updated (fields only), reembedded, unchanged, superseded, errors, picturesDownloaded.")
+                "Counts: total (once counted), processed, inserted, updated (fields only), reembedded, unchanged, superseded, errors (rows rejected, not stored), " +
+                "warnings (rows stored with a warning, e.g. without their picture), picturesDownloaded. /errors lists both kinds (`stored` tells them apart).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapGet("/{id:guid}/errors", ErrorsAsync).WithName("GetImportErrors")
             .WithDescription("JSON by default, CSV with Accept: text/csv. A page holds `limit` errors (at most 1000) after row `after`; the JSON gives nextAfter for the next page.")
@@ -57,22 +58,23 @@ public static partial class ImportsApi
     /// <summary>
     /// A job's rows so far: <c>inserted</c> new items; <c>updated</c>: fields that are not embedded changed (no
     /// re-embedding); <c>reembedded</c>: the picture or the embedded text changed; <c>unchanged</c>; <c>superseded</c>
-    /// by a later row of the same SKU; <c>errors</c>: rows not taken as sent, each listed at the job's /errors.
+    /// by a later row of the same SKU; <c>errors</c>: rows rejected (not stored); <c>warnings</c>: rows stored with a
+    /// warning (without their picture). Each error and each warning is one row at the job's /errors.
     /// </summary>
     public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors,
-        int PicturesDownloaded = 0);
+        int PicturesDownloaded = 0, int Warnings = 0);
 
     public sealed record JobResponse(
         Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error,
-        DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Errors)
+        DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Errors, string? FileName = null)
     {
         public static JobResponse From(ImportJob job)
         {
             var elapsed = ((job.FinishedAt ?? DateTimeOffset.UtcNow) - (job.StartedAt ?? DateTimeOffset.UtcNow)).TotalSeconds;
             return new JobResponse(job.Id, job.Status, job.Format,
-                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Reembedded, job.Unchanged, job.Superseded, job.Errors, job.PicturesDownloaded),
+                new Counts(job.TotalRows, job.ProcessedRows, job.Inserted, job.Updated, job.Reembedded, job.Unchanged, job.Superseded, job.Errors, job.PicturesDownloaded, job.Warnings),
                 job.StartedAt is null || elapsed <= 0 ? null : Math.Round(job.ProcessedRows / elapsed, 1), job.Error,
-                job.CreatedAt, job.StartedAt, job.FinishedAt, $"/imports/{job.Id}/errors");
+                job.CreatedAt, job.StartedAt, job.FinishedAt, $"/imports/{job.Id}/errors", job.FileName);
         }
     }
 
@@ -110,7 +112,7 @@ public static partial class ImportsApi
             if (upload.ImagesPath is not null)
                 ZipDirectory.Check(upload.ImagesPath, o);
 
-            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, ct);
+            var (job, created) = await store.CreateAsync(id, key, upload.BodySha256, layout.Name, upload.CatalogPath, upload.ImagesPath, upload.Reading, upload.FileName, ct);
             if (created)
             {
                 metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Queued));

@@ -9,8 +9,8 @@ export const adminKey = {
 };
 
 /** Calls the API; an answer that is not 2xx throws an Error carrying the ProblemDetails' words. */
-export async function api(path, { method = "GET", body, admin = false, accept = "application/json" } = {}) {
-  const headers = { Accept: accept };
+export async function api(path, { method = "GET", body, admin = false, accept = "application/json", headers: extra = {} } = {}) {
+  const headers = { Accept: accept, ...extra };
   if (admin && adminKey.get()) headers["X-Api-Key"] = adminKey.get();
   const response = await fetch(path, { method, body, headers });
   if (!response.ok) {

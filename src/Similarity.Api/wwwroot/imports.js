@@ -1,10 +1,15 @@
-// The imports page (admin): upload a catalog and its pictures, follow the job to its end, see its row errors.
+// The imports page (admin): upload a catalog and its pictures with every choice POST /imports takes (format, a
+// mapping of your own columns, what becomes of a row whose picture fails, an idempotency key), follow the job to
+// its end, see its row errors and warnings, download them all as CSV.
 import { adminKey, api, el, say } from "/app.js";
 
 const field = (id) => document.getElementById(id);
 const status = field("status");
 const ended = new Set(["succeeded", "succeeded_with_errors", "failed", "cancelled"]);
+/** Our fields a mapping may name (CatalogField.All); sku and title are required. */
+const ourFields = ["sku", "title", "description", "category", "brand", "price", "currency", "available", "image", "imageUrl", "attributes"];
 let followed = null;
+let columns = [];
 
 function showAdmin() {
   const hasKey = Boolean(adminKey.get());
@@ -28,6 +33,7 @@ function summary(job) {
   const c = job.counts;
   const parts = [`${job.status.replaceAll("_", " ")}`, `${c.processed}${c.total === null ? "" : ` of ${c.total}`} rows`,
     `${c.inserted} new`, `${c.updated + c.reembedded} changed`, `${c.unchanged} unchanged`, `${c.errors} row error${c.errors === 1 ? "" : "s"}`];
+  if (c.warnings) parts.push(`${c.warnings} row${c.warnings === 1 ? "" : "s"} stored with a warning`);
   if (job.rowsPerSecond) parts.push(`${job.rowsPerSecond.toFixed(1)} rows/s`);
   if (!ended.has(job.status) && job.rowsPerSecond && c.total !== null) {
     parts.push(`about ${Math.ceil((c.total - c.processed) / job.rowsPerSecond)} s left`);
@@ -74,14 +80,79 @@ async function follow(id) {
   }
 }
 
+/** Hides the previous job's panel: a new upload (or a refused one) must not show another job's figures. */
+function clearJob() {
+  followed = null;
+  field("job").hidden = true;
+  field("job-summary").textContent = "";
+  field("errors").querySelector("tbody").replaceChildren();
+  field("errors").hidden = true;
+  field("errors-csv").hidden = true;
+}
+
+/** The header line's cells: the delimiter the header uses most (comma, semicolon or tab), quotes honoured. */
+function headerCells(line) {
+  const delimiter = [",", ";", "\t"].map((d) => [d, line.split(d).length]).sort((a, b) => b[1] - a[1])[0][0];
+  const cells = [];
+  let cell = "", quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === delimiter) { cells.push(cell.trim()); cell = ""; } else cell += ch;
+  }
+  cells.push(cell.trim());
+  return cells.filter(Boolean);
+}
+
+/** Reads the chosen file's first line in the browser and offers its columns for each of our fields. */
+async function previewColumns() {
+  const file = field("catalog").files[0];
+  columns = [];
+  if (file) {
+    const head = await file.slice(0, 64 * 1024).text();
+    columns = headerCells(head.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "");
+  }
+  field("columns").textContent = file
+    ? (columns.length ? `Columns found in ${file.name}: ${columns.join(", ")}.` : `No header line found in ${file.name}.`)
+    : "Choose a catalog file to see its columns.";
+  field("mapping-fields").replaceChildren(...ourFields.map((name) => {
+    const same = columns.find((c) => c.toLowerCase() === name.toLowerCase()) ?? "";
+    return el("label", { text: `${name}${name === "sku" || name === "title" ? " (required)" : ""}` },
+      el("select", { id: `map-${name}`, "data-field": name },
+        el("option", { value: "", text: "— not in the file —" }),
+        ...columns.map((c) => el("option", { value: c, text: c, selected: c === same }))));
+  }));
+}
+
+function showMapping() {
+  field("mapping").hidden = field("format").value !== "mapped";
+}
+
+/** The mapping form field: our field → your column, for each field given a column. */
+function mappingJson() {
+  const mapping = {};
+  for (const select of field("mapping-fields").querySelectorAll("select")) {
+    if (select.value) mapping[select.dataset.field] = select.value;
+  }
+  return JSON.stringify(mapping);
+}
+
 async function upload(event) {
   event.preventDefault();
+  clearJob();
   const form = new FormData();
   form.set("catalog", field("catalog").files[0]);
   if (field("images").files[0]) form.set("images", field("images").files[0]);
+  const format = field("format").value;
+  if (format === "mapped") form.set("mapping", mappingJson());
+  else if (format) form.set("format", format);
+  form.set("missingImage", field("missing-image").value);
+  const key = field("idempotency-key").value.trim();
   say(status, "Uploading…");
   try {
-    const job = await api("/imports", { method: "POST", body: form, admin: true });
+    const job = await api("/imports", { method: "POST", body: form, admin: true, headers: key ? { "Idempotency-Key": key } : {} });
     say(status, "Uploaded; the import runs.");
     follow(job.id);
   } catch (error) {
@@ -93,8 +164,9 @@ async function listRecent() {
   try {
     const jobs = await api("/imports?limit=10", { admin: true });
     field("recent").replaceChildren(...jobs.map((job) => el("tr", {},
-      el("td", { text: new Date(job.createdAt).toLocaleString() }), el("td", { text: job.status.replaceAll("_", " ") }),
-      el("td", { text: job.counts.processed }), el("td", { text: job.counts.errors }),
+      el("td", { text: new Date(job.createdAt).toLocaleString() }), el("td", { text: job.fileName ?? "" }), el("td", { text: job.format }),
+      el("td", { text: job.status.replaceAll("_", " ") }),
+      el("td", { text: job.counts.processed }), el("td", { text: job.counts.errors }), el("td", { text: job.counts.warnings ?? 0 }),
       el("td", {}, el("button", { type: "button", class: "secondary", text: "Follow", "aria-label": `Follow the import of ${new Date(job.createdAt).toLocaleString()}`, onclick: () => follow(job.id) })))));
   } catch (error) {
     failed(error);
@@ -110,14 +182,27 @@ field("key-form").addEventListener("submit", (event) => {
 });
 field("forget").addEventListener("click", () => { adminKey.clear(); showAdmin(); });
 field("upload").addEventListener("submit", upload);
+field("catalog").addEventListener("change", () => previewColumns().catch(failed));
+field("format").addEventListener("change", showMapping);
 field("cancel").addEventListener("click", () => api(`/imports/${followed}`, { method: "DELETE", admin: true }).catch(failed));
 field("resume").addEventListener("click", () =>
   api(`/imports/${followed}/resume`, { method: "POST", admin: true }).then(() => follow(followed)).catch(failed));
 field("errors-csv").addEventListener("click", async (event) => {
-  // The CSV needs the key, so it is fetched here and handed to the browser as a file.
+  // The CSV needs the key, so it is built here, page by page through `after` (every row, not the first page's
+  // 1 000), with the columns and quoting of the API's own text/csv answer, and handed to the browser as a file.
   event.preventDefault();
   try {
-    const csv = await api(`/imports/${followed}/errors`, { admin: true, accept: "text/csv" });
+    const quote = (value) => {
+      const text = value === null || value === undefined ? "" : String(value);
+      return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    };
+    const lines = ["row,line,sku,columns,reason,stored"];
+    for (let after = 0; after !== null;) {
+      const page = await api(`/imports/${followed}/errors?after=${after}&limit=1000`, { admin: true });
+      for (const e of page.errors) lines.push([e.row, e.line, e.sku, e.columns, e.reason, e.stored ? "true" : "false"].map(quote).join(","));
+      after = page.nextAfter ?? null;
+    }
+    const csv = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
     const link = el("a", { href: URL.createObjectURL(csv), download: "import-errors.csv" });
     link.click();
     URL.revokeObjectURL(link.href);

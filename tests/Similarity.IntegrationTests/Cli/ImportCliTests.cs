@@ -37,6 +37,24 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
     }
 
     [Fact]
+    public async Task Its_summary_counts_rejected_rows_and_rows_stored_with_a_warning_apart()
+    {
+        var catalog = WriteCatalog("sku,title,imageUrl\ncli-w1,Mug without its picture,http://10.0.0.1/mug.png\ncli-w2,\ncli-w3,Plain mug,\n");
+        try
+        {
+            var exit = await RunAsync(new(), catalog, "--url", app.Address.ToString(), "--key", SimilarityApp.AdminKey, "--missing-image", "textOnly");
+
+            Assert.Equal(ExitCodes.Succeeded, exit);
+            Assert.Contains("2 inserted", _output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("1 row error, 1 row stored with a warning", _output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(catalog);
+        }
+    }
+
+    [Fact]
     public async Task Without_a_key_it_says_so_in_one_line_and_sends_nothing()
     {
         var before = (await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports"))!.Count;

@@ -225,10 +225,34 @@ public sealed class FeedImportTests(FeedImportTests.FetchingApp app, FeedImportT
         Assert.Equal("succeeded", job.Status);
         Assert.Equal(2, job.Counts.Inserted);
         Assert.Equal(0, job.Counts.Errors);
+        Assert.Equal(1, job.Counts.Warnings);
         var listed = Assert.Single(errors);
         Assert.True(listed.Stored);
         Assert.Contains("404 Not Found; stored without a picture", listed.Reason, StringComparison.Ordinal);
         Assert.False((await ItemAsync("textonly-1")).Modalities.Image);
+    }
+
+    [Fact]
+    public async Task Rejected_rows_and_rows_stored_with_a_warning_are_counted_apart_and_both_listed()
+    {
+        var feed = "id\ttitle\tprice\timage_link\n" +
+            $"both-1\tNo picture to be had\t1.00 EUR\t{Pictures.Url("/missing")}\n" +
+            $"both-2\tA picture\t1.00 EUR\t{Picture(3)}\n" +
+            $"both-3\tBroken price\tfree\t{Picture(4)}\n" +
+            $"both-4\tAnother lost picture\t1.00 EUR\t{Pictures.Url("/missing")}\n" +
+            $"both-5\tComma price\t1,00 EUR\t{Picture(5)}\n";
+
+        var (job, errors) = await ImportAsync(ImportClient.Form(feed, "both.tsv").With("missingImage", "textOnly"));
+
+        Assert.Equal("succeeded_with_errors", job.Status);
+        Assert.Equal(3, job.Counts.Inserted);
+        Assert.Equal(2, job.Counts.Errors);
+        Assert.Equal(2, job.Counts.Warnings);
+        Assert.Equal(job.Counts.Errors + job.Counts.Warnings, errors.Count);
+        Assert.Equal(["both-3", "both-5"], errors.Where(e => !e.Stored).Select(e => e.Sku));
+        Assert.Equal(["both-1", "both-4"], errors.Where(e => e.Stored).Select(e => e.Sku));
+        var listed = await app.CreateAdminClient().GetFromJsonAsync<List<ImportsApi.JobResponse>>("/imports");
+        Assert.Contains(listed!, j => j.Id == job.Id && j.FileName == "both.tsv" && j.Counts.Warnings == 2 && j.Counts.Errors == 2);
     }
 
     [Fact]

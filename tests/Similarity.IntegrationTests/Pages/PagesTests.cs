@@ -147,7 +147,7 @@ public sealed class PagesTests(PagesTests.DrawingsApp app, Browser browser) : IC
     }
 
     /// <summary>axe-core over the page as it is now: no serious or critical violation.</summary>
-    static async Task AssertNoSeriousViolationsAsync(IPage page)
+    internal static async Task AssertNoSeriousViolationsAsync(IPage page)
     {
         // Run through the DevTools protocol, not a <script> tag: the pages' CSP rightly refuses inline scripts.
         await page.EvaluateAsync(await File.ReadAllTextAsync(Path.Combine(TestPaths.Root, "tests", "lint", "node_modules", "axe-core", "axe.min.js")));

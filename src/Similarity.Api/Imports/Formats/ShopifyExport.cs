@@ -59,7 +59,7 @@ public static class ShopifyExport
                 row.Set(CatalogField.Sku, sku, VariantSku);
             else
                 row.Set(CatalogField.Sku, ++withoutSku == 1 ? handle : $"{handle}-{withoutSku}", Handle);
-            var options = Options(variant);
+            var options = Options(variant, first);
             var title = first[Title]?.Trim();
             row.Set(CatalogField.Title, options.Count > 0 && !string.IsNullOrWhiteSpace(title) ? $"{title} — {string.Join(" / ", options.Select(o => o.Value))}" : title, Title);
             if (first[Body] is { } body)
@@ -88,8 +88,11 @@ public static class ShopifyExport
         }
     }
 
-    /// <summary>The variant's option values by option name; Shopify's "Default Title" means the product has no options.</summary>
-    static List<(string Name, string Value)> Options(DelimitedRecord variant)
+    /// <summary>
+    /// The variant's option values by option name; Shopify's "Default Title" means the product has no options.
+    /// Shopify writes the option names on a product's first row only, so a later variant row takes them from there.
+    /// </summary>
+    static List<(string Name, string Value)> Options(DelimitedRecord variant, DelimitedRecord first)
     {
         var options = new List<(string, string)>();
         for (var i = 1; i <= 3; i++)
@@ -97,7 +100,9 @@ public static class ShopifyExport
             var value = variant[$"Option{i} Value"]?.Trim();
             if (string.IsNullOrEmpty(value) || value == "Default Title")
                 continue;
-            options.Add((variant[$"Option{i} Name"]?.Trim() is { Length: > 0 } name ? name : $"option{i}", value));
+            var name = variant[$"Option{i} Name"]?.Trim() is { Length: > 0 } own ? own
+                : first[$"Option{i} Name"]?.Trim() is { Length: > 0 } product ? product : $"option{i}";
+            options.Add((name, value));
         }
         return options;
     }

@@ -181,11 +181,13 @@ public static class PictureFetching
             .Configure((HttpStandardResilienceOptions resilience, IServiceProvider provider) =>
             {
                 var attempt = TimeSpan.FromSeconds(provider.GetRequiredService<IOptions<ImageFetchOptions>>().Value.TimeoutSeconds);
-                // Retry what may pass on a second try — a server error or a timeout — never a 404, a refusal or a bad picture.
+                // Retry what may pass on a second try — a server error, a timeout, a connection the host closed under the
+                // request — never a 404, a refusal or a bad picture.
                 resilience.Retry.ShouldHandle = args => ValueTask.FromResult(args.Outcome switch
                 {
                     { Result: { } response } => (int)response.StatusCode >= 500,
                     { Exception: TimeoutRejectedException } => true,
+                    { Exception: HttpRequestException broken } => BrokenConnection(broken),
                     _ => false,
                 });
                 resilience.Retry.MaxRetryAttempts = 2;
@@ -197,5 +199,21 @@ public static class PictureFetching
             })
             .SelectPipelineByAuthority();
         return services;
+    }
+
+    /// <summary>
+    /// A send that failed because the connection broke — the host closed it before or while answering, as a server
+    /// that closes after each answer (HTTP/1.0) sometimes does under a pooled client — and may pass on a fresh
+    /// connection (the broken one has left the pool). An address the guard refused is never retried.
+    /// </summary>
+    internal static bool BrokenConnection(HttpRequestException exception)
+    {
+        for (Exception? inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is RefusedAddressException)
+                return false;
+        }
+        return exception.HttpRequestError is HttpRequestError.ResponseEnded or HttpRequestError.ConnectionError
+            || (exception.HttpRequestError == HttpRequestError.Unknown && exception.InnerException is IOException);
     }
 }
