@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
@@ -32,13 +31,6 @@ public static class ServiceDefaults
         // naming the parameter instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 
-        builder.Services.AddHttpLogging(options =>
-        {
-            options.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath
-                | HttpLoggingFields.RequestQuery | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
-            options.CombineLogs = true;
-        });
-
         builder.AddObservability();
         builder.Services.AddSingleton<SimilarityMetrics>();
         builder.AddCrossOrigin();
@@ -70,10 +62,10 @@ public static class ServiceDefaults
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        app.UseRequestLog();
         app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.UseHttpLogging();
         app.UseCors();
         app.MapObservability();
         if (app.Services.GetRequiredService<IOptions<SwaggerSettings>>().Value.Enabled)
