@@ -91,10 +91,15 @@ public sealed partial class ImportWorker(
             LogStarted(job.Id, job.Format, job.ProcessedRows, job.TotalRows);
             metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Running));
             ImportEnd ended;
-            using (var running = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using var running = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var progress = LogProgressAsync(job.Id, job.ProcessedRows, running.Token);
+            try
             {
-                var progress = LogProgressAsync(job.Id, job.ProcessedRows, running.Token);
                 ended = await RunAsync(job, ct);
+            }
+            finally
+            {
+                // On every path: the progress loop never outlives its job (it catches its own faults).
                 await running.CancelAsync();
                 await progress;
             }
@@ -129,7 +134,9 @@ public sealed partial class ImportWorker(
         {
             while (await timer.WaitForNextTickAsync(ct))
             {
-                if (await store.GetAsync(jobId, ct) is not { Status: ImportStatus.Running } job || job.ProcessedRows == processedRows)
+                if (await store.GetAsync(jobId, ct) is not { Status: ImportStatus.Running } job)
+                    return;
+                if (job.ProcessedRows == processedRows)
                     continue;
                 processedRows = job.ProcessedRows;
                 LogProgress(jobId, job.ProcessedRows, job.TotalRows is { } total ? $" of {total}" : "", job.Inserted + job.Updated + job.Reembedded + job.Unchanged, job.Errors);
