@@ -24,7 +24,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         IReadOnlyDictionary<string, string>? settings = null)
     {
         var output = Path.Combine(place.Root, "src", "Similarity.Api", "bin", "Release", "net10.0");
-        var start = new ProcessStartInfo("dotnet", ["Similarity.Api.dll", "--Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware=Warning"])
+        var start = new ProcessStartInfo("dotnet", ["Similarity.Api.dll", "--Logging:LogLevel:Similarity.Requests=Warning"])
         {
             WorkingDirectory = output,
             RedirectStandardOutput = true,

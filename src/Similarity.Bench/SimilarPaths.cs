@@ -33,7 +33,7 @@ public sealed class SimilarPaths : IAsyncDisposable
             web.UseSetting("Similarity:Imports:SpoolPath", Path.Combine(place.DataDir, "bench-spool"));
             web.UseSetting("Similarity:Search:ListSize", "0");
             web.UseSetting("Logging:LogLevel:Default", "Warning");
-            web.UseSetting("Logging:LogLevel:Microsoft.AspNetCore.HttpLogging.HttpLoggingMiddleware", "Warning");
+            web.UseSetting("Logging:LogLevel:Similarity.Requests", "Warning");
         });
         using var http = service.CreateClient();
         var watch = Stopwatch.StartNew();

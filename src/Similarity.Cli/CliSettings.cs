@@ -8,6 +8,12 @@ public static partial class CliSettings
     /// <summary>Where <c>./similarity.sh run</c> serves when <c>ASPNETCORE_URLS</c> is not set.</summary>
     public const string DefaultUrl = "http://127.0.0.1:8080";
 
+    /// <summary>How a person runs the import: the name its hints and help give it (the README's).</summary>
+    public const string ImportName = "./similarity.sh import";
+
+    /// <summary>How a person runs a model set's deploy: the name its hints and help give it (the README's).</summary>
+    public const string ModelsName = "./similarity.sh models";
+
     // A server binds to every interface with these hosts; a client reaches it on loopback.
     [GeneratedRegex(@"^(?<scheme>https?://)(?<host>\+|\*|0\.0\.0\.0|\[::\])(?<rest>[:/].*|)$", RegexOptions.IgnoreCase)]
     private static partial Regex WildcardHost();

@@ -5,14 +5,17 @@ using Spectre.Console;
 namespace Similarity.Cli;
 
 /// <summary>
-/// <c>similarity-import CATALOG [--images ZIP] [--format F] [--mapping M] [--missing-image skip|textOnly] [--url URL] [--key KEY]</c>: the command line around
+/// <c>./similarity.sh import CATALOG [--images ZIP] [--format F] [--mapping M] [--missing-image skip|textOnly] [--url URL] [--key KEY]</c>: the command line around
 /// <see cref="ImportCommand"/>. Every failure is one line and an exit code from <see cref="ExitCodes"/>, never a stack trace.
 /// </summary>
 public static class ImportCli
 {
     public static RootCommand Create(IAnsiConsole console, Func<string, string?> environment, TimeSpan pollInterval)
     {
-        var catalog = new Argument<FileInfo>("catalog") { Description = "The catalog file: CSV or JSON Lines." };
+        var catalog = new Argument<FileInfo>("catalog")
+        {
+            Description = "The catalog file: our CSV, TSV or JSON Lines, a Merchant Center feed (TSV/CSV or RSS/Atom XML), a Shopify product CSV, or any CSV with --mapping.",
+        };
         var images = new Option<FileInfo?>("--images") { Description = "A zip of the pictures the catalog's image column names." };
         var url = new Option<string?>("--url") { Description = $"The service's address (default: the first of ASPNETCORE_URLS, else {CliSettings.DefaultUrl})." };
         var key = new Option<string?>("--key") { Description = "The admin key (default: SIMILARITY_ADMIN_API_KEY, then Similarity__AdminApiKey, then the key file)." };
@@ -22,7 +25,8 @@ public static class ImportCli
         var missingImage = new Option<string?>("--missing-image") { Description = "skip (default: a row whose picture cannot be downloaded is an error) or textOnly (stored without one)." };
         missingImage.AcceptOnlyFromAmong("skip", "textOnly");
         var keyFile = new Option<FileInfo?>("--key-file") { Description = "Where ./similarity.sh run keeps the admin key (the script passes its checkout's .data/admin-api-key)." };
-        var root = new RootCommand($"Uploads a catalog to a running Similarity service and follows the import job. {ExitCodes.Summary}")
+        var root = new RootCommand($"{CliSettings.ImportName} CATALOG [options]: uploads a catalog to a running Similarity service, follows the import job " +
+            $"with a progress bar and prints its row errors. {CliSettings.ModelsName} deploy DIR uploads a model set instead. {ExitCodes.Summary}")
         {
             catalog, images, url, key, format, mapping, missingImage, keyFile,
         };
@@ -39,7 +43,9 @@ public static class ImportCli
         var parsed = Create(console, environment, pollInterval).Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
-            console.MarkupLineInterpolated($"[red]{parsed.Errors[0].Message}[/] (similarity-import --help lists the options)");
+            // One line: System.CommandLine lists the allowed values of an option one per line.
+            var message = string.Join(" ", parsed.Errors[0].Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            console.MarkupLineInterpolated($"[red]{message}[/] ({CliSettings.ImportName} --help lists the options)");
             return ExitCodes.Usage;
         }
         return await parsed.InvokeAsync();
@@ -89,7 +95,7 @@ public static class ImportCli
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            return Fail(console, ExitCodes.Interrupted, "Stopped following the import; the job goes on in the service (GET /imports lists it).");
+            return Fail(console, ExitCodes.Interrupted, "Stopped following the import; the job goes on in the service (GET /imports lists it, the imports page shows it).");
         }
         catch (HttpRequestException ex)
         {

@@ -69,7 +69,7 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
                     // The total is known once the job has counted the rows (its first step).
                     task.MaxValue = Math.Max(1, job.Counts.Total ?? 1);
                     task.Value = job.Counts.Processed;
-                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {RowErrors(job.Counts.Errors, job.Counts.Warnings)}";
+                    task.Description = $"{job.Counts.Processed}/{job.Counts.Total?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} rows, {job.RowsPerSecond ?? 0:F0} rows/s, {RowErrors(job.Counts.Errors, job.Counts.Warnings)}";
                 }
                 task.Value = task.MaxValue;
             });

@@ -4,7 +4,7 @@ using Spectre.Console;
 namespace Similarity.Cli;
 
 /// <summary>
-/// <c>similarity-import models deploy DIR [--name NAME] [--url URL] [--key KEY]</c>: uploads a model set's folder to a
+/// <c>./similarity.sh models deploy DIR [--name NAME] [--url URL] [--key KEY]</c>: uploads a model set's folder to a
 /// running service as the candidate (<see cref="ModelDeploy"/>). Exits 0 on 201, else non-zero with the status in one line.
 /// </summary>
 public static class ModelsCli
@@ -12,7 +12,7 @@ public static class ModelsCli
     /// <summary>Where deploy sends when neither --url nor SIMILARITY_URL says otherwise.</summary>
     public const string UrlVariable = "SIMILARITY_URL";
 
-    const string Usage = "usage: ./similarity.sh models deploy DIR [--name NAME] [--url URL] (DIR holds manifest.json)";
+    const string Usage = $"usage: {CliSettings.ModelsName} deploy DIR [--name NAME] [--url URL] [--key KEY] (DIR holds manifest.json)";
 
     /// <summary>Parses the arguments after <c>models</c> and runs; a parse error is one line and <see cref="ExitCodes.Usage"/>.</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console, Func<string, string?> environment)
@@ -39,7 +39,7 @@ public static class ModelsCli
         };
         deploy.SetAction((parsed, ct) => DeployAsync(console, environment, parsed.GetValue(directory), parsed.GetValue(name),
             parsed.GetValue(url), parsed.GetValue(key), parsed.GetValue(keyFile), ct));
-        return new RootCommand("similarity-import models: model sets on a running service.") { deploy };
+        return new RootCommand($"{CliSettings.ModelsName}: model sets on a running service ({CliSettings.ModelsName} deploy DIR uploads one).") { deploy };
     }
 
     static async Task<int> DeployAsync(IAnsiConsole console, Func<string, string?> environment, DirectoryInfo? directory, string? nameOption,

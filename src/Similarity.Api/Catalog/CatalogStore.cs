@@ -198,6 +198,29 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         return (IReadOnlyList<StoredItem>)items;
     }, ct);
 
+    /// <summary>How many items the filter matches: the catalog page's total, asked once per listing, not per page.</summary>
+    public Task<long> CountAsync(CatalogFilter filter, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT count(*) FROM items
+            WHERE (@category::text IS NULL OR lower(category) = lower(@category))
+              AND (@brand::text IS NULL OR lower(brand) = lower(@brand)) AND (@available::boolean IS NULL OR available = @available)
+              AND (@priceMin::numeric IS NULL OR price >= @priceMin) AND (@priceMax::numeric IS NULL OR price <= @priceMax)
+            """);
+        command.Parameters.Add(Named("category", Text(filter.Category)));
+        command.Parameters.Add(Named("brand", Text(filter.Brand)));
+        command.Parameters.Add(new("available", NpgsqlDbType.Boolean) { Value = (object?)filter.Available ?? DBNull.Value });
+        command.Parameters.Add(new("priceMin", NpgsqlDbType.Numeric) { Value = (object?)filter.PriceMin ?? DBNull.Value });
+        command.Parameters.Add(new("priceMax", NpgsqlDbType.Numeric) { Value = (object?)filter.PriceMax ?? DBNull.Value });
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+
+        static NpgsqlParameter Named(string name, NpgsqlParameter parameter)
+        {
+            parameter.ParameterName = name;
+            return parameter;
+        }
+    }, ct);
+
     /// <summary>The items of these SKUs that exist, in one query (read again on a broken pooled connection).</summary>
     public Task<IReadOnlyList<StoredItem>> GetManyAsync(string[] skus, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
     {

@@ -42,7 +42,8 @@ public static partial class ItemsApi
             .WithName("GetItems").WithSummary("Several items by SKU, or a page of the catalog.")
             .WithDescription($"With `skus` (1 to {MaxSkus}, comma-separated): those items in the order asked, each as `GET /items/{{sku}}` " +
                 "answers it, and the SKUs with no item in `missing` (one database query). Without it: a page of the catalog in SKU order, " +
-                "`limit` items after `afterSku` (the previous page's `nextAfterSku`), optionally only a `category`, `brand`, `available` state or price range (`priceMin`, `priceMax`).");
+                "`limit` items after `afterSku` (the previous page's `nextAfterSku`), optionally only a `category`, `brand`, `available` state or price range (`priceMin`, `priceMax`); " +
+                "the first page (no `afterSku`) also says in `total` how many items match.");
         items.MapGet("/{sku}", GetAsync)
             .WithName("GetItem").WithSummary("An item with its fingerprint and the modalities it has.")
             .WithDescription("Its fields, whether it has an image and a text vector, the attention weights that mixed them and the model set that made them.")
@@ -131,7 +132,8 @@ public static partial class ItemsApi
     /// <param name="Items">The items found, in the order asked or in SKU order.</param>
     /// <param name="Missing">With <c>skus</c>: those with no item.</param>
     /// <param name="NextAfterSku">Listing: the <c>afterSku</c> of the next page, or null on the last.</param>
-    public sealed record ItemsResponse(IReadOnlyList<ItemResponse> Items, IReadOnlyList<string> Missing, string? NextAfterSku);
+    /// <param name="Total">Listing, first page (no <c>afterSku</c>): how many items match the filters; null otherwise.</param>
+    public sealed record ItemsResponse(IReadOnlyList<ItemResponse> Items, IReadOnlyList<string> Missing, string? NextAfterSku, long? Total = null);
 
     static async Task<Results<Ok<ItemsResponse>, ValidationProblem>> GetManyAsync(
         [FromQuery] string? skus, [FromQuery] string? afterSku, [FromQuery] string? category, [FromQuery] string? brand,
@@ -170,9 +172,12 @@ public static partial class ItemsApi
             return TypedResults.ValidationProblem(errors);
 
         // One more than the page tells whether another page follows.
-        var page = await store.ListAsync(afterSku, limit + 1, filter with { Category = Blank(filter.Category), Brand = Blank(filter.Brand) }, ct);
+        var blanked = filter with { Category = Blank(filter.Category), Brand = Blank(filter.Brand) };
+        var page = await store.ListAsync(afterSku, limit + 1, blanked, ct);
         var items = page.Take(limit).Select(item => ItemResponse.From(item)).ToList();
-        return TypedResults.Ok(new ItemsResponse(items, [], page.Count > limit ? items[^1].Sku : null));
+        // Counted on the first page alone: a reader paging on has it already, and a page after the first costs no count.
+        long? total = afterSku is not null ? null : page.Count <= limit ? page.Count : await store.CountAsync(blanked, ct);
+        return TypedResults.Ok(new ItemsResponse(items, [], page.Count > limit ? items[^1].Sku : null, total));
 
         static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
     }

@@ -19,6 +19,9 @@ public sealed partial class ImportWorker(
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often a running job's progress is logged (only when its row count moved).</summary>
+    static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(10);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, options.Value.Workers).Select(worker => Task.Run(() => SuperviseAsync(worker, stoppingToken), stoppingToken)));
 
@@ -87,7 +90,19 @@ public sealed partial class ImportWorker(
         {
             LogStarted(job.Id, job.Format, job.ProcessedRows, job.TotalRows);
             metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", ImportStatus.Running));
-            var ended = await RunAsync(job, ct);
+            ImportEnd ended;
+            using var running = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var progress = LogProgressAsync(job.Id, job.ProcessedRows, running.Token);
+            try
+            {
+                ended = await RunAsync(job, ct);
+            }
+            finally
+            {
+                // On every path: the progress loop never outlives its job (it catches its own faults).
+                await running.CancelAsync();
+                await progress;
+            }
             if (await store.GetAsync(job.Id, ct) is { Status: not ImportStatus.Running } done)
             {
                 metrics.ImportJobs.Add(1, new KeyValuePair<string, object?>("status", done.Status));
@@ -109,6 +124,33 @@ public sealed partial class ImportWorker(
             await ImportJobClaim.UnlockAsync(connection, job.Id);
         }
         return pass;
+    }
+
+    /// <summary>Logs the job's row count every <see cref="ProgressInterval"/> while it runs, when it has moved.</summary>
+    async Task LogProgressAsync(Guid jobId, int processedRows, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(ProgressInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                if (await store.GetAsync(jobId, ct) is not { Status: ImportStatus.Running } job)
+                    return;
+                if (job.ProcessedRows == processedRows)
+                    continue;
+                processedRows = job.ProcessedRows;
+                LogProgress(jobId, job.ProcessedRows, job.TotalRows is { } total ? $" of {total}" : "", job.Inserted + job.Updated + job.Reembedded + job.Unchanged, job.Errors);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The job ended: its end line follows.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Progress is a courtesy: a failed read never touches the job, which reports its own faults.
+            LogProgressUnavailable(jobId, ex);
+        }
     }
 
     /// <summary>Runs the job; a refused upload or a fault fails it with a message for its owner (never the database's own text).</summary>
@@ -139,8 +181,18 @@ public sealed partial class ImportWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} ({Format}) running from row {ProcessedRows} of {TotalRows}")]
-    partial void LogStarted(Guid jobId, string format, int processedRows, int? totalRows);
+    void LogStarted(Guid jobId, string format, int processedRows, int? totalRows) =>
+        LogStarted(jobId, format, processedRows, totalRows is { } total ? $" of {total}" : "");
+
+    // OfTotal is " of N" or empty: a count not known yet is left out, never written "(null)".
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} ({Format}) running from row {ProcessedRows}{OfTotal}")]
+    partial void LogStarted(Guid jobId, string format, int processedRows, string ofTotal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} at row {ProcessedRows}{OfTotal}: {Stored} stored, {Errors} errors")]
+    partial void LogProgress(Guid jobId, int processedRows, string ofTotal, int stored, int errors);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Import {JobId}: its progress could not be read")]
+    partial void LogProgressUnavailable(Guid jobId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId} {Status}: {ProcessedRows} rows, {Inserted} inserted, {Updated} updated, {Reembedded} re-embedded, {Unchanged} unchanged, {Errors} errors, {PicturesDownloaded} pictures downloaded")]
     partial void LogEnded(Guid jobId, string status, int processedRows, int inserted, int updated, int reembedded, int unchanged, int errors, int picturesDownloaded);

@@ -43,9 +43,13 @@ export function el(tag, attributes = {}, ...children) {
 
 export const thumbnailOf = (sku) => `/items/${encodeURIComponent(sku)}/image?size=thumb`;
 
+/** An item's price: in its currency, or as a bare amount saying it has none (a symbol is never guessed). */
 export function price(item) {
   if (item.price === null || item.price === undefined) return "";
-  if (!item.currency) return String(item.price);
+  if (!item.currency) {
+    const amount = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(item.price);
+    return `${amount} (no currency)`;
+  }
   try {
     return new Intl.NumberFormat(undefined, { style: "currency", currency: item.currency }).format(item.price);
   } catch {

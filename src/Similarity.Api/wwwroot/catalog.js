@@ -8,6 +8,8 @@ const next = document.getElementById("next");
 const first = document.getElementById("first");
 const pageSize = 24;
 let nextAfter = null;
+/** How many items the listing's filters match: the first page says, later pages keep it. */
+let total = null;
 
 /** The filter form as query parameters, empty fields left out. */
 function filters() {
@@ -27,13 +29,21 @@ async function browse(afterSku = null) {
     const page = await api(`/items?${query}`);
     grid.replaceChildren(...page.items.map((item) => card(item)));
     heading.textContent = "All items";
+    if (!afterSku) total = page.total ?? null;
     nextAfter = page.nextAfterSku;
     next.hidden = !nextAfter;
     first.hidden = !afterSku;
-    say(status, page.items.length ? `${page.items.length} items${afterSku ? ` after ${afterSku}` : ""}.` : "No items match.");
+    say(status, page.items.length ? shown(page.items.length, afterSku) : "No items match.");
   } catch (error) {
     say(status, error.message, true);
   }
+}
+
+/** "3,000 items; showing 24." on the first page, "Showing 24 of 3,000 items, after mug-0024." on later ones. */
+function shown(count, afterSku) {
+  const of = total === null ? `${count} items` : `${total.toLocaleString()} ${total === 1 ? "item" : "items"}`;
+  if (!afterSku) return total === null || total === count ? `${of}.` : `${of}; showing the first ${count}.`;
+  return total === null ? `${of} after ${afterSku}.` : `Showing ${count} of ${of}, after ${afterSku}.`;
 }
 
 async function search(event) {

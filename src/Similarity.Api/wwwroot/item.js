@@ -89,4 +89,9 @@ controls.addEventListener("input", (event) => {
 });
 controls.addEventListener("submit", (event) => event.preventDefault());
 
-if (await showItem()) await showSimilar();
+if (!sku) {
+  // Opened without ?sku=: nothing to show or compare; say how to choose an item instead of asking for one.
+  field("similar-heading").hidden = controls.hidden = true;
+  say(status, "No item chosen: open one from the catalog, or add ?sku=… to this page's address.", true);
+  status.append(" ", el("a", { href: "/", text: "Go to the catalog" }));
+} else if (await showItem()) await showSimilar();

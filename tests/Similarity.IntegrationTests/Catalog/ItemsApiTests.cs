@@ -79,6 +79,25 @@ public sealed class ItemsApiTests(SimilarityApp app) : IClassFixture<SimilarityA
         Assert.Equal(["list-3"], unavailable.Items.Select(item => item.Sku));
     }
 
+    [Fact]
+    public async Task The_first_page_of_a_listing_says_how_many_items_match_and_later_pages_do_not_count_again()
+    {
+        var client = app.CreateAdminClient();
+        foreach (var i in new[] { 1, 2, 3 })
+            await client.PutItemAsync(new TestItem($"count-{i}", $"Kettle {i}", "Counted-Kettles", Available: i != 2));
+
+        var first = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?category=counted-kettles&limit=2"))!;
+        var second = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>($"/items?category=counted-kettles&limit=2&afterSku={first.NextAfterSku}"))!;
+        var available = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?category=counted-kettles&available=true&limit=1"))!;
+        var named = (await client.GetFromJsonAsync<ItemsApi.ItemsResponse>("/items?skus=count-1"))!;
+
+        Assert.Equal(2, first.Items.Count);
+        Assert.Equal(3, first.Total);
+        Assert.Null(second.Total);
+        Assert.Equal(2, available.Total);
+        Assert.Null(named.Total);
+    }
+
     [Theory]
     [InlineData("/items?limit=0", "limit")]
     [InlineData("/items?afterSku=a%20b", "afterSku")]

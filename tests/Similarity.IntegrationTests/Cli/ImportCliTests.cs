@@ -99,6 +99,27 @@ public sealed class ImportCliTests(KestrelSimilarityApp app) : IClassFixture<Kes
     }
 
     [Fact]
+    public async Task A_bad_option_names_the_command_a_person_runs_for_its_help()
+    {
+        var exit = await RunAsync(new() { ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey }, _catalog, "--format", "excel");
+
+        Assert.Equal(ExitCodes.Usage, exit);
+        AssertOneLine($"({CliSettings.ImportName} --help lists the options)");
+    }
+
+    [Fact]
+    public async Task An_import_prints_each_of_its_messages_once()
+    {
+        var catalog = WriteCatalog("sku,title\ncli-once-1,Green mug\ncli-once-2,\n");
+        var exit = await RunAsync(new() { ["ASPNETCORE_URLS"] = app.Address.ToString(), ["SIMILARITY_ADMIN_API_KEY"] = SimilarityApp.AdminKey }, catalog);
+
+        Assert.Equal(ExitCodes.Succeeded, exit);
+        var lines = _output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Empty(lines.GroupBy(line => line).Where(same => same.Count() > 1).Select(same => same.Key));
+        Assert.Single(lines, line => line.StartsWith("succeeded_with_errors: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_same_catalog_with_another_pictures_zip_is_a_new_job_and_the_same_files_again_the_same_job()
     {
         var catalog = WriteCatalog("sku,title,image\ncli-zip-1,Green vase,vase.png\n");

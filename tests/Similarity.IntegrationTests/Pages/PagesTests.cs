@@ -1,4 +1,5 @@
 using System.Text;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 using Similarity.IntegrationTests.Infrastructure;
@@ -131,18 +132,47 @@ public sealed class PagesTests(PagesTests.DrawingsApp app, Browser browser) : IC
         await CloseAsync(page);
     }
 
+    [Fact]
+    public async Task The_catalog_page_says_how_many_items_match_and_shows_a_price_without_currency_as_such()
+    {
+        var page = await OpenAsync("/");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#grid li').length >= 16");
+        var total = (await app.CreateClient().GetFromJsonAsync<JsonElement>("/items?limit=1")).GetProperty("total").GetInt64();
+
+        Assert.Equal(total <= 24 ? $"{total} items." : $"{total} items; showing the first 24.", await page.Locator("#status").TextContentAsync());
+        var meta = await page.Locator("#grid li[data-sku='drawing-00'] .meta").TextContentAsync();
+        Assert.Matches(@"^5[.,]00 \(no currency\)$", meta);
+        await page.Locator("#category").FillAsync("Food");
+        await page.Locator("#filters button[type=submit]").ClickAsync();
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent === '8 items.'");
+        await CloseAsync(page);
+    }
+
+    [Fact]
+    public async Task The_item_page_without_a_sku_says_how_to_choose_one_instead_of_failing()
+    {
+        var page = await OpenAsync("/item.html");
+        await page.WaitForFunctionAsync("() => document.getElementById('status').textContent.startsWith('No item chosen')");
+
+        Assert.True(await page.Locator("#controls").IsHiddenAsync());
+        Assert.Equal("/", await page.Locator("#status a").GetAttributeAsync("href"));
+        await CloseAsync(page);
+    }
+
     [Theory]
     [InlineData("/", 1280)]
     [InlineData("/", 390)]
     [InlineData("/item.html?sku=drawing-03", 1280)]
     [InlineData("/item.html?sku=drawing-03", 390)]
+    [InlineData("/item.html", 390)]
     [InlineData("/imports.html", 1280)]
     public async Task Axe_finds_no_serious_or_critical_accessibility_violation(string path, int width)
     {
         var page = await OpenAsync(path, width);
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await AssertNoSeriousViolationsAsync(page);
-        await Browser.ScreenshotAsync(page, $"page-{(path == "/" ? "catalog" : path.TrimStart('/').Split('.')[0])}-{width}");
+        var name = path switch { "/" => "catalog", "/item.html" => "item-without-sku", _ => path.TrimStart('/').Split('.')[0] };
+        await Browser.ScreenshotAsync(page, $"page-{name}-{width}");
         await CloseAsync(page);
     }
 
