@@ -369,7 +369,7 @@ usage: ./similarity.sh COMMAND
   bench encoders --compare FP32_DIR INT8_DIR   both sets' items/s at batch 1, 8, 32 and their vectors' cosine (--seconds S, --items N)
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S, --stream S): both paths vs plain pgvector, recall@10
-  bench import        catalog import end to end vs the bare encoders (--items N, default 5000); memory at N and 10×N rows;
+  bench import        catalog import end to end vs the bare encoders (--items N, default 5000; --set full-int8 for the INT8 twin); memory at N and 10×N rows;
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)

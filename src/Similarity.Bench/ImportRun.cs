@@ -3,7 +3,8 @@ namespace Similarity.Bench;
 /// <summary>
 /// <c>bench import</c>: end-to-end import throughput (full models) against the bare encoders, and the service's peak
 /// memory at N and 10×N rows (tiny models); with <c>--source url</c>, the same catalog with its pictures in a zip and
-/// by URL from a local picture server. Every import goes into a fresh database through a fresh service.
+/// by URL from a local picture server. Every import goes into a fresh database through a fresh service. <c>--set</c>
+/// names the model set under models/ the timed import and the bare encoders use (full by default; full-int8 for INT8).
 /// </summary>
 public static class ImportRun
 {
@@ -12,26 +13,29 @@ public static class ImportRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "import", "items", "flat-rows", "seconds");
+        var o = BenchArgs.Parse(args, "import", "items", "flat-rows", "seconds", "set");
         var (items, flat, seconds) = (o.GetInt("items", 5000), o.GetInt("flat-rows", 2000), o.GetInt("seconds", 20));
         var place = new BenchPlace();
+        var set = o.Get("set") ?? "full";
+        if (!File.Exists(place.Manifest(set)))
+            throw new ArgumentException($"bench import: --set {set}: no models/{set}/manifest.json (./similarity.sh models full, or models full-int8)");
         var work = place.Work("bench-import");
         var (full, small, large) = (Path.Combine(work, "full"), Path.Combine(work, "small"), Path.Combine(work, "large"));
         Catalog(full, items);
         Catalog(small, flat);
         Catalog(large, flat * 10);
         Console.Error.WriteLine($"bare encoders (batch 32, ready-made tensors), {seconds} s each");
-        var bare = ImportBenchmark.BareItemsPerSecond(place.Manifest("full"), full, seconds);
-        Console.Error.WriteLine($"importing {items} rows with the full models");
-        var (rate, peak) = await OnceAsync(place, full, place.Manifest("full"));
+        var bare = ImportBenchmark.BareItemsPerSecond(place.Manifest(set), full, seconds);
+        Console.Error.WriteLine($"importing {items} rows with models/{set}");
+        var (rate, peak) = await OnceAsync(place, full, place.Manifest(set));
         Console.Error.WriteLine($"memory: {flat} and {flat * 10} rows with the tiny models");
         var (smallRate, smallPeak) = await OnceAsync(place, small, place.Manifest("tiny"));
         var (largeRate, largePeak) = await OnceAsync(place, large, place.Manifest("tiny"));
         Console.Write(new Markdown("measure", "value")
-            .Add($"import, full models, {items} rows (image + text each)", $"{Stats.F(rate)} rows/s")
+            .Add($"import, models/{set}, {items} rows (image + text each)", $"{Stats.F(rate)} rows/s")
             .Add("bare encoders, same machine and run (1 image + 1 text per item, batch 32)", $"{Stats.F(bare)} items/s")
             .Add("import / bare encoders", Stats.Ratio(rate, bare))
-            .Add($"service peak memory, full models, {items} rows", $"{peak / 1024} MiB")
+            .Add($"service peak memory, models/{set}, {items} rows", $"{peak / 1024} MiB")
             .Add($"service peak memory, tiny models, {flat} rows ({Stats.F(smallRate)} rows/s)", $"{smallPeak / 1024} MiB")
             .Add($"service peak memory, tiny models, {flat * 10} rows ({Stats.F(largeRate)} rows/s)", $"{largePeak / 1024} MiB")
             .Add("10× rows / 1× rows, peak memory", Stats.Ratio(largePeak, smallPeak)));

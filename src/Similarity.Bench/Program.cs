@@ -54,7 +54,7 @@ public static class BenchMain
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S]
-                   import    [--items N] [--flat-rows N] [--seconds S] | --source url [--items N]
+                   import    [--items N] [--flat-rows N] [--seconds S] [--set NAME] | --source url [--items N]
                    upload    [--rows N]
                    isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]
                    pages     [--items N] [--iterations N]
