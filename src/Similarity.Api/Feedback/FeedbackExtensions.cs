@@ -1,0 +1,14 @@
+namespace Similarity.Feedback;
+
+public static class FeedbackExtensions
+{
+    /// <summary>
+    /// The closed loop: the record of served lists, the shoppers' events, the co-engagement and position propensities
+    /// learned from them, and the experiments that compare rankers online.
+    /// </summary>
+    public static WebApplicationBuilder AddFeedback(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<FeedbackOptions>().BindConfiguration(FeedbackOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+}

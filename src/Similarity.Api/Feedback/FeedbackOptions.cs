@@ -1,0 +1,50 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Similarity.Feedback;
+
+/// <summary><c>Similarity:Feedback</c>: what the closed loop records, how long it keeps it, and how it learns from it.</summary>
+public sealed class FeedbackOptions
+{
+    public const string Section = "Similarity:Feedback";
+
+    /// <summary>Days the served lists are kept (whole day partitions are dropped after).</summary>
+    [Range(1, 3650)] public int ServedRetentionDays { get; set; } = 30;
+
+    /// <summary>Days the events are kept (whole day partitions are dropped after).</summary>
+    [Range(1, 3650)] public int EventRetentionDays { get; set; } = 90;
+
+    /// <summary>The share of served lists recorded (1: all; 0: none).</summary>
+    [Range(0.0, 1.0)] public double ServedShare { get; set; } = 1.0;
+
+    /// <summary>The share of /similar answers in which two adjacent results are swapped to estimate position bias.</summary>
+    [Range(0.0, 1.0)] public double ExploreShare { get; set; } = 0.02;
+
+    /// <summary>Events per minute above which a visitor is flagged as a likely bot (kept, counted, not learned from).</summary>
+    [Range(1, 1_000_000)] public int BotEventsPerMinute { get; set; } = 120;
+
+    /// <summary>How often the co-engagement and the position propensities are rebuilt.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan RebuildPeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Events of one visitor less than this apart belong to one session.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")] public TimeSpan SessionGap { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Half-life of an event's weight in the co-engagement, in days.</summary>
+    [Range(0.1, 3650)] public double HalfLifeDays { get; set; } = 30;
+
+    /// <summary>Distinct visitors who engaged with both items before a pair counts.</summary>
+    [Range(1, 1000)] public int MinCoVisitors { get; set; } = 3;
+
+    /// <summary>Weights of the event types in the co-engagement.</summary>
+    public EventWeights Weights { get; set; } = new();
+
+    /// <summary>The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content only).</summary>
+    [Range(0.0, 10.0)] public double Blend { get; set; } = 0.3;
+
+    public sealed class EventWeights
+    {
+        [Range(0.0, 100.0)] public double View { get; set; } = 1;
+        [Range(0.0, 100.0)] public double Click { get; set; } = 2;
+        [Range(0.0, 100.0)] public double AddToCart { get; set; } = 3;
+        [Range(0.0, 100.0)] public double Purchase { get; set; } = 4;
+    }
+}
