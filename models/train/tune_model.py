@@ -1,0 +1,185 @@
+"""The attention fusion retrained on stored vectors, the encoders frozen.
+
+The service stores each item's projected modalities p = normalise(W x) (items.image_embedding, text_embedding),
+not the encoders' raw outputs. A new projection W' = M W gives normalise(W' x) = normalise(M p), whatever the
+length of W x, so learning M on the stored p (M starts at the identity) retrains the projections exactly; the
+attention (W_a, b_a, v) is learned as it is. Exported, the bundle holds M W and the new attention: the service
+then computes from pictures and texts exactly the vectors trained here.
+"""
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model import AttentionFusion
+
+SEED = 20261206
+# Cosines differ by little between neighbours: the BPR margin is scaled as a softmax temperature of 0.1 would.
+PAIR_SCALE = 10.0
+# The distillation's weight against the pairwise loss (--distill-weight): each item's fused vector pulled towards its
+# live one by (1 - cosine). High enough that items without events barely move, low enough that the pairs can teach.
+DISTILL_WEIGHT = 10.0
+# Items per step in the distillation (all of them when fewer).
+DISTILL_SAMPLE = 4096
+# A pull of every parameter towards its start, so a few pairs cannot swing the weights.
+ANCHOR_WEIGHT = 1e-3
+LEARNING_RATE = 3e-3
+BATCH = 256
+MAX_EPOCHS = 200
+PATIENCE = 15  # epochs without a better held-out loss before stopping
+
+
+class TunedFusion(nn.Module):
+    """The live fusion with learnable left factors on its projections; forward over stored projected vectors."""
+
+    def __init__(self, tensors):
+        super().__init__()
+        fused_dim, _ = tensors["image_projection"].shape
+        self.base = {k: torch.tensor(v) for k, v in tensors.items()}
+        self.image_factor = nn.Parameter(torch.eye(fused_dim))
+        self.text_factor = nn.Parameter(torch.eye(fused_dim))
+        attention_dim = tensors["attention_weight"].shape[0]
+        self.fusion = AttentionFusion(1, 1, fused_dim, attention_dim)
+        with torch.no_grad():
+            for name in ("attention_weight", "attention_bias", "attention_vector"):
+                getattr(self.fusion, name).copy_(self.base[name])
+        # The projections live in the factors; the fusion's own are unused.
+        self.fusion.image_projection.requires_grad_(False)
+        self.fusion.text_projection.requires_grad_(False)
+        self.start = {k: v.detach().clone() for k, v in self.named_parameters() if v.requires_grad}
+
+    def forward(self, image, text, has_image, has_text):
+        """Fused unit vectors and the image's weight, as AttentionFusion.cs: a missing modality is masked out."""
+        p_image = F.normalize(image @ self.image_factor.T, dim=-1)
+        p_text = F.normalize(text @ self.text_factor.T, dim=-1)
+        scores = torch.stack([self.fusion.score(p_image), self.fusion.score(p_text)], dim=-1)
+        scores = scores.masked_fill(~torch.stack([has_image, has_text], dim=-1), float("-inf"))
+        weights = scores.softmax(-1)
+        fused = weights[:, :1] * p_image + weights[:, 1:] * p_text
+        return F.normalize(fused, dim=-1), weights[:, 0]
+
+    def anchor(self):
+        return sum(((p - self.start[n]) ** 2).sum() for n, p in self.named_parameters() if p.requires_grad)
+
+    def tensors(self):
+        """fusion.safetensors' tensors: the factors folded into the live projections."""
+        with torch.no_grad():
+            return {
+                "image_projection": (self.image_factor @ self.base["image_projection"]).numpy(),
+                "text_projection": (self.text_factor @ self.base["text_projection"]).numpy(),
+                "attention_weight": self.fusion.attention_weight.detach().numpy().copy(),
+                "attention_bias": self.fusion.attention_bias.detach().numpy().copy(),
+                "attention_vector": self.fusion.attention_vector.detach().numpy().copy(),
+            }
+
+
+class ItemTensors:
+    def __init__(self, items):
+        self.image = torch.tensor(items.image)
+        self.text = torch.tensor(items.text)
+        self.has_image = torch.tensor(items.has_image)
+        self.has_text = torch.tensor(items.has_text)
+        self.live = torch.tensor(items.fused)
+
+    def fuse(self, model, idx=None):
+        if idx is None:
+            return model(self.image, self.text, self.has_image, self.has_text)
+        return model(self.image[idx], self.text[idx], self.has_image[idx], self.has_text[idx])
+
+
+def pair_margins(fused, pairs):
+    q, pos, neg = (fused[torch.as_tensor(c)] for c in (pairs.query, pairs.positive, pairs.negative))
+    return (q * pos).sum(-1) - (q * neg).sum(-1)
+
+
+def batch_margins(model, items, pairs):
+    """The margins of a batch, fusing only the items it names."""
+    q, pos, neg = (items.fuse(model, torch.as_tensor(c))[0] for c in (pairs.query, pairs.positive, pairs.negative))
+    return (q * pos).sum(-1) - (q * neg).sum(-1)
+
+
+def pair_loss(margins, weights):
+    """Weighted BPR: -log σ(scale · (cos(q, positive) - cos(q, negative)))."""
+    weights = torch.as_tensor(weights)
+    return (weights * F.softplus(-PAIR_SCALE * margins)).sum() / weights.sum()
+
+
+def evaluate(model, items, pairs):
+    """Weighted loss and plain pairwise accuracy (the positive closer to the query than the skipped item) of the pairs."""
+    with torch.no_grad():
+        fused, _ = items.fuse(model)
+        margins = pair_margins(fused, pairs)
+        return {"loss": float(pair_loss(margins, pairs.weight)), "pairwiseAccuracy": float((margins > 0).float().mean()),
+                "weightedAccuracy": float((torch.as_tensor(pairs.weight) * (margins > 0).float()).sum() / float(pairs.weight.sum()))}
+
+
+def check_reproduces_live(model, items, tolerance=1e-4):
+    """The untrained module must give the stored fused vectors back: else the stored vectors are not what this code
+    thinks they are, and nothing learned here would carry over to the service."""
+    with torch.no_grad():
+        fused, _ = items.fuse(model)
+    worst = float((1 - (fused * items.live).sum(-1)).abs().max())
+    if worst > tolerance:
+        raise SystemExit(f"the live fusion does not reproduce the stored vectors (worst 1 - cosine {worst:.2e}): "
+                         "are the items embedded by the live set?")
+    return worst
+
+
+def train(model, items, train_pairs, held_pairs, log=print):
+    """Adam on BPR + distillation + anchor, early stopping on the held-out pairs' loss; returns the best epoch."""
+    torch.manual_seed(SEED)
+    generator = np.random.default_rng(SEED)
+    optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=LEARNING_RATE)
+    n_items = len(items.live)
+    best = (evaluate(model, items, held_pairs)["loss"], 0, copy.deepcopy(model.state_dict()))
+    for epoch in range(1, MAX_EPOCHS + 1):
+        model.train()
+        order = generator.permutation(len(train_pairs))
+        for start in range(0, len(order), BATCH):
+            batch = train_pairs.subset(order[start:start + BATCH])
+            loss = pair_loss(batch_margins(model, items, batch), batch.weight)
+            sample = torch.as_tensor(generator.choice(n_items, min(n_items, DISTILL_SAMPLE), replace=False))
+            drift = 1 - (items.fuse(model, sample)[0] * items.live[sample]).sum(-1)
+            loss = loss + DISTILL_WEIGHT * drift.mean() + ANCHOR_WEIGHT * model.anchor()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        held = evaluate(model, items, held_pairs)["loss"]
+        if held < best[0] - 1e-6:
+            best = (held, epoch, copy.deepcopy(model.state_dict()))
+        elif epoch - best[1] >= PATIENCE:
+            break
+        if epoch % 10 == 0:
+            log(f"epoch {epoch}: held-out loss {held:.4f} (best {best[0]:.4f} at epoch {best[1]})")
+    model.load_state_dict(best[2])
+    return best[1], epoch
+
+
+def movement(model, items, mask):
+    """Mean and max (1 - cosine) between the items' tuned and live fused vectors, over the mask."""
+    with torch.no_grad():
+        fused, _ = items.fuse(model)
+    change = (1 - (fused * items.live).sum(-1)).numpy()[mask]
+    if len(change) == 0:
+        return {"items": 0, "meanCosineChange": None, "maxCosineChange": None}
+    return {"items": int(mask.sum()), "meanCosineChange": float(change.mean()), "maxCosineChange": float(change.max())}
+
+
+def image_weights(model, items):
+    with torch.no_grad():
+        _, weight = items.fuse(model)
+    both = items.has_image & items.has_text
+    if not bool(both.any()):
+        return None
+    p5, p50, p95 = np.percentile(weight[both].numpy(), [5, 50, 95])
+    return [round(float(p5), 4), round(float(p50), 4), round(float(p95), 4)]
+
+
+def weight_changes(before, after):
+    """Per tensor: its norm before and after, and the norm of the change."""
+    return {name: {"normBefore": float(np.linalg.norm(before[name])), "normAfter": float(np.linalg.norm(after[name])),
+                   "changeNorm": float(np.linalg.norm(after[name] - before[name])),
+                   "relativeChange": float(np.linalg.norm(after[name] - before[name]) / max(np.linalg.norm(before[name]), 1e-12))}
+            for name in before}
