@@ -13,8 +13,9 @@ PGVECTOR_DEBIAN_VERSION=0.8.6-1
 PGVECTOR_DSC_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
 APT_PACKAGES=(libicu72 postgresql-15 postgresql-server-dev-15 build-essential dpkg-dev curl python3-onnx python3-numpy)
 # Training, the trained set's tests and the quality benchmark: Debian's PyTorch (with OpenBLAS, else its BLAS is the
-# ~25x slower reference one), Pillow, and the openclipart drawings (PNG) with their metadata (SVG).
-TRAINING_PACKAGES=(python3-torch python3-torchvision libopenblas0-pthread python3-pil openclipart-png openclipart-svg)
+# ~25x slower reference one), Pillow, and the openclipart drawings (PNG) with their metadata (SVG); psycopg2 for
+# `models tune`, which reads the logged pairs from the database.
+TRAINING_PACKAGES=(python3-torch python3-torchvision libopenblas0-pthread python3-pil openclipart-png openclipart-svg python3-psycopg2)
 
 # Per-checkout state. The checkout keeps the git-ignored .data/ (admin key, logs, spool); PostgreSQL's own
 # data lives where the postgres user can reach it even when the clone sits under an unreadable /root.
@@ -180,6 +181,15 @@ cmd_models_train() {
   local out=${1:-models/clipart} started=$SECONDS
   /usr/bin/python3 models/train/train.py --out "$out"
   log "trained in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s: $out"
+}
+
+# Retrains only the live set's attention fusion on the logged (query, engaged, skipped-above) pairs and writes a model
+# bundle with its training report (models/train/tune.py --help); --deploy URL KEY takes it through PUT /models/NAME,
+# embed and diff. The database: ConnectionStrings__Similarity when set, else the private cluster.
+cmd_models_tune() {
+  ensure_apt_packages "${TRAINING_PACKAGES[@]}"
+  db_start
+  /usr/bin/python3 models/train/tune.py "$@"
 }
 
 # Uploads a model set's folder to a running service as the candidate (PUT /models/NAME): the CLI's models deploy.
@@ -387,6 +397,8 @@ usage: ./similarity.sh COMMAND
   models quantize SRC DST  an INT8 model set from an FP32 one (models/README.md)
   models full-int8    the full set's INT8 twin (models quantize models/full models/full-int8), for bench encoders --compare
   models deploy DIR   upload a model set's folder to the running service as the candidate (PUT /models/NAME)
+  models tune [--out DIR] [--name NAME] [--deploy URL KEY [--activate]]  retrain only the live set's attention fusion on the
+                      logged clicks/carts/purchases (skipped-above pairs, inverse-propensity weighted); writes a bundle and its training report
   pgvector            build and install pgvector only
   help                this text
 USAGE
@@ -411,10 +423,11 @@ case "${1:-help}" in
     case "${2:-tiny}" in
       train) shift 2; cmd_models_train "$@" ;;
       deploy) shift 2; cmd_models_deploy "$@" ;;
+      tune) shift 2; cmd_models_tune "$@" ;;
       quantize) shift 2; (($# == 2)) || die "usage: ./similarity.sh models quantize SRC DST"; quantize_models "$@" ;;
       full-int8) ensure_models full; quantize_models models/full models/full-int8 --if-changed; echo models/full-int8/manifest.json ;;
       tiny|full) ensure_models "${2:-tiny}"; echo "models/${2:-tiny}/manifest.json" ;;
-      *) die "usage: ./similarity.sh models [tiny|full|full-int8|train|quantize SRC DST]" ;;
+      *) die "usage: ./similarity.sh models [tiny|full|full-int8|train|tune|quantize SRC DST]" ;;
     esac ;;
   pgvector) APT_PACKAGES=(postgresql-server-dev-15 build-essential dpkg-dev curl ca-certificates); ensure_apt_packages; ensure_pgvector ;;
   help|-h|--help) usage ;;
