@@ -101,6 +101,14 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         Assert.Contains("0 pairs", output);
     }
 
+    [Fact]
+    public async Task The_tuning_codes_unit_tests_pass()
+    {
+        var (exitCode, output) = await RunPythonAsync(["-m", "unittest", "discover", "-s", Path.Combine("models", "train"), "-p", "test_tune*.py"]);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("OK", output);
+    }
+
     async Task<(JsonElement Report, string Output)> RunTuneAsync(params string[] arguments)
     {
         var folder = Directory.CreateTempSubdirectory("similarity-tune-").FullName;
@@ -116,9 +124,12 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         }
     }
 
-    static async Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] arguments)
+    static Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] arguments) =>
+        RunPythonAsync([Path.Combine(TestPaths.Root, "models", "train", "tune.py"), "--connection", database.ConnectionString, .. arguments]);
+
+    static async Task<(int ExitCode, string Output)> RunPythonAsync(string[] arguments)
     {
-        var start = new ProcessStartInfo("/usr/bin/python3", [Path.Combine(TestPaths.Root, "models", "train", "tune.py"), "--connection", database.ConnectionString, .. arguments])
+        var start = new ProcessStartInfo("/usr/bin/python3", arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
