@@ -35,7 +35,7 @@ def arguments(argv):
     parser.add_argument("--from", dest="live_directory", help="the live set's folder (default: its directory in model_sets)")
     parser.add_argument("--name", help="the tuned set's name (default: LIVE-tuned-YYYYMMDDHHMM)")
     parser.add_argument("--out", help="where the bundle is written (default: .data/tuned/NAME)")
-    parser.add_argument("--deploy", nargs=2, metavar=("URL", "KEY"), help="deploy, embed and diff on the service at URL with the admin KEY")
+    parser.add_argument("--deploy", nargs=2, metavar=("URL", "KEY"), help="deploy, embed and diff on the service at URL with the admin KEY (@FILE: read from FILE, e.g. @.data/admin-api-key)")
     parser.add_argument("--activate", action="store_true", help="with --deploy: make the tuned set live once ready")
     parser.add_argument("--wait", type=int, default=3600, help="seconds to wait for the embedding (default 3600)")
     parser.add_argument("--max-epochs", type=int, default=tune_model.MAX_EPOCHS)
@@ -130,6 +130,9 @@ def main(argv=None):
     print_report(report)
     if args.deploy:
         url, key = args.deploy
+        if key.startswith("@"):
+            with open(key[1:]) as f:
+                key = f.read().strip()
         try:
             report["deploy"] = deploy(url, key, out, report["name"], args.activate, args.wait)
         except DeployError as error:
