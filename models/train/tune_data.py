@@ -183,6 +183,18 @@ def build_pairs(rows, index, propensities):
 
 def read_all(connection_string):
     """The live set, its items and the pairs, in one read-only transaction (one consistent snapshot)."""
+    import psycopg2
+
+    try:
+        return read_snapshot(connection_string)
+    except psycopg2.errors.UndefinedTable as error:
+        raise SystemExit(f"the database lacks a table ({error.diag.message_primary}): start the service on it once "
+                         "(it applies its migrations), or pass --connection") from None
+    except psycopg2.OperationalError as error:
+        raise SystemExit(f"cannot reach the database: {str(error).strip()}") from None
+
+
+def read_snapshot(connection_string):
     with connect(connection_string) as connection:
         connection.set_session(readonly=True, isolation_level="REPEATABLE READ")
         with connection.cursor() as cursor:
