@@ -55,6 +55,8 @@ def tune(args, log=print):
     torch.manual_seed(tune_model.SEED)
     live, items, pairs, propensities = tune_data.read_all(args.connection)
     live_directory = args.live_directory or live.directory
+    if not os.path.isfile(os.path.join(live_directory, "manifest.json")):
+        raise SystemExit(f"the live set's folder {live_directory} has no manifest.json here: pass the folder with --from")
     if tune_bundle.fingerprint(live_directory) != live.fingerprint:
         raise SystemExit(f"{live_directory} is not the live set {live.name} ({live.fingerprint}): pass its folder with --from")
     log(f"live set {live.name} ({live.fingerprint}): {len(items.skus)} items, {pairs.lists} served lists with engagements, "
