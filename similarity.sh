@@ -162,7 +162,7 @@ make_model_set() {
 ensure_test_model_sets() {
   ensure_apt_packages "${TRAINING_PACKAGES[@]}"
   mkdir -p "$DATA_DIR"
-  make_model_set smoke "models/train/*.py models/reference.py models/generate.py" \
+  make_model_set smoke "models/train/data.py models/train/export.py models/train/metrics.py models/train/model.py models/train/text.py models/train/train.py models/reference.py models/generate.py" \
     /usr/bin/python3 models/train/train.py --smoke --epochs 30 --out models/smoke
   make_model_set resnet50-untrained "models/export_real.py models/reference.py models/generate.py models/tiny/manifest.json" \
     /usr/bin/python3 models/export_real.py --out models/resnet50-untrained --image-weights none --text-from models/tiny --golden
