@@ -26,7 +26,7 @@ public static class FeedbackReport
         if (f.Rankers.FirstOrDefault(r => r.Ranker.StartsWith("content", StringComparison.Ordinal)) is { } content)
             foreach (var r in f.Rankers.Where(r => r != content))
                 text.Append(string.Create(CultureInfo.InvariantCulture,
-                    $"{r.Ranker} vs content only: warm recall ×{Stats.Ratio(r.WarmRecall.Mean, content.WarmRecall.Mean)} (intervals {(r.WarmRecall.ApartFrom(content.WarmRecall) ? "apart" : "overlap")}), " +
+                    $"{r.Ranker} vs content only: warm recall ×{(r.WarmRecall.Steps > 0 && content.WarmRecall.Mean > 0 ? Stats.Ratio(r.WarmRecall.Mean, content.WarmRecall.Mean) : "n/a")} (intervals {(r.WarmRecall.ApartFrom(content.WarmRecall) ? "apart" : "overlap")}), " +
                     $"cold recall {r.ColdRecall.Mean - content.ColdRecall.Mean:+0.000;-0.000;0.000}\n"));
         text.Append('\n');
 
@@ -42,6 +42,7 @@ public static class FeedbackReport
         text.Append(propensities).Append('\n');
 
         var checks = new Markdown("check", "value");
+        var anyCheck = f.Aa is not null || f.Freshness is not null || f.TuneNote is not null;
         if (f.Aa is { } aa)
             checks.Add($"A/A interleaving, {aa.Sessions} visits ({aa.Clicks} clicks): treatment win rate",
                 aa.WinRate is { } w ? $"{Stats.F(w, "F3")}{(aa.Low is { } l && aa.High is { } h ? $" [{Stats.F(l, "F3")}, {Stats.F(h, "F3")}]" : "")}" : $"not in the answer: {aa.Raw}");
@@ -53,7 +54,8 @@ public static class FeedbackReport
         }
         if (f.TuneNote is { } tune)
             checks.Add("tuned fusion", tune);
-        text.Append(checks);
+        if (anyCheck)
+            text.Append(checks);
         return text.ToString();
     }
 }

@@ -32,8 +32,9 @@ public static class FeedbackRun
         await using var service = await ServiceProcess.StartAsync(place, cs, place.Manifest("clipart"), "http://127.0.0.1:18101", "bench-feedback-api.log",
             new Dictionary<string, string>
             {
-                // Ranks the whole catalog when /similar is re-weighted to one modality (the shoppers' picture or words).
-                ["Similarity:Search:WeightedCandidatesPerResult"] = "100",
+                // /similar re-weighted to one modality (the shoppers' picture or words) ranks 20 × 50 = 1 000 candidates: the whole
+                // test split. Not more: the candidates are hnsw.ef_search, which PostgreSQL caps at 1 000.
+                ["Similarity:Search:WeightedCandidatesPerResult"] = "50",
                 ["Similarity:RateLimits:PerClientBurst"] = "1000000",
                 ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
                 ["Similarity:Models:StorePath"] = Path.Combine(work, "model-sets"),
