@@ -19,7 +19,7 @@ public sealed record EventOutcomes(int Stored, int Duplicate, int Rejected, stri
 /// /events, /feedback/rebuild and /feedback/propensities, /experiments, /co-engaged, /models. Every call sends the
 /// bench's admin key. <see cref="MissingAsync"/> names what the running service does not have yet.
 /// </summary>
-public sealed partial class FeedbackClient(Uri url) : IDisposable
+public sealed partial class FeedbackClient : IDisposable
 {
     public const int EventBatch = 1000;
 
@@ -32,7 +32,12 @@ public sealed partial class FeedbackClient(Uri url) : IDisposable
         ("get", "/co-engaged/{}", null),
     ];
 
-    readonly HttpClient _http = ImportJobs.AdminClient(url);
+    readonly HttpClient _http;
+
+    public FeedbackClient(Uri url) : this(ImportJobs.AdminClient(url)) { }
+
+    /// <summary>Over a client of one's own (its base address the service's); disposed with this one.</summary>
+    public FeedbackClient(HttpClient http) => _http = http;
 
     /// <summary>Each route (or route parameter) the bench needs that the service's OpenAPI document does not list.</summary>
     public async Task<IReadOnlyList<string>> MissingAsync()
