@@ -64,8 +64,7 @@ public sealed partial class FeedbackClient : IDisposable
     /// <summary>GET /similar/{sku} for a visitor (the ranker the service serves by default); throws when it carries no requestId.</summary>
     public async Task<ServedAnswer> ServeAsync(string sku, string visitorId, int k = FeedbackMetrics.K)
     {
-        var answer = await _http.GetFromJsonAsync<JsonElement>(new Uri(
-            $"/similar/{Uri.EscapeDataString(sku)}?k={k}&visitorId={Uri.EscapeDataString(visitorId)}", UriKind.Relative));
+        var answer = await GetJsonAsync($"/similar/{Uri.EscapeDataString(sku)}?k={k}&visitorId={Uri.EscapeDataString(visitorId)}");
         if (!answer.TryGetProperty("requestId", out var id) || !Guid.TryParse(id.GetString(), out var requestId))
             throw new InvalidOperationException($"GET /similar/{sku} answered without a requestId: the served log's request ids are missing.");
         return new ServedAnswer(requestId, [.. answer.GetProperty("results").EnumerateArray().Select(Shown)]);
@@ -80,7 +79,7 @@ public sealed partial class FeedbackClient : IDisposable
     public async Task<IReadOnlyList<(string Sku, double Cosine)>> NearestAsync(string sku, Judgement by, int k)
     {
         var weights = by == Judgement.Picture ? "imageWeight=1&textWeight=0" : "imageWeight=0&textWeight=1";
-        var answer = await _http.GetFromJsonAsync<JsonElement>(new Uri($"/similar/{Uri.EscapeDataString(sku)}?k={k}&blend=0&{weights}", UriKind.Relative));
+        var answer = await GetJsonAsync($"/similar/{Uri.EscapeDataString(sku)}?k={k}&blend=0&{weights}");
         return [.. answer.GetProperty("results").EnumerateArray().Select(Shown)
             .Where(r => (by == Judgement.Picture ? r.ImageScore : r.TextScore) is not null)
             .Select(r => (r.Sku, (by == Judgement.Picture ? r.ImageScore : r.TextScore)!.Value))];
@@ -94,7 +93,7 @@ public sealed partial class FeedbackClient : IDisposable
         foreach (var chunk in skus.Chunk(100))
         {
             using var posted = await _http.PostAsJsonAsync(new Uri($"/similar/batch?k={k}{query}", UriKind.Relative), new { skus = chunk });
-            posted.EnsureSuccessStatusCode();
+            await ThrowUnlessOkAsync(posted, "POST /similar/batch");
             foreach (var item in (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("items").EnumerateArray())
                 tops[item.GetProperty("sku").GetString()!] = [.. item.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("sku").GetString()!)];
         }
@@ -149,7 +148,7 @@ public sealed partial class FeedbackClient : IDisposable
     /// <summary>GET /feedback/propensities: position → (propensity relative to position 1, swapped clicks it rests on).</summary>
     public async Task<Dictionary<int, (double Propensity, int Clicks)>> PropensitiesAsync()
     {
-        var answer = await _http.GetFromJsonAsync<JsonElement>(new Uri("/feedback/propensities", UriKind.Relative));
+        var answer = await GetJsonAsync("/feedback/propensities");
         return answer.GetProperty("positions").EnumerateArray().ToDictionary(p => p.GetProperty("position").GetInt32(),
             p => (p.GetProperty("propensity").GetDouble(), p.TryGetProperty("clicks", out var c) ? c.GetInt32() : 0));
     }
@@ -163,26 +162,42 @@ public sealed partial class FeedbackClient : IDisposable
     }
 
     public async Task<JsonElement> ExperimentAsync(string name) =>
-        await _http.GetFromJsonAsync<JsonElement>(new Uri($"/experiments/{name}", UriKind.Relative));
+        await GetJsonAsync($"/experiments/{name}");
 
     public async Task StopExperimentAsync(string name)
     {
         using var deleted = await _http.DeleteAsync(new Uri($"/experiments/{name}", UriKind.Relative));
-        deleted.EnsureSuccessStatusCode();
+        await ThrowUnlessOkAsync(deleted, $"DELETE /experiments/{name}");
     }
 
     /// <summary>GET /co-engaged/{sku}: the SKUs the loop learned go with it.</summary>
     public async Task<string[]> CoEngagedAsync(string sku)
     {
-        var answer = await _http.GetFromJsonAsync<JsonElement>(new Uri($"/co-engaged/{Uri.EscapeDataString(sku)}?k=100", UriKind.Relative));
+        var answer = await GetJsonAsync($"/co-engaged/{Uri.EscapeDataString(sku)}?k=100");
         return [.. answer.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("sku").GetString()!)];
     }
 
     /// <summary>The name of the live model set (GET /models).</summary>
     public async Task<string> LiveModelSetAsync()
     {
-        var answer = await _http.GetFromJsonAsync<JsonElement>(new Uri("/models", UriKind.Relative));
+        var answer = await GetJsonAsync("/models");
         return answer.GetProperty("models").EnumerateArray().First(m => m.GetProperty("status").GetString() == "live").GetProperty("name").GetString()!;
+    }
+
+    /// <summary>GET of a JSON answer; any other status than 200 is an <see cref="InvalidOperationException"/> naming the route.</summary>
+    async Task<JsonElement> GetJsonAsync(string pathAndQuery)
+    {
+        using var answer = await _http.GetAsync(new Uri(pathAndQuery, UriKind.Relative));
+        await ThrowUnlessOkAsync(answer, $"GET {pathAndQuery}");
+        return await answer.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    static async Task ThrowUnlessOkAsync(HttpResponseMessage answer, string call)
+    {
+        if (answer.IsSuccessStatusCode)
+            return;
+        var body = await answer.Content.ReadAsStringAsync();
+        throw new InvalidOperationException($"{call} answered {(int)answer.StatusCode}: {body[..Math.Min(500, body.Length)]}");
     }
 
     public void Dispose() => _http.Dispose();

@@ -21,6 +21,20 @@ public static class FeedbackRun
         var (days, shoppers, seed, items, tune) = (o.GetInt("days", 14), o.GetInt("shoppers", 2000), o.GetInt("seed", 22), o.GetInt("items", 0), o.Has("tune"));
         if (days is < 1 or > ShopperClock.MaxDays || shoppers < 1)
             throw new ArgumentException($"bench feedback: --days takes 1 to {ShopperClock.MaxDays} (the days are compressed into the 72 hours POST /events accepts), --shoppers at least 1.");
+        try
+        {
+            return await MeasureAsync(days, shoppers, seed, items, tune);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException)
+        {
+            // A route that answers other than the contract says, or a step that failed: said in one line, not a stack trace.
+            Console.Error.WriteLine($"bench feedback: {ex.Message}");
+            return 1;
+        }
+    }
+
+    static async Task<int> MeasureAsync(int days, int shoppers, int seed, int items, bool tune)
+    {
         var place = new BenchPlace();
         var work = Path.Combine(place.DataDir, "bench-feedback");
         if (Directory.Exists(work))

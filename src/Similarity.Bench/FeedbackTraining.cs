@@ -6,7 +6,7 @@ namespace Similarity.Bench;
 public sealed record TrainingLog(IReadOnlyList<(string Visitor, IReadOnlyCollection<string> Items)> Visits, int Served, int Events, EventOutcomes Outcomes);
 
 /// <summary>
-/// The training days 1..D of <c>bench feedback</c>: each day every shopper visits with their visit rate; a visit asks
+/// The training days 1..D of <c>bench feedback</c> (before the new items arrive): each day every shopper visits with their visit rate; a visit asks
 /// GET /similar/{sku}?visitorId= on each page it is on (the service's default ranker, with its exploration) and reacts
 /// to the list; the day's events go to POST /events in batches of 1 000 (timestamps on the <see cref="ShopperClock"/>),
 /// then POST /feedback/rebuild, so later days are served what the loop learned from earlier ones.
@@ -31,7 +31,7 @@ public static class FeedbackTraining
                 // The visit's own random numbers, after the draw that chose it: the same seed makes the same visit.
                 var random = new Random(ShopperSession.SeedOf(world.Seed, today, shopper.Id));
                 random.NextDouble();
-                var session = ShopperSession.Start(taste, shopper, random);
+                var session = ShopperSession.Start(taste, shopper, random, arrived: false);
                 while (session.Current is { } page)
                 {
                     var answer = await client.ServeAsync(page, shopper.VisitorId);

@@ -31,6 +31,7 @@ public sealed class ShopperSession
     readonly ShopperTaste _taste;
     readonly Random _random;
     readonly List<ShopperStep> _steps = [];
+    readonly bool _arrived;
 
     public Shopper Shopper { get; }
     public Judgement Judgement { get; }
@@ -41,15 +42,18 @@ public sealed class ShopperSession
 
     public IReadOnlyList<ShopperStep> Steps => _steps;
 
-    ShopperSession(ShopperTaste taste, Shopper shopper, Random random, string landing)
+    ShopperSession(ShopperTaste taste, Shopper shopper, Random random, string landing, bool arrived)
     {
-        (_taste, Shopper, _random, Landing, Current) = (taste, shopper, random, landing, landing);
+        (_taste, Shopper, _random, Landing, Current, _arrived) = (taste, shopper, random, landing, landing, arrived);
         Judgement = taste.World.JudgementOf(shopper.HomeFolder);
     }
 
-    /// <summary>A visit of <paramref name="shopper"/>: lands by the world's popularity, or on <paramref name="landing"/> when given.</summary>
-    public static ShopperSession Start(ShopperTaste taste, Shopper shopper, Random random, string? landing = null) =>
-        new(taste, shopper, random, landing ?? taste.World.Landing(shopper, random));
+    /// <summary>
+    /// A visit of <paramref name="shopper"/>: lands by the world's popularity, or on <paramref name="landing"/> when given;
+    /// before the new items <paramref name="arrived"/> (the training days) it never touches one of them.
+    /// </summary>
+    public static ShopperSession Start(ShopperTaste taste, Shopper shopper, Random random, string? landing = null, bool arrived = true) =>
+        new(taste, shopper, random, landing ?? taste.World.Landing(shopper, random, arrived), arrived);
 
     /// <summary>The shopper's reaction to the list served on the current page (best first); it moves on or leaves.</summary>
     public ShopperStep React(Guid? requestId, IReadOnlyList<ShownItem> list)
@@ -60,11 +64,11 @@ public sealed class ShopperSession
         {
             // Both draws are made for every position, so one position's outcome never shifts the others' random numbers.
             var (examine, click) = (_random.NextDouble(), _random.NextDouble());
-            if (examine < ShopperWorld.Examination(p) && click < _taste.Relevance(query, list[p - 1], Judgement))
+            if (examine < ShopperWorld.Examination(p) && click < _taste.Relevance(query, list[p - 1], Judgement, _arrived))
                 clicks.Add(new ShopperClick(p, list[p - 1].Sku));
         }
         var fromList = clicks.Count > 0;
-        var next = fromList ? clicks[0].Sku : _random.NextDouble() < OwnWayChance ? _taste.Intent(query, Judgement, _random) : null;
+        var next = fromList ? clicks[0].Sku : _random.NextDouble() < OwnWayChance ? _taste.Intent(query, Judgement, _random, _arrived) : null;
         return Step(query, requestId, clicks, next, fromList);
     }
 
@@ -72,7 +76,7 @@ public sealed class ShopperSession
     public ShopperStep Wander()
     {
         var query = Current ?? throw new InvalidOperationException("The shopper has left.");
-        return Step(query, null, [], _taste.Intent(query, Judgement, _random), fromList: false);
+        return Step(query, null, [], _taste.Intent(query, Judgement, _random, _arrived), fromList: false);
     }
 
     ShopperStep Step(string query, Guid? requestId, List<ShopperClick> clicks, string? next, bool fromList)

@@ -37,9 +37,14 @@ public sealed class ShopperTaste(ShopperWorld world)
     /// <summary>Whether <paramref name="query"/>'s nearest items are known for both judgements.</summary>
     public bool Knows(string query) => _nearest.ContainsKey((query, Judgement.Picture)) && _nearest.ContainsKey((query, Judgement.Words));
 
-    /// <summary>The chance a shopper who judges by <paramref name="by"/> clicks <paramref name="item"/> on <paramref name="query"/>'s page once they examine it.</summary>
-    public double Relevance(string query, ShownItem item, Judgement by)
+    /// <summary>
+    /// The chance a shopper who judges by <paramref name="by"/> clicks <paramref name="item"/> on <paramref name="query"/>'s
+    /// page once they examine it; 0 for a new item before the new items <paramref name="arrived"/>.
+    /// </summary>
+    public double Relevance(string query, ShownItem item, Judgement by, bool arrived = true)
     {
+        if (!arrived && world.IsNew(item.Sku))
+            return 0;
         if (string.Equals(world.ComplementOf(query), item.Sku, StringComparison.Ordinal))
             return ComplementAttraction;
         var cosine = (by == Judgement.Picture ? item.ImageScore : item.TextScore)
@@ -49,17 +54,20 @@ public sealed class ShopperTaste(ShopperWorld world)
         return Attraction * Math.Exp(Math.Min(0, c - nearest[0].Cosine) / Temperature);
     }
 
-    /// <summary>Where a shopper who judges by <paramref name="by"/> goes next from <paramref name="query"/> without a list; null when q has no known neighbour.</summary>
-    public string? Intent(string query, Judgement by, Random random)
+    /// <summary>
+    /// Where a shopper who judges by <paramref name="by"/> goes next from <paramref name="query"/> without a list (never to
+    /// a new item before they <paramref name="arrived"/>); null when q has no such neighbour.
+    /// </summary>
+    public string? Intent(string query, Judgement by, Random random, bool arrived = true)
     {
-        if (world.ComplementOf(query) is { } complement && random.NextDouble() < ComplementIntent)
+        if (world.ComplementOf(query) is { } complement && random.NextDouble() < ComplementIntent && (arrived || !world.IsNew(complement)))
             return complement;
         if (!_nearest.TryGetValue((query, by), out var nearest) || nearest.Length == 0)
             return null;
         var cumulative = new double[nearest.Length];
         var sum = 0.0;
         for (var i = 0; i < nearest.Length; i++)
-            cumulative[i] = sum += Relevance(query, new ShownItem(nearest[i].Sku, nearest[i].Cosine, nearest[i].Cosine), by);
-        return nearest[ShopperWorld.Draw(cumulative, random)].Sku;
+            cumulative[i] = sum += Relevance(query, new ShownItem(nearest[i].Sku, nearest[i].Cosine, nearest[i].Cosine), by, arrived);
+        return sum > 0 ? nearest[ShopperWorld.Draw(cumulative, random)].Sku : null;
     }
 }

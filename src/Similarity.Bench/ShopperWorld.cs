@@ -36,11 +36,18 @@ public sealed class ShopperWorld
     /// <summary>A shopper lands in their own folder with this chance, elsewhere in the catalog otherwise.</summary>
     public const double HomeFolderLanding = 0.7;
 
+    /// <summary>
+    /// The share of items that arrive only when the training days end: no shopper lands on, clicks or goes to them
+    /// before (they are served in lists all the same), and from the first held-out day they are like any other item.
+    /// </summary>
+    public const double NewShare = 0.1;
+
     /// <summary>A visit's chance per day is drawn uniformly from this range, per shopper.</summary>
     public const double MinVisitRate = 0.2, MaxVisitRate = 0.6;
 
     readonly Dictionary<string, ShopperItem> _bySku;
     readonly Dictionary<string, string> _complements;
+    readonly HashSet<string> _new;
     readonly Dictionary<string, Judgement> _judgements;
     readonly Dictionary<string, double[]> _folderCumulative;
     readonly Dictionary<string, ShopperItem[]> _folderItems;
@@ -54,9 +61,9 @@ public sealed class ShopperWorld
     public IReadOnlyList<double> Popularity { get; }
 
     ShopperWorld(IReadOnlyList<ShopperItem> items, IReadOnlyList<Shopper> shoppers, int seed, double[] popularity,
-        Dictionary<string, string> complements, Dictionary<string, Judgement> judgements)
+        Dictionary<string, string> complements, Dictionary<string, Judgement> judgements, HashSet<string> arrivals)
     {
-        (Items, Shoppers, Seed, Popularity, _complements, _judgements) = (items, shoppers, seed, popularity, complements, judgements);
+        (Items, Shoppers, Seed, Popularity, _complements, _judgements, _new) = (items, shoppers, seed, popularity, complements, judgements, arrivals);
         _bySku = items.ToDictionary(i => i.Sku, StringComparer.Ordinal);
         _cumulative = Cumulative(popularity);
         _folderItems = items.Select((item, i) => (item, i)).GroupBy(x => x.item.Folder, StringComparer.Ordinal)
@@ -95,7 +102,10 @@ public sealed class ShopperWorld
             // Visits start in the first 80% of a day, so a visit ends before the next day begins.
             shoppers[s] = new Shopper(s, $"shopper-{seed}-{s:D6}", home, rate, 0.8 * random.NextDouble());
         }
-        return new ShopperWorld(sorted, shoppers, seed, popularity, complements, judgements);
+        var arrivals = (ShopperItem[])sorted.Clone();
+        random.Shuffle(arrivals);
+        var late = arrivals.Take((int)(sorted.Length * NewShare)).Select(i => i.Sku).ToHashSet(StringComparer.Ordinal);
+        return new ShopperWorld(sorted, shoppers, seed, popularity, complements, judgements, late);
     }
 
     /// <summary>
@@ -127,6 +137,9 @@ public sealed class ShopperWorld
 
     public bool Contains(string sku) => _bySku.ContainsKey(sku);
 
+    /// <summary>Whether <paramref name="sku"/> arrives only after the training days (<see cref="NewShare"/>).</summary>
+    public bool IsNew(string sku) => _new.Contains(sku);
+
     /// <summary>The item bought together with <paramref name="sku"/> (always of another folder), or null.</summary>
     public string? ComplementOf(string sku) => _complements.GetValueOrDefault(sku);
 
@@ -144,12 +157,20 @@ public sealed class ShopperWorld
     /// <summary>The true chance of examining 1-based <paramref name="position"/>: 1 / p^<see cref="ExaminationExponent"/>.</summary>
     public static double Examination(int position) => 1 / Math.Pow(position, ExaminationExponent);
 
-    /// <summary>Where a visit of <paramref name="shopper"/> lands: in their folder (<see cref="HomeFolderLanding"/>) or anywhere, by popularity.</summary>
-    public string Landing(Shopper shopper, Random random)
+    /// <summary>
+    /// Where a visit of <paramref name="shopper"/> lands: in their folder (<see cref="HomeFolderLanding"/>) or anywhere, by
+    /// popularity; before the new items <paramref name="arrived"/>, never on one of them (drawn again).
+    /// </summary>
+    public string Landing(Shopper shopper, Random random, bool arrived = true)
     {
-        if (random.NextDouble() < HomeFolderLanding && _folderItems.TryGetValue(shopper.HomeFolder, out var home))
-            return home[Draw(_folderCumulative[shopper.HomeFolder], random)].Sku;
-        return Items[Draw(_cumulative, random)].Sku;
+        while (true)
+        {
+            var sku = random.NextDouble() < HomeFolderLanding && _folderItems.TryGetValue(shopper.HomeFolder, out var home)
+                ? home[Draw(_folderCumulative[shopper.HomeFolder], random)].Sku
+                : Items[Draw(_cumulative, random)].Sku;
+            if (arrived || !IsNew(sku))
+                return sku;
+        }
     }
 
     static double[] Cumulative(double[] weights)

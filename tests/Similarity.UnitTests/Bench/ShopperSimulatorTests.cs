@@ -123,6 +123,27 @@ public sealed class ShopperSimulatorTests
     }
 
     [Fact]
+    public void New_items_are_never_touched_before_they_arrive_and_like_any_other_after()
+    {
+        var world = ShopperWorld.Create(Items, 20, 6);
+        var fresh = Items.Where(i => world.IsNew(i.Sku)).Select(i => i.Sku).ToHashSet();
+        Assert.Equal(10, fresh.Count); // 100 items × 0.1
+        var taste = new ShopperTaste(world);
+        foreach (var item in Items)
+            foreach (var by in new[] { Judgement.Picture, Judgement.Words })
+                taste.SetNearest(item.Sku, by, [.. Items.Where(i => i.Sku != item.Sku).Select((o, r) => (o.Sku, 0.9 - 0.001 * r))]);
+        IEnumerable<string> Touched(bool arrived) => Enumerable.Range(0, 2000).SelectMany(v =>
+        {
+            var session = ShopperSession.Start(taste, world.Shoppers[v % 20], new Random(v), arrived: arrived);
+            while (session.Current is { } page)
+                session.React(Guid.Empty, [.. Items.Where(i => i.Sku != page).OrderBy(i => fresh.Contains(i.Sku) ? 0 : 1).Take(10).Select(i => new ShownItem(i.Sku, 0.9, 0.9))]);
+            return ShopperEvents.Of(session, "d1", DateTimeOffset.UnixEpoch).Select(e => e.Sku);
+        });
+        Assert.DoesNotContain(Touched(arrived: false), fresh.Contains);
+        Assert.Contains(Touched(arrived: true), fresh.Contains);
+    }
+
+    [Fact]
     public void Held_out_visits_go_to_a_complement_or_a_nearest_item_and_are_seeded()
     {
         var world = ShopperWorld.Create(Items, 40, 9);
