@@ -311,6 +311,7 @@ cmd_bench() {
     upload|isolation) db_start; ensure_models ;;
     pages) db_start; ensure_apt_packages chromium ;;
     quality) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
+    feedback) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
     *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [--seconds N] [--items N] [--rows N]" ;;
   esac
   ensure_apt_packages openclipart-png
@@ -387,6 +388,8 @@ usage: ./similarity.sh COMMAND
   bench models        a model set deployed, embedded, activated and rolled back under readers (--items N, --readers R, --seconds S, --rate R);
                       --memory: the service's memory with two full-size sets
   bench quality       retrieval quality of models/clipart on the openclipart test split through the HTTP API, with baselines
+  bench feedback      the closed loop on simulated shoppers through the HTTP API (--days N, --shoppers N, --seed N, --items N, --tune):
+                      held-out recall@10/nDCG@10 content-only vs blended (vs tuned), propensities, A/A, event → answer time
   import CATALOG [--images ZIP] [--format native|merchant-center|shopify] [--mapping JSON|@FILE] [--missing-image skip|textOnly]
          [--url URL] [--key KEY]  upload a catalog to a running service and follow the job (--help: exit codes)
   docker build        the API and database images from docker/ (against local stand-ins where the official bases cannot be pulled)

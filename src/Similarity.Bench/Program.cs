@@ -21,6 +21,7 @@ public static class BenchMain
                 ["import", .. var rest] => await ImportRun.RunAsync(rest),
                 ["upload", .. var rest] => await UploadRun.RunAsync(rest),
                 ["quality", .. var rest] => await QualityRun.RunAsync(rest),
+                ["feedback", .. var rest] => await FeedbackRun.RunAsync(rest),
                 ["isolation", .. var rest] => await IsolationRun.RunAsync(rest),
                 ["pages", .. var rest] => await PagesRun.RunAsync(rest),
                 ["models", .. var rest] when rest.Contains("--memory") => await ModelsRun.MemoryAsync(),

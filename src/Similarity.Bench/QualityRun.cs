@@ -44,7 +44,7 @@ public static class QualityRun
     }
 
     /// <summary>Debian's Python on a script of the checkout; its output goes to ours, or to <paramref name="log"/>.</summary>
-    static async Task PythonAsync(BenchPlace place, string? log, params string[] args)
+    internal static async Task PythonAsync(BenchPlace place, string? log, params string[] args)
     {
         var start = new ProcessStartInfo("/usr/bin/python3", args) { WorkingDirectory = place.Root, RedirectStandardOutput = log is not null, RedirectStandardError = log is not null };
         using var python = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start");
