@@ -19,6 +19,13 @@ static class BlendSql
           AND {where}
         """;
 
+    /// <summary>
+    /// What changes when the co-engagement does, for the answers' ETag: the last rebuild that kept pairs (in ms), 0 while
+    /// none has, so a catalog without events keeps its ETags across rebuilds.
+    /// </summary>
+    public const string Generation =
+        "(SELECT coalesce(max((extract(epoch FROM rebuilt_at) * 1000)::bigint), 0) FROM feedback_rebuilds WHERE name = 'coEngagement' AND rows_written > 0)";
+
     /// <summary>The co-engagement part of the score of the row <paramref name="row"/> on <paramref name="page"/>'s page (0 without events).</summary>
     public static string CoEngaged(string page, string row, string blend) =>
         $"{blend} * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = {page} AND ce.other_sku = {row}.sku), 0)";

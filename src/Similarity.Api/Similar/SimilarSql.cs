@@ -33,12 +33,15 @@ public sealed record SqlStatement(string Text, IReadOnlyList<NpgsqlParameter> Pa
 /// </summary>
 public static class SimilarSql
 {
-    /// <summary>The catalog revision (the catalog's plus the neighbour lists': both only grow) and the query item's model set.</summary>
+    /// <summary>
+    /// The catalog revision (the catalog's plus the neighbour lists': both only grow; plus the time of the last rebuild
+    /// that learned co-engagement, which blended answers depend on) and the query item's model set.
+    /// </summary>
     public static SqlStatement QueryItem(string sku)
     {
         var p = new Parameters();
         return p.Statement($"""
-            SELECT revision + (SELECT revision FROM similar_lists_state) AS revision,
+            SELECT revision + (SELECT revision FROM similar_lists_state) + {BlendSql.Generation} AS revision,
                    (SELECT fingerprint FROM items WHERE sku = {p.Add("sku", sku)}) AS fingerprint
             FROM catalog_state
             """);
@@ -123,11 +126,12 @@ public static class SimilarSql
         var fingerprint = p.Add("fingerprint", plan.Fingerprint);
         var where = Conditions(request, p, fingerprint, plan.Index, page: "q.query_sku");
         var order = plan.Index is { } index ? $"{index.Expression} <=> q.e::halfvec({index.Dimension})" : "embedding <=> q.e";
+        var skuArray = p.Add("skus", skus.ToArray());
         var content = $"SELECT * FROM items WHERE {where} AND sku <> q.query_sku ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
         return p.Statement($"""
             WITH q AS (
                 SELECT DISTINCT ON (i.sku) u.ord, i.sku AS query_sku, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t
-                FROM unnest({p.Add("skus", skus.ToArray())}::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = {fingerprint}
+                FROM unnest({skuArray}::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = {fingerprint}
                 ORDER BY i.sku, u.ord)
             SELECT q.query_sku, r.* FROM q CROSS JOIN LATERAL (
                 SELECT {Scored(criteria, p, "q.e", "q.i", "q.t", criteria.Blend > 0 ? BlendSql.CoEngaged("q.query_sku", "candidates", p.Add("blend", criteria.Blend)) : null)}
