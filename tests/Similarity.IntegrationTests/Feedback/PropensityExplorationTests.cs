@@ -3,10 +3,15 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Feedback;
 
-/// <summary>Twelve text-only items, with every answer to an identified visitor explored (ExploreShare 1).</summary>
+/// <summary>
+/// Twelve text-only items, with every answer to an identified visitor explored (ExploreShare 1). Answered by the index
+/// alone (no neighbour lists, the index valid before the tests): every answer comes the same way, so one differs from
+/// another only by the exploration.
+/// </summary>
 public sealed class ExploringCatalog : SimilarityApp
 {
-    protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Feedback:ExploreShare", "1")];
+    protected override IEnumerable<KeyValuePair<string, string>> Settings =>
+        [new("Similarity:Feedback:ExploreShare", "1"), new("Similarity:Search:ListSize", "0")];
 
     public override async Task InitializeAsync()
     {
@@ -14,7 +19,8 @@ public sealed class ExploringCatalog : SimilarityApp
         string[] words = ["red", "blue", "oak", "wool", "tall", "round"];
         var client = CreateAdminClient();
         for (var i = 0; i < 12; i++)
-            await client.PutItemAsync(new TestItem($"ex-{i:D2}", $"{words[i % 6]} {words[(i + 2) % 6]} {(i % 2 == 0 ? "lamp" : "chair")}"));
+            await client.PutItemAsync(new TestItem($"ex-{i:D2}", $"{words[i % 6]} {words[(i + 2) % 6]} {(i < 6 ? "lamp" : "chair")}"));
+        await WaitForVectorIndexAsync();
     }
 }
 
