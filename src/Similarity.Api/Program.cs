@@ -39,6 +39,7 @@ app.MapEmbedApi();
 app.MapItemsApi();
 app.MapSimilarApi();
 app.MapRulesApi();
+app.MapFeedbackLearningApi();
 app.MapImportsApi();
 app.MapModelsApi();
 app.MapKeysApi();

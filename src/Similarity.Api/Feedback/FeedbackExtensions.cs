@@ -1,3 +1,5 @@
+using Similarity.Hosting;
+
 namespace Similarity.Feedback;
 
 public static class FeedbackExtensions
@@ -9,6 +11,11 @@ public static class FeedbackExtensions
     public static WebApplicationBuilder AddFeedback(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FeedbackOptions>().BindConfiguration(FeedbackOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LearnedReads>();
+        builder.Services.AddSingleton<Exploration>();
+        builder.Services.AddSingleton<FeedbackRebuild>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FeedbackRebuild>());
+        builder.Services.AddHealthChecks().AddCheck<FeedbackRebuild.HealthCheck>("feedbackRebuild", tags: [HealthTags.Duty]);
         return builder;
     }
 }

@@ -47,4 +47,10 @@ public sealed class FeedbackOptions
         [Range(0.0, 100.0)] public double AddToCart { get; set; } = 3;
         [Range(0.0, 100.0)] public double Purchase { get; set; } = 4;
     }
+
+    /// <summary>
+    /// The most one event from a served list weighs once corrected for its position (1 / propensity, clipped here):
+    /// rare low positions would otherwise make the co-engagement noisy.
+    /// </summary>
+    [Range(1.0, 1000.0)] public double MaxPositionWeight { get; set; } = 10;
 }

@@ -46,6 +46,8 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["boostAvailable"] = new("Added to the ranking score of available items, so they rank a little higher.", JsonSchemaType.Number, "0", "1", 0),
         ["fallback"] = new("category: when the filters or minScore leave fewer than k, fill up from the query item's category by score " +
             "(those results carry fallback: true); none: leave the page short.", JsonSchemaType.String, MaxLength: 8, Default: "none", Enum: ["none", "category"]),
+        ["blend"] = new("An item's page only: the weight of co-engagement in the score (score = content score + blend × co-engagement with the " +
+            "query item, 0–1; each result's reasons give the parts). 0 ranks by content alone; by default Similarity:Feedback:Blend.", JsonSchemaType.Number, "0", "10"),
         ["otherSku"] = new("The other item of the rule: pinned or blocked on sku's page.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
             Example: OpenApiValues.OtherDemoSku),
         ["skus"] = new("1 to 100 SKUs, comma-separated; without it, a page of the catalog.", JsonSchemaType.String,

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Catalog;
 using Similarity.Encoders;
+using Similarity.Feedback;
 using Similarity.Hosting;
 using Similarity.Models;
 
@@ -65,9 +66,9 @@ public static class SimilarApi
     public const int MaxBatch = 100;
 
     static async Task<Results<Ok<SimilarBatchResponse>, ValidationProblem>> BatchAsync(
-        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, ModelSets models, CancellationToken ct)
+        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, ModelSets models, IOptions<FeedbackOptions> feedback, CancellationToken ct)
     {
-        var criteria = query.Validate();
+        var criteria = query.Validate(feedback.Value.Blend);
         var skus = body?.Skus ?? [];
         if (skus.Length is 0 or > MaxBatch)
             criteria.Errors["skus"] = [$"Send 1 to {MaxBatch} SKUs as {{\"skus\": [\"a\", \"b\"]}}."];
@@ -93,9 +94,9 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        HttpContext http, CancellationToken ct)
+        IOptions<FeedbackOptions> feedback, Exploration exploration, HttpContext http, CancellationToken ct)
     {
-        var criteria = query.Validate();
+        var criteria = query.Validate(feedback.Value.Blend);
         if (!Sku.IsValid(sku))
             criteria.Errors["sku"] = [$"The SKU must be {Sku.Rule}."];
         if (criteria.Errors.Count > 0)
@@ -121,6 +122,7 @@ public static class SimilarApi
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
+        results = exploration.Explore(http, results, r => !r.Pinned);
         return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
     }
 

@@ -11,9 +11,10 @@ public sealed record SearchFilter(string? Category, string? Brand, decimal? Pric
 /// How many results, cut at which score, under which filters, ranked by which weights (null: by the fused cosine),
 /// with which optional fields of each result (<see cref="ResultFields"/>), chosen how (<see cref="RankingOptions"/>), and
 /// whether a page left short by the filters is filled from the query item's category (<see cref="Fallback"/>).
+/// <see cref="Blend"/>: the weight of co-engagement added to each result's score (0: by content alone).
 /// </summary>
 public sealed record SearchCriteria(int K, double? MinScore, SearchFilter Filter, double? ImageWeight, double? TextWeight, ResultFields Fields = ResultFields.None,
-    RankingOptions? RankingChoice = null, bool Fallback = false)
+    RankingOptions? RankingChoice = null, bool Fallback = false, double Blend = 0)
 {
     /// <summary>The ranking options of the request (<see cref="RankingOptions.None"/> when it gives none).</summary>
     public RankingOptions Ranking => RankingChoice ?? RankingOptions.None;
@@ -61,11 +62,14 @@ public sealed record SimilarQuery(
     [FromQuery(Name = "maxPerCategory")] int? MaxPerCategory = null,
     [FromQuery(Name = "maxPerBrand")] int? MaxPerBrand = null,
     [FromQuery(Name = "boostAvailable")] double? BoostAvailable = null,
-    [FromQuery(Name = "fallback")] string? Fallback = null)
+    [FromQuery(Name = "fallback")] string? Fallback = null,
+    [FromQuery(Name = "blend")] double? Blend = null)
 {
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
+    public const double MaxBlend = 10;
 
-    public Validated<SearchCriteria> Validate()
+    /// <summary>The criteria; <paramref name="defaultBlend"/>: the blend when the query gives none, null on a route that does not blend.</summary>
+    public Validated<SearchCriteria> Validate(double? defaultBlend = null)
     {
         var errors = new Dictionary<string, string[]>();
         void Error(string field, string message) => errors[field] = [message];
@@ -123,12 +127,16 @@ public sealed record SimilarQuery(
             Error("boostAvailable", "boostAvailable must be between 0 and 1.");
         if (Fallback is not (null or "none" or "category"))
             Error("fallback", $"'{FieldRules.Quote(Fallback)}' is not a fallback: fallback takes none or category.");
+        if (Blend is not null && defaultBlend is null)
+            Error("blend", "blend applies to an item's page: GET /similar/{sku} and POST /similar/batch.");
+        else if (Blend is { } b && (!double.IsFinite(b) || b is < 0 or > MaxBlend))
+            Error("blend", $"blend must be between 0 (content alone) and {MaxBlend}.");
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
         var ranking = new RankingOptions(Diversity ?? 0, MaxPerCategory, MaxPerBrand, BoostAvailable ?? 0);
         return Validated<SearchCriteria>.Valid(new SearchCriteria(k, MinScore, filter, weights?.Image, weights?.Text, fields,
-            ranking.ReRanks ? ranking : null, Fallback == "category"));
+            ranking.ReRanks ? ranking : null, Fallback == "category", Blend ?? defaultBlend ?? 0));
     }
 
     static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -8,14 +8,24 @@ namespace Similarity.Similar;
 /// availability, its picture's URL) and how alike it is — fused, image and text cosines and, when re-weighted, the
 /// weighted score; <c>hasImage</c>: whether the service keeps a picture of it (<c>GET /items/{sku}/image</c>).
 /// Description and attributes only when asked for (<c>fields=</c>). <c>pinned</c>: placed by an admin's rule;
-/// <c>fallback</c>: from the query item's category, filling a page that the filters left short.
+/// <c>fallback</c>: from the query item's category, filling a page that the filters left short. <c>reasons</c>: only in
+/// a blended answer (blend above 0), the parts of <c>score</c>: content and co-engagement.
 /// </summary>
 public sealed record SimilarResult(
     string Sku, string Title, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, string? ImageUrl,
     bool HasImage, double Score, double? ImageScore, double? TextScore, double? WeightedScore,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null,
-    bool Pinned = false, bool Fallback = false);
+    bool Pinned = false, bool Fallback = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ScoreReasons? Reasons = null);
+
+/// <summary>
+/// Why a blended result is where it is: <see cref="Content"/>, its content score (the fused cosine, or the weighted
+/// one when re-weighted), and <see cref="CoEngaged"/>, blend × its co-engagement with the query item (absent when 0).
+/// Their sum is the result's ranking score.
+/// </summary>
+public sealed record ScoreReasons(double Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? CoEngaged);
 
 /// <summary>Whether a query item can be searched: it exists, and its vectors are of the live model set.</summary>
 public enum QueryItemState

@@ -42,12 +42,23 @@ static class SimilarRows
         string? Text(string column) => reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : reader.GetString(i);
         double? Number(string column) => reader.GetOrdinal(column) is var i && reader.IsDBNull(i) ? null : reader.GetDouble(i);
         var price = reader.GetOrdinal("price");
+        var score = reader.GetDouble(reader.GetOrdinal("score"));
+        double? weighted = criteria.ImageWeight is null ? null : reader.GetDouble(reader.GetOrdinal("rank"));
+        ScoreReasons? reasons = null;
+        if (criteria.Blend > 0)
+        {
+            // rank is content + co-engagement already, so a weighted score read from it is blended.
+            var coEngaged = reader.GetDouble(reader.GetOrdinal("co_engaged"));
+            reasons = new ScoreReasons(weighted - coEngaged ?? score, coEngaged == 0 ? null : coEngaged);
+            score += coEngaged;
+        }
         return new SimilarResult(
             reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")), Text("category"), Text("brand"),
             reader.IsDBNull(price) ? null : reader.GetDecimal(price), Text("currency"), reader.GetBoolean(reader.GetOrdinal("available")),
-            Text("image_url"), reader.GetBoolean(reader.GetOrdinal("has_image")), reader.GetDouble(reader.GetOrdinal("score")), Number("image_score"), Number("text_score"),
-            criteria.ImageWeight is null ? null : reader.GetDouble(reader.GetOrdinal("rank")),
+            Text("image_url"), reader.GetBoolean(reader.GetOrdinal("has_image")), score, Number("image_score"), Number("text_score"),
+            weighted,
             criteria.Fields.HasFlag(ResultFields.Description) ? Text("description") : null,
-            criteria.Fields.HasFlag(ResultFields.Attributes) ? JsonElement.Parse(reader.GetString(reader.GetOrdinal("attributes"))) : null);
+            criteria.Fields.HasFlag(ResultFields.Attributes) ? JsonElement.Parse(reader.GetString(reader.GetOrdinal("attributes"))) : null,
+            Reasons: reasons);
     }
 }

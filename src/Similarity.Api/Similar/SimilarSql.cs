@@ -33,12 +33,15 @@ public sealed record SqlStatement(string Text, IReadOnlyList<NpgsqlParameter> Pa
 /// </summary>
 public static class SimilarSql
 {
-    /// <summary>The catalog revision (the catalog's plus the neighbour lists': both only grow) and the query item's model set.</summary>
+    /// <summary>
+    /// The catalog revision (the catalog's plus the neighbour lists': both only grow; plus the time of the last rebuild
+    /// that learned co-engagement, which blended answers depend on) and the query item's model set.
+    /// </summary>
     public static SqlStatement QueryItem(string sku)
     {
         var p = new Parameters();
         return p.Statement($"""
-            SELECT revision + (SELECT revision FROM similar_lists_state) AS revision,
+            SELECT revision + (SELECT revision FROM similar_lists_state) + {BlendSql.Generation} AS revision,
                    (SELECT fingerprint FROM items WHERE sku = {p.Add("sku", sku)}) AS fingerprint
             FROM catalog_state
             """);
@@ -69,14 +72,16 @@ public static class SimilarSql
         // The index search orders by the index's own expression against a value computed once (an InitPlan), which the
         // HNSW index can serve; the exact scan by float32 distance, which no index serves.
         var order = plan.Index is { } index ? $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})" : "embedding <=> (SELECT e FROM q)";
-        var scored = Scored(request.Criteria, p, "q.e", "q.i", "q.t");
+        var blended = request.Criteria.Blend > 0 && page is not null;
+        var blend = blended ? p.Add("blend", request.Criteria.Blend) : null;
+        var scored = Scored(request.Criteria, p, "q.e", "q.i", "q.t", blended ? BlendSql.CoEngaged(page!, "candidates", blend!) : null);
         var rows = p.Add("rows", plan.Rows);
         // pgvector's operators are strict: a missing modality on either side gives a NULL score. An item's page also
         // reads the items pinned on it, under the same filters, scored like the rest.
         var pins = page is null || request.CategoryOfQuery ? "" : $"""
 
             UNION ALL
-            (SELECT {scored}, pins.position AS pin_position
+            (SELECT {(blended ? Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page!, "items", blend!)) : scored)}, pins.position AS pin_position
              FROM ({RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
              WHERE {Conditions(request, p, fingerprint, index: null, page)})
             """;
@@ -92,6 +97,8 @@ public static class SimilarSql
               WHERE {where} ORDER BY listed_score DESC, sku LIMIT {rows}
               """
             : $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
+        if (blended)
+            source = BlendSql.Candidates(source, page!, where, p.Add("co_candidates", plan.Candidates));
         return p.Statement($"""
             WITH q AS ({query})
             (SELECT {scored}, NULL::integer AS pin_position
@@ -119,14 +126,16 @@ public static class SimilarSql
         var fingerprint = p.Add("fingerprint", plan.Fingerprint);
         var where = Conditions(request, p, fingerprint, plan.Index, page: "q.query_sku");
         var order = plan.Index is { } index ? $"{index.Expression} <=> q.e::halfvec({index.Dimension})" : "embedding <=> q.e";
+        var skuArray = p.Add("skus", skus.ToArray());
+        var content = $"SELECT * FROM items WHERE {where} AND sku <> q.query_sku ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
         return p.Statement($"""
             WITH q AS (
                 SELECT DISTINCT ON (i.sku) u.ord, i.sku AS query_sku, i.embedding AS e, i.image_embedding AS i, i.text_embedding AS t
-                FROM unnest({p.Add("skus", skus.ToArray())}::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = {fingerprint}
+                FROM unnest({skuArray}::text[]) WITH ORDINALITY u(sku, ord) JOIN items i ON i.sku = u.sku AND i.fingerprint = {fingerprint}
                 ORDER BY i.sku, u.ord)
             SELECT q.query_sku, r.* FROM q CROSS JOIN LATERAL (
-                SELECT {Scored(criteria, p, "q.e", "q.i", "q.t")}
-                FROM (SELECT * FROM items WHERE {where} AND sku <> q.query_sku ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}) candidates
+                SELECT {Scored(criteria, p, "q.e", "q.i", "q.t", criteria.Blend > 0 ? BlendSql.CoEngaged("q.query_sku", "candidates", p.Add("blend", criteria.Blend)) : null)}
+                FROM ({(criteria.Blend > 0 ? BlendSql.Candidates(content, "q.query_sku", where, p.Add("co_candidates", plan.Candidates)) : content)}) candidates
                 ORDER BY rank DESC, sku
                 LIMIT {p.Add("rows", plan.Rows)}) r
             ORDER BY q.ord, r.rank DESC, r.sku
@@ -201,11 +210,15 @@ public static class SimilarSql
     }
 
     /// <summary>The columns of a result over <c>items</c> and the query's vectors, ending in its ranking score <c>rank</c>.</summary>
-    static string Scored(SearchCriteria criteria, Parameters p, string e, string i, string t)
+    /// <paramref name="coEngaged"/>: when blended, the co-engagement part (<see cref="BlendSql.CoEngaged"/>), read as
+    /// <c>co_engaged</c> and added to the rank.
+    static string Scored(SearchCriteria criteria, Parameters p, string e, string i, string t, string? coEngaged = null)
     {
         var rank = criteria.ImageWeight is not null
             ? $"{p.Add("image_weight", criteria.ImageWeight)} * coalesce(1 - (image_embedding <=> {i}), 0) + {p.Add("text_weight", criteria.TextWeight ?? 0d)} * coalesce(1 - (text_embedding <=> {t}), 0)"
             : $"1 - (embedding <=> {e})";
+        if (coEngaged is not null)
+            rank = $"{coEngaged} AS co_engaged,\n({rank}) + {coEngaged}";
         return $"""
             sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image{OptionalColumns(criteria)},
             1 - (embedding <=> {e}) AS score, 1 - (image_embedding <=> {i}) AS image_score, 1 - (text_embedding <=> {t}) AS text_score,
