@@ -42,6 +42,8 @@ app.MapRulesApi();
 app.MapImportsApi();
 app.MapModelsApi();
 app.MapKeysApi();
+app.MapExperimentsApi();
+app.MapFeedbackStatsApi();
 
 await app.RunAsync();
 return 0;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Similarity.Feedback;
 
 public static class FeedbackExtensions
@@ -9,6 +11,10 @@ public static class FeedbackExtensions
     public static WebApplicationBuilder AddFeedback(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FeedbackOptions>().BindConfiguration(FeedbackOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ExperimentStore>();
+        builder.Services.AddSingleton<RunningExperiments>();
+        builder.Services.AddSingleton<FeedbackStats>();
         return builder;
     }
 }

@@ -93,7 +93,7 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        HttpContext http, CancellationToken ct)
+        HttpContext http, Interleaving interleaving, CancellationToken ct)
     {
         var criteria = query.Validate();
         if (!Sku.IsValid(sku))
@@ -121,6 +121,11 @@ public static class SimilarApi
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
+        // On an experiment's share of answers, both of its sides rank the item and the page interleaves them.
+        var requestId = Guid.CreateVersion7();
+        var interleaved = await interleaving.TryAsync(request, requestId, http.Request.Headers["X-Visitor-Id"].FirstOrDefault(), ct);
+        if (interleaved is not null)
+            results = interleaved.Results;
         return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
     }
 
