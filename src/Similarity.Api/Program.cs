@@ -44,6 +44,7 @@ app.MapModelsApi();
 app.MapKeysApi();
 app.MapExperimentsApi();
 app.MapFeedbackStatsApi();
+app.MapCoEngagedStopgapApi();
 
 await app.RunAsync();
 return 0;

@@ -25,7 +25,8 @@ public static class ExperimentsApi
             .ProducesValidationProblem();
         experiments.MapGet("/", ListAsync)
             .WithName("ListExperiments")
-            .WithSummary("Every experiment, running ones first, with what each earned and its verdict.");
+            .WithSummary("Every experiment, running ones first, with what each earned and its verdict.")
+            .WithDescription("Each as GET /experiments/{name} answers it; stopped ones stay listed with their results.");
         experiments.MapGet("/{name}", GetAsync)
             .WithName("GetExperiment")
             .WithSummary("An experiment's impressions, clicks credited to each side, wins, the treatment's win rate with its 95% interval, and the verdict.")
@@ -37,6 +38,8 @@ public static class ExperimentsApi
         experiments.MapDelete("/{name}", DeleteAsync)
             .WithName("StopExperiment")
             .WithSummary("Stops an experiment: no answer is interleaved for it from now on; its results stay readable.")
+            .WithDescription("204 (also when it was stopped already), 404 for a name never used. Other instances stop within " +
+                "Similarity:Feedback:ExperimentRefresh (5 s).")
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }

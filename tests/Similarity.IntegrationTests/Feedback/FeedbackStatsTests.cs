@@ -52,15 +52,15 @@ public sealed class FeedbackStatsTests(SimilarityApp app) : IClassFixture<Simila
         Assert.Equal([("stats-exp", "control", 2L, 1L, 0L, 0.5), ("stats-exp", "treatment", 1L, 1L, 1L, 1.0)],
             stats.ByArm.Select(a => (a.Experiment, a.Arm, a.Impressions, a.Clicks, a.AddsToCart, a.Ctr)));
 
-        var firstTwo = (await app.CreateAdminClient().GetFromJsonAsync<FeedbackStatsApi.StatsResponse>("/feedback/stats?k=2"))!;
+        var firstTwo = (await app.CreateAdminClient().GetFromJsonAsync<FeedbackStatsApi.StatsResponse>("/feedback/stats?positions=2"))!;
         Assert.Equal([1, 2], firstTwo.ByPosition.Select(p => p.Position));
     }
 
     [Theory]
     [InlineData("?days=0", "days")]
     [InlineData("?days=91", "days")]
-    [InlineData("?k=0", "k")]
-    [InlineData("?k=101", "k")]
+    [InlineData("?positions=0", "positions")]
+    [InlineData("?positions=101", "positions")]
     public async Task Out_of_range_days_or_positions_are_a_validation_problem_naming_them(string query, string field) =>
         await CatalogClient.AssertNamesFieldAsync(await app.CreateAdminClient().GetAsync($"/feedback/stats{query}"), field);
 
