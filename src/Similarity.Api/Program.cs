@@ -43,6 +43,8 @@ app.MapFeedbackLearningApi();
 app.MapImportsApi();
 app.MapModelsApi();
 app.MapKeysApi();
+app.MapExperimentsApi();
+app.MapFeedbackStatsApi();
 
 await app.RunAsync();
 return 0;

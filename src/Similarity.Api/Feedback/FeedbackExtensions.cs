@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Similarity.Hosting;
 
 namespace Similarity.Feedback;
@@ -16,6 +17,10 @@ public static class FeedbackExtensions
         builder.Services.AddSingleton<FeedbackRebuild>();
         builder.Services.AddHostedService(services => services.GetRequiredService<FeedbackRebuild>());
         builder.Services.AddHealthChecks().AddCheck<FeedbackRebuild.HealthCheck>("feedbackRebuild", tags: [HealthTags.Duty]);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ExperimentStore>();
+        builder.Services.AddSingleton<RunningExperiments>();
+        builder.Services.AddSingleton<FeedbackStats>();
         return builder;
     }
 }

@@ -40,6 +40,14 @@ public sealed class FeedbackOptions
     /// <summary>The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content only).</summary>
     [Range(0.0, 10.0)] public double Blend { get; set; } = 0.3;
 
+    // Experiments
+
+    /// <summary>Decided impressions (one side credited with more clicks) an experiment needs before its verdict is more than undecided.</summary>
+    [Range(1, 1_000_000)] public int ExperimentMinDecided { get; set; } = 100;
+
+    /// <summary>How long an instance serves from its memory of the running experiments before reading them again (its own changes apply at once).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")] public TimeSpan ExperimentRefresh { get; set; } = TimeSpan.FromSeconds(5);
+
     public sealed class EventWeights
     {
         [Range(0.0, 100.0)] public double View { get; set; } = 1;

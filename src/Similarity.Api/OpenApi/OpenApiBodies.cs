@@ -93,6 +93,37 @@ internal sealed class OpenApiBodies : IOperationFilter
                 }, new JsonObject { ["name"] = "shop-frontend", ["role"] = "storefront" });
                 context.SchemaRepository.Schemas.Remove(nameof(Keys.KeysApi.KeyRequest)); // described inline above
                 break;
+            case "PutExperiment":
+                OpenApiSchema Side(string description) => new()
+                {
+                    Type = JsonSchemaType.Object, AdditionalPropertiesAllowed = false, Description = description,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["blend"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "10",
+                            Description = "The co-engagement weight of the blended /similar (0: content only)." },
+                        ["imageWeight"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "100",
+                            Description = "Re-rank by the image cosine's weight (the other weight 0 unless given)." },
+                        ["textWeight"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "100",
+                            Description = "Re-rank by the text cosine's weight (the other weight 0 unless given)." },
+                        ["diversity"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "1",
+                            Description = "Maximal marginal relevance, as the query parameter." },
+                    },
+                };
+                SetJson(operation, "application/json", new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "control", "treatment", "share" },
+                    AdditionalPropertiesAllowed = false,
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["control"] = Side("Side A: ranking parameters set over each request's own."),
+                        ["treatment"] = Side("Side B: ranking parameters set over each request's own."),
+                        ["share"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "double", Minimum = "0", Maximum = "1",
+                            Description = "The part of GET /similar/{sku} answers interleaved (above 0, at most 1)." },
+                    },
+                }, new JsonObject { ["control"] = new JsonObject { ["blend"] = 0 }, ["treatment"] = new JsonObject { ["blend"] = 0.3 }, ["share"] = 0.1 });
+                context.SchemaRepository.Schemas.Remove(nameof(Feedback.ExperimentsApi.ExperimentRequest)); // described inline above
+                break;
             case "SimilarToExamples":
                 OpenApiSchema SkuList(string description, int minItems) => new()
                 {

@@ -60,8 +60,10 @@ internal sealed class OpenApiParameters : IOperationFilter
         ["id"] = new("The import job's id.", JsonSchemaType.String, Format: "uuid", MaxLength: 36),
         ["after"] = new("Row errors after this row number (the previous page's nextAfter).", JsonSchemaType.Integer, "0", int.MaxValue.ToString(CultureInfo.InvariantCulture), 0),
         ["limit"] = new("How many to return (a page).", JsonSchemaType.Integer, "1", "1000"),
-        ["name"] = new("The model set's name: 1–64 letters, digits, '.', '_' or '-'.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
+        ["name"] = new("The model set's (or the experiment's) name: 1–64 letters, digits, '.', '_' or '-'.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
             Example: "clipart-v2"), // a new set beside the demo's live "clipart"
+        ["days"] = new("The last this many days (UTC), today included.", JsonSchemaType.Integer, "1", "90", 14),
+        ["positions"] = new("Positions 1 to this.", JsonSchemaType.Integer, "1", "100", 10),
         ["sample"] = new("How many items to compare, sampled at random.", JsonSchemaType.Integer, "1", "1000", 100),
         // Form fields (PUT /items, POST /embed and /search, POST /imports).
         ["title"] = new("The item's title (required): the first thing its text is embedded by.", JsonSchemaType.String, MaxLength: 500,

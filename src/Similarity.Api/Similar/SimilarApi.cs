@@ -94,7 +94,7 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        IOptions<FeedbackOptions> feedback, Exploration exploration, HttpContext http, CancellationToken ct)
+        IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate(feedback.Value.Blend);
         if (!Sku.IsValid(sku))
@@ -122,7 +122,11 @@ public static class SimilarApi
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
-        results = exploration.Explore(http, results, r => !r.Pinned);
+        // On an experiment's share of answers, both of its sides rank the item and the page interleaves them; the
+        // position-bias swap stays out of those, whose teams are credited by position.
+        var requestId = Guid.CreateVersion7();
+        var interleaved = await interleaving.TryAsync(request, requestId, http.Request.Headers["X-Visitor-Id"].FirstOrDefault(), ct);
+        results = interleaved is not null ? interleaved.Results : exploration.Explore(http, results, r => !r.Pinned);
         return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
     }
 

@@ -71,6 +71,26 @@ async function showSimilar() {
   }
 }
 
+/** "Often engaged with": the items shoppers engaged with together with this one (GET /co-engaged/{sku}). */
+async function showEngaged() {
+  const strip = field("engaged");
+  const engagedStatus = field("engaged-status");
+  try {
+    const answer = await api(`/co-engaged/${encodeURIComponent(sku)}?k=10`);
+    strip.replaceChildren(...answer.items.map((item) => {
+      const shown = card({ ...item, hasImage: true },
+        el("span", { class: "meta", text: `score ${score(item.score)} · ${item.visitors} shopper${item.visitors === 1 ? "" : "s"} engaged with both` }));
+      // The answer does not say whether the service keeps a picture: a missing one becomes the placeholder.
+      shown.querySelector("img").addEventListener("error", (event) => event.target.replaceWith(el("span", { class: "no-picture", text: "no picture" })));
+      return shown;
+    }));
+    say(engagedStatus, answer.items.length ? "" : "No shoppers have engaged with this item together with others yet.");
+  } catch (error) {
+    strip.replaceChildren();
+    say(engagedStatus, error.message, true);
+  }
+}
+
 function showValues() {
   field("k-value").value = field("k").value;
   field("image-weight-value").value = Number(field("image-weight").value).toFixed(2);
@@ -91,7 +111,7 @@ controls.addEventListener("submit", (event) => event.preventDefault());
 
 if (!sku) {
   // Opened without ?sku=: nothing to show or compare; say how to choose an item instead of asking for one.
-  field("similar-heading").hidden = controls.hidden = true;
+  field("similar-heading").hidden = controls.hidden = field("engaged-heading").hidden = true;
   say(status, "No item chosen: open one from the catalog, or add ?sku=… to this page's address.", true);
   status.append(" ", el("a", { href: "/", text: "Go to the catalog" }));
-} else if (await showItem()) await showSimilar();
+} else if (await showItem()) await Promise.all([showSimilar(), showEngaged()]);
