@@ -12,7 +12,16 @@ public sealed class InterleavingCriteriaTests
     [Fact]
     public void A_side_that_sets_nothing_keeps_the_request_as_it_is()
     {
-        Assert.Equal(Request, Interleaving.Over(Request, new ExperimentSide(Blend: 0.3)));
+        Assert.Equal(Request, Interleaving.Over(Request, new ExperimentSide()));
+    }
+
+    [Fact]
+    public void A_sides_blend_replaces_the_requests()
+    {
+        var over = Interleaving.Over(Request with { Blend = 0.3 }, new ExperimentSide(Blend: 0));
+
+        Assert.Equal(0, over.Blend);
+        Assert.Equal(Request, over with { Blend = Request.Blend });
     }
 
     [Fact]
