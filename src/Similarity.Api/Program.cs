@@ -42,6 +42,7 @@ app.MapRulesApi();
 app.MapImportsApi();
 app.MapModelsApi();
 app.MapKeysApi();
+app.MapEventsApi();
 
 await app.RunAsync();
 return 0;

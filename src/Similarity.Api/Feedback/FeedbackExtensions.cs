@@ -1,3 +1,7 @@
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Similarity.Hosting;
+
 namespace Similarity.Feedback;
 
 public static class FeedbackExtensions
@@ -9,6 +13,21 @@ public static class FeedbackExtensions
     public static WebApplicationBuilder AddFeedback(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<FeedbackOptions>().BindConfiguration(FeedbackOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Ingest: the served log and its writer, the events, the visitors' erasure, the day partitions.
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<FeedbackMetrics>();
+        builder.Services.AddSingleton<ServedLog>();
+        builder.Services.AddSingleton<ServedLogWriter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ServedLogWriter>());
+        builder.Services.AddSingleton<EventStore>();
+        builder.Services.AddSingleton<EventIngest>();
+        builder.Services.AddSingleton<VisitorErasure>();
+        builder.Services.AddSingleton<PartitionDuty>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<PartitionDuty>());
+        builder.Services.AddHealthChecks()
+            .AddCheck<ServedLogWriter.HealthCheck>("servedLog", tags: [HealthTags.Duty])
+            .AddCheck<PartitionDuty.HealthCheck>("feedbackPartitions", tags: [HealthTags.Duty]);
+        builder.Services.Configure<RateLimiterOptions>(options => options.AddPolicy<string, EventsApi.EventsCapacity>(EventsApi.EventsCapacity.PolicyName));
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Similarity.Catalog;
+using Similarity.Feedback;
 using Similarity.Hosting;
 
 namespace Similarity.Similar;
@@ -61,8 +62,13 @@ public sealed record SimilarQuery(
     [FromQuery(Name = "maxPerCategory")] int? MaxPerCategory = null,
     [FromQuery(Name = "maxPerBrand")] int? MaxPerBrand = null,
     [FromQuery(Name = "boostAvailable")] double? BoostAvailable = null,
-    [FromQuery(Name = "fallback")] string? Fallback = null)
+    [FromQuery(Name = "fallback")] string? Fallback = null,
+    [FromQuery(Name = "visitorId")] string? VisitorId = null,
+    [FromHeader(Name = VisitorIds.HeaderName)] string? VisitorHeader = null)
 {
+    /// <summary>The visitor the caller named (the query parameter, else the header), recorded with the served list.</summary>
+    public string? Visitor => VisitorId ?? VisitorHeader;
+
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
 
     public Validated<SearchCriteria> Validate()
@@ -123,6 +129,8 @@ public sealed record SimilarQuery(
             Error("boostAvailable", "boostAvailable must be between 0 and 1.");
         if (Fallback is not (null or "none" or "category"))
             Error("fallback", $"'{FieldRules.Quote(Fallback)}' is not a fallback: fallback takes none or category.");
+        if (VisitorIds.Problem("visitorId", Visitor) is { } visitor)
+            Error("visitorId", visitor);
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);
