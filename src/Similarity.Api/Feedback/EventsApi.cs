@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -39,11 +40,22 @@ public static class EventsApi
     }
 
     /// <summary>The body of <c>POST /events</c> (read by the handler itself, so each event is answered on its own).</summary>
-    public sealed record EventsRequest(IReadOnlyList<EventRequest> Events);
+    public sealed record EventsRequest([property: MinLength(1), MaxLength(EventIngest.MaxEvents)] IReadOnlyList<EventRequest> Events);
 
-    /// <summary>One event as sent (see <see cref="EventReading"/> for the rules).</summary>
-    public sealed record EventRequest(string EventId, string Type, string VisitorId, string? SessionId, string Sku, string? SourceSku,
-        Guid? RequestId, int? Position, DateTimeOffset Timestamp, int? Quantity, decimal? Price, string? Currency);
+    /// <summary>One event as sent (the bounds are <see cref="EventReading"/>'s, which holds each event to them).</summary>
+    public sealed record EventRequest(
+        [property: MaxLength(EventReading.MaxEventId)] string EventId,
+        [property: MaxLength(9)] string Type,
+        [property: MaxLength(VisitorIds.MaxLength)] string VisitorId,
+        [property: MaxLength(VisitorIds.MaxLength)] string? SessionId,
+        [property: MaxLength(64), RegularExpression(Identifiers.SchemaPattern)] string Sku,
+        [property: MaxLength(64), RegularExpression(Identifiers.SchemaPattern)] string? SourceSku,
+        Guid? RequestId,
+        [property: Range(1, EventReading.MaxPosition)] int? Position,
+        DateTimeOffset Timestamp,
+        [property: Range(1, EventReading.MaxQuantity)] int? Quantity,
+        [property: Range(0, 9_999_999_999d)] decimal? Price,
+        [property: MaxLength(3), RegularExpression("^[A-Z]{3}$")] string? Currency);
 
     public sealed record ErasedVisitorResponse(string VisitorId, long Events, long ServedLists, long BotFlags);
 
