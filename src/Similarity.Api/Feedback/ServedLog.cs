@@ -23,7 +23,9 @@ public sealed class ServedLog
 
     readonly Channel<ServedList> _queue = Channel.CreateBounded<ServedList>(new BoundedChannelOptions(Capacity)
     {
-        FullMode = BoundedChannelFullMode.DropWrite,
+        // Wait, not DropWrite: with DropWrite TryWrite answers true for a dropped list, which could not then be counted.
+        // TryWrite never waits in either mode.
+        FullMode = BoundedChannelFullMode.Wait,
         SingleReader = true,
     });
     readonly IOptionsMonitor<FeedbackOptions> _options;

@@ -32,6 +32,8 @@ public sealed partial class ServedLogWriter(NpgsqlDataSource dataSource, ServedL
             {
                 while (batch.Count < MaxBatch && log.Reader.TryRead(out var list))
                     batch.Add(list);
+                if (batch.Count == 0)
+                    continue;
                 try
                 {
                     await WriteAsync(batch, stoppingToken);
