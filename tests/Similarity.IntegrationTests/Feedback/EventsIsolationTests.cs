@@ -27,14 +27,22 @@ public sealed class EventsIsolationTests(OneBatchAtATimeApp app) : IClassFixture
     [Fact]
     public async Task A_batch_over_the_events_concurrency_is_a_429_while_similar_answers()
     {
-        var held = new HeldBatch($$"""{"events": [{"eventId": "held-1", "type": "view", "visitorId": "v-held", "sku": "sku-1", "timestamp": "{{DateTimeOffset.UtcNow:O}}"}]}""").Typed();
-        var holding = app.Client().PostAsync("/events", held);
-        await held.Started.Task;
-
-        // The held batch takes the one permit once the server reaches it: until then another batch may still pass.
+        // The held batch takes the one permit once the server reaches it. Another batch sent too early passes, or takes
+        // the permit first and the held one is refused: then release that held batch and hold a new one.
+        HeldBatch held = null!;
+        Task<HttpResponseMessage> holding = null!;
         HttpResponseMessage? refused = null;
+        var attempt = 0;
         await WaitForAsync(async () =>
         {
+            if (holding is not null)
+            {
+                held.Release.TrySetResult();
+                await holding;
+            }
+            held = Held($"held-{++attempt}");
+            holding = app.Client().PostAsync("/events", held);
+            await held.Started.Task;
             var response = await app.Client().PostAsJsonAsync("/events", new { events = new[] { Event($"other-{Guid.NewGuid():N}") } });
             refused = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
             return refused is not null;
@@ -47,8 +55,11 @@ public sealed class EventsIsolationTests(OneBatchAtATimeApp app) : IClassFixture
         Assert.NotNull(refused.Headers.RetryAfter);
         Assert.Equal(HttpStatusCode.NotFound, similar.StatusCode); // answered, not limited
         Assert.Equal(HttpStatusCode.OK, heldAnswer.StatusCode);
-        Assert.Equal(1, await app.Database.CountAsync("SELECT count(*) FROM events WHERE event_id = 'held-1'"));
+        Assert.Equal(1, await app.Database.CountAsync("SELECT count(*) FROM events WHERE event_id = $1", $"held-{attempt}"));
     }
+
+    static HeldBatch Held(string eventId) => new HeldBatch(
+        $$"""{"events": [{"eventId": "{{eventId}}", "type": "view", "visitorId": "v-held", "sku": "sku-1", "timestamp": "{{DateTimeOffset.UtcNow:O}}"}]}""").Typed();
 
     /// <summary>A JSON body sent in two parts: the second only once the test releases it, so the request holds its permit meanwhile.</summary>
     sealed class HeldBatch(string json) : HttpContent
