@@ -45,6 +45,7 @@ app.MapModelsApi();
 app.MapKeysApi();
 app.MapExperimentsApi();
 app.MapFeedbackStatsApi();
+app.MapEventsApi();
 
 await app.RunAsync();
 return 0;

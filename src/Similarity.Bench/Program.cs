@@ -17,6 +17,7 @@ public static class BenchMain
                 ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(["--manifest", "models/full/manifest.json", "--images", BenchPlace.Clipart, .. rest])),
                 ["images", .. var rest] => ImageDecodeBenchmark.Run(["--images", BenchPlace.Clipart, .. rest]),
                 ["similar", .. var rest] => await SimilarRun.RunAsync(rest),
+                ["events", .. var rest] => await EventsBenchmark.RunAsync(rest),
                 ["import", .. var rest] when rest.Contains("--source") => await ImportRun.ByUrlAsync(rest),
                 ["import", .. var rest] => await ImportRun.RunAsync(rest),
                 ["upload", .. var rest] => await UploadRun.RunAsync(rest),
@@ -51,10 +52,11 @@ public static class BenchMain
     static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [options]
+            usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models|events [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
-                   similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S]
+                   similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off]
+                   events    [--seconds S] [--warmup S] [--connections C]   (POST /events, 1 000-event batches)
                    import    [--items N] [--flat-rows N] [--seconds S] [--set NAME] | --source url [--items N]
                    upload    [--rows N]
                    isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]

@@ -15,8 +15,15 @@ public static class SimilarRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "similar", "items", "seconds", "warmup", "rounds", "stream");
+        var o = BenchArgs.Parse(args, "similar", "items", "seconds", "warmup", "rounds", "stream", "served-log");
         var (items, seconds, warmup, rounds, stream) = (o.GetInt("items", 100_000), o.GetInt("seconds", 10), o.GetInt("warmup", 60), o.GetInt("rounds", 7), o.GetInt("stream", 20));
+        // --served-log off: the services record no served list (ServedShare 0), to measure what the record costs.
+        var servedLog = o.Get("served-log", "on") switch
+        {
+            "on" => new Dictionary<string, string>(),
+            "off" => new Dictionary<string, string> { ["Similarity:Feedback:ServedShare"] = "0" },
+            var other => throw new ArgumentException($"bench similar: --served-log takes on or off, not '{other}'"),
+        };
         var place = new BenchPlace();
         var db = $"similarity_bench_{items}";
         await place.EnsureAsync(db);
@@ -25,14 +32,14 @@ public static class SimilarRun
         await SimilarBenchmark.SeedAsync(BenchArgs.Of(("connection", cs), ("manifest", manifest), ("items", items)));
 
         // The precomputed path's service (ListSize 100, the default) first, alone: its worker builds whatever lists are missing.
-        await using var listed = await ServiceProcess.StartAsync(place, cs, manifest, "http://127.0.0.1:18092", "bench-similar-listed-api.log");
+        await using var listed = await ServiceProcess.StartAsync(place, cs, manifest, "http://127.0.0.1:18092", "bench-similar-listed-api.log", servedLog);
         var queued = await place.ScalarAsync<long>(db, "SELECT count(*) FROM similar_list_queue");
         var listsBefore = await place.ScalarAsync<long>(db, "SELECT count(*) FROM similar_lists");
         Console.Error.WriteLine($"the worker applies {queued} queued items ({listsBefore} lists stored)");
         var build = await place.ListsAppliedAsync(db, listed);
         // The live path's service: no lists are read, and its worker does nothing.
         await using var live = await ServiceProcess.StartAsync(place, cs, manifest, "http://127.0.0.1:18091", "bench-similar-live-api.log",
-            new Dictionary<string, string> { ["Similarity:Search:ListSize"] = "0" });
+            new Dictionary<string, string>(servedLog) { ["Similarity:Search:ListSize"] = "0" });
         var dim = await place.ScalarAsync<int>(db, "SELECT vector_dims(embedding) FROM items LIMIT 1");
 
         Console.Error.WriteLine("recall@10 over 200 queries, each path; every answer's source checked");
@@ -90,7 +97,7 @@ public static class SimilarRun
             .Add("service memory after warm-up (RSS): with lists, without", $"{rssListed / 1024} MiB, {rssLive / 1024} MiB", "")
             .Add($"freshness: {stream} s of upserts by SQL at 20/s (commit to every affected list applied)", fresh, "p99 ≤ 2 s");
         var text = new StringBuilder()
-            .AppendLine($"{items} items (fused {dim}-d; HNSW on halfvec({dim}), m=16, ef_construction=64, ef_search=100 with iterative scan relaxed_order for")
+            .AppendLine($"served log {o.Get("served-log", "on")}. {items} items (fused {dim}-d; HNSW on halfvec({dim}), m=16, ef_construction=64, ef_search=100 with iterative scan relaxed_order for")
             .AppendLine($"every path, the plain query included); neighbour lists of 100. {warmup} s warm-up per service, then {rounds} rounds of {seconds} s per measure,")
             .AppendLine($"{Connections} connections (in-process HTTP load) or clients (Npgsql, prepared). Plain: `SELECT sku FROM items WHERE sku <> $1 AND vector_dims(embedding) = {dim}")
             .AppendLine($"ORDER BY embedding::halfvec({dim}) <=> (SELECT embedding::halfvec({dim}) FROM items WHERE sku = $1) LIMIT 10` (the predicate: the index's own).")

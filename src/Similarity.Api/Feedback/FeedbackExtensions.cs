@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Similarity.Hosting;
 
@@ -21,6 +22,20 @@ public static class FeedbackExtensions
         builder.Services.AddSingleton<ExperimentStore>();
         builder.Services.AddSingleton<RunningExperiments>();
         builder.Services.AddSingleton<FeedbackStats>();
+        // Ingest: the served log and its writer, the events, the visitors' erasure, the day partitions.
+        builder.Services.AddSingleton<FeedbackMetrics>();
+        builder.Services.AddSingleton<ServedLog>();
+        builder.Services.AddSingleton<ServedLogWriter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ServedLogWriter>());
+        builder.Services.AddSingleton<EventStore>();
+        builder.Services.AddSingleton<EventIngest>();
+        builder.Services.AddSingleton<VisitorErasure>();
+        builder.Services.AddSingleton<PartitionDuty>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<PartitionDuty>());
+        builder.Services.AddHealthChecks()
+            .AddCheck<ServedLogWriter.HealthCheck>("servedLog", tags: [HealthTags.Duty])
+            .AddCheck<PartitionDuty.HealthCheck>("feedbackPartitions", tags: [HealthTags.Duty]);
+        builder.Services.Configure<RateLimiterOptions>(options => options.AddPolicy<string, EventsApi.EventsCapacity>(EventsApi.EventsCapacity.PolicyName));
         return builder;
     }
 }

@@ -48,6 +48,17 @@ public sealed class FeedbackOptions
     /// <summary>How long an instance serves from its memory of the running experiments before reading them again (its own changes apply at once).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")] public TimeSpan ExperimentRefresh { get; set; } = TimeSpan.FromSeconds(5);
 
+    // Ingest: POST /events' own share of the service.
+
+    /// <summary>Batches of events stored at once; more wait (see <see cref="EventsQueue"/>).</summary>
+    [Range(1, 1000)] public int EventsConcurrency { get; set; } = 4;
+
+    /// <summary>Batches of events waiting for <see cref="EventsConcurrency"/>; beyond them a batch is refused with 429.</summary>
+    [Range(0, 100_000)] public int EventsQueue { get; set; } = 64;
+
+    /// <summary>Days ahead of today whose partitions the partition duty creates.</summary>
+    [Range(1, 60)] public int PartitionDaysAhead { get; set; } = 3;
+
     public sealed class EventWeights
     {
         [Range(0.0, 100.0)] public double View { get; set; } = 1;

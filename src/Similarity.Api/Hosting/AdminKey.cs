@@ -24,6 +24,9 @@ public static class AdminKey
     /// <summary>The authentication scheme and the authorization policy that requires an admin key.</summary>
     public const string Scheme = "AdminKey";
 
+    /// <summary>The authorization policy that requires any recognised key (admin or storefront).</summary>
+    public const string AnyKeyPolicy = "AnyApiKey";
+
     public static WebApplicationBuilder AddAdminKey(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
@@ -31,13 +34,18 @@ public static class AdminKey
         // The default scheme, so every request that sends a key is told apart from an anonymous one (its rate limits).
         builder.Services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, Handler>(Scheme, configureOptions: null);
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(Scheme, policy => policy.AddAuthenticationSchemes(Scheme).RequireRole(ApiCaller.NameOf(ApiKeyRole.Admin)));
+            .AddPolicy(Scheme, policy => policy.AddAuthenticationSchemes(Scheme).RequireRole(ApiCaller.NameOf(ApiKeyRole.Admin)))
+            .AddPolicy(AnyKeyPolicy, policy => policy.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser());
         return builder;
     }
 
     /// <summary>Requires an admin key on every endpoint of the builder; with no key configured or created, refuses all.</summary>
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(Scheme).WithMetadata(new RequiresKey(ApiKeyRole.Admin));
+
+    /// <summary>Requires a storefront or an admin key (the storefront's writes, such as its shoppers' events).</summary>
+    public static TBuilder RequireStorefrontKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.RequireAuthorization(AnyKeyPolicy).WithMetadata(new RequiresKey(ApiKeyRole.Storefront));
 
     internal static bool Matches(string configured, string given) =>
         configured.Length > 0
@@ -69,7 +77,7 @@ public static class AdminKey
 
         protected override Task HandleChallengeAsync(AuthenticationProperties properties)
         {
-            const string needs = "an admin key";
+            var needs = Context.GetEndpoint()?.Metadata.GetMetadata<RequiresKey>()?.Role == ApiKeyRole.Storefront ? "a storefront or admin key" : "an admin key";
             return Request.Headers[HeaderName].ToString().Length > 0
                 ? Problem(StatusCodes.Status401Unauthorized, "API key not recognised.",
                     $"The key in the {HeaderName} header is not one of this service's keys (mistyped, revoked, or another deployment's). Send {needs}.")

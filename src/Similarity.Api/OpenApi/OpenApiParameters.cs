@@ -91,6 +91,10 @@ internal sealed class OpenApiParameters : IOperationFilter
             """{"sku": "Item no", "title": "Name", "price": "Price"}.""", JsonSchemaType.String, MaxLength: 16_384, Default: ""),
         ["missingImage"] = new("What becomes of a row whose picture cannot be downloaded: skip it (an error) or store it textOnly.",
             JsonSchemaType.String, MaxLength: 8, Enum: ["skip", "textOnly"]),
+        ["visitorId"] = new("The shopper this answer is for, as the shop names them (opaque, no personal data), recorded with the served list; " +
+            "in DELETE /visitors/{visitorId}, the visitor to erase.", JsonSchemaType.String, MaxLength: 128, Example: "v-7f3a9c"),
+        ["X-Visitor-Id"] = new("The visitorId as a header, for callers that keep it out of URLs (the query parameter wins when both are sent).",
+            JsonSchemaType.String, MaxLength: 128),
         ["Idempotency-Key"] = new("Any string unique to this upload: posting the same body again under it returns the same job (and resumes it if it failed).",
             JsonSchemaType.String, MaxLength: 200),
     };

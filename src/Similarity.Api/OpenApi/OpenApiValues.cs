@@ -35,6 +35,8 @@ internal static class OpenApiValues
         (_, "rankedBy") => RankedBy,
         ("SimilarExamplesResponse", "strategy") => Strategies,
         ("HealthResponse" or "HealthEntry", "status") => HealthStatuses,
+        ("EventRequest", "type") => Feedback.EventTypes.All,
+        ("EventOutcome", "outcome") => [Feedback.EventOutcome.Stored, Feedback.EventOutcome.Duplicate, Feedback.EventOutcome.Rejected],
         _ => null,
     };
 
@@ -55,6 +57,14 @@ internal static class OpenApiValues
         ("ImportError", "reason") => "price: '12,50' is not a price (a dot before the decimals).",
         ("ImportError", "columns") => "price",
         ("ModelSetInfo", "name") => "clipart",
+        ("EventRequest" or "EventOutcome", "eventId") => "e-0001",
+        (_, "visitorId") => "v-7f3a9c",
+        ("EventRequest", "sessionId") => "s-12",
+        ("EventRequest", "sourceSku") => OtherDemoSku,
+        ("EventRequest", "requestId") => "0193a5c2-7d4e-7b21-9c3f-2a1b0c9d8e7f",
+        ("EventRequest", "position") => 2,
+        ("EventRequest", "timestamp") => "2026-12-06T10:15:00Z",
+        ("EventRequest", "quantity") => 1,
         ("HealthEntry", "data") => new JsonObject { ["items"] = 3000 },
         ("HealthResponse", "entries") => new JsonObject
         {

@@ -57,16 +57,25 @@ public static class SimilarApi
     /// Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>; and where they came
     /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (an index search).
     /// </summary>
-    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch);
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch)
+    {
+        /// <summary>This answer's id (a UUIDv7, also in <c>X-Request-Id</c>): events about its results name it.</summary>
+        public Guid RequestId { get; init; }
+    }
 
     public sealed record SimilarBatchRequest(string[]? Skus);
 
-    public sealed record SimilarBatchResponse(string RankedBy, IReadOnlyList<BatchEntry> Items);
+    public sealed record SimilarBatchResponse(string RankedBy, IReadOnlyList<BatchEntry> Items)
+    {
+        /// <summary>This answer's id (a UUIDv7, also in <c>X-Request-Id</c>), shared by its SKUs' lists.</summary>
+        public Guid RequestId { get; init; }
+    }
 
     public const int MaxBatch = 100;
 
     static async Task<Results<Ok<SimilarBatchResponse>, ValidationProblem>> BatchAsync(
-        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, ModelSets models, IOptions<FeedbackOptions> feedback, CancellationToken ct)
+        [AsParameters] SimilarQuery query, SimilarBatchRequest? body, SimilarSearch search, ModelSets models, IOptions<FeedbackOptions> feedback,
+        ServedLog served, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate(feedback.Value.Blend);
         var skus = body?.Skus ?? [];
@@ -80,7 +89,9 @@ public static class SimilarApi
             return TypedResults.ValidationProblem(criteria.Errors);
         using var _ = await models.ReadLockAsync(ct);
         var answers = await search.SearchManyAsync(skus, criteria.Value!, ct);
-        return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", [.. answers.Select(EntryOf)]));
+        var requestId = Serve(http, served, "batch", query.Visitor, models.Live.Fingerprint,
+            [.. answers.Where(a => a.State == QueryItemState.Current).Select(a => (a.Sku, a.Results))]);
+        return TypedResults.Ok(new SimilarBatchResponse(criteria.Value!.ImageWeight is null ? "fused" : "weighted", [.. answers.Select(EntryOf)]) { RequestId = requestId });
     }
 
     /// <summary>A batch SKU's entry: 200 with its results, 404 (no such item) or 409 (another model set's) with why.</summary>
@@ -94,7 +105,7 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving, HttpContext http, CancellationToken ct)
+        IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving, ServedLog served, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate(feedback.Value.Blend);
         if (!Sku.IsValid(sku))
@@ -124,10 +135,11 @@ public static class SimilarApi
         }
         // On an experiment's share of answers, both of its sides rank the item and the page interleaves them; the
         // position-bias swap stays out of those, whose teams are credited by position.
-        var requestId = Guid.CreateVersion7();
-        var interleaved = await interleaving.TryAsync(request, requestId, http.Request.Headers["X-Visitor-Id"].FirstOrDefault(), ct);
+        var requestId = ServedLog.NewRequestId();
+        var interleaved = await interleaving.TryAsync(request, requestId, query.Visitor, ct);
         results = interleaved is not null ? interleaved.Results : exploration.Explore(http, results, r => !r.Pinned);
-        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
+        Serve(http, served, "similar", query.Visitor, pipeline.Fingerprint, [(sku, results)], requestId, interleaved);
+        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source) { RequestId = requestId });
     }
 
     public const int MaxExamples = 20;
@@ -135,10 +147,15 @@ public static class SimilarApi
     public sealed record SimilarExamplesRequest(string[]? Positive, string[]? Negative, Dictionary<string, double>? Weights, string? Strategy);
 
     /// <summary>The answer to several examples: how they were combined, which had no item, and the results.</summary>
-    public sealed record SimilarExamplesResponse(string Strategy, string RankedBy, IReadOnlyList<string> Missing, IReadOnlyList<SimilarResult> Results);
+    public sealed record SimilarExamplesResponse(string Strategy, string RankedBy, IReadOnlyList<string> Missing, IReadOnlyList<SimilarResult> Results)
+    {
+        /// <summary>This answer's id (a UUIDv7, also in <c>X-Request-Id</c>): events about its results name it.</summary>
+        public Guid RequestId { get; init; }
+    }
 
     static async Task<Results<Ok<SimilarExamplesResponse>, ProblemHttpResult, ValidationProblem>> ExamplesAsync(
-        [AsParameters] SimilarQuery query, SimilarExamplesRequest? body, SimilarSearch search, ModelSets models, CancellationToken ct)
+        [AsParameters] SimilarQuery query, SimilarExamplesRequest? body, SimilarSearch search, ModelSets models, ServedLog served,
+        HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate();
         var errors = criteria.Errors;
@@ -178,8 +195,9 @@ public static class SimilarApi
         if (results is null)
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such items.",
                 detail: $"None of the positive examples is an item: {string.Join(", ", positive)}.");
+        var requestId = Serve(http, served, "examples", query.Visitor, pipeline.Fingerprint, [(positive.Length == 1 ? positive[0] : null, results)]);
         return TypedResults.Ok(new SimilarExamplesResponse(strategy == ExampleStrategy.Average ? "average" : "bestScore",
-            criteria.Value!.ImageWeight is null ? "fused" : "weighted", items.Missing, results));
+            criteria.Value!.ImageWeight is null ? "fused" : "weighted", items.Missing, results) { RequestId = requestId });
     }
 
     /// <summary>404 for a missing item; 409 for one whose vectors another model set made: its cosines would compare two spaces.</summary>
@@ -194,7 +212,7 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
         [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, ModelSets models,
-        IOptions<InputLimits> limits, CancellationToken ct)
+        IOptions<InputLimits> limits, ServedLog served, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate();
         if (FieldRules.TextProblem("text", text, limits.Value.MaxTextCharacters) is { } textProblem)
@@ -214,7 +232,31 @@ public static class SimilarApi
         VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
         var request = SearchRequest.ForVectors(fusion, criteria.Value!);
         var results = await search.SearchAsync(request, ct);
-        return TypedResults.Ok(new SimilarResponse(null, request.Weighted ? "weighted" : "fused", results));
+        var requestId = Serve(http, served, "search", query.Visitor, models.Live.Fingerprint, [(null, results)]);
+        return TypedResults.Ok(new SimilarResponse(null, request.Weighted ? "weighted" : "fused", results) { RequestId = requestId });
+    }
+
+    public const string RequestIdHeader = "X-Request-Id";
+
+    /// <summary>
+    /// Names the answer (its request id, new unless given, also in <see cref="RequestIdHeader"/>) and, when the served log samples this
+    /// request, records each of its lists under that id (a batch: one per SKU answered) with its experiment and explored
+    /// swap if any; never waits for the record.
+    /// </summary>
+    static Guid Serve(HttpContext http, ServedLog served, string endpoint, string? visitor, string fingerprint,
+        IReadOnlyList<(string? QuerySku, IReadOnlyList<SimilarResult> Results)> lists, Guid? id = null, InterleavedAnswer? interleaved = null)
+    {
+        var requestId = id ?? ServedLog.NewRequestId();
+        http.Response.Headers[RequestIdHeader] = requestId.ToString();
+        if (!served.Samples())
+            return requestId;
+        var now = DateTimeOffset.UtcNow;
+        var explored = Exploration.ExploredAt(http);
+        foreach (var (querySku, results) in lists)
+            served.Record(new ServedList(requestId, now, endpoint, querySku, visitor, fingerprint,
+                interleaved?.Experiment, interleaved is null ? null : InterleavedAnswer.Arm, interleaved?.Teams, explored,
+                [.. results.Select(r => r.Sku)], [.. results.Select(r => (float)(r.WeightedScore ?? r.Score))]));
+        return requestId;
     }
 
     /// <summary>Sets the ETag and Cache-Control headers of the answer; returns the ETag.</summary>

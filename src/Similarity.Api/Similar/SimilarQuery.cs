@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Similarity.Catalog;
+using Similarity.Feedback;
 using Similarity.Hosting;
 
 namespace Similarity.Similar;
@@ -63,8 +64,13 @@ public sealed record SimilarQuery(
     [FromQuery(Name = "maxPerBrand")] int? MaxPerBrand = null,
     [FromQuery(Name = "boostAvailable")] double? BoostAvailable = null,
     [FromQuery(Name = "fallback")] string? Fallback = null,
-    [FromQuery(Name = "blend")] double? Blend = null)
+    [FromQuery(Name = "blend")] double? Blend = null,
+    [FromQuery(Name = "visitorId")] string? VisitorId = null,
+    [FromHeader(Name = VisitorIds.HeaderName)] string? VisitorHeader = null)
 {
+    /// <summary>The visitor the caller named (the query parameter, else the header), recorded with the served list.</summary>
+    public string? Visitor => VisitorId ?? VisitorHeader;
+
     public const int DefaultK = 10, MaxK = 100, MaxExcluded = 100;
     public const double MaxBlend = 10;
 
@@ -131,6 +137,8 @@ public sealed record SimilarQuery(
             Error("blend", "blend applies to an item's page: GET /similar/{sku} and POST /similar/batch.");
         else if (Blend is { } b && (!double.IsFinite(b) || b is < 0 or > MaxBlend))
             Error("blend", $"blend must be between 0 (content alone) and {MaxBlend}.");
+        if (VisitorIds.Problem("visitorId", Visitor) is { } visitor)
+            Error("visitorId", visitor);
         if (errors.Count > 0)
             return Validated<SearchCriteria>.Invalid(errors);
         var filter = new SearchFilter(Blank(Category), Blank(Brand), PriceMin, PriceMax, Available, excluded);

@@ -80,7 +80,7 @@ public sealed class InterleavedSimilarTests(InterleavingCatalog app) : IClassFix
         Assert.Equal(plain, await SkusAsync(client, "?k=10"));
     }
 
-    [Fact(Skip = "The served log (ServedLog, the requestId and X-Request-Id) is built beside this branch: enable when both are merged.")]
+    [Fact]
     public async Task The_served_row_of_an_interleaved_answer_names_the_experiment_and_a_team_per_position()
     {
         var admin = app.CreateAdminClient();
