@@ -72,6 +72,23 @@ public sealed record DayPartitions(string Table, string Column)
         }
     }
 
+    /// <summary>
+    /// Runs a write into a partitioned table, once more if it lost a race with a pass: a row routed to the default
+    /// partition while the pass attached that day's partition fails (23514) once the attach commits; written again, it
+    /// goes to the new partition. The write must be one transaction, so the failed try left nothing behind.
+    /// </summary>
+    public static async Task<T> WriteAsync<T>(Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CheckViolation && ex.TableName?.EndsWith("_default", StringComparison.Ordinal) == true)
+        {
+            return await write();
+        }
+    }
+
     public async Task DropAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateOnly day, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand($"DROP TABLE {NameOf(day)}", connection, transaction);

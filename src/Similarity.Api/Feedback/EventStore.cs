@@ -62,10 +62,11 @@ public sealed class EventStore(NpgsqlDataSource dataSource)
         RETURNING visitor_id
         """;
 
-    public async Task<StoredBatch> StoreAsync(IReadOnlyList<FeedbackEvent> events, int botEventsPerMinute, CancellationToken ct)
+    public Task<StoredBatch> StoreAsync(IReadOnlyList<FeedbackEvent> events, int botEventsPerMinute, CancellationToken ct) =>
+        events.Count == 0 ? Task.FromResult(new StoredBatch([], [])) : DayPartitions.WriteAsync(() => StoreOnceAsync(events, botEventsPerMinute, ct));
+
+    async Task<StoredBatch> StoreOnceAsync(IReadOnlyList<FeedbackEvent> events, int botEventsPerMinute, CancellationToken ct)
     {
-        if (events.Count == 0)
-            return new([], []);
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(Insert(events));
         batch.BatchCommands.Add(new NpgsqlBatchCommand(FlagBotsSql)

@@ -27,6 +27,23 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
     volatile string? _lastFailure;
     volatile bool _stopped;
 
+    /// <summary>
+    /// The first pass before the service takes requests: a write routed to the default partition while a pass attaches
+    /// its day would have to be written again. A failure is logged and left to the loop.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunOnceAsync(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPassFailed(ex);
+        }
+        await base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -78,7 +95,10 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
         foreach (var (table, retention) in new[] { (DayPartitions.Served, o.ServedRetentionDays), (DayPartitions.Events, o.EventRetentionDays) })
         {
             var existing = await table.ExistingAsync(connection, transaction, ct);
-            var wanted = Enumerable.Range(0, o.PartitionDaysAhead + 1).Select(today.AddDays)
+            // Events are accepted from EventReading.MaxAge ago: their days have partitions too, so a row lands in the
+            // default partition only when the duty was down.
+            var back = table == DayPartitions.Events ? (int)Math.Ceiling(EventReading.MaxAge.TotalDays) : 0;
+            var wanted = Enumerable.Range(-back, back + o.PartitionDaysAhead + 1).Select(today.AddDays)
                 .Concat(await table.StrandedAsync(connection, transaction, ct)).Distinct().Order();
             foreach (var day in wanted.Where(day => !existing.Contains(day)))
             {

@@ -58,7 +58,9 @@ public sealed partial class ServedLogWriter(NpgsqlDataSource dataSource, ServedL
         }
     }
 
-    async Task WriteAsync(List<ServedList> batch, CancellationToken ct)
+    Task WriteAsync(List<ServedList> batch, CancellationToken ct) => DayPartitions.WriteAsync(() => CopyAsync(batch, ct));
+
+    async Task<int> CopyAsync(List<ServedList> batch, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var writer = await connection.BeginBinaryImportAsync(Copy, ct);
@@ -81,7 +83,7 @@ public sealed partial class ServedLogWriter(NpgsqlDataSource dataSource, ServedL
             await writer.WriteAsync(list.Skus, NpgsqlDbType.Array | NpgsqlDbType.Text, ct);
             await writer.WriteAsync(list.Scores, NpgsqlDbType.Array | NpgsqlDbType.Real, ct);
         }
-        await writer.CompleteAsync(ct);
+        return (int)await writer.CompleteAsync(ct);
     }
 
     static Task WriteTextAsync(NpgsqlBinaryImporter writer, string? value, CancellationToken ct) =>

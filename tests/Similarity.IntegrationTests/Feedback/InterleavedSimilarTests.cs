@@ -13,6 +13,12 @@ public sealed class InterleavingCatalog : SimilarityApp
     public const string Query = "il-00";
     static readonly string[] Words = ["red", "blue", "green", "cotton", "wool", "leather", "soft", "classic", "modern", "vintage", "mug", "lamp"];
 
+    /// <summary>
+    /// No neighbour lists: every answer comes from the index, so a plain page before and after an experiment is the
+    /// same page (one answered from a list the worker finished in between could differ in its tail).
+    /// </summary>
+    protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Search:ListSize", "0")];
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
