@@ -43,12 +43,13 @@ public static class SimilarApi
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
-            .WithDescription("Multipart `text` and/or `image`. With one modality, imageWeight/textWeight re-rank by how well items' pictures " +
+            .WithDescription("Multipart `text` and/or `image`. A text is searched by words and vectors together (`mode`, as GET /search). With one modality, imageWeight/textWeight re-rank by how well items' pictures " +
                 "(or texts) match it: text → image search is text with imageWeight=1&textWeight=0.")
             .DisableAntiforgery()
             .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        app.MapSearchApi();
         return app;
     }
 
@@ -56,7 +57,9 @@ public static class SimilarApi
     /// Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>; and where they came
     /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (an index search).
     /// </summary>
-    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch);
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        IReadOnlyList<TypoCorrection>? Corrections = null);
 
     public sealed record SimilarBatchRequest(string[]? Skus);
 
@@ -92,10 +95,11 @@ public static class SimilarApi
     };
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
-        string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        HttpContext http, CancellationToken ct)
+        string sku, [AsParameters] SimilarQuery query, [AsParameters] HybridQuery hybrid, SimilarSearch search, HybridSearch hybridSearch,
+        ModelSets models, IOptions<SearchOptions> options, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate();
+        var choice = hybrid.Validate(criteria.Errors, RetrievalMode.Vector, options.Value.LexicalWeight);
         if (!Sku.IsValid(sku))
             criteria.Errors["sku"] = [$"The SKU must be {Sku.Rule}."];
         if (criteria.Errors.Count > 0)
@@ -114,14 +118,16 @@ public static class SimilarApi
         if (item is not null && http.Request.IfNoneMatchHas(SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
-        var (searched, results, source) = await search.SearchAsync(request, withQueryItem: item is null, ct);
+        var (searched, results, source) = choice!.Mode == RetrievalMode.Vector
+            ? await search.SearchAsync(request, withQueryItem: item is null, ct)
+            : await hybridSearch.SearchAsync(request, query: null, choice, withQueryItem: item is null, ct);
         if (item is null)
         {
             if (Refusal(sku, searched!, pipeline) is { } refused)
                 return refused;
             SetCacheHeaders(http, searched!.Revision, pipeline.Fingerprint, options.Value);
         }
-        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source));
+        return TypedResults.Ok(new SimilarResponse(sku, choice.RankedBy(request.Weighted), results, source));
     }
 
     public const int MaxExamples = 20;
@@ -187,10 +193,13 @@ public static class SimilarApi
     };
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
-        [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, ModelSets models,
-        IOptions<InputLimits> limits, CancellationToken ct)
+        [AsParameters] SimilarQuery query, [AsParameters] HybridQuery hybrid, IFormFile? image, [FromForm] string? text, SimilarSearch search,
+        HybridSearch hybridSearch, ModelSets models, IOptions<InputLimits> limits, IOptions<SearchOptions> options, CancellationToken ct)
     {
         var criteria = query.Validate();
+        var choice = hybrid.Validate(criteria.Errors, SearchApi.DefaultTextMode(options.Value), options.Value.LexicalWeight);
+        if (choice?.Mode == RetrievalMode.Lexical && string.IsNullOrWhiteSpace(text))
+            criteria.Errors["mode"] = ["mode=lexical searches a text's words: send a text."];
         if (FieldRules.TextProblem("text", text, limits.Value.MaxTextCharacters) is { } textProblem)
             criteria.Errors["text"] = [textProblem];
         if (criteria.Value?.Fallback == true)
@@ -199,20 +208,13 @@ public static class SimilarApi
             return TypedResults.ValidationProblem(criteria.Errors);
 
         var bytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
-        // Embedded before the read lock, so a switch never waits for a model run; again, in the rare case one came between.
-        var embeddedBy = models.Live;
-        var fusion = (await embeddedBy.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
-        using var _ = await models.ReadLockAsync(ct);
-        if (models.Live != embeddedBy)
-            fusion = (await models.Live.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
-        VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
-        var request = SearchRequest.ForVectors(fusion, criteria.Value!);
-        var results = await search.SearchAsync(request, ct);
-        return TypedResults.Ok(new SimilarResponse(null, request.Weighted ? "weighted" : "fused", results));
+        var words = string.IsNullOrWhiteSpace(text) || choice!.Mode == RetrievalMode.Vector
+            ? LexicalQuery.From([]) : (await hybridSearch.ReadWordsAsync(text, ct)).Query;
+        return TypedResults.Ok(await SearchApi.AnswerAsync(text, bytes, criteria.Value!, choice!, words, search, hybridSearch, models, ct));
     }
 
     /// <summary>Sets the ETag and Cache-Control headers of the answer; returns the ETag.</summary>
-    static string SetCacheHeaders(HttpContext http, long revision, string fingerprint, SearchOptions options)
+    internal static string SetCacheHeaders(HttpContext http, long revision, string fingerprint, SearchOptions options)
     {
         var etag = ETagOf(revision, fingerprint, http.Request);
         http.Response.Headers.ETag = etag;
