@@ -17,6 +17,7 @@ public static class BenchMain
                 ["encoders", .. var rest] => await EncoderBenchmark.RunAsync(BenchArgs.Parse(["--manifest", "models/full/manifest.json", "--images", BenchPlace.Clipart, .. rest])),
                 ["images", .. var rest] => ImageDecodeBenchmark.Run(["--images", BenchPlace.Clipart, .. rest]),
                 ["similar", .. var rest] => await SimilarRun.RunAsync(rest),
+                ["search", .. var rest] => await SearchRun.RunAsync(rest),
                 ["import", .. var rest] when rest.Contains("--source") => await ImportRun.ByUrlAsync(rest),
                 ["import", .. var rest] => await ImportRun.RunAsync(rest),
                 ["upload", .. var rest] => await UploadRun.RunAsync(rest),
@@ -50,10 +51,11 @@ public static class BenchMain
     static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [options]
+            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|isolation|pages|models [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S]
+                   search    [--items N] [--seconds S] [--warmup S] [--rounds N]
                    import    [--items N] [--flat-rows N] [--seconds S] [--set NAME] | --source url [--items N]
                    upload    [--rows N]
                    isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]

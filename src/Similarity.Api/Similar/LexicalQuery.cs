@@ -21,8 +21,11 @@ public sealed record LexicalQuery(IReadOnlyList<string> Words, IReadOnlyList<Typ
             [.. list.Where(w => w.Correction is not null).Select(w => new TypoCorrection(w.Word, w.Correction!))]);
     }
 
-    /// <summary>Each word as a tsquery literal, so no character of it is read as an operator.</summary>
-    public IReadOnlyList<string> Literals => [.. Words.Select(Literal)];
+    /// <summary>Words at least this long also match the catalog words they begin ("flag" finds "flags"), as a search box's typing does.</summary>
+    public const int PrefixLength = 4;
+
+    /// <summary>Each word as a tsquery literal, so no character of it is read as an operator; a prefix match from <see cref="PrefixLength"/> letters.</summary>
+    public IReadOnlyList<string> Literals => [.. Words.Select(w => Literal(w) + (w.Length >= PrefixLength ? ":*" : ""))];
 
     public static string Literal(string word) => "'" + word.Replace("\\", @"\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";
 

@@ -29,14 +29,17 @@ public static class LexicalSql
     {
         var p = new SimilarSql.Parameters();
         return p.Statement($"""
-            SELECT u.lexeme AS word, v.word IS NOT NULL AS known, c.word AS correction
+            SELECT u.lexeme AS word, k.known, c.word AS correction
             FROM unnest(to_tsvector('simple', public.unaccent({p.Add("text", text)}))) u
             CROSS JOIN LATERAL (SELECT CASE WHEN length(u.lexeme) >= {p.Add("two_typos", twoTypos)} THEN 2
                                             WHEN length(u.lexeme) >= {p.Add("one_typo", oneTypo)} THEN 1 ELSE 0 END AS edits) b
-            LEFT JOIN lexical_words v ON v.word = u.lexeme
+            -- Known: a catalog word, or the start of one for a word the search matches as a prefix (the trigram index serves the LIKE).
+            CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = u.lexeme
+                OR (length(u.lexeme) >= {p.Add("prefix_length", LexicalQuery.PrefixLength)}
+                    AND w.word LIKE replace(replace(replace(u.lexeme, '', '\'), '%', '\%'), '_', '\_') || '%')) AS known) k
             LEFT JOIN LATERAL (
                 SELECT w.word FROM lexical_words w
-                WHERE v.word IS NULL AND b.edits > 0 AND w.word % u.lexeme AND levenshtein_less_equal(w.word, u.lexeme, b.edits) <= b.edits
+                WHERE NOT k.known AND b.edits > 0 AND w.word % u.lexeme AND levenshtein_less_equal(w.word, u.lexeme, b.edits) <= b.edits
                 ORDER BY levenshtein(w.word, u.lexeme), w.items DESC, w.word
                 LIMIT 1) c ON true
             ORDER BY u.positions[1]

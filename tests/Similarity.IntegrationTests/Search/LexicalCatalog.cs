@@ -15,7 +15,7 @@ public class LexicalCatalog : SimilarityApp
         new("apple-1", "Red apple", "fruit", "orchard", 2m),
         new("apple-2", "Green apples in a basket", "fruit", "orchard", 5m, Description: "A basket of crisp apples"),
         new("pie-1", "Apple pie", "bakery", "granny", 9m, Available: false),
-        new("flag-1", "Flag of France", "flags", "vexil", 12m),
+        new("flag-1", "Flag of France", "banners", "vexil", 12m),
         new("flags-2", "Flags of the world", "flags", "vexil", 30m),
         new("cafe-1", "Café crème mug", "mugs", "paris", 8m, Description: "A mug for the café au lait"),
         new("guitar-1", "Acoustic guitar", "music", "fender", 300m, Attributes: """{"strings": "nylon"}"""),

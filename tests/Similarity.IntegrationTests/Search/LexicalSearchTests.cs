@@ -26,7 +26,7 @@ public sealed class LexicalSearchTests(LexicalCatalog catalog) : IClassFixture<L
         var answer = await catalog.SearchAsync("q=aple&mode=lexical");
         var correction = Assert.Single(answer.Corrections!);
         Assert.Equal(("aple", "apple"), (correction.Word, correction.Correction));
-        Assert.Equal(["apple-1", "pie-1"], Skus(answer).Order());
+        Assert.Equal(["apple-1", "apple-2", "pie-1"], Skus(answer).Order()); // apple-2 says "apples": a prefix match
         Assert.All(answer.Results, r => Assert.Equal(["apple"], r.Matched));
     }
 
@@ -53,9 +53,14 @@ public sealed class LexicalSearchTests(LexicalCatalog catalog) : IClassFixture<L
     }
 
     [Fact]
-    public async Task The_simple_configuration_does_not_stem()
+    public async Task The_simple_configuration_matches_prefixes_but_does_not_stem()
     {
-        Assert.Equal(["flag-1"], Skus(await catalog.SearchAsync("q=flag&mode=lexical")));
+        Assert.Equal(["flag-1", "flags-2"], Skus(await catalog.SearchAsync("q=flag&mode=lexical")).Order());
+        Assert.Equal(["flags-2"], Skus(await catalog.SearchAsync("q=flags&mode=lexical")));
+        // "guita" begins a catalog word: it is searched as typed, not corrected.
+        var prefix = await catalog.SearchAsync("q=guita&mode=lexical");
+        Assert.Empty(prefix.Corrections!);
+        Assert.Equal(["guitar-1", "guitar-2"], Skus(prefix).Order());
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public sealed class HybridFusionTests
     {
         var query = LexicalQuery.From([new("red", true, null), new("aple", false, "apple"), new("zzz", false, null)]);
         Assert.Equal(["red", "apple", "zzz"], query.Words);
+        Assert.Equal(["'red'", "'apple':*", "'zzz'"], query.Literals); // prefixes from four letters
         Assert.Equal([new TypoCorrection("aple", "apple")], query.Corrections);
         Assert.Equal("Red apple pie, apple", query.Corrected("Red Aple pie, aple"));
         Assert.Equal("Red Maple", query.Corrected("Red Maple")); // whole words only

@@ -22,10 +22,15 @@ CREATE FUNCTION lexical_attribute_text(attributes jsonb) RETURNS text LANGUAGE s
     SELECT coalesce(string_agg(value, ' '), '') FROM jsonb_each_text(CASE WHEN jsonb_typeof(attributes) = 'object' THEN attributes ELSE '{}' END)
 $$;
 
+-- A category path's words: "signs_and_symbols/flags/europe" would otherwise be read as one file-path token.
+CREATE FUNCTION lexical_path_words(category text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT translate(category, '/_', '  ')
+$$;
+
 CREATE FUNCTION lexical_document(config regconfig, title text, brand text, category text, description text, attributes jsonb)
 RETURNS tsvector LANGUAGE sql STABLE AS $$
     SELECT setweight(to_tsvector(config, public.unaccent(coalesce(title, ''))), 'A')
-        || setweight(to_tsvector(config, public.unaccent(concat_ws(' ', brand, category))), 'B')
+        || setweight(to_tsvector(config, public.unaccent(concat_ws(' ', brand, lexical_path_words(category)))), 'B')
         || setweight(to_tsvector(config, public.unaccent(coalesce(description, ''))), 'C')
         || setweight(to_tsvector(config, public.unaccent(lexical_attribute_text(attributes))), 'D')
 $$;
@@ -34,7 +39,7 @@ $$;
 -- a query's words before the configuration stems them).
 CREATE FUNCTION lexical_words_of(title text, brand text, category text, description text, attributes jsonb)
 RETURNS text[] LANGUAGE sql STABLE AS $$
-    SELECT tsvector_to_array(to_tsvector('simple', public.unaccent(concat_ws(' ', title, brand, category, description, lexical_attribute_text(attributes)))))
+    SELECT tsvector_to_array(to_tsvector('simple', public.unaccent(concat_ws(' ', title, brand, lexical_path_words(category), description, lexical_attribute_text(attributes)))))
 $$;
 
 -- The default is for copies of the table's shape (imports' staging table, LIKE items): the trigger fills the real rows.
