@@ -32,6 +32,12 @@ public class LexicalCatalog : SimilarityApp
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
+        await SeedAsync();
+    }
+
+    /// <summary>Puts the catalog's items.</summary>
+    protected virtual async Task SeedAsync()
+    {
         var client = CreateAdminClient();
         foreach (var item in Items)
             await client.PutItemAsync(item);
