@@ -306,13 +306,13 @@ cmd_bench() {
     encoders) ensure_models full
       if [ "${1:-}" = --compare ] && [ "${3:-}" = models/full-int8 ]; then quantize_models models/full models/full-int8 --if-changed; fi ;;
     images) ;;
-    similar|models) db_start; ensure_models; ensure_models full ;;
+    similar|search|models) db_start; ensure_models; ensure_models full ;;
     import) db_start; ensure_models; ensure_models full ;;
     upload|isolation|events) db_start; ensure_models ;;
     pages) db_start; ensure_apt_packages chromium ;;
     quality) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
     feedback) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models|events|feedback [--seconds N] [--items N] [--rows N]" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|isolation|pages|models|events|feedback [--seconds N] [--items N] [--rows N]" ;;
   esac
   ensure_apt_packages openclipart-png
   run_bench "$what" "$@"
@@ -381,6 +381,7 @@ usage: ./similarity.sh COMMAND
   bench images        decode+resize: NetVips vs SkiaSharp (BenchmarkDotNet)
   bench similar       /similar under load on a seeded catalog (--items N, default 100000; --warmup S, --rounds N, --seconds S, --stream S; --served-log off: no served list recorded): both paths vs plain pgvector, recall@10
   bench events        POST /events: 1 000-event batches on --connections C (default 4) for --seconds S: p95 per batch, events/s
+  bench search        GET /search under load on the same seeded catalog (--items N, --warmup S, --rounds N, --seconds S): hybrid vs vector-only throughput, p99 at half peak
   bench import        catalog import end to end vs the bare encoders (--items N, default 5000; --set full-int8 for the INT8 twin); memory at N and 10×N rows;
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after

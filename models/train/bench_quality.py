@@ -20,7 +20,10 @@ import os
 import shutil
 import sys
 import time
+import random
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 import zipfile
@@ -37,7 +40,15 @@ RANKINGS = {  # name → query string of /similar that produces it
     "image": "&imageWeight=1&textWeight=0",
     "text": "&imageWeight=0&textWeight=1",
     "concatenation": "&imageWeight=1&textWeight=1",  # the cosine of two concatenated unit vectors is the mean of the two cosines
+    "lexical": "&mode=lexical",  # the item's own title, brand and category terms against the lexical index
+    "hybrid": "&mode=hybrid",  # those terms and the fused vector, fused by reciprocal rank
+    "hybrid_image": "&mode=hybrid&imageWeight=1&textWeight=0",
+    "hybrid_text": "&mode=hybrid&imageWeight=0&textWeight=1",
 }
+# Rankings measured for the trained set only (the other sets answer the vector rankings).
+LEXICAL_RANKINGS = ("lexical", "hybrid", "hybrid_image", "hybrid_text")
+TEXT_MODES = ("vector", "lexical", "hybrid")  # GET /search?mode=… for the text queries
+TEXT_QUERY_SEED = 20261206  # which keywords make a query and where each misspelling falls
 
 
 # ---------------------------------------------------------------- prepare
@@ -110,6 +121,42 @@ def prepare(work, clipart):
     print(f"{work}: {len(drawings)} test drawings, {len(rows)} near-duplicates, mean-fusion set")
 
 
+# ---------------------------------------------------------------- text queries
+
+
+def misspell(text, rng):
+    """One edit (a letter dropped, doubled or replaced) in one word of 4 letters or more; None when none is that long."""
+    words = [m for m in re.finditer(r"[a-z]{4,}", text.lower())]
+    if not words:
+        return None
+    word = rng.choice(words)
+    at = word.start() + rng.randrange(1, len(word.group()))  # never the first letter, as a shopper rarely mistypes it
+    edit = rng.choice(("drop", "double", "replace"))
+    letter = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != text[at].lower()])
+    edited = text[:at] + ("" if edit == "drop" else text[at] * 2 if edit == "double" else letter) + text[at + 1:]
+    return edited
+
+
+def text_queries(drawings):
+    """Each test drawing's title and one or two of its keywords as queries, and a misspelled copy of each (seeded);
+    relevant: the drawing's folder, the drawing itself excluded."""
+    rng = random.Random(TEXT_QUERY_SEED)
+    queries = []
+    for d in drawings:
+        keywords = sorted(data.keyword_words(d))
+        texts = [("title", d.title)]
+        if keywords:
+            texts.append(("keywords", " ".join(rng.sample(keywords, min(len(keywords), rng.choice((1, 2)))))))
+        for kind, text in texts:
+            if not text.strip():
+                continue
+            queries.append({"id": f"{d.sku}/{kind}", "sku": d.sku, "kind": kind, "typo": False, "q": text})
+            wrong = misspell(text, rng)
+            if wrong is not None:
+                queries.append({"id": f"{d.sku}/{kind}/typo", "sku": d.sku, "kind": kind, "typo": True, "q": wrong})
+    return queries
+
+
 # ---------------------------------------------------------------- measure
 
 
@@ -157,13 +204,21 @@ def measure(work, name, url):
     started = time.time()
     import_catalog(url, os.path.join(work, "catalog.csv"), os.path.join(work, "images.zip"))
     result = {"set": name, "import_seconds": round(time.time() - started, 1), "rankings": {}, "text_to_image": {}, "near_duplicates": {}}
-    for ranking, query in RANKINGS.items():
+    rankings = {r: q for r, q in RANKINGS.items() if name == "clipart" or r not in LEXICAL_RANKINGS}
+    for ranking, query in rankings.items():
         result["rankings"][ranking] = {d.sku: similar(url, d.sku, query) for d in drawings}
-    # Text → image: a drawing's text as the query, items ranked by how well their image matches it.
-    for d in drawings:
-        body, content_type = multipart({"text": d.text}, {})
-        answer = request(f"{url}/search?k=10&imageWeight=1&textWeight=0", "POST", body, {"Content-Type": content_type})
-        result["text_to_image"][d.sku] = [r["sku"] for r in answer["results"]]
+    # Text → image: a drawing's text as the query, items ranked by how well their image matches it (mode=vector: as
+    # before hybrid search; hybrid: the words of the text too).
+    for mode in ("vector", "hybrid") if name == "clipart" else ("vector",):
+        key = "text_to_image" if mode == "vector" else "text_to_image_hybrid"
+        for d in drawings:
+            body, content_type = multipart({"text": d.text}, {})
+            answer = request(f"{url}/search?k=10&imageWeight=1&textWeight=0&mode={mode}", "POST", body, {"Content-Type": content_type})
+            result.setdefault(key, {})[d.sku] = [r["sku"] for r in answer["results"]]
+    if name == "clipart":
+        result["text_queries"] = {mode: {q["id"]: [r["sku"] for r in request(
+            f"{url}/search?k=10&mode={mode}&exclude={q['sku']}&q={urllib.parse.quote(q['q'])}")["results"]] for q in text_queries(drawings)}
+            for mode in TEXT_MODES}
     result["image_weights"] = {d.sku: request(f"{url}/items/{d.sku}", headers={"X-Api-Key": ADMIN_KEY})["attention"]["image"] for d in drawings}
 
     import_catalog(url, os.path.join(work, "near-duplicates.csv"), os.path.join(work, "near-duplicates.zip"))
@@ -262,6 +317,11 @@ def table(work):
         add("random towers: image only", u["rankings"]["image"], u["near_duplicates"]["image"], u["text_to_image"])
         add("random towers: text only", u["rankings"]["text"], u["near_duplicates"]["text"])
         add("random towers: fused (equal weights)", u["rankings"]["attention"], u["near_duplicates"]["attention"])
+    if "lexical" in clipart["rankings"]:
+        add("lexical (mode=lexical: the item's title, brand and category terms)", clipart["rankings"]["lexical"], None)
+        add("**hybrid** (mode=hybrid: those terms + fused vector, RRF)", clipart["rankings"]["hybrid"], None, clipart.get("text_to_image_hybrid"))
+        add("hybrid with the image-only vector", clipart["rankings"]["hybrid_image"])
+        add("hybrid with the text-only vector", clipart["rankings"]["hybrid_text"])
     add("TF-IDF cosine over the same texts", tfidf_rankings(drawings))
 
     weights = np.array(list(clipart["image_weights"].values()))
@@ -278,9 +338,40 @@ def table(work):
                  f"median {np.median(weights):.3f}, p75 {np.percentile(weights, 75):.3f}, p95 {np.percentile(weights, 95):.3f}.")
     lines.append(f"Other boilerplate folders: {', '.join(apart)}.")
     lines.append(f"Macro-averaged folders: {', '.join(sorted(evaluated))}.")
+    if "text_queries" in clipart:
+        lines += [""] + text_query_table(clipart["text_queries"], drawings, by_sku, evaluated)
     text = "\n".join(lines)
     open(os.path.join(work, "table.md"), "w").write(text + "\n")
     print(text)
+
+
+def text_query_table(answers, drawings, by_sku, evaluated):
+    """P@10 and MRR of the text queries (relevant: the query drawing's folder), correct and misspelled, per mode."""
+    queries = [q for q in text_queries(drawings) if by_sku[q["sku"]].category in evaluated]
+    header = ["GET /search mode", f"P@10 ({sum(not q['typo'] for q in queries)} queries)", "MRR",
+              f"P@10 misspelled ({sum(q['typo'] for q in queries)})", "MRR misspelled", "misspelled / correct P@10"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for mode in TEXT_MODES:
+        cells = [mode]
+        means = []
+        for typo in (False, True):
+            p10, rr, category_of = {}, {}, {}
+            for q in queries:
+                if q["typo"] != typo:
+                    continue
+                folder = by_sku[q["sku"]].category
+                ranked = [by_sku[r].category for r in answers[mode].get(q["id"], []) if r in by_sku]
+                p10[q["id"]] = metrics.precision_at_k(ranked, {folder})
+                rr[q["id"]] = next((1 / (i + 1) for i, c in enumerate(ranked[:metrics.K]) if c == folder), 0.0)
+                category_of[q["id"]] = folder
+            cells += [interval(p10, category_of), interval(rr, category_of)]
+            means.append(np.mean(list(p10.values())) if p10 else float("nan"))
+        cells.append(f"{means[1] / means[0]:.3f}" if means[0] else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Text queries: each test drawing's title and one or two of its keywords, and each with one edit in one word of 4+ letters "
+                 f"(seed {TEXT_QUERY_SEED}); relevant: the drawing's folder, the drawing itself excluded; macro-averaged over folders.")
+    return lines
 
 
 def main():

@@ -18,6 +18,7 @@ public static class BenchMain
                 ["images", .. var rest] => ImageDecodeBenchmark.Run(["--images", BenchPlace.Clipart, .. rest]),
                 ["similar", .. var rest] => await SimilarRun.RunAsync(rest),
                 ["events", .. var rest] => await EventsBenchmark.RunAsync(rest),
+                ["search", .. var rest] => await SearchRun.RunAsync(rest),
                 ["import", .. var rest] when rest.Contains("--source") => await ImportRun.ByUrlAsync(rest),
                 ["import", .. var rest] => await ImportRun.RunAsync(rest),
                 ["upload", .. var rest] => await UploadRun.RunAsync(rest),
@@ -52,11 +53,13 @@ public static class BenchMain
     static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models|events [options]
+            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|isolation|pages|models|events|feedback [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off]
                    events    [--seconds S] [--warmup S] [--connections C]   (POST /events, 1 000-event batches)
+                   search    [--items N] [--seconds S] [--warmup S] [--rounds N]
+                   feedback  [--days N] [--shoppers N] [--seed N] [--items N] [--tune]   (the closed loop against a shopper simulator)
                    import    [--items N] [--flat-rows N] [--seconds S] [--set NAME] | --source url [--items N]
                    upload    [--rows N]
                    isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]

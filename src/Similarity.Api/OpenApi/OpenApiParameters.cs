@@ -48,6 +48,11 @@ internal sealed class OpenApiParameters : IOperationFilter
             "(those results carry fallback: true); none: leave the page short.", JsonSchemaType.String, MaxLength: 8, Default: "none", Enum: ["none", "category"]),
         ["blend"] = new("An item's page only: the weight of co-engagement in the score (score = content score + blend × co-engagement with the " +
             "query item, 0–1; each result's reasons give the parts). 0 ranks by content alone; by default Similarity:Feedback:Blend.", JsonSchemaType.Number, "0", "10"),
+        ["q"] = new("The text to search for, as a shopper types it: words missing from the catalog are corrected (one edit from 4 letters, two from 8).",
+            JsonSchemaType.String, MaxLength: 20_000, Example: "penguin"),
+        ["mode"] = new("hybrid: the lexical and vector lists fused by reciprocal rank (a text's default); vector: the embedding alone " +
+            "(/similar's default); lexical: the words alone.", JsonSchemaType.String, MaxLength: 7, Enum: ["hybrid", "vector", "lexical"]),
+        ["lexicalWeight"] = new("The lexical list's weight in the fusion (the vector list's is 1 − it).", JsonSchemaType.Number, "0", "1", 0.5),
         ["otherSku"] = new("The other item of the rule: pinned or blocked on sku's page.", JsonSchemaType.String, Pattern: SkuPattern, MaxLength: 64,
             Example: OpenApiValues.OtherDemoSku),
         ["skus"] = new("1 to 100 SKUs, comma-separated; without it, a page of the catalog.", JsonSchemaType.String,

@@ -12,9 +12,12 @@ public sealed record Pin(SimilarResult Result, int Position);
 /// </summary>
 public static class Ranking
 {
-    /// <summary>The score results are ordered by: the weighted score when re-weighted, else the fused cosine, plus the availability boost.</summary>
+    /// <summary>
+    /// The score results are ordered by: the hybrid score of a hybrid or lexical search, else the weighted score when
+    /// re-weighted, else the fused cosine; plus the availability boost.
+    /// </summary>
     public static double Relevance(SimilarResult result, RankingOptions ranking) =>
-        (result.WeightedScore ?? result.Score) + (result.Available ? ranking.BoostAvailable : 0);
+        (result.HybridScore ?? result.WeightedScore ?? result.Score) + (result.Available ? ranking.BoostAvailable : 0);
 
     /// <summary>
     /// Picks up to <paramref name="k"/> results: from <paramref name="candidates"/> greedily by

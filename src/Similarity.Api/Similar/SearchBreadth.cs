@@ -9,12 +9,12 @@ namespace Similarity.Similar;
 /// </summary>
 public static class SearchBreadth
 {
-    public const string Sql = "SELECT set_config('hnsw.ef_search', @ef_search, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)";
+    /// <summary>pgvector's largest <c>hnsw.ef_search</c>: a search wanting more candidates gets this many, then an exact scan if short.</summary>
+    public const int Max = 1000;
 
-    /// <summary>pgvector's upper bound of <c>hnsw.ef_search</c>; a search that wants more candidates gets them from the iterative scan.</summary>
-    public const int MaxEfSearch = 1000;
+    public const string Sql = "SELECT set_config('hnsw.ef_search', @ef_search, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)";
 
     /// <summary>The settings as the first command of a batch whose searches look at least <paramref name="breadth"/> far.</summary>
     public static NpgsqlBatchCommand Command(int breadth) =>
-        new(Sql) { Parameters = { new("ef_search", Math.Min(breadth, MaxEfSearch).ToString(CultureInfo.InvariantCulture)) } };
+        new(Sql) { Parameters = { new("ef_search", Math.Min(breadth, Max).ToString(CultureInfo.InvariantCulture)) } };
 }

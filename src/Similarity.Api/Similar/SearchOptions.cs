@@ -24,4 +24,25 @@ public sealed class SearchOptions
 
     /// <summary><c>Cache-Control: max-age</c> of /similar answers, in seconds.</summary>
     [Range(0, 86400)] public int CacheMaxAgeSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// The PostgreSQL text-search configuration of the lexical index (<c>simple</c>: every language, no stemming;
+    /// <c>english</c>: stemmed, "flag" finds "flags"). Changing it re-indexes the catalog at the next start.
+    /// </summary>
+    [Required, RegularExpression("^[a-z_][a-z0-9_]{0,62}$")] public string TextSearchConfig { get; set; } = "simple";
+
+    /// <summary>How a text is searched when the request names no <c>mode</c>: hybrid, vector (turns the words off) or lexical.</summary>
+    [Required, RegularExpression("^(hybrid|vector|lexical)$")] public string TextMode { get; set; } = "hybrid";
+
+    /// <summary>The lexical list's weight in the fusion when the request gives no <c>lexicalWeight</c> (the vector list's is 1 − it).</summary>
+    [Range(0d, 1d)] public double LexicalWeight { get; set; } = 0.5;
+
+    /// <summary>Candidates each list (vector, lexical) brings to the fusion, per result wanted (at least 50, at most 200 in all).</summary>
+    [Range(1, 50)] public int HybridCandidatesPerResult { get; set; } = 5;
+
+    /// <summary>Query words at least this long may be corrected by one edit (Algolia's minWordSizefor1Typo).</summary>
+    [Range(1, 100)] public int OneTypoLength { get; set; } = 4;
+
+    /// <summary>Query words at least this long may be corrected by two edits (Algolia's minWordSizefor2Typos).</summary>
+    [Range(1, 100)] public int TwoTyposLength { get; set; } = 8;
 }

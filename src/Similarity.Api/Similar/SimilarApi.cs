@@ -44,12 +44,13 @@ public static class SimilarApi
         app.MapPost("/search", SearchAsync)
             .WithName("Search").WithTags("Similar")
             .WithSummary("Embeds a text and/or an image like an item, then searches the catalog with the same filters as /similar.")
-            .WithDescription("Multipart `text` and/or `image`. With one modality, imageWeight/textWeight re-rank by how well items' pictures " +
+            .WithDescription("Multipart `text` and/or `image`. A text is searched by words and vectors together (`mode`, as GET /search). With one modality, imageWeight/textWeight re-rank by how well items' pictures " +
                 "(or texts) match it: text → image search is text with imageWeight=1&textWeight=0.")
             .DisableAntiforgery()
             .RequireEncoderCapacity()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        app.MapSearchApi();
         return app;
     }
 
@@ -57,7 +58,9 @@ public static class SimilarApi
     /// Which score ordered the results: <c>fused</c> (cosine of the fused vectors) or <c>weighted</c>; and where they came
     /// from: <c>precomputed</c> (the item's neighbour list) or <c>live</c> (an index search).
     /// </summary>
-    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch)
+    public sealed record SimilarResponse(string? Sku, string RankedBy, IReadOnlyList<SimilarResult> Results, string Source = ResultSource.IndexSearch,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        IReadOnlyList<TypoCorrection>? Corrections = null)
     {
         /// <summary>This answer's id (a UUIDv7, also in <c>X-Request-Id</c>): events about its results name it.</summary>
         public Guid RequestId { get; init; }
@@ -104,10 +107,12 @@ public static class SimilarApi
     };
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
-        string sku, [AsParameters] SimilarQuery query, SimilarSearch search, ModelSets models, IOptions<SearchOptions> options,
-        IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving, ServedLog served, HttpContext http, CancellationToken ct)
+        string sku, [AsParameters] SimilarQuery query, [AsParameters] HybridQuery hybrid, SimilarSearch search, HybridSearch hybridSearch,
+        ModelSets models, IOptions<SearchOptions> options, IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving,
+        ServedLog served, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate(feedback.Value.Blend);
+        var choice = hybrid.Validate(criteria.Errors, RetrievalMode.Vector, options.Value.LexicalWeight);
         if (!Sku.IsValid(sku))
             criteria.Errors["sku"] = [$"The SKU must be {Sku.Rule}."];
         if (criteria.Errors.Count > 0)
@@ -126,7 +131,9 @@ public static class SimilarApi
         if (item is not null && http.Request.IfNoneMatchHas(SetCacheHeaders(http, item.Revision, pipeline.Fingerprint, options.Value)))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
 
-        var (searched, results, source) = await search.SearchAsync(request, withQueryItem: item is null, ct);
+        var (searched, results, source) = choice!.Mode == RetrievalMode.Vector
+            ? await search.SearchAsync(request, withQueryItem: item is null, ct)
+            : await hybridSearch.SearchAsync(request, query: null, choice, withQueryItem: item is null, ct);
         if (item is null)
         {
             if (Refusal(sku, searched!, pipeline) is { } refused)
@@ -139,7 +146,7 @@ public static class SimilarApi
         var interleaved = await interleaving.TryAsync(request, requestId, query.Visitor, ct);
         results = interleaved is not null ? interleaved.Results : exploration.Explore(http, results, r => !r.Pinned);
         Serve(http, served, "similar", query.Visitor, pipeline.Fingerprint, [(sku, results)], requestId, interleaved);
-        return TypedResults.Ok(new SimilarResponse(sku, request.Weighted ? "weighted" : "fused", results, source) { RequestId = requestId });
+        return TypedResults.Ok(new SimilarResponse(sku, choice.RankedBy(request.Weighted), results, source) { RequestId = requestId });
     }
 
     public const int MaxExamples = 20;
@@ -211,10 +218,14 @@ public static class SimilarApi
     };
 
     static async Task<Results<Ok<SimilarResponse>, ValidationProblem>> SearchAsync(
-        [AsParameters] SimilarQuery query, IFormFile? image, [FromForm] string? text, SimilarSearch search, ModelSets models,
-        IOptions<InputLimits> limits, ServedLog served, HttpContext http, CancellationToken ct)
+        [AsParameters] SimilarQuery query, [AsParameters] HybridQuery hybrid, IFormFile? image, [FromForm] string? text, SimilarSearch search,
+        HybridSearch hybridSearch, ModelSets models, IOptions<InputLimits> limits, IOptions<SearchOptions> options, ServedLog served,
+        HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate();
+        var choice = hybrid.Validate(criteria.Errors, SearchApi.DefaultTextMode(options.Value), options.Value.LexicalWeight);
+        if (choice?.Mode == RetrievalMode.Lexical && string.IsNullOrWhiteSpace(text))
+            criteria.Errors["mode"] = ["mode=lexical searches a text's words: send a text."];
         if (FieldRules.TextProblem("text", text, limits.Value.MaxTextCharacters) is { } textProblem)
             criteria.Errors["text"] = [textProblem];
         if (criteria.Value?.Fallback == true)
@@ -223,17 +234,10 @@ public static class SimilarApi
             return TypedResults.ValidationProblem(criteria.Errors);
 
         var bytes = image is { Length: > 0 } ? await FormFiles.ReadAsync(image, limits.Value.MaxImageBytes, "image", ct) : null;
-        // Embedded before the read lock, so a switch never waits for a model run; again, in the rare case one came between.
-        var embeddedBy = models.Live;
-        var fusion = (await embeddedBy.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
-        using var _ = await models.ReadLockAsync(ct);
-        if (models.Live != embeddedBy)
-            fusion = (await models.Live.Pipeline.EmbedAsync(bytes, text, ct)).Fusion;
-        VectorGuard.Check(fusion.Fused, bytes is null ? "text" : "image");
-        var request = SearchRequest.ForVectors(fusion, criteria.Value!);
-        var results = await search.SearchAsync(request, ct);
-        var requestId = Serve(http, served, "search", query.Visitor, models.Live.Fingerprint, [(null, results)]);
-        return TypedResults.Ok(new SimilarResponse(null, request.Weighted ? "weighted" : "fused", results) { RequestId = requestId });
+        var words = string.IsNullOrWhiteSpace(text) || choice!.Mode == RetrievalMode.Vector
+            ? LexicalQuery.From([]) : (await hybridSearch.ReadWordsAsync(text, ct)).Query;
+        var answer = await SearchApi.AnswerAsync(text, bytes, criteria.Value!, choice!, words, search, hybridSearch, models, ct);
+        return TypedResults.Ok(answer with { RequestId = Serve(http, served, "search", query.Visitor, models.Live.Fingerprint, [(null, answer.Results)]) });
     }
 
     public const string RequestIdHeader = "X-Request-Id";
@@ -243,7 +247,7 @@ public static class SimilarApi
     /// request, records each of its lists under that id (a batch: one per SKU answered) with its experiment and explored
     /// swap if any; never waits for the record.
     /// </summary>
-    static Guid Serve(HttpContext http, ServedLog served, string endpoint, string? visitor, string fingerprint,
+    internal static Guid Serve(HttpContext http, ServedLog served, string endpoint, string? visitor, string fingerprint,
         IReadOnlyList<(string? QuerySku, IReadOnlyList<SimilarResult> Results)> lists, Guid? id = null, InterleavedAnswer? interleaved = null)
     {
         var requestId = id ?? ServedLog.NewRequestId();
@@ -260,7 +264,7 @@ public static class SimilarApi
     }
 
     /// <summary>Sets the ETag and Cache-Control headers of the answer; returns the ETag.</summary>
-    static string SetCacheHeaders(HttpContext http, long revision, string fingerprint, SearchOptions options)
+    internal static string SetCacheHeaders(HttpContext http, long revision, string fingerprint, SearchOptions options)
     {
         var etag = ETagOf(revision, fingerprint, http.Request);
         http.Response.Headers.ETag = etag;

@@ -14,6 +14,8 @@ public static class SimilarExtensions
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SimilarSearch>();
         builder.Services.AddSingleton<Interleaving>();
+        builder.Services.AddSingleton<HybridSearch>();
+        builder.Services.AddHostedService<LexicalConfiguration>();
         builder.Services.AddSingleton<NeighbourListStore>();
         builder.Services.AddSingleton<ListWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ListWorker>());

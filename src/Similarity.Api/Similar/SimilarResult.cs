@@ -9,7 +9,9 @@ namespace Similarity.Similar;
 /// weighted score; <c>hasImage</c>: whether the service keeps a picture of it (<c>GET /items/{sku}/image</c>).
 /// Description and attributes only when asked for (<c>fields=</c>). <c>pinned</c>: placed by an admin's rule;
 /// <c>fallback</c>: from the query item's category, filling a page that the filters left short. <c>reasons</c>: only in
-/// a blended answer (blend above 0), the parts of <c>score</c>: content and co-engagement.
+/// a blended answer (blend above 0), the parts of <c>score</c>: content and co-engagement. A hybrid or lexical search adds
+/// its parts (absent otherwise): <c>hybridScore</c> (what ordered it), <c>vectorScore</c> and <c>vectorRank</c>,
+/// <c>lexicalScore</c> and <c>lexicalRank</c>, and the query words it <c>matched</c>.
 /// </summary>
 public sealed record SimilarResult(
     string Sku, string Title, string? Category, string? Brand, decimal? Price, string? Currency, bool Available, string? ImageUrl,
@@ -17,6 +19,12 @@ public sealed record SimilarResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Description = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Attributes = null,
     bool Pinned = false, bool Fallback = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? HybridScore = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? VectorScore = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? VectorRank = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LexicalScore = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? LexicalRank = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Matched = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ScoreReasons? Reasons = null);
 
 /// <summary>
@@ -52,4 +60,10 @@ public static class ResultSource
 
     /// <summary>An index search (or an exact scan while the index is built): the API's old word "live".</summary>
     public const string IndexSearch = "live";
+
+    /// <summary>The vector and lexical lists, fused (<c>mode=hybrid</c>).</summary>
+    public const string Hybrid = "hybrid";
+
+    /// <summary>The lexical index alone (<c>mode=lexical</c>).</summary>
+    public const string Lexical = "lexical";
 }

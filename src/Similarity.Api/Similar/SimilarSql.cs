@@ -190,7 +190,7 @@ public static class SimilarSql
     /// the index, and the caller's filters. On the page of the item <paramref name="page"/> (SQL), not blocked there by an
     /// admin's rule, and with <c>CategoryOfQuery</c>, only of its category.
     /// </summary>
-    static string Conditions(SearchRequest request, Parameters p, string fingerprint, IndexShape? index, string? page)
+    internal static string Conditions(SearchRequest request, Parameters p, string fingerprint, IndexShape? index, string? page)
     {
         var filter = request.Filter;
         var where = new StringBuilder($"fingerprint = {fingerprint} AND sku <> ALL({p.Add("exclude", filter.Exclude, NpgsqlDbType.Array | NpgsqlDbType.Text)})");
@@ -212,7 +212,7 @@ public static class SimilarSql
     /// <summary>The columns of a result over <c>items</c> and the query's vectors, ending in its ranking score <c>rank</c>.</summary>
     /// <paramref name="coEngaged"/>: when blended, the co-engagement part (<see cref="BlendSql.CoEngaged"/>), read as
     /// <c>co_engaged</c> and added to the rank.
-    static string Scored(SearchCriteria criteria, Parameters p, string e, string i, string t, string? coEngaged = null)
+    internal static string Scored(SearchCriteria criteria, Parameters p, string e, string i, string t, string? coEngaged = null)
     {
         var rank = criteria.ImageWeight is not null
             ? $"{p.Add("image_weight", criteria.ImageWeight)} * coalesce(1 - (image_embedding <=> {i}), 0) + {p.Add("text_weight", criteria.TextWeight ?? 0d)} * coalesce(1 - (text_embedding <=> {t}), 0)"
@@ -227,13 +227,13 @@ public static class SimilarSql
     }
 
     /// <summary>The columns only some requests read (<c>fields=</c>, and the vectors diversity compares), of <paramref name="table"/>.</summary>
-    static string OptionalColumns(SearchCriteria criteria, string table = "") =>
+    internal static string OptionalColumns(SearchCriteria criteria, string table = "") =>
         (criteria.Fields.HasFlag(ResultFields.Description) ? $", {table}description" : "")
         + (criteria.Fields.HasFlag(ResultFields.Attributes) ? $", {table}attributes::text AS attributes" : "")
         + (criteria.Ranking.NeedsVectors ? $", {table}embedding AS vector" : "");
 
     /// <summary>A statement's named parameters, each added once however often the text names it.</summary>
-    sealed class Parameters
+    internal sealed class Parameters
     {
         readonly List<NpgsqlParameter> _list = [];
 

@@ -258,7 +258,7 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
         var truth = others.ToDictionary(o => o.Sku, o => BruteForce.Cosine(fused, o.Fused));
         var expected = truth.OrderByDescending(t => t.Value).Take(5).Select(t => (t.Key, t.Value)).ToList();
 
-        var response = await client.PostAsync("/search?k=5", EmbedClient.Form(text: "red cotton shirt"));
+        var response = await client.PostAsync("/search?k=5&mode=vector", EmbedClient.Form(text: "red cotton shirt"));
         var answer = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<SimilarApi.SimilarResponse>(response.Content);
 
         AssertRanking(expected, answer!.Results, r => r.Score, truth);
@@ -275,7 +275,7 @@ public sealed class SimilarRankingTests(SeededCatalog catalog) : IClassFixture<S
         var truth = others.ToDictionary(o => o.Sku, o => BruteForce.CosineOrNull(text, o.Image) ?? 0);
         var expected = truth.OrderByDescending(t => t.Value).Take(40).Select(t => (t.Key, t.Value)).ToList();
 
-        var response = await client.PostAsync("/search?k=40&imageWeight=1&textWeight=0", EmbedClient.Form(text: "red cotton shirt"));
+        var response = await client.PostAsync("/search?k=40&imageWeight=1&textWeight=0&mode=vector", EmbedClient.Form(text: "red cotton shirt"));
         var answer = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<SimilarApi.SimilarResponse>(response.Content);
 
         Assert.Equal("weighted", answer!.RankedBy);

@@ -1,0 +1,123 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using Similarity.IntegrationTests.Infrastructure;
+using Similarity.Similar;
+
+namespace Similarity.IntegrationTests.Search;
+
+/// <summary>
+/// Hybrid search: the vector and lexical lists fused by reciprocal rank (k = 60), held to a fusion computed here from
+/// the vector list and a ts_rank ordering read straight from the table; the mode parameter on /search and /similar;
+/// filters and rules as on every page; and today's answers without the new fields.
+/// </summary>
+public sealed class HybridSearchTests(LexicalCatalog catalog) : IClassFixture<LexicalCatalog>
+{
+    /// <summary>The lexical list as PostgreSQL ranks it, read here without the service.</summary>
+    async Task<List<string>> TsRankOrderAsync(string tsquery)
+    {
+        await using var connection = new NpgsqlConnection(catalog.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT sku FROM items, to_tsquery('simple', @query) q WHERE lexical @@ q ORDER BY ts_rank(lexical, q) DESC, sku
+            """, connection);
+        command.Parameters.AddWithValue("query", tsquery);
+        var skus = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            skus.Add(reader.GetString(0));
+        return skus;
+    }
+
+    [Fact]
+    public async Task Hybrid_ranks_by_reciprocal_rank_fusion_of_the_two_lists()
+    {
+        var vector = (await catalog.SearchAsync("q=red%20apple&mode=vector&k=50")).Results.Select(r => r.Sku).ToList();
+        var lexical = await TsRankOrderAsync("red | apple:*");
+        Assert.Equal(["apple-1", "apple-2", "pie-1"], lexical.Order()); // both words in apple-1; "red" nowhere else
+
+        var expected = vector.Union(lexical)
+            .Select(sku => (sku, Score: Part(vector, sku) + Part(lexical, sku)))
+            .OrderByDescending(s => s.Score).ThenBy(s => s.sku, StringComparer.Ordinal).Take(10).ToList();
+        var answer = await catalog.SearchAsync("q=red%20apple&k=10");
+
+        Assert.Equal(("hybrid", "hybrid"), (answer.RankedBy, answer.Source));
+        Assert.Equal(expected.Select(e => e.sku), answer.Results.Select(r => r.Sku));
+        Assert.Equal(expected.Select(e => Math.Round(e.Score, 10)), answer.Results.Select(r => Math.Round(r.HybridScore!.Value, 10)));
+        var first = answer.Results.Single(r => r.Sku == "apple-1");
+        Assert.Equal((lexical.IndexOf("apple-1") + 1, vector.IndexOf("apple-1") + 1), (first.LexicalRank, first.VectorRank));
+        Assert.Equal(["apple", "red"], first.Matched);
+        Assert.Equal(first.Score, first.VectorScore);
+
+        static double Part(List<string> list, string sku) => list.IndexOf(sku) is var i and >= 0 ? 0.5 / (60 + i + 1) : 0;
+    }
+
+    [Fact]
+    public async Task Lexical_weight_zero_is_the_vector_order_and_one_puts_the_words_first()
+    {
+        var vector = (await catalog.SearchAsync("q=guitar&mode=vector&k=10")).Results.Select(r => r.Sku);
+        Assert.Equal(vector, (await catalog.SearchAsync("q=guitar&lexicalWeight=0&k=10")).Results.Select(r => r.Sku));
+        var wordsFirst = await catalog.SearchAsync("q=guitar&lexicalWeight=1&k=10");
+        Assert.Equal(await TsRankOrderAsync("guitar:*"), wordsFirst.Results.Take(2).Select(r => r.Sku));
+    }
+
+    [Fact]
+    public async Task Filters_apply_to_both_lists()
+    {
+        var available = await catalog.SearchAsync("q=apple&available=true&k=20");
+        Assert.DoesNotContain(available.Results, r => r.Sku == "pie-1");
+        Assert.Contains(available.Results, r => r.Sku == "apple-1");
+        var fruit = await catalog.SearchAsync("q=flag&category=fruit&k=20");
+        Assert.All(fruit.Results, r => Assert.Equal("fruit", r.Category));
+        Assert.All(fruit.Results, r => Assert.Null(r.LexicalRank)); // no fruit says flag
+    }
+
+    [Fact]
+    public async Task Today_s_answers_carry_none_of_the_new_fields()
+    {
+        var similar = await catalog.CreateClient().GetStringAsync("/similar/apple-1");
+        var vectorSearch = await catalog.CreateClient().GetStringAsync("/search?q=apple&mode=vector");
+        foreach (var body in new[] { similar, vectorSearch })
+        {
+            var root = JsonElement.Parse(body);
+            Assert.False(root.TryGetProperty("corrections", out _));
+            Assert.Equal("fused", root.GetProperty("rankedBy").GetString());
+            foreach (var field in new[] { "hybridScore", "vectorScore", "lexicalScore", "lexicalRank", "matched" })
+                Assert.All(root.GetProperty("results").EnumerateArray(), r => Assert.False(r.TryGetProperty(field, out _), field));
+        }
+    }
+
+    [Fact]
+    public async Task Post_search_is_hybrid_for_its_text_unless_told_otherwise()
+    {
+        var client = catalog.CreateClient();
+        var hybrid = await (await client.PostAsync("/search", new MultipartFormDataContent { { new StringContent("aple"), "text" } }))
+            .Content.ReadFromJsonAsync<SimilarApi.SimilarResponse>();
+        Assert.Equal("hybrid", hybrid!.RankedBy);
+        Assert.Equal("apple", Assert.Single(hybrid.Corrections!).Correction);
+        Assert.Contains(hybrid.Results.Take(3), r => r.Sku == "apple-1");
+
+        var vector = await (await client.PostAsync("/search?mode=vector", new MultipartFormDataContent { { new StringContent("aple"), "text" } }))
+            .Content.ReadFromJsonAsync<SimilarApi.SimilarResponse>();
+        Assert.Equal("fused", vector!.RankedBy);
+        Assert.Null(vector.Corrections);
+    }
+
+    [Fact]
+    public async Task Similar_in_lexical_mode_searches_by_the_item_s_own_terms_under_its_rules()
+    {
+        var admin = catalog.CreateAdminClient();
+        var blocked = await admin.PutAsJsonAsync("/rules/guitar-1/stop-1", new { kind = "block" });
+        Assert.True(blocked.IsSuccessStatusCode, await blocked.Content.ReadAsStringAsync());
+
+        var answer = await catalog.CreateClient().SimilarAsync("stop-1", "?mode=lexical&k=10");
+        Assert.Equal(("lexical", "lexical"), (answer.RankedBy, answer.Source));
+        Assert.Equal("sign-2", answer.Results[0].Sku); // "sign" in its title, "signs" its category
+        Assert.DoesNotContain(answer.Results, r => r.Sku == "stop-1");
+        Assert.All(answer.Results, r => Assert.NotEmpty(r.Matched!));
+
+        var guitar = await catalog.CreateClient().SimilarAsync("guitar-1", "?mode=hybrid&k=50"); // every item is a candidate
+        Assert.Equal("guitar-2", guitar.Results[0].Sku);
+        Assert.DoesNotContain(guitar.Results, r => r.Sku == "stop-1");
+    }
+}
