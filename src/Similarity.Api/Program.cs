@@ -6,6 +6,7 @@ using Similarity.Feedback;
 using Similarity.Health;
 using Similarity.Hosting;
 using Similarity.Imports;
+using Similarity.Insight;
 using Similarity.Keys;
 using Similarity.Models;
 using Similarity.OpenApi;
@@ -26,6 +27,7 @@ builder.AddModels();
 builder.AddCatalog();
 builder.AddFeedback();
 builder.AddSimilar();
+builder.AddInsight();
 builder.AddImports();
 builder.AddOpenApiDescriptions();
 
@@ -40,6 +42,8 @@ app.MapItemsApi();
 app.MapSimilarApi();
 app.MapRulesApi();
 app.MapImportsApi();
+app.MapImportChecksApi();
+app.MapInsightApi();
 app.MapModelsApi();
 app.MapKeysApi();
 
