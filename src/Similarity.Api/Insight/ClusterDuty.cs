@@ -63,11 +63,11 @@ public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStor
             var (never, changed, clustered) = await store.ChangesAsync(ct);
             if (!never && changed < Math.Max(1, o.ClusterChangeShare * clustered))
                 return false;
-            var (fingerprint, items) = await store.ReadCatalogAsync(ct);
+            var (fingerprint, items, readAt) = await store.ReadCatalogAsync(ct);
             if (fingerprint is null || items.Count < o.MinClusterItems)
                 return false;
             var outcome = Clustering.Run(items, o.ClusterCount);
-            await store.WriteAsync(fingerprint, outcome.Clusters, outcome.Members, outcome.ChosenBy, outcome.Silhouette, outcome.TookMs, ct);
+            await store.WriteAsync(fingerprint, readAt, outcome.Clusters, outcome.Members, outcome.ChosenBy, outcome.Silhouette, outcome.TookMs, ct);
             LogClustered(items.Count, outcome.Clusters.Count, outcome.ChosenBy, outcome.TookMs);
             return true;
         }

@@ -23,25 +23,30 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
 
     public sealed record Member(string Sku, string Title, string? Category, double Similarity);
 
-    /// <summary>The live set's fingerprint and its items' fused vectors and texts, in SKU order.</summary>
-    public async Task<(string? Fingerprint, List<CatalogItem> Items)> ReadCatalogAsync(CancellationToken ct)
+    /// <summary>
+    /// The live set's fingerprint, its items' fused vectors and texts in SKU order, and the moment of the snapshot they
+    /// were read from (changes after it count towards the next clustering).
+    /// </summary>
+    public async Task<(string? Fingerprint, List<CatalogItem> Items, DateTime ReadAt)> ReadCatalogAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT i.sku, i.embedding, i.title, i.description, i.category, i.fingerprint FROM items i
+            SELECT i.sku, i.embedding, i.title, i.description, i.category, i.fingerprint, now() AS read_at FROM items i
             WHERE i.fingerprint = (SELECT fingerprint FROM model_sets WHERE status = 'live') AND i.embedding IS NOT NULL
             ORDER BY i.sku
             """);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<CatalogItem>();
         string? fingerprint = null;
+        var readAt = DateTime.UtcNow;
         while (await reader.ReadAsync(ct))
         {
             fingerprint = reader.GetString(reader.GetOrdinal("fingerprint"));
+            readAt = reader.GetDateTime(reader.GetOrdinal("read_at"));
             string? Text(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? null : reader.GetString(reader.GetOrdinal(column));
             items.Add(new CatalogItem(reader.GetString(reader.GetOrdinal("sku")), reader.GetFieldValue<Vector>(reader.GetOrdinal("embedding")).ToArray(),
                 reader.GetString(reader.GetOrdinal("title")), Text("description"), Text("category")));
         }
-        return (fingerprint, items);
+        return (fingerprint, items, readAt);
     }
 
     /// <summary>
@@ -64,7 +69,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Replaces the clustering: clusters, members (by binary COPY) and the state row, in one transaction.</summary>
-    public async Task WriteAsync(string fingerprint, IReadOnlyList<Cluster> clusters, IReadOnlyList<(string Sku, int Cluster, double Similarity)> members,
+    public async Task WriteAsync(string fingerprint, DateTime readAt, IReadOnlyList<Cluster> clusters, IReadOnlyList<(string Sku, int Cluster, double Similarity)> members,
         string chosenBy, double? silhouette, double tookMs, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -93,7 +98,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
         }
         await using (var state = new NpgsqlCommand("""
             UPDATE insight_state SET fingerprint = @fingerprint, items = @items, clusters = @clusters, chosen_by = @chosen_by,
-                silhouette = @silhouette, computed_at = now(), took_ms = @took_ms
+                silhouette = @silhouette, computed_at = @read_at, took_ms = @took_ms
             """, connection, tx))
         {
             state.Parameters.Add(new("fingerprint", fingerprint));
@@ -102,6 +107,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
             state.Parameters.Add(new("chosen_by", chosenBy));
             state.Parameters.Add(new("silhouette", NpgsqlDbType.Double) { Value = (object?)silhouette ?? DBNull.Value });
             state.Parameters.Add(new("took_ms", tookMs));
+            state.Parameters.Add(new("read_at", readAt));
             await state.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Http.Json;
+using Similarity.Insight;
+using Similarity.IntegrationTests.Infrastructure;
+
+namespace Similarity.IntegrationTests.Insight;
+
+/// <summary>GET /clusters and /clusters/{id} on the insight catalog, clustered by the duty, checked against the stored vectors.</summary>
+public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<InsightCatalog>
+{
+    public sealed record ClustersOf(ClusterStore.State State, List<ClusterStore.Cluster> Clusters);
+
+    public sealed record ClusterOf(ClusterStore.Cluster Cluster, List<ClusterStore.Member> Members, int? NextAfter);
+
+    /// <summary>Polls /clusters until <paramref name="done"/> holds of the clustering's state.</summary>
+    async Task<ClustersOf> ClusteredAsync(HttpClient client, Func<ClusterStore.State, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (true)
+        {
+            var clusters = (await client.GetFromJsonAsync<ClustersOf>("/clusters"))!;
+            if (done(clusters.State))
+                return clusters;
+            Assert.True(DateTime.UtcNow < deadline, "the clustering duty did not cluster within 2 minutes");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Every_item_is_in_the_cluster_whose_mean_vector_is_nearest()
+    {
+        var client = catalog.CreateAdminClient();
+        var vectors = (await BruteForce.ReadAllAsync(catalog.Database)).ToDictionary(v => v.Sku);
+        var result = await ClusteredAsync(client, s => s.Items == vectors.Count);
+        var members = new Dictionary<int, List<ClusterStore.Member>>();
+        foreach (var cluster in result.Clusters)
+            members[cluster.Id] = (await client.GetFromJsonAsync<ClusterOf>($"/clusters/{cluster.Id}?limit=1000"))!.Members;
+
+        Assert.Equal(result.State.Clusters, result.Clusters.Count);
+        Assert.InRange(result.Clusters.Count, 2, catalog.Count - 1);
+        Assert.Equal(vectors.Keys.Order(), members.Values.SelectMany(m => m).Select(m => m.Sku).Order());
+        var means = members.ToDictionary(m => m.Key, m => Mean(m.Value.Select(v => vectors[v.Sku].Fused)));
+        foreach (var (id, inCluster) in members)
+        {
+            foreach (var member in inCluster)
+            {
+                var own = BruteForce.Cosine(vectors[member.Sku].Fused, means[id]);
+                Assert.Equal(own, member.Similarity, 4);
+                Assert.All(means.Where(m => m.Key != id), other => Assert.True(BruteForce.Cosine(vectors[member.Sku].Fused, other.Value) <= own + 1e-6,
+                    $"{member.Sku} is nearer cluster {other.Key} than its own {id}"));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Each_cluster_names_its_central_items_words_of_its_members_and_the_categories_it_spans()
+    {
+        var client = catalog.CreateAdminClient();
+        var result = await ClusteredAsync(client, s => s.Items >= catalog.Count);
+
+        foreach (var cluster in result.Clusters)
+        {
+            var page = (await client.GetFromJsonAsync<ClusterOf>($"/clusters/{cluster.Id}?limit=1000"))!;
+            Assert.Equal(cluster.Size, page.Members.Count);
+            Assert.Equal(page.Members.Take(cluster.Central.Length).Select(m => m.Sku), cluster.Central);
+            var titles = page.Members.Select(m => m.Title.ToLowerInvariant()).ToList();
+            Assert.All(cluster.Label, word => Assert.Contains(titles, t => t.Contains(word, StringComparison.Ordinal)));
+            Assert.Equal(page.Members.GroupBy(m => m.Category).Count(), cluster.Categories.Count);
+            Assert.Equal(cluster.Size, cluster.Categories.Sum(c => c.Items));
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/clusters/9999")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Enough_new_items_bring_a_new_clustering_that_holds_them()
+    {
+        var client = catalog.CreateAdminClient();
+        var first = await ClusteredAsync(client, s => s.Items >= catalog.Count);
+        foreach (var i in Enumerable.Range(0, 3))
+            await client.PutItemAsync(catalog.Original($"tools-{i}") with { Sku = $"more-tools-{i}", Price = 99 });
+
+        var second = await ClusteredAsync(client, s => s.ComputedAt > first.State.ComputedAt);
+
+        Assert.Equal(first.State.Items + 3, second.State.Items);
+    }
+
+    static double[] Mean(IEnumerable<double[]> vectors)
+    {
+        var list = vectors.ToList();
+        var mean = new double[list[0].Length];
+        foreach (var v in list)
+            for (var d = 0; d < mean.Length; d++)
+                mean[d] += v[d] / list.Count;
+        return mean;
+    }
+}
