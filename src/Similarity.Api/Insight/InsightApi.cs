@@ -89,9 +89,10 @@ public static class InsightApi
             errors["sku"] = [$"The SKU must be {Sku.Rule}."];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var page = await mismatches.FindAsync(sku is null ? null : [sku], null, after, limit, options.Value.MinCategoryItems, ct);
+        var o = options.Value;
+        var page = await mismatches.FindAsync(sku is null ? null : [sku], null, after, limit, o.MinCategoryItems, ct);
         var next = after + limit < page.Total ? after + limit : (int?)null;
-        return TypedResults.Ok(new MismatchResponse(page.Total, page.Items, next));
+        return TypedResults.Ok(new MismatchResponse(page.Total, [.. page.Items.Select(i => i with { Likely = i.Score >= o.MismatchMargin })], next));
     }
 
     static async Task<Ok<ClustersResponse>> ClustersAsync(ClusterStore store, CancellationToken ct)

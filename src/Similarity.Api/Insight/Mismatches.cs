@@ -16,7 +16,9 @@ public sealed class Mismatches(NpgsqlDataSource dataSource, CatalogIndex index)
 {
     public sealed record Resemblance(string Sku, string Title, double Score);
 
-    public sealed record Item(string Sku, string Title, string? Category, double Agreement, double Typical, double Score, IReadOnlyList<Resemblance> ResemblesInstead);
+    /// <summary>One scored item; <c>Likely</c>: its score reaches <see cref="InsightOptions.MismatchMargin"/>, the margin the import checks list a mismatch from.</summary>
+    public sealed record Item(string Sku, string Title, string? Category, double Agreement, double Typical, double Score, IReadOnlyList<Resemblance> ResemblesInstead,
+        bool Likely = false);
 
     public sealed record Page(long Total, IReadOnlyList<Item> Items);
 

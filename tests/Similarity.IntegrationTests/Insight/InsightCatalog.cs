@@ -9,7 +9,7 @@ namespace Similarity.IntegrationTests.Insight;
 /// re-encode of three known drawings under new SKUs, and one food title whose picture is a building's. The
 /// clustering duty looks every second.
 /// </summary>
-public sealed class InsightCatalog : SimilarityApp
+public sealed class InsightCatalog : KestrelSimilarityApp
 {
     public static readonly string[] Folders = ["animals", "food", "plants", "buildings", "tools"];
 
