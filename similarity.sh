@@ -301,7 +301,8 @@ cmd_bench() {
     upload|isolation) db_start; ensure_models ;;
     pages) db_start; ensure_apt_packages chromium ;;
     quality) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|isolation|pages|models [--seconds N] [--items N] [--rows N]" ;;
+    insight) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start; ensure_models full ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|import|upload|quality|insight|isolation|pages|models [--seconds N] [--items N] [--rows N]" ;;
   esac
   ensure_apt_packages openclipart-png
   run_bench "$what" "$@"

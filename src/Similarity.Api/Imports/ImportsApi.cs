@@ -69,7 +69,7 @@ public static partial class ImportsApi
     public sealed record JobResponse(
         Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error,
         DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Errors, string? FileName = null,
-        ImportCheckReads.Counts? Checks = null)
+        ImportCheckReads.ImportCheckCounts? Checks = null)
     {
         public static JobResponse From(ImportJob job)
         {

@@ -17,11 +17,11 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
 
     public sealed record CategoryCount(string? Category, int Items);
 
-    public sealed record Cluster(int Id, int Size, string[] Label, string[] Central, IReadOnlyList<CategoryCount> Categories, double Cohesion);
+    public sealed record ClusterSummary(int Id, int Size, string[] Label, string[] Central, IReadOnlyList<CategoryCount> Categories, double Cohesion);
 
-    public sealed record State(string? Fingerprint, int Items, int Clusters, string? ChosenBy, double? Silhouette, DateTimeOffset? ComputedAt, double? TookMs);
+    public sealed record ClusteringState(string? Fingerprint, int Items, int Clusters, string? ChosenBy, double? Silhouette, DateTimeOffset? ComputedAt, double? TookMs);
 
-    public sealed record Member(string Sku, string Title, string? Category, double Similarity);
+    public sealed record ClusterMember(string Sku, string Title, string? Category, double Similarity);
 
     /// <summary>
     /// The live set's fingerprint, its items' fused vectors and texts in SKU order, and the moment of the snapshot they
@@ -69,7 +69,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Replaces the clustering: clusters, members (by binary COPY) and the state row, in one transaction.</summary>
-    public async Task WriteAsync(string fingerprint, DateTime readAt, IReadOnlyList<Cluster> clusters, IReadOnlyList<(string Sku, int Cluster, double Similarity)> members,
+    public async Task WriteAsync(string fingerprint, DateTime readAt, IReadOnlyList<ClusterSummary> clusters, IReadOnlyList<(string Sku, int Cluster, double Similarity)> members,
         string chosenBy, double? silhouette, double tookMs, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -113,7 +113,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
         await tx.CommitAsync(ct);
     }
 
-    public Task<(State State, List<Cluster> Clusters)> ReadAsync(CancellationToken ct) =>
+    public Task<(ClusteringState State, List<ClusterSummary> Clusters)> ReadAsync(CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var batch = new NpgsqlBatch
@@ -129,18 +129,18 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
             await using var reader = await batch.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             T? Nullable<T>(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? default : reader.GetFieldValue<T>(reader.GetOrdinal(column));
-            var state = new State(Nullable<string>("fingerprint"), reader.GetInt32(reader.GetOrdinal("items")), reader.GetInt32(reader.GetOrdinal("clusters")),
+            var state = new ClusteringState(Nullable<string>("fingerprint"), reader.GetInt32(reader.GetOrdinal("items")), reader.GetInt32(reader.GetOrdinal("clusters")),
                 Nullable<string>("chosen_by"), Nullable<double?>("silhouette"), Nullable<DateTimeOffset?>("computed_at"), Nullable<double?>("took_ms"));
             await reader.NextResultAsync(ct);
-            var clusters = new List<Cluster>();
+            var clusters = new List<ClusterSummary>();
             while (await reader.ReadAsync(ct))
                 clusters.Add(ReadCluster(reader));
             return (state, clusters);
         }, ct);
 
     /// <summary>One cluster and a page of its members, nearest the centroid first; null when there is no such cluster.</summary>
-    public Task<(Cluster Cluster, List<Member> Members)?> ReadClusterAsync(int id, int after, int limit, CancellationToken ct) =>
-        dataSource.ReadWithRetryAsync<(Cluster, List<Member>)?>(async ct =>
+    public Task<(ClusterSummary Cluster, List<ClusterMember> Members)?> ReadClusterAsync(int id, int after, int limit, CancellationToken ct) =>
+        dataSource.ReadWithRetryAsync<(ClusterSummary, List<ClusterMember>)?>(async ct =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var batch = new NpgsqlBatch(connection)
@@ -159,17 +159,17 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
                 return null;
             var cluster = ReadCluster(reader);
             await reader.NextResultAsync(ct);
-            var members = new List<Member>();
+            var members = new List<ClusterMember>();
             while (await reader.ReadAsync(ct))
             {
-                members.Add(new Member(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")),
+                members.Add(new ClusterMember(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")),
                     reader.IsDBNull(reader.GetOrdinal("category")) ? null : reader.GetString(reader.GetOrdinal("category")),
                     Math.Round(reader.GetDouble(reader.GetOrdinal("similarity")), 6)));
             }
             return (cluster, members);
         }, ct);
 
-    static Cluster ReadCluster(NpgsqlDataReader reader) =>
+    static ClusterSummary ReadCluster(NpgsqlDataReader reader) =>
         new(reader.GetInt32(reader.GetOrdinal("id")), reader.GetInt32(reader.GetOrdinal("size")),
             reader.GetFieldValue<string[]>(reader.GetOrdinal("label")), reader.GetFieldValue<string[]>(reader.GetOrdinal("central")),
             JsonSerializer.Deserialize<List<CategoryCount>>(reader.GetString(reader.GetOrdinal("categories")), JsonSerializerOptions.Web) ?? [],

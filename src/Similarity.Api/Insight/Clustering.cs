@@ -11,7 +11,7 @@ public static class Clustering
 {
     public const int Seed = 20261206, CentralItems = 5, CategoriesShown = 5;
 
-    public sealed record Outcome(List<ClusterStore.Cluster> Clusters, List<(string Sku, int Cluster, double Similarity)> Members,
+    public sealed record Outcome(List<ClusterStore.ClusterSummary> Clusters, List<(string Sku, int Cluster, double Similarity)> Members,
         string ChosenBy, double? Silhouette, double TookMs);
 
     public static Outcome Run(IReadOnlyList<ClusterStore.CatalogItem> items, int givenK)
@@ -37,7 +37,7 @@ public static class Clustering
         var order = Enumerable.Range(0, k).Select(c => (Cluster: c, Members: Enumerable.Range(0, items.Count).Where(i => result.Assignment[i] == c).ToList()))
             .Where(c => c.Members.Count > 0)
             .OrderByDescending(c => c.Members.Count).ThenBy(c => items[c.Members[0]].Sku, StringComparer.Ordinal).ToList();
-        var clusters = new List<ClusterStore.Cluster>();
+        var clusters = new List<ClusterStore.ClusterSummary>();
         var members = new List<(string, int, double)>();
         for (var id = 1; id <= order.Count; id++)
         {
@@ -46,7 +46,7 @@ public static class Clustering
                 .Take(CentralItems).Select(i => items[i].Sku).ToArray();
             var categories = inCluster.GroupBy(i => items[i].Category).Select(g => new ClusterStore.CategoryCount(g.Key, g.Count()))
                 .OrderByDescending(c => c.Items).ThenBy(c => c.Category, StringComparer.Ordinal).Take(CategoriesShown).ToList();
-            clusters.Add(new ClusterStore.Cluster(id, inCluster.Count, labels[order[id - 1].Cluster], central, categories,
+            clusters.Add(new ClusterStore.ClusterSummary(id, inCluster.Count, labels[order[id - 1].Cluster], central, categories,
                 Math.Round(inCluster.Average(i => result.Similarity[i]), 6)));
             members.AddRange(inCluster.Select(i => (items[i].Sku, id, result.Similarity[i])));
         }

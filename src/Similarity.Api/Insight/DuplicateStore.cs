@@ -12,7 +12,7 @@ namespace Similarity.Insight;
 /// </summary>
 public sealed class DuplicateStore(NpgsqlDataSource dataSource)
 {
-    public sealed record Member(string Sku, string Title, string? Description, string? Brand, decimal? Price, string? Currency, string? Category, bool HasPicture);
+    public sealed record DuplicateMember(string Sku, string Title, string? Description, string? Brand, decimal? Price, string? Currency, string? Category, bool HasPicture);
 
     /// <summary>Pairs over <paramref name="minScore"/> in <paramref name="column"/> among each listed item's first <paramref name="depth"/> neighbours.</summary>
     public Task<List<DuplicateGrouping.Pair>> PairsAsync(string column, double minScore, int depth, CancellationToken ct) =>
@@ -42,7 +42,7 @@ public sealed class DuplicateStore(NpgsqlDataSource dataSource)
         }, ct);
 
     /// <summary>The fields of <paramref name="skus"/> as stored, by SKU.</summary>
-    public Task<Dictionary<string, Member>> MembersAsync(IReadOnlyCollection<string> skus, CancellationToken ct) =>
+    public Task<Dictionary<string, DuplicateMember>> MembersAsync(IReadOnlyCollection<string> skus, CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("""
@@ -51,7 +51,7 @@ public sealed class DuplicateStore(NpgsqlDataSource dataSource)
                 """);
             command.Parameters.Add(new() { Value = skus.ToArray() });
             await using var reader = await command.ExecuteReaderAsync(ct);
-            var members = new Dictionary<string, Member>(StringComparer.Ordinal);
+            var members = new Dictionary<string, DuplicateMember>(StringComparer.Ordinal);
             while (await reader.ReadAsync(ct))
                 members[reader.GetString(reader.GetOrdinal("sku"))] = ReadMember(reader);
             return members;
@@ -81,10 +81,10 @@ public sealed class DuplicateStore(NpgsqlDataSource dataSource)
             return pairs;
         }, ct);
 
-    static Member ReadMember(NpgsqlDataReader reader)
+    static DuplicateMember ReadMember(NpgsqlDataReader reader)
     {
         string? Text(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? null : reader.GetString(reader.GetOrdinal(column));
-        return new Member(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")), Text("description"),
+        return new DuplicateMember(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")), Text("description"),
             Text("brand"), reader.IsDBNull(reader.GetOrdinal("price")) ? null : reader.GetDecimal(reader.GetOrdinal("price")),
             Text("currency"), Text("category"), reader.GetBoolean(reader.GetOrdinal("has_picture")));
     }

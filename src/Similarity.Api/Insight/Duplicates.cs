@@ -9,16 +9,16 @@ namespace Similarity.Insight;
 /// </summary>
 public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> options)
 {
-    public sealed record Pair(string Sku, string OtherSku, double Score);
+    public sealed record DuplicatePair(string Sku, string OtherSku, double Score);
 
-    public sealed record Group(IReadOnlyList<DuplicateStore.Member> Members, IReadOnlyList<Pair> Pairs, IReadOnlyList<string> Differs);
+    public sealed record DuplicateGroup(IReadOnlyList<DuplicateStore.DuplicateMember> Members, IReadOnlyList<DuplicatePair> Pairs, IReadOnlyList<string> Differs);
 
-    public sealed record Page(int Total, IReadOnlyList<Group> Groups);
+    public sealed record DuplicatePage(int Total, IReadOnlyList<DuplicateGroup> Groups);
 
-    /// <summary>The fields a group's members are compared on, in the order <see cref="Group.Differs"/> names them.</summary>
+    /// <summary>The fields a group's members are compared on, in the order <see cref="DuplicateGroup.Differs"/> names them.</summary>
     public static readonly string[] ComparedFields = ["title", "description", "brand", "price", "currency", "category", "picture"];
 
-    public async Task<Page> FindAsync(string by, double minScore, int after, int limit, CancellationToken ct)
+    public async Task<DuplicatePage> FindAsync(string by, double minScore, int after, int limit, CancellationToken ct)
     {
         var column = Modality.ColumnOf(by) ?? throw new ArgumentException($"Unknown modality '{by}'.", nameof(by));
         var maxGroup = options.Value.MaxGroupSize;
@@ -26,10 +26,10 @@ public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> op
         var groups = DuplicateGrouping.Group(pairs, maxGroup);
         var page = groups.Skip(after).Take(limit).ToList();
         if (page.Count == 0)
-            return new Page(groups.Count, []);
+            return new DuplicatePage(groups.Count, []);
         var members = await store.MembersAsync(page.SelectMany(g => g).ToList(), ct);
         var scored = await store.GroupPairsAsync(column, page, ct);
-        var result = new List<Group>();
+        var result = new List<DuplicateGroup>();
         for (var i = 0; i < page.Count; i++)
         {
             // A member deleted since the lists were read drops out; a group left with one member is no group.
@@ -37,16 +37,16 @@ public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> op
             if (present.Count < 2)
                 continue;
             var groupPairs = scored.Where(p => p.Group == i && members.ContainsKey(p.Pair.Sku) && members.ContainsKey(p.Pair.OtherSku))
-                .Select(p => new Pair(p.Pair.Sku, p.Pair.OtherSku, Math.Round(p.Pair.Score, 6))).ToList();
-            result.Add(new Group(present, groupPairs, DifferingFields(present)));
+                .Select(p => new DuplicatePair(p.Pair.Sku, p.Pair.OtherSku, Math.Round(p.Pair.Score, 6))).ToList();
+            result.Add(new DuplicateGroup(present, groupPairs, DifferingFields(present)));
         }
-        return new Page(groups.Count, result);
+        return new DuplicatePage(groups.Count, result);
     }
 
     /// <summary>The fields (of <see cref="ComparedFields"/>) that are not the same for every member; text compared as written.</summary>
-    public static List<string> DifferingFields(IReadOnlyList<DuplicateStore.Member> members)
+    public static List<string> DifferingFields(IReadOnlyList<DuplicateStore.DuplicateMember> members)
     {
-        static object? Field(DuplicateStore.Member m, string field) => field switch
+        static object? Field(DuplicateStore.DuplicateMember m, string field) => field switch
         {
             "title" => m.Title,
             "description" => m.Description,

@@ -7,16 +7,16 @@ namespace Similarity.Insight;
 public sealed class ImportCheckReads(NpgsqlDataSource dataSource)
 {
     /// <summary>A job's checks by kind, their total, and where they are listed.</summary>
-    public sealed record Counts(int Duplicate, int Mismatch, int NoPicture, int SmallPicture, int BoilerplateDescription, int RepeatedTitle, int Total, string List);
+    public sealed record ImportCheckCounts(int Duplicate, int Mismatch, int NoPicture, int SmallPicture, int BoilerplateDescription, int RepeatedTitle, int Total, string List);
 
-    public sealed record Check(string Kind, string Sku, string Detail, IReadOnlyList<string> Related, double? Score);
+    public sealed record ImportCheck(string Kind, string Sku, string Detail, IReadOnlyList<string> Related, double? Score);
 
-    public static Counts Empty(Guid jobId) => new(0, 0, 0, 0, 0, 0, 0, ListOf(jobId));
+    public static ImportCheckCounts Empty(Guid jobId) => new(0, 0, 0, 0, 0, 0, 0, ListOf(jobId));
 
     static string ListOf(Guid jobId) => $"/imports/{jobId}/checks";
 
     /// <summary>The counts of each of <paramref name="jobIds"/> (all zero for a job without checks).</summary>
-    public Task<Dictionary<Guid, Counts>> CountsAsync(IReadOnlyCollection<Guid> jobIds, CancellationToken ct) =>
+    public Task<Dictionary<Guid, ImportCheckCounts>> CountsAsync(IReadOnlyCollection<Guid> jobIds, CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("SELECT job_id, kind, count(*) AS n FROM import_checks WHERE job_id = ANY($1) GROUP BY job_id, kind");
@@ -28,13 +28,13 @@ public sealed class ImportCheckReads(NpgsqlDataSource dataSource)
             return byJob.ToDictionary(e => e.Key, e =>
             {
                 int Of(string kind) => e.Value.GetValueOrDefault(kind);
-                return new Counts(Of(ImportCheckKind.Duplicate), Of(ImportCheckKind.Mismatch), Of(ImportCheckKind.NoPicture), Of(ImportCheckKind.SmallPicture),
+                return new ImportCheckCounts(Of(ImportCheckKind.Duplicate), Of(ImportCheckKind.Mismatch), Of(ImportCheckKind.NoPicture), Of(ImportCheckKind.SmallPicture),
                     Of(ImportCheckKind.BoilerplateDescription), Of(ImportCheckKind.RepeatedTitle), e.Value.Values.Sum(), ListOf(e.Key));
             });
         }, ct);
 
     /// <summary>A page of a job's checks in kind then SKU order, skipping the first <paramref name="after"/>; only one <paramref name="kind"/> when given.</summary>
-    public Task<List<Check>> PageAsync(Guid jobId, string? kind, int after, int limit, CancellationToken ct) =>
+    public Task<List<ImportCheck>> PageAsync(Guid jobId, string? kind, int after, int limit, CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand("""
@@ -47,10 +47,10 @@ public sealed class ImportCheckReads(NpgsqlDataSource dataSource)
             command.Parameters.Add(new() { Value = after });
             command.Parameters.Add(new() { Value = limit });
             await using var reader = await command.ExecuteReaderAsync(ct);
-            var checks = new List<Check>();
+            var checks = new List<ImportCheck>();
             while (await reader.ReadAsync(ct))
             {
-                checks.Add(new Check(reader.GetString(reader.GetOrdinal("kind")), reader.GetString(reader.GetOrdinal("sku")),
+                checks.Add(new ImportCheck(reader.GetString(reader.GetOrdinal("kind")), reader.GetString(reader.GetOrdinal("sku")),
                     reader.GetString(reader.GetOrdinal("detail")), reader.GetFieldValue<string[]>(reader.GetOrdinal("related")),
                     reader.IsDBNull(reader.GetOrdinal("score")) ? null : Math.Round(reader.GetDouble(reader.GetOrdinal("score")), 6)));
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using NetVips;
 using Npgsql;
@@ -11,7 +12,8 @@ namespace Similarity.Insight;
 /// of each picture it received); at its end <see cref="RunAsync"/> checks them all against the catalog as it then
 /// is, replacing what an earlier run of the same job found. The checks read; they never change an item.
 /// </summary>
-public sealed class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatches, CatalogIndex index, IOptions<InsightOptions> options)
+public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatches, CatalogIndex index, IOptions<InsightOptions> options,
+    ILogger<ImportChecks> logger)
 {
     /// <summary>One stored item of a batch and the picture bytes the job received for it (null when none).</summary>
     public sealed record StoredItem(string Sku, byte[]? Picture);
@@ -51,13 +53,14 @@ public sealed class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatc
     public async Task<int> RunAsync(Guid jobId, CancellationToken ct)
     {
         var o = options.Value;
+        var clock = Stopwatch.StartNew();
         string[] skus;
         await using (var read = dataSource.CreateCommand("SELECT array_agg(sku ORDER BY sku) FROM import_check_items WHERE job_id = $1"))
         {
             read.Parameters.Add(new() { Value = jobId });
             skus = await read.ExecuteScalarAsync(ct) as string[] ?? [];
         }
-        var mismatched = skus.Length == 0 ? new Mismatches.Page(0, [])
+        var mismatched = skus.Length == 0 ? new Mismatches.MismatchPage(0, [])
             : await mismatches.FindAsync(skus, o.MismatchMargin, 0, skus.Length, o.MinCategoryItems, ct);
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -87,8 +90,12 @@ public sealed class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatc
         await using var count = new NpgsqlCommand("SELECT count(*) FROM import_checks WHERE job_id = $1", connection, tx) { Parameters = { new() { Value = jobId } } };
         var found = (long)(await count.ExecuteScalarAsync(ct))!;
         await tx.CommitAsync(ct);
+        LogChecked(jobId, (int)found, skus.Length, clock.Elapsed.TotalMilliseconds);
         return (int)found;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId}: {Found} catalog checks over {Items} items in {Milliseconds:F0} ms")]
+    partial void LogChecked(Guid jobId, int found, int items, double milliseconds);
 
     /// <summary>The checks that read the job's items' own fields and the catalog's counts: no picture, small picture, boilerplate, repeated title.</summary>
     static NpgsqlBatchCommand Checks(Guid jobId, InsightOptions o) => new("""

@@ -16,15 +16,15 @@ public static class ImportChecksApi
             .WithDescription("Checks never reject a row: every listed item was stored. In kind then SKU order; `kind` keeps one kind " +
                 "(duplicate, mismatch, noPicture, smallPicture, boilerplateDescription, repeatedTitle); `limit` checks (1–1000) after the first `after`. " +
                 "They are run when the job's rows are all written; a running job lists none yet.")
-            .Produces<ChecksResponse>().Produces<string>(StatusCodes.Status200OK, "text/csv")
+            .Produces<ImportChecksResponse>().Produces<string>(StatusCodes.Status200OK, "text/csv")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
-    public sealed record ChecksResponse(Guid JobId, IReadOnlyList<ImportCheckReads.Check> Checks, int? NextAfter);
+    public sealed record ImportChecksResponse(Guid JobId, IReadOnlyList<ImportCheckReads.ImportCheck> Checks, int? NextAfter);
 
-    static async Task<Results<Ok<ChecksResponse>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> ChecksAsync(
+    static async Task<Results<Ok<ImportChecksResponse>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> ChecksAsync(
         Guid id, HttpRequest request, ImportCheckReads reads, CancellationToken ct, string? kind = null, int after = 0, int limit = Paging.MaxLimit)
     {
         var errors = new Dictionary<string, string[]>();
@@ -59,6 +59,6 @@ public static class ImportChecksApi
             }
             return TypedResults.Text(writer.ToString(), "text/csv", Encoding.UTF8);
         }
-        return TypedResults.Ok(new ChecksResponse(id, checks, checks.Count == limit ? after + limit : null));
+        return TypedResults.Ok(new ImportChecksResponse(id, checks, checks.Count == limit ? after + limit : null));
     }
 }

@@ -46,13 +46,13 @@ public static class InsightApi
         return app;
     }
 
-    public sealed record DuplicatesResponse(string By, double MinScore, int Total, IReadOnlyList<Duplicates.Group> Groups, int? NextAfter);
+    public sealed record DuplicatesResponse(string By, double MinScore, int Total, IReadOnlyList<Duplicates.DuplicateGroup> Groups, int? NextAfter);
 
-    public sealed record MismatchResponse(long Total, IReadOnlyList<Mismatches.Item> Items, int? NextAfter);
+    public sealed record MismatchResponse(long Total, IReadOnlyList<Mismatches.MismatchItem> Items, int? NextAfter);
 
-    public sealed record ClustersResponse(ClusterStore.State State, IReadOnlyList<ClusterStore.Cluster> Clusters);
+    public sealed record ClustersResponse(ClusterStore.ClusteringState State, IReadOnlyList<ClusterStore.ClusterSummary> Clusters);
 
-    public sealed record ClusterResponse(ClusterStore.Cluster Cluster, IReadOnlyList<ClusterStore.Member> Members, int? NextAfter);
+    public sealed record ClusterResponse(ClusterStore.ClusterSummary Cluster, IReadOnlyList<ClusterStore.ClusterMember> Members, int? NextAfter);
 
     static Dictionary<string, string[]> PageErrors(int after, int limit, int maxLimit)
     {

@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
 using Similarity.Database;
-using Similarity.Models;
 
 namespace Similarity.Insight;
 
@@ -10,20 +9,21 @@ namespace Similarity.Insight;
 /// fused space, trained to agree (CLIP's loss), so an item's agreement is their cosine. Its score is how far that
 /// falls below its category's typical agreement (the median; the whole catalog's where the category has fewer than
 /// <see cref="InsightOptions.MinCategoryItems"/> items): the higher, the likelier the picture is someone else's.
-/// Computed on request over the live set's items, so it is as current as the items.
+/// Computed on request over the live set's items, so it is as current as the items. What the picture resembles
+/// instead: the three items of nearest picture (an exact scan of the image vectors, which have no index: one per listed item).
 /// </summary>
-public sealed class Mismatches(NpgsqlDataSource dataSource, CatalogIndex index)
+public sealed class Mismatches(NpgsqlDataSource dataSource)
 {
     public sealed record Resemblance(string Sku, string Title, double Score);
 
     /// <summary>One scored item; <c>Likely</c>: its score reaches <see cref="InsightOptions.MismatchMargin"/>, the margin the import checks list a mismatch from.</summary>
-    public sealed record Item(string Sku, string Title, string? Category, double Agreement, double Typical, double Score, IReadOnlyList<Resemblance> ResemblesInstead,
+    public sealed record MismatchItem(string Sku, string Title, string? Category, double Agreement, double Typical, double Score, IReadOnlyList<Resemblance> ResemblesInstead,
         bool Likely = false);
 
-    public sealed record Page(long Total, IReadOnlyList<Item> Items);
+    public sealed record MismatchPage(long Total, IReadOnlyList<MismatchItem> Items);
 
     /// <summary>Items listed from the likeliest mismatch down; only <paramref name="skus"/> when given, only those scoring at least <paramref name="minScore"/>.</summary>
-    public Task<Page> FindAsync(string[]? skus, double? minScore, int after, int limit, int minCategoryItems, CancellationToken ct) =>
+    public Task<MismatchPage> FindAsync(string[]? skus, double? minScore, int after, int limit, int minCategoryItems, CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             await using var command = dataSource.CreateCommand($"""
@@ -50,9 +50,9 @@ public sealed class Mismatches(NpgsqlDataSource dataSource, CatalogIndex index)
                 FROM page p LEFT JOIN LATERAL (
                     SELECT array_agg(n.sku ORDER BY n.score DESC, n.sku) AS skus, array_agg(n.title ORDER BY n.score DESC, n.sku) AS titles,
                            array_agg(n.score ORDER BY n.score DESC, n.sku) AS scores
-                    FROM (SELECT sku, title, 1 - (embedding <=> p.image_embedding) AS score FROM items
-                          WHERE sku <> p.sku AND {index.Predicate}
-                          ORDER BY {index.Expression} <=> p.image_embedding::halfvec({index.Dimension}) LIMIT 3) n) r ON true
+                    FROM (SELECT sku, title, 1 - (image_embedding <=> p.image_embedding) AS score FROM items
+                          WHERE sku <> p.sku AND image_embedding IS NOT NULL AND vector_dims(image_embedding) = vector_dims(p.image_embedding)
+                          ORDER BY image_embedding <=> p.image_embedding LIMIT 3) n) r ON true
                 ORDER BY p.score DESC, p.sku
                 """);
             command.Parameters.Add(new("min_category_items", minCategoryItems));
@@ -61,7 +61,7 @@ public sealed class Mismatches(NpgsqlDataSource dataSource, CatalogIndex index)
             command.Parameters.Add(new("after", after));
             command.Parameters.Add(new("limit", limit));
             await using var reader = await command.ExecuteReaderAsync(ct);
-            var items = new List<Item>();
+            var items = new List<MismatchItem>();
             long total = 0;
             while (await reader.ReadAsync(ct))
             {
@@ -69,12 +69,12 @@ public sealed class Mismatches(NpgsqlDataSource dataSource, CatalogIndex index)
                 var resembles = reader.GetFieldValue<string[]>(reader.GetOrdinal("resembles"));
                 var titles = reader.GetFieldValue<string[]>(reader.GetOrdinal("resembles_titles"));
                 var scores = reader.GetFieldValue<double[]>(reader.GetOrdinal("resembles_scores"));
-                items.Add(new Item(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")),
+                items.Add(new MismatchItem(reader.GetString(reader.GetOrdinal("sku")), reader.GetString(reader.GetOrdinal("title")),
                     reader.IsDBNull(reader.GetOrdinal("category")) ? null : reader.GetString(reader.GetOrdinal("category")),
                     Math.Round(reader.GetDouble(reader.GetOrdinal("agreement")), 6), Math.Round(reader.GetDouble(reader.GetOrdinal("typical")), 6),
                     Math.Round(reader.GetDouble(reader.GetOrdinal("score")), 6),
                     [.. resembles.Select((s, i) => new Resemblance(s, titles[i], Math.Round(scores[i], 6)))]));
             }
-            return new Page(total, items);
+            return new MismatchPage(total, items);
         }, ct);
 }

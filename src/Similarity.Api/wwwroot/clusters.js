@@ -12,7 +12,7 @@ function strip(cluster) {
   return el("ul", { class: "strip", "aria-label": `Central items of cluster ${cluster.id}` },
     ...cluster.central.map((sku) => el("li", {},
       el("a", { href: `/item.html?sku=${encodeURIComponent(sku)}` },
-        el("img", { src: thumbnailOf(sku), alt: sku, loading: "lazy", width: 96, height: 96 })))));
+        el("img", { src: thumbnailOf(sku), alt: sku, width: 96, height: 96 })))));
 }
 
 function clusterSection(cluster) {

@@ -8,12 +8,12 @@ namespace Similarity.IntegrationTests.Insight;
 /// <summary>GET /clusters and /clusters/{id} on the insight catalog, clustered by the duty, checked against the stored vectors.</summary>
 public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<InsightCatalog>
 {
-    public sealed record ClustersOf(ClusterStore.State State, List<ClusterStore.Cluster> Clusters);
+    public sealed record ClustersOf(ClusterStore.ClusteringState State, List<ClusterStore.ClusterSummary> Clusters);
 
-    public sealed record ClusterOf(ClusterStore.Cluster Cluster, List<ClusterStore.Member> Members, int? NextAfter);
+    public sealed record ClusterOf(ClusterStore.ClusterSummary Cluster, List<ClusterStore.ClusterMember> Members, int? NextAfter);
 
     /// <summary>Polls /clusters until <paramref name="done"/> holds of the clustering's state.</summary>
-    async Task<ClustersOf> ClusteredAsync(HttpClient client, Func<ClusterStore.State, bool> done)
+    async Task<ClustersOf> ClusteredAsync(HttpClient client, Func<ClusterStore.ClusteringState, bool> done)
     {
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (true)
@@ -32,7 +32,7 @@ public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<Insight
         var client = catalog.CreateAdminClient();
         var vectors = (await BruteForce.ReadAllAsync(catalog.Database)).ToDictionary(v => v.Sku);
         var result = await ClusteredAsync(client, s => s.Items == vectors.Count);
-        var members = new Dictionary<int, List<ClusterStore.Member>>();
+        var members = new Dictionary<int, List<ClusterStore.ClusterMember>>();
         foreach (var cluster in result.Clusters)
             members[cluster.Id] = (await client.GetFromJsonAsync<ClusterOf>($"/clusters/{cluster.Id}?limit=1000"))!.Members;
 

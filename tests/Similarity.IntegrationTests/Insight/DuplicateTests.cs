@@ -22,7 +22,7 @@ public sealed class DuplicateTests(InsightCatalog catalog) : IClassFixture<Insig
         {
             var group = page.Groups.SingleOrDefault(g => g.Members.Any(m => m.Sku == sku));
             Assert.True(group is not null, $"the {how} copy {sku} is in no group: {Describe(page)}");
-            Assert.Equal([of, sku], group.Members.Select(m => m.Sku).Order(StringComparer.Ordinal));
+            Assert.Equal(new[] { of, sku }.Order(StringComparer.Ordinal), group.Members.Select(m => m.Sku).Order(StringComparer.Ordinal));
             // The copy was stored at another price: the group says so, and its pair is scored over the threshold.
             Assert.Contains("price", group.Differs);
             Assert.DoesNotContain("title", group.Differs);
@@ -41,7 +41,7 @@ public sealed class DuplicateTests(InsightCatalog catalog) : IClassFixture<Insig
 
         Assert.NotEmpty(page.Groups);
         foreach (var pair in page.Groups.SelectMany(g => g.Pairs))
-            Assert.Equal(BruteForce.Cosine(vectors[pair.Sku].Image!, vectors[pair.OtherSku].Image!), pair.Score, 5);
+            Assert.InRange(Math.Abs(BruteForce.Cosine(vectors[pair.Sku].Image!, vectors[pair.OtherSku].Image!) - pair.Score), 0, 1e-5);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class DuplicateGroupingTests
     [Fact]
     public void The_differing_fields_are_those_not_equal_for_every_member()
     {
-        DuplicateStore.Member M(string sku, decimal? price, string? brand) => new(sku, "Red mug", null, brand, price, "EUR", "mugs", true);
+        DuplicateStore.DuplicateMember M(string sku, decimal? price, string? brand) => new(sku, "Red mug", null, brand, price, "EUR", "mugs", true);
 
         Assert.Equal(["brand", "price"], Duplicates.DifferingFields([M("a", 5m, "acme"), M("b", 6m, "acme"), M("c", 5m, null)]));
         Assert.Empty(Duplicates.DifferingFields([M("a", 5m, "acme"), M("b", 5m, "acme")]));
