@@ -37,10 +37,11 @@ public static class InsightApi
             .WithSummary("The catalog grouped by its fused vectors: each cluster's size, label words, central items and categories.")
             .WithDescription("Spherical k-means over the live set's fused vectors, with the number of clusters chosen by silhouette (or " +
                 "`Similarity:Insight:ClusterCount`); recomputed by a background duty once enough items changed. `computedAt` is null until the first.");
-        clusters.MapGet("/{id:int}", ClusterAsync)
+        clusters.MapGet("/{id}", ClusterAsync)
             .WithName("GetCluster")
             .WithSummary("One cluster and a page of its members, nearest its centroid first.")
-            .WithDescription("`limit` members (1–1000, 100 by default) after the first `after`; 404 for a cluster the last clustering does not have.")
+            .WithDescription("`id`: the cluster's number in the last clustering (1 is the largest), as GET /clusters lists them. " +
+                "`limit` members (1–1000, 100 by default) after the first `after`; 404 for a cluster the last clustering does not have.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
@@ -101,13 +102,19 @@ public static class InsightApi
         return TypedResults.Ok(new ClustersResponse(state, clusters));
     }
 
+    /// <summary>The cluster's number as the route spells it: digits only, no sign or leading zero (a string in the document: cluster numbers are no identity to guess at).</summary>
+    static int? ClusterNumber(string id) =>
+        id is { Length: >= 1 and <= 9 } && id[0] is >= '1' and <= '9' && id.All(char.IsAsciiDigit) ? int.Parse(id, System.Globalization.CultureInfo.InvariantCulture) : null;
+
     static async Task<Results<Ok<ClusterResponse>, ValidationProblem, ProblemHttpResult>> ClusterAsync(
-        int id, ClusterStore store, CancellationToken ct, int after = 0, int limit = 100)
+        string id, ClusterStore store, CancellationToken ct, int after = 0, int limit = 100)
     {
         var errors = PageErrors(after, limit, Paging.MaxLimit);
+        if (ClusterNumber(id) is null)
+            errors["id"] = ["id must be a cluster's number: 1 to 999999999, digits only."];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        if (await store.ReadClusterAsync(id, after, limit, ct) is not var (cluster, members))
+        if (await store.ReadClusterAsync(ClusterNumber(id)!.Value, after, limit, ct) is not var (cluster, members))
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such cluster.", detail: $"The last clustering has no cluster {id}.");
         var next = after + limit < cluster.Size ? after + limit : (int?)null;
         return TypedResults.Ok(new ClusterResponse(cluster, members, next));

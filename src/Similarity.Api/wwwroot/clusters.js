@@ -23,7 +23,7 @@ function clusterSection(cluster) {
     el("h2", { id, text: `${cluster.id}. ${label}` }),
     el("p", { class: "meta", text: `${cluster.size} items · categories: ${categories}` }),
     strip(cluster),
-    el("button", { type: "button", class: "secondary", text: "Show its members", "aria-label": `Show the members of cluster ${cluster.id}`, onclick: () => members(cluster.id, 0) }));
+    el("button", { type: "button", class: "secondary", text: "Show the members", "aria-label": `Show the members of cluster ${cluster.id}`, onclick: () => members(cluster.id, 0) }));
 }
 
 async function members(id, after) {

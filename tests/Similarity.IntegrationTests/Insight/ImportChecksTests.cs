@@ -23,7 +23,7 @@ public sealed class ImportChecksTests(InsightCatalog catalog) : IClassFixture<In
         {
             "sku,title,description,category,brand,price,currency,available,image",
             Row($"{p}imp-copy", catalog.Original("food-2").Title, null, "food", "copy.png"),
-            Row($"{p}imp-nopic", "plain paper notebook", "A notebook, ruled.", "office", null),
+            Row($"{p}imp-nopic", "plain paper notebook", "A ruled notebook.", "office", null),
             Row($"{p}imp-small", "tiny stamp", "A small stamp.", "office", "small.png"),
             Row($"{p}imp-swapped", catalog.Original("animals-2").Title, null, "animals", "swapped.png"),
         };
