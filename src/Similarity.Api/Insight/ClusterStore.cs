@@ -50,7 +50,7 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// How far the catalog moved from the last clustering: items of the live set changed or added since, clustered
+    /// How far the catalog moved from the last clustering: items changed since its snapshot or not in it, clustered
     /// items gone, and the item count then; <c>Never</c> when there is none or it was of another model set.
     /// </summary>
     public async Task<(bool Never, long Changed, int Clustered)> ChangesAsync(CancellationToken ct)
@@ -58,7 +58,10 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             WITH s AS (SELECT * FROM insight_state), live AS (SELECT fingerprint FROM model_sets WHERE status = 'live')
             SELECT s.computed_at IS NULL OR s.fingerprint IS DISTINCT FROM (SELECT fingerprint FROM live) AS never, s.items,
-                   (SELECT count(*) FROM items WHERE updated_at > s.computed_at)
+                   -- An item stored by a transaction that began before the snapshot but committed after it has an older
+                   -- updated_at: it counts as not clustered instead.
+                   (SELECT count(*) FROM items i
+                    WHERE i.updated_at > s.computed_at OR NOT EXISTS (SELECT 1 FROM insight_cluster_members m WHERE m.sku = i.sku))
                  + (SELECT count(*) FROM insight_cluster_members m WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.sku = m.sku)) AS changed
             FROM s
             """);
