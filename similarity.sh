@@ -312,7 +312,8 @@ cmd_bench() {
     pages) db_start; ensure_apt_packages chromium ;;
     quality) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
     feedback) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|isolation|pages|models|events|feedback [--seconds N] [--items N] [--rows N]" ;;
+    insight) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start; ensure_models full ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback [--seconds N] [--items N] [--rows N]" ;;
   esac
   ensure_apt_packages openclipart-png
   run_bench "$what" "$@"

@@ -24,6 +24,7 @@ public static class BenchMain
                 ["upload", .. var rest] => await UploadRun.RunAsync(rest),
                 ["quality", .. var rest] => await QualityRun.RunAsync(rest),
                 ["feedback", .. var rest] => await FeedbackRun.RunAsync(rest),
+                ["insight", .. var rest] => await InsightRun.RunAsync(rest),
                 ["isolation", .. var rest] => await IsolationRun.RunAsync(rest),
                 ["pages", .. var rest] => await PagesRun.RunAsync(rest),
                 ["models", .. var rest] when rest.Contains("--memory") => await ModelsRun.MemoryAsync(),
@@ -53,7 +54,7 @@ public static class BenchMain
     static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|isolation|pages|models|events|feedback [options]
+            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off]
@@ -65,6 +66,7 @@ public static class BenchMain
                    isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]
                    pages     [--items N] [--iterations N]
                    models    [--items N] [--readers R] [--seconds S] [--rate R] | --memory
+                   insight   [--drawings N] | --scale N   (quality on the openclipart test split; or the routes and clustering timed at N items)
             helpers: Similarity.Bench openapi --out FILE   (the OpenAPI document of a freshly started service, tiny models)
                      Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
                      Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]

@@ -14,7 +14,10 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
 {
     public sealed record Counts(int? Total, int Processed, int Inserted, int Updated, int Reembedded, int Unchanged, int Superseded, int Errors, int PicturesDownloaded, int Warnings = 0);
 
-    public sealed record Job(Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error);
+    /// <summary>What the service's catalog checks found in the job's items, by kind (they never reject a row).</summary>
+    public sealed record Checks(int Duplicate, int Mismatch, int NoPicture, int SmallPicture, int BoilerplateDescription, int RepeatedTitle, int Total, string List);
+
+    public sealed record Job(Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error, Checks? Checks = null);
 
     public sealed record ImportError(int Row, int? Line, string? Sku, string? Columns, string Reason, bool Stored);
 
@@ -76,11 +79,20 @@ public sealed class ImportCommand(HttpClient http, IAnsiConsole console, TimeSpa
 
         var c = job.Counts;
         console.MarkupLineInterpolated($"[bold]{job.Status}[/]: {c.Inserted} inserted, {c.Updated} updated, {c.Reembedded} re-embedded, {c.Unchanged} unchanged, {c.Superseded} superseded, {RowErrors(c.Errors, c.Warnings)}{(c.PicturesDownloaded > 0 ? $", {c.PicturesDownloaded} pictures downloaded" : "")}");
+        if (job.Checks is { Total: > 0 } checks)
+            console.MarkupLineInterpolated($"Catalog checks (every row was stored): {CheckSummary(checks)}; listed at {checks.List}");
         await PrintErrorsAsync(job.Id, ct);
         if (job.Error is not null)
             console.MarkupLineInterpolated($"[red]{job.Error}[/]");
         return job.Status is "succeeded" or "succeeded_with_errors" ? ExitCodes.Succeeded : ExitCodes.JobDidNotSucceed;
     }
+
+    /// <summary>The checks that found something, in the words the imports page uses.</summary>
+    static string CheckSummary(Checks c) => string.Join(", ", new[]
+        {
+            (c.Duplicate, "duplicates"), (c.Mismatch, "pictures unlike their text"), (c.NoPicture, "without a picture"),
+            (c.SmallPicture, "small pictures"), (c.BoilerplateDescription, "boilerplate descriptions"), (c.RepeatedTitle, "repeated titles"),
+        }.Where(e => e.Item1 > 0).Select(e => $"{e.Item1} {e.Item2}"));
 
     /// <summary>
     /// The counts' <c>errors</c> (rows rejected) and <c>warnings</c> (rows stored with a warning), in the words the

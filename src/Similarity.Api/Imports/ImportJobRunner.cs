@@ -8,6 +8,7 @@ using Similarity.Encoders;
 using Similarity.Hosting;
 using Similarity.Models;
 using Similarity.Imports.Pictures;
+using Similarity.Insight;
 
 namespace Similarity.Imports;
 
@@ -23,7 +24,8 @@ namespace Similarity.Imports;
 /// </summary>
 public sealed partial class ImportJobRunner(
     NpgsqlDataSource dataSource, ImportStore store, ModelSets models, PictureFetcher pictures, IOptions<ImportOptions> options,
-    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, EncoderCapacity capacity, SimilarityMetrics metrics, ILogger<ImportJobRunner> logger)
+    IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, EncoderCapacity capacity, SimilarityMetrics metrics, ImportChecks checks,
+    ILogger<ImportJobRunner> logger)
 {
     /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
     const int DownloadAhead = 3;
@@ -81,6 +83,7 @@ public sealed partial class ImportJobRunner(
                         break;
                     }
                     processed += prepared.RowCount;
+                    await retry.ExecuteAsync(async ct => await checks.RecordBatchAsync(job.Id, StoredItems(outcome), ct), stop.Token);
                 }
             }
         }
@@ -90,9 +93,30 @@ public sealed partial class ImportJobRunner(
             await ImportStages.DrainAsync(stages, fetching, ready);
         }
         if (end == ImportEnd.Finished)
+        {
+            await RunChecksAsync(job.Id, retry, ct);
             await retry.ExecuteAsync(async ct => await ImportJobWrites.FinishAsync(dataSource, job.Id, ct), ct);
+        }
         return end;
     }
+
+    /// <summary>The catalog checks over the job's items. They inform and never fail the job: a fault is logged and the job ends without them.</summary>
+    async Task RunChecksAsync(Guid jobId, ResiliencePipeline retry, CancellationToken ct)
+    {
+        try
+        {
+            await retry.ExecuteAsync(async ct => await checks.RunAsync(jobId, ct), ct);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            LogChecksFailed(jobId, ex);
+        }
+    }
+
+    /// <summary>The batch's stored items for the catalog checks, with the picture the job received for each.</summary>
+    static IEnumerable<ImportChecks.StoredItem> StoredItems(BatchOutcome outcome) =>
+        outcome.Embedded.Select(e => new ImportChecks.StoredItem(e.Item.Sku, e.Item.Image))
+            .Concat(outcome.Unchanged.Select(u => new ImportChecks.StoredItem(u.Sku, null)));
 
     /// <summary>Screens a batch, looks up what is stored for its SKUs and starts downloading its pictures given by URL.</summary>
     async Task<FetchingBatch> StartBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, PictureSourcing sourcing,
@@ -146,6 +170,9 @@ public sealed partial class ImportJobRunner(
         }
         return builder.Build();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId}: the catalog checks failed; the job ends without them")]
+    partial void LogChecksFailed(Guid jobId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Import {JobId}: retry {Attempt} in {DelayMilliseconds:F0} ms after {Fault}")]
     partial void LogRetry(Guid jobId, int attempt, string fault, double delayMilliseconds, Exception exception);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Similarity.Catalog;
 using Similarity.Hosting;
+using Similarity.Insight;
 
 namespace Similarity.Imports;
 
@@ -37,7 +38,8 @@ public static partial class ImportsApi
         imports.MapGet("/{id:guid}", GetAsync).WithName("GetImport").WithSummary("One import job: status, counts, rate.")
             .WithDescription("Status is queued, running, succeeded, succeeded_with_errors, failed (error says why; resume goes on) or cancelled. " +
                 "Counts: total (once counted), processed, inserted, updated (fields only), reembedded, unchanged, superseded, errors (rows rejected, not stored), " +
-                "warnings (rows stored with a warning, e.g. without their picture), picturesDownloaded. /errors lists both kinds (`stored` tells them apart).")
+                "warnings (rows stored with a warning, e.g. without their picture), picturesDownloaded. /errors lists both kinds (`stored` tells them apart). " +
+                "`checks`: what the catalog checks found in the job's items, by kind, once its rows are all written; /checks lists them.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         imports.MapGet("/{id:guid}/errors", ErrorsAsync).WithName("GetImportErrors")
             .WithDescription("JSON by default, CSV with Accept: text/csv. A page holds `limit` errors (at most 1000) after row `after`; the JSON gives nextAfter for the next page.")
@@ -66,7 +68,8 @@ public static partial class ImportsApi
 
     public sealed record JobResponse(
         Guid Id, string Status, string Format, Counts Counts, double? RowsPerSecond, string? Error,
-        DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Errors, string? FileName = null)
+        DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, string Errors, string? FileName = null,
+        ImportCheckReads.ImportCheckCounts? Checks = null)
     {
         public static JobResponse From(ImportJob job)
         {
@@ -184,11 +187,19 @@ public static partial class ImportsApi
         : after < 0 ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["after"] = ["after must not be negative."] })
         : null;
 
-    static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListAsync(ImportStore store, CancellationToken ct, int limit = 20) =>
-        PageProblem(limit) is { } problem ? problem : TypedResults.Ok((await store.ListAsync(limit, ct)).Select(JobResponse.From).ToList());
+    static async Task<Results<Ok<List<JobResponse>>, ValidationProblem>> ListAsync(ImportStore store, ImportCheckReads checks, CancellationToken ct, int limit = 20)
+    {
+        if (PageProblem(limit) is { } problem)
+            return problem;
+        var jobs = await store.ListAsync(limit, ct);
+        var counts = await checks.CountsAsync([.. jobs.Select(j => j.Id)], ct);
+        return TypedResults.Ok(jobs.Select(j => JobResponse.From(j) with { Checks = counts[j.Id] }).ToList());
+    }
 
-    static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(Guid id, ImportStore store, CancellationToken ct) =>
-        await store.GetAsync(id, ct) is { } job ? TypedResults.Ok(JobResponse.From(job)) : NotFound(id);
+    static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetAsync(Guid id, ImportStore store, ImportCheckReads checks, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } job
+            ? TypedResults.Ok(JobResponse.From(job) with { Checks = (await checks.CountsAsync([id], ct))[id] })
+            : NotFound(id);
 
     static async Task<Results<Ok<ErrorsResponse>, ContentHttpResult, ProblemHttpResult, ValidationProblem>> ErrorsAsync(
         Guid id, HttpRequest request, ImportStore store, CancellationToken ct, int after = 0, int limit = Paging.MaxLimit)

@@ -12,7 +12,7 @@ namespace Similarity.OpenApi;
 /// parameters and to the fields of its multipart form, so /similar, /search and the rest describe k, sku or title in
 /// the same words. The limits are the ones the handlers enforce (SimilarQuery, Sku, ItemInput, ImportUpload).
 /// </summary>
-internal sealed class OpenApiParameters : IOperationFilter
+internal sealed partial class OpenApiParameters : IOperationFilter
 {
     sealed record Doc(string Description, JsonSchemaType Type, string? Minimum = null, string? Maximum = null, JsonNode? Default = null,
         string? Pattern = null, int? MaxLength = null, string? Format = null, string[]? Enum = null, JsonNode? Example = null);
@@ -108,7 +108,7 @@ internal sealed class OpenApiParameters : IOperationFilter
     {
         foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
         {
-            if (parameter.Name is not null && Docs.TryGetValue(parameter.Name, out var doc))
+            if (parameter.Name is not null && (ByOperation.TryGetValue((operation.OperationId ?? "", parameter.Name), out var doc) || Docs.TryGetValue(parameter.Name, out doc)))
             {
                 parameter.Description = doc.Description;
                 // Swagger UI fills an example into try-it-out and sends it: for an optional filter (brand=Acme

@@ -38,8 +38,26 @@ function summary(job) {
   if (!ended.has(job.status) && job.rowsPerSecond && c.total !== null) {
     parts.push(`about ${Math.ceil((c.total - c.processed) / job.rowsPerSecond)} s left`);
   }
+  if (job.checks?.total) parts.push(checkSummary(job.checks));
   if (job.error) parts.push(job.error);
   return parts.join(" · ");
+}
+
+/** The catalog checks' names as people read them, by the API's kind. */
+const checkNames = { duplicate: "duplicates", mismatch: "pictures unlike their text", noPicture: "without a picture",
+  smallPicture: "small pictures", boilerplateDescription: "boilerplate descriptions", repeatedTitle: "repeated titles" };
+
+function checkSummary(checks) {
+  return "checks: " + Object.entries(checkNames).filter(([kind]) => checks[kind]).map(([kind, name]) => `${checks[kind]} ${name}`).join(", ");
+}
+
+async function showChecks(job) {
+  const page = await api(`/imports/${job.id}/checks?limit=200`, { admin: true });
+  const link = (sku) => el("a", { href: `/item.html?sku=${encodeURIComponent(sku)}`, text: sku });
+  field("checks").querySelector("tbody").replaceChildren(...page.checks.map((c) => el("tr", { "data-kind": c.kind },
+    el("td", { text: checkNames[c.kind] ?? c.kind }), el("td", {}, link(c.sku)), el("td", { text: c.detail }),
+    el("td", {}, ...c.related.flatMap((sku, i) => (i ? [", ", link(sku)] : [link(sku)]))))));
+  field("checks").hidden = page.checks.length === 0;
 }
 
 async function showErrors(job) {
@@ -71,6 +89,7 @@ async function follow(id) {
     field("resume").hidden = job.status !== "failed";
     if (ended.has(job.status)) {
       await showErrors(job).catch(failed);
+      await showChecks(job).catch(failed);
       say(status, `The import ${job.status.replaceAll("_", " ")}.`);
       listRecent();
       return;
@@ -88,6 +107,8 @@ function clearJob() {
   field("errors").querySelector("tbody").replaceChildren();
   field("errors").hidden = true;
   field("errors-csv").hidden = true;
+  field("checks").querySelector("tbody").replaceChildren();
+  field("checks").hidden = true;
 }
 
 /** The header line's cells: the delimiter the header uses most (comma, semicolon or tab), quotes honoured. */
@@ -167,6 +188,7 @@ async function listRecent() {
       el("td", { text: new Date(job.createdAt).toLocaleString() }), el("td", { text: job.fileName ?? "" }), el("td", { text: job.format }),
       el("td", { text: job.status.replaceAll("_", " ") }),
       el("td", { text: job.counts.processed }), el("td", { text: job.counts.errors }), el("td", { text: job.counts.warnings ?? 0 }),
+      el("td", { text: job.checks?.total ?? 0 }),
       el("td", {}, el("button", { type: "button", class: "secondary", text: "Follow", "aria-label": `Follow the import of ${new Date(job.createdAt).toLocaleString()}`, onclick: () => follow(job.id) })))));
   } catch (error) {
     failed(error);

@@ -1,5 +1,5 @@
 // The item page: its picture and fields, and its similar items as a grid that follows the sliders and filters.
-import { api, card, el, price, say } from "/app.js";
+import { adminKey, api, card, el, price, say } from "/app.js";
 
 const sku = new URLSearchParams(location.search).get("sku") ?? "";
 const status = document.getElementById("status");
@@ -91,6 +91,28 @@ async function showEngaged() {
   }
 }
 
+/**
+ * For an admin (a key in this tab): how well the item's picture agrees with its text against its category's typical
+ * agreement, and, when it agrees markedly less, the items its picture resembles instead. Nothing for a shopper.
+ */
+async function showMismatch() {
+  if (!adminKey.get()) return;
+  try {
+    const answer = await api(`/checks/mismatch?sku=${encodeURIComponent(sku)}`, { admin: true });
+    const item = answer.items[0];
+    if (!item) return; // no picture or no text: nothing to compare
+    const likely = item.likely;
+    field("mismatch-summary").textContent = `Picture–text agreement ${item.agreement.toFixed(3)} against ${item.typical.toFixed(3)} typical of its category` +
+      (likely ? ": the picture most likely does not show what the text says. It resembles these instead:" : ": the picture matches the text as well as its category's do.");
+    field("mismatch").dataset.likely = likely;
+    field("resembles").replaceChildren(...(likely ? item.resemblesInstead : []).map((r) =>
+      card({ sku: r.sku, title: r.title, hasImage: true }, el("span", { class: "meta", text: `score ${r.score.toFixed(3)}` }))));
+    field("mismatch").hidden = false;
+  } catch (error) {
+    if (error.status !== 401 && error.status !== 403) say(status, error.message, true);
+  }
+}
+
 function showValues() {
   field("k-value").value = field("k").value;
   field("image-weight-value").value = Number(field("image-weight").value).toFixed(2);
@@ -114,4 +136,7 @@ if (!sku) {
   field("similar-heading").hidden = controls.hidden = field("engaged-heading").hidden = true;
   say(status, "No item chosen: open one from the catalog, or add ?sku=… to this page's address.", true);
   status.append(" ", el("a", { href: "/", text: "Go to the catalog" }));
-} else if (await showItem()) await Promise.all([showSimilar(), showEngaged()]);
+} else if (await showItem()) {
+  await Promise.all([showSimilar(), showEngaged()]);
+  await showMismatch();
+}

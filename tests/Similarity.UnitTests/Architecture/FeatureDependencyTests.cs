@@ -12,7 +12,7 @@ public class FeatureDependencyTests
     /// <summary>Each feature may reference those before it; the last group only reads the others.</summary>
     static readonly string[][] Layers =
     [
-        ["Hosting"], ["Database"], ["Keys"], ["Fusion"], ["Encoders"], ["Models"], ["Catalog"], ["Feedback"], ["Similar"], ["Imports"],
+        ["Hosting"], ["Database"], ["Keys"], ["Fusion"], ["Encoders"], ["Models"], ["Catalog"], ["Feedback"], ["Similar"], ["Insight"], ["Imports"],
         ["Embed", "Health", "Pages", "OpenApi"],
     ];
 
