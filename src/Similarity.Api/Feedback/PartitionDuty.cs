@@ -25,6 +25,7 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
     const long LockKey = 0x5F_FEED_BAC0;
 
     volatile string? _lastFailure;
+    TimeSpan _firstWait = Period;
     volatile bool _stopped;
 
     /// <summary>
@@ -39,6 +40,8 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            _lastFailure = ex.Message;
+            _firstWait = RetryPause;
             LogPassFailed(ex);
         }
         await base.StartAsync(cancellationToken);
@@ -48,9 +51,13 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
     {
         try
         {
+            // The first pass ran at start; the next one waits its turn (a second pass at once would only take the
+            // locks again beside the other duties starting up).
+            var wait = _firstWait;
             while (!stoppingToken.IsCancellationRequested)
             {
-                var wait = Period;
+                await Task.Delay(wait, clock, stoppingToken);
+                wait = Period;
                 try
                 {
                     var pass = await RunOnceAsync(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), stoppingToken);
@@ -64,7 +71,6 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
                     LogPassFailed(ex);
                     wait = RetryPause;
                 }
-                await Task.Delay(wait, clock, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -94,7 +94,7 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
         return (int)found;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Import {JobId}: {Found} catalog checks over {Items} items in {Milliseconds:F0} ms")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Import {JobId}: {Found} catalog checks over {Items} items in {Milliseconds:F0} ms")]
     partial void LogChecked(Guid jobId, int found, int items, double milliseconds);
 
     /// <summary>The checks that read the job's items' own fields and the catalog's counts: no picture, small picture, boilerplate, repeated title.</summary>

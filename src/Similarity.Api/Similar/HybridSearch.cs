@@ -49,7 +49,9 @@ public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)
     public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results, string Source)> SearchAsync(SearchRequest request, LexicalQuery? query,
         HybridChoice choice, bool withQueryItem, CancellationToken ct)
     {
-        var criteria = request.Criteria;
+        // Words and vectors fuse by rank; co-engagement is not one of the lists fused (yet), so these modes do not blend.
+        var criteria = request.Criteria with { Blend = 0 };
+        request = request with { Criteria = criteria };
         var source = choice.Mode == RetrievalMode.Lexical ? ResultSource.Lexical : ResultSource.Hybrid;
         var pool = PoolFor(request.K);
         // The vector list as /similar would page it, longer and unranked: its order, and the pins and fallback it placed.

@@ -39,7 +39,7 @@ public sealed class OpenApiDocumentTests(SimilarityApp app) : IClassFixture<Simi
             .EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
 
         Assert.Equal(["sku", "k", "minScore", "category", "brand", "priceMin", "priceMax", "available", "exclude", "imageWeight", "textWeight", "fields",
-            "diversity", "maxPerCategory", "maxPerBrand", "boostAvailable", "fallback", "mode", "lexicalWeight", "blend", "visitorId", "X-Visitor-Id"],
+            "diversity", "maxPerCategory", "maxPerBrand", "boostAvailable", "fallback", "blend", "visitorId", "X-Visitor-Id", "mode", "lexicalWeight"],
             parameters.Keys);
         var k = parameters["k"].GetProperty("schema");
         Assert.Equal((1, 100, 10), (k.GetProperty("minimum").GetInt32(), k.GetProperty("maximum").GetInt32(), k.GetProperty("default").GetInt32()));
