@@ -5,7 +5,7 @@ namespace Similarity.Insight;
 /// <summary>
 /// The duplicate groups of the catalog, a page at a time: pairs over the threshold from the neighbour lists, grouped
 /// by <see cref="DuplicateGrouping"/> under the group cap, each group with its members, every pair's score and the
-/// fields on which its members differ. Computed on request (docs/architecture-insight.md says why).
+/// fields on which its members differ. Computed on request (docs/architecture.md, "Insight", says why).
 /// </summary>
 public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> options)
 {

@@ -34,6 +34,6 @@ public sealed class InsightOptions
     /// <summary>Fewest items the catalog needs before it is clustered at all.</summary>
     [Range(2, 100000)] public int MinClusterItems { get; set; } = 10;
 
-    /// <summary>The number of clusters; 0 lets the data choose (silhouette over a sample, see docs/architecture-insight.md).</summary>
+    /// <summary>The number of clusters; 0 lets the data choose (silhouette over a sample, see docs/architecture.md, "Insight").</summary>
     [Range(0, 10000)] public int ClusterCount { get; set; }
 }

@@ -9,7 +9,7 @@ namespace Similarity.Similar;
 /// Hybrid and lexical search for /search and /similar/{sku}: the vector list (<see cref="SimilarSearch"/>, with its
 /// filters, rules and fallback) and the lexical list (the tsvector index under the same filters) fused by
 /// <see cref="HybridFusion"/>, then chosen from as every page is (<see cref="Ranking.Select"/>: diversity, crowding,
-/// boost, pins). Only items of the live model set are searched. docs/architecture-hybrid.md tells why RRF.
+/// boost, pins). Only items of the live model set are searched. docs/architecture.md ("Hybrid lexical + vector retrieval") tells why RRF.
 /// </summary>
 public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, SimilarSearch search,
     ModelSets models, IOptions<SearchOptions> options)
