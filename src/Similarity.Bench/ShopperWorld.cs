@@ -17,7 +17,7 @@ public sealed record Shopper(int Id, string VisitorId, string HomeFolder, double
 /// The simulator's hidden structure, drawn once from the seed: which folders judge by picture and which by words,
 /// the complement pairs (items bought together across different folders), each item's popularity and the shoppers.
 /// Only the simulator reads it; the loop learns it, if at all, from the events. The constants below are its
-/// written-down truth (docs/benchmarks-feedback.md); the same items, count and seed give the same world.
+/// written-down truth (docs/benchmarks.md, "The closed loop measured offline"); the same items, count and seed give the same world.
 /// </summary>
 public sealed class ShopperWorld
 {

@@ -37,8 +37,12 @@ public sealed class FeedbackOptions
     /// <summary>Weights of the event types in the co-engagement.</summary>
     public EventWeights Weights { get; set; } = new();
 
-    /// <summary>The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content only).</summary>
-    [Range(0.0, 10.0)] public double Blend { get; set; } = 0.3;
+    /// <summary>
+    /// The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content
+    /// only). 3: a weighted Jaccard is small for an item many shoppers see, and at 0.3 or 1 the blend barely moved a
+    /// page in <c>bench feedback</c> (docs/benchmarks.md); items without events are unaffected whatever it is.
+    /// </summary>
+    [Range(0.0, 10.0)] public double Blend { get; set; } = 3;
 
     // Experiments
 

@@ -1,6 +1,7 @@
 // The feedback page (admin): how shoppers engage with the served lists — click-through and add-to-cart rates by
 // position, by day and per experiment side, drawn as plain SVG bars — and the experiments with their verdicts.
-import { adminKey, api, el, say } from "/app.js";
+import { api, el, say } from "/app.js";
+import { adminGate } from "/admin-gate.js";
 
 const field = (id) => document.getElementById(id);
 const status = field("status");
@@ -75,30 +76,10 @@ async function show() {
     field("experiments").querySelector("tbody").replaceChildren(...experiments.experiments.map(experimentRow));
     say(status, experiments.experiments.length ? "" : "No experiment has run yet: start one with PUT /experiments/{name}.");
   } catch (error) {
-    if (error.status === 401) {
-      adminKey.clear();
-      showAdmin();
-      say(status, "That admin key was refused; enter it again.", true);
-    } else {
-      say(status, error.message, true);
-    }
+    failed(error);
   }
 }
 
-function showAdmin() {
-  const hasKey = Boolean(adminKey.get());
-  field("key-form").hidden = hasKey;
-  field("admin").hidden = !hasKey;
-  if (hasKey) show();
-}
-
-field("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  adminKey.set(field("key").value.trim());
-  field("key").value = "";
-  say(status, "");
-  showAdmin();
-});
-field("forget").addEventListener("click", () => { adminKey.clear(); showAdmin(); });
+// The key gate shows the charts once there is a key; a refused key is asked for again.
+const failed = adminGate(status, show);
 field("days").addEventListener("change", show);
-showAdmin();
