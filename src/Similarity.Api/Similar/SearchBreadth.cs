@@ -9,7 +9,7 @@ namespace Similarity.Similar;
 /// </summary>
 public static class SearchBreadth
 {
-    /// <summary>pgvector's largest <c>hnsw.ef_search</c>: a search wanting more candidates gets this many, then an exact scan if short.</summary>
+    /// <summary>pgvector's largest <c>hnsw.ef_search</c>: a search wanting more candidates gets the rest from the iterative scan.</summary>
     public const int Max = 1000;
 
     public const string Sql = "SELECT set_config('hnsw.ef_search', @ef_search, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)";

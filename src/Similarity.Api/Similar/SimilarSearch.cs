@@ -126,7 +126,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
     {
         var batch = dataSource.CreateBatch();
         if (plan.Index is not null)
-            batch.BatchCommands.Add(SearchBreadth.Command(Math.Min(SearchBreadth.Max, Math.Max(options.Value.EfSearch, plan.Candidates))));
+            batch.BatchCommands.Add(SearchBreadth.Command(Math.Max(options.Value.EfSearch, plan.Candidates)));
         return batch;
     }
 
