@@ -3,11 +3,12 @@ using System.Globalization;
 namespace Similarity.Bench;
 
 /// <summary>
-/// <c>bench feedback [--days N] [--shoppers N] [--seed N] [--items N] [--tune]</c>: the closed loop measured through the
+/// <c>bench feedback [--days N] [--shoppers N] [--seed N] [--items N] [--tune] [--sweep]</c>: the closed loop measured through the
 /// HTTP API only. A fresh database and service (models/clipart) import <c>bench quality</c>'s openclipart test split;
 /// the simulator's shoppers (<see cref="ShopperWorld"/>) visit for the training days (<see cref="FeedbackTraining"/>);
 /// held-out days score content-only, blended and (with --tune) tuned-fusion rankers (<see cref="FeedbackEvaluation"/>);
 /// then the propensities, an A/A interleaving and the time from an event to a changed answer (<see cref="FeedbackChecks"/>).
+/// With --sweep, the blend's variants are scored for validation (<see cref="FeedbackSweep"/>) instead of the checks.
 /// A service without the loop's routes is refused before anything is imported, naming the missing routes.
 /// </summary>
 public static class FeedbackRun
@@ -17,13 +18,14 @@ public static class FeedbackRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "feedback", "days", "shoppers", "seed", "items", "tune");
+        var o = BenchArgs.Parse(args, "feedback", "days", "shoppers", "seed", "items", "tune", "sweep");
         var (days, shoppers, seed, items, tune) = (o.GetInt("days", 14), o.GetInt("shoppers", 2000), o.GetInt("seed", 22), o.GetInt("items", 0), o.Has("tune"));
+        var sweep = o.Has("sweep");
         if (days is < 1 or > ShopperClock.MaxDays || shoppers < 1)
             throw new ArgumentException($"bench feedback: --days takes 1 to {ShopperClock.MaxDays} (the days are compressed into the 72 hours POST /events accepts), --shoppers at least 1.");
         try
         {
-            return await MeasureAsync(days, shoppers, seed, items, tune);
+            return await MeasureAsync(days, shoppers, seed, items, tune, sweep);
         }
         catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException)
         {
@@ -33,7 +35,7 @@ public static class FeedbackRun
         }
     }
 
-    static async Task<int> MeasureAsync(int days, int shoppers, int seed, int items, bool tune)
+    static async Task<int> MeasureAsync(int days, int shoppers, int seed, int items, bool tune, bool sweep)
     {
         var place = new BenchPlace();
         var work = Path.Combine(place.DataDir, "bench-feedback");
@@ -43,20 +45,20 @@ public static class FeedbackRun
 
         await place.RecreateAsync(Database);
         var cs = place.ConnectionString(Database);
-        await using var service = await ServiceProcess.StartAsync(place, cs, place.Manifest("clipart"), "http://127.0.0.1:18101", "bench-feedback-api.log",
-            new Dictionary<string, string>
-            {
-                // /similar re-weighted to one modality (the shoppers' picture or words) ranks 20 × 50 = 1 000 candidates: the whole
-                // test split. Not more: the candidates are hnsw.ef_search, which PostgreSQL caps at 1 000.
-                ["Similarity:Search:WeightedCandidatesPerResult"] = "50",
-                ["Similarity:RateLimits:PerClientBurst"] = "1000000",
-                ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
-                ["Similarity:Models:StorePath"] = Path.Combine(work, "model-sets"),
-                // The bench rebuilds with POST /feedback/rebuild at the end of each day; no rebuild in between.
-                ["Similarity:Feedback:RebuildPeriod"] = "1.00:00:00",
-                // Enough swapped answers to estimate ten positions' propensities from one run's traffic.
-                ["Similarity:Feedback:ExploreShare"] = Stats.F(Exploration, "F2"),
-            });
+        var settings = new Dictionary<string, string>
+        {
+            // /similar re-weighted to one modality (the shoppers' picture or words) ranks 20 × 50 = 1 000 candidates: the whole
+            // test split. Not more: the candidates are hnsw.ef_search, which PostgreSQL caps at 1 000.
+            ["Similarity:Search:WeightedCandidatesPerResult"] = "50",
+            ["Similarity:RateLimits:PerClientBurst"] = "1000000",
+            ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
+            ["Similarity:Models:StorePath"] = Path.Combine(work, "model-sets"),
+            // The bench rebuilds with POST /feedback/rebuild at the end of each day; no rebuild in between.
+            ["Similarity:Feedback:RebuildPeriod"] = "1.00:00:00",
+            // Enough swapped answers to estimate ten positions' propensities from one run's traffic.
+            ["Similarity:Feedback:ExploreShare"] = Stats.F(Exploration, "F2"),
+        };
+        await using var service = await ServiceProcess.StartAsync(place, cs, place.Manifest("clipart"), "http://127.0.0.1:18101", "bench-feedback-api.log", settings);
         using var client = new FeedbackClient(service.Url);
         if (await client.MissingAsync() is { Count: > 0 } missing)
         {
@@ -92,6 +94,14 @@ public static class FeedbackRun
             await FeedbackEvaluation.ScoreAsync(client, "blended (default blend)", null, heldOut, coVisitors, seed),
         };
         var propensities = await client.PropensitiesAsync();
+        if (sweep)
+        {
+            var contentTops = await client.TopAsync([.. heldOut.SelectMany(v => v).Select(s => s.Query).Distinct(StringComparer.Ordinal)], 0);
+            var rows = await FeedbackSweep.RunAsync(place, cs, settings, world, heldOut, coVisitors, contentTops, seed);
+            Console.Write(FeedbackReport.Write(new FeedbackFigures(Setup(world, shoppers, days, seed), training, heldOut.Count, heldOut.Sum(v => v.Count), rankers, propensities, null, null, null)));
+            Console.Write(FeedbackSweep.Write(rows, rankers[0], contentTops, world, coVisitors));
+            return 0;
+        }
 
         string? tuneNote = null;
         if (tune)
@@ -105,13 +115,15 @@ public static class FeedbackRun
         var freshness = await FeedbackChecks.FreshnessAsync(client, world, coVisitors);
         var aa = await FeedbackChecks.AaAsync(client, taste, AaSessions);
 
-        var setup = string.Create(CultureInfo.InvariantCulture,
-            $"bench feedback: {world.Items.Count} items in {world.Items.Select(i => i.Folder).Distinct().Count()} folders, {shoppers} shoppers, " +
-            $"{days} training days + {FeedbackEvaluation.HeldOutDays} held out, seed {seed}, ExploreShare {Exploration}; warm = a query item with ≥ {FeedbackMetrics.WarmCoVisitors} co-visitors in training; " +
-            $"95% intervals: bootstrap over visits ({FeedbackMetrics.Resamples} resamples, seed {seed})");
+        var setup = Setup(world, shoppers, days, seed);
         Console.Write(FeedbackReport.Write(new FeedbackFigures(setup, training, heldOut.Count, heldOut.Sum(v => v.Count), rankers, propensities, aa, freshness, tuneNote)));
         return 0; // the database stays for a look until the next run recreates it
     }
+
+    static string Setup(ShopperWorld world, int shoppers, int days, int seed) => string.Create(CultureInfo.InvariantCulture,
+        $"bench feedback: {world.Items.Count} items in {world.Items.Select(i => i.Folder).Distinct().Count()} folders, {shoppers} shoppers, " +
+        $"{days} training days + {FeedbackEvaluation.HeldOutDays} held out, seed {seed}, ExploreShare {Exploration}; warm = a query item with ≥ {FeedbackMetrics.WarmCoVisitors} co-visitors in training; " +
+        $"95% intervals: bootstrap over visits ({FeedbackMetrics.Resamples} resamples, seed {seed})");
 
     /// <summary>The bench service's <c>ExploreShare</c> (the default, 0.02, is a shop's setting; the bench has fewer visits).</summary>
     public const double Exploration = 0.1;

@@ -5,7 +5,9 @@ namespace Similarity.Feedback;
 /// <summary>
 /// Exploration for the position propensities: on <see cref="FeedbackOptions.ExploreShare"/> of the answers to an
 /// identified visitor (a <c>visitorId</c> query parameter or <c>X-Visitor-Id</c> header: only their clicks can come
-/// back), two adjacent results p and p+1 (p at random in 1–9, within the answer) are swapped. The position goes to the
+/// back), two adjacent results p and p+1 are swapped, p drawn in 1–9 (within the answer) with chance in proportion to p:
+/// a deep position is examined and clicked less, so it needs more swapped answers for as many swapped clicks as a
+/// shallow one (position 9 is swapped nine times as often as position 1). The position goes to the
 /// served log (<see cref="ExploredAt"/>), and the answer is not cached, since it is not the ranking's. Results an admin
 /// pinned are never moved.
 /// </summary>
@@ -23,7 +25,7 @@ public sealed class Exploration(IOptions<FeedbackOptions> options)
         var share = options.Value.ExploreShare;
         if (results.Count < 2 || share <= 0 || !HasVisitor(http.Request) || Random.Shared.NextDouble() >= share)
             return results;
-        var p = Random.Shared.Next(1, Math.Min(MaxSwapPosition, results.Count - 1) + 1);
+        var p = DeepWeighted(Math.Min(MaxSwapPosition, results.Count - 1), Random.Shared.NextDouble());
         if (!movable(results[p - 1]) || !movable(results[p]))
             return results;
         var swapped = results.ToArray();
@@ -31,6 +33,16 @@ public sealed class Exploration(IOptions<FeedbackOptions> options)
         http.Items[ExploredAtKey] = (short)p;
         http.Response.Headers.CacheControl = "private, no-store";
         return swapped;
+    }
+
+    /// <summary>A position in 1..<paramref name="last"/>, position p with chance p / (1 + … + last), for <paramref name="uniform"/> in [0, 1).</summary>
+    public static int DeepWeighted(int last, double uniform)
+    {
+        var draw = uniform * last * (last + 1) / 2;
+        var (p, upTo) = (1, 1.0); // upTo: 1 + … + p
+        while (upTo <= draw && p < last)
+            upTo += ++p;
+        return p;
     }
 
     /// <summary>The position swapped with the next one in this request's answer, if it was explored.</summary>

@@ -76,4 +76,43 @@ public sealed class FeedbackOptions
     /// rare low positions would otherwise make the co-engagement noisy.
     /// </summary>
     [Range(1.0, 1000.0)] public double MaxPositionWeight { get; set; } = 10;
+
+    /// <summary>How a co-engaged pair's strength becomes the score /similar blends (<see cref="CoEngagementScore"/>).</summary>
+    public CoEngagementScore Score { get; set; } = CoEngagementScore.Jaccard;
+
+    /// <summary>
+    /// How the position propensities are estimated from the swaps: <see cref="PropensityModel.PowerLaw"/> pools every
+    /// pair's evidence into one exponent (deep positions have few swapped clicks of their own: chained one by one their
+    /// errors multiply); <see cref="PropensityModel.Chain"/> multiplies each pair's ratio.
+    /// </summary>
+    public PropensityModel Propensities { get; set; } = PropensityModel.PowerLaw;
+}
+
+/// <summary>The estimators of <see cref="PropensityEstimator"/> that <c>Similarity:Feedback:Propensities</c> chooses.</summary>
+public enum PropensityModel
+{
+    /// <summary>propensity(p) = p^−η, η fitted to all pairs (<see cref="PropensityEstimator.FitPowerLaw"/>).</summary>
+    PowerLaw,
+
+    /// <summary>Each adjacent pair's ratio chained from position 1 (<see cref="PropensityEstimator.Estimate"/>).</summary>
+    Chain,
+}
+
+/// <summary>
+/// The co-engagement score of a pair (sku, other), in [0, 1], from the pair's weight w, the two items' weights and the
+/// query item's other pairs: what <c>Similarity:Feedback:Score</c> chooses.
+/// </summary>
+public enum CoEngagementScore
+{
+    /// <summary>Weighted Jaccard: w / (weight(sku) + weight(other) − w); small on the page of an item many visitors engage with.</summary>
+    Jaccard,
+
+    /// <summary>The Jaccard divided by the query item's largest: its most co-engaged item scores 1 on every page.</summary>
+    JaccardByMax,
+
+    /// <summary>w / weight(sku): the share of the query item's engagement that came with the other (SAR's confidence).</summary>
+    Confidence,
+
+    /// <summary>w divided by the query item's largest pair weight: the co-count relative to its best, popular others not discounted.</summary>
+    ConfidenceByMax,
 }

@@ -93,7 +93,8 @@ public sealed partial class FeedbackRebuild(NpgsqlDataSource dataSource, IOption
                 counts.Add(new SwapCounts(reader.GetInt32(reader.GetOrdinal("position")), Count("explored_lists"), Count("explored_clicks_at"),
                     Count("explored_clicks_next"), Count("plain_lists"), Count("plain_clicks_at"), Count("plain_clicks_next")));
         }
-        var propensities = PropensityEstimator.Estimate(counts, 1 / o.MaxPositionWeight);
+        var propensities = o.Propensities == PropensityModel.PowerLaw
+            ? PropensityEstimator.FitPowerLaw(counts, 1 / o.MaxPositionWeight) : PropensityEstimator.Estimate(counts, 1 / o.MaxPositionWeight);
         await ExecuteAsync(connection, "DELETE FROM position_propensities", [], ct);
         await ExecuteAsync(connection, FeedbackRebuildSql.ReplacePropensities,
         [
@@ -103,7 +104,7 @@ public sealed partial class FeedbackRebuild(NpgsqlDataSource dataSource, IOption
         ], ct);
 
         await ExecuteAsync(connection, "DELETE FROM co_engagement", [], ct);
-        var pairs = await ExecuteAsync(connection, FeedbackRebuildSql.ReplaceCoEngagement, FeedbackRebuildSql.CoEngagementParameters(o), ct);
+        var pairs = await ExecuteAsync(connection, FeedbackRebuildSql.ReplaceCoEngagement(o.Score), FeedbackRebuildSql.CoEngagementParameters(o), ct);
         await ExecuteAsync(connection, FeedbackRebuildSql.Bookkeeping, [new("propensities", propensities.Count), new("co_engagement", pairs)], ct);
         var rebuiltAt = await ScalarAsync<DateTime>(connection, "SELECT now()", [], ct);
         await transaction.CommitAsync(ct);

@@ -49,10 +49,9 @@ public static class FeedbackRebuildSql
     /// propensity is estimated). A visitor's events less than the session gap apart are one session; an item's weight in
     /// a session is the sum of its events' weights, and a pair's weight in it the smaller of its two items' (the weighted
     /// co-occurrence). A pair is kept when at least <c>@min_visitors</c> distinct visitors engaged with both in one
-    /// session. Its score is the weighted Jaccard index: pair weight / (item weight + other item weight − pair weight),
-    /// in [0, 1]. Both directions are stored.
+    /// session. Its score, in [0, 1], is <paramref name="score"/> (<see cref="CoEngagementScore"/>). Both directions are stored.
     /// </summary>
-    public const string ReplaceCoEngagement = """
+    public static string ReplaceCoEngagement(CoEngagementScore score) => $"""
         WITH weighted AS (
             SELECT e.visitor_id, e.sku, e.occurred_at,
                    CASE e.type WHEN 'view' THEN @view WHEN 'click' THEN @click WHEN 'addToCart' THEN @add_to_cart ELSE @purchase END
@@ -74,13 +73,27 @@ public static class FeedbackRebuildSql
             SELECT a.sku, b.sku AS other_sku, sum(least(a.weight, b.weight)) AS weight, count(DISTINCT a.visitor_id) AS visitors
             FROM engaged a JOIN engaged b ON b.visitor_id = a.visitor_id AND b.session = a.session AND b.sku <> a.sku
             GROUP BY a.sku, b.sku
-            HAVING count(DISTINCT a.visitor_id) >= @min_visitors)
+            HAVING count(DISTINCT a.visitor_id) >= @min_visitors),
+        measured AS (
+            SELECT p.sku, p.other_sku, p.weight, p.visitors,
+                   coalesce(p.weight / nullif(i.weight + o.weight - p.weight, 0), 0) AS jaccard,
+                   coalesce(p.weight / nullif(i.weight, 0), 0) AS confidence
+            FROM pairs p JOIN items i ON i.sku = p.sku JOIN items o ON o.sku = p.other_sku)
         INSERT INTO co_engagement (sku, other_sku, weight, visitors, score)
-        SELECT p.sku, p.other_sku, p.weight, p.visitors, coalesce(p.weight / nullif(i.weight + o.weight - p.weight, 0), 0)
-        FROM pairs p JOIN items i ON i.sku = p.sku JOIN items o ON o.sku = p.other_sku
+        SELECT sku, other_sku, weight, visitors, {ScoreOf(score)} FROM measured
         """;
 
-    /// <summary>The named parameters of <see cref="ReplaceCoEngagement"/>, from the options.</summary>
+    /// <summary>The score column's expression over <c>measured</c>'s row for <paramref name="score"/>.</summary>
+    static string ScoreOf(CoEngagementScore score) => score switch
+    {
+        CoEngagementScore.Jaccard => "jaccard",
+        CoEngagementScore.JaccardByMax => "coalesce(jaccard / nullif(max(jaccard) OVER (PARTITION BY sku), 0), 0)",
+        CoEngagementScore.Confidence => "least(confidence, 1)",
+        CoEngagementScore.ConfidenceByMax => "coalesce(weight / nullif(max(weight) OVER (PARTITION BY sku), 0), 0)",
+        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "not a co-engagement score"),
+    };
+
+    /// <summary>The named parameters of <see cref="ReplaceCoEngagement(CoEngagementScore)"/>, from the options.</summary>
     public static NpgsqlParameter[] CoEngagementParameters(FeedbackOptions options) =>
     [
         new("view", options.Weights.View), new("click", options.Weights.Click),
