@@ -39,10 +39,12 @@ public sealed class FeedbackOptions
 
     /// <summary>
     /// The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content
-    /// only). 3: a weighted Jaccard is small for an item many shoppers see, and at 0.3 or 1 the blend barely moved a
-    /// page in <c>bench feedback</c> (docs/benchmarks.md); items without events are unaffected whatever it is.
+    /// only). 5 with <see cref="Score"/> <see cref="CoEngagementScore.ConfidenceByMax"/>: an item's most co-engaged
+    /// item gains 5, more than any cosine, so what shoppers engage with together leads the page and content fills the
+    /// rest; chosen on a validation seed of <c>bench feedback --sweep</c> (docs/benchmarks-loop.md). Items without
+    /// events are unaffected whatever it is.
     /// </summary>
-    [Range(0.0, 10.0)] public double Blend { get; set; } = 3;
+    [Range(0.0, 10.0)] public double Blend { get; set; } = 5;
 
     // Experiments
 
@@ -77,8 +79,12 @@ public sealed class FeedbackOptions
     /// </summary>
     [Range(1.0, 1000.0)] public double MaxPositionWeight { get; set; } = 10;
 
-    /// <summary>How a co-engaged pair's strength becomes the score /similar blends (<see cref="CoEngagementScore"/>).</summary>
-    public CoEngagementScore Score { get; set; } = CoEngagementScore.Jaccard;
+    /// <summary>
+    /// How a co-engaged pair's strength becomes the score /similar blends (<see cref="CoEngagementScore"/>). By default
+    /// relative to the query item's best pair, so the blend means as much on a popular item's page (where every
+    /// Jaccard is small) as on a rare one's; chosen with <see cref="Blend"/> on a validation seed.
+    /// </summary>
+    public CoEngagementScore Score { get; set; } = CoEngagementScore.ConfidenceByMax;
 
     /// <summary>
     /// How the position propensities are estimated from the swaps: <see cref="PropensityModel.PowerLaw"/> pools every

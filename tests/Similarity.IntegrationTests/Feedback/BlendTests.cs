@@ -79,7 +79,7 @@ public sealed class BlendTests(BlendCatalog catalog) : IClassFixture<BlendCatalo
         // blend=0: the same bytes as before anything was learned (but the answer's own id).
         Assert.Equal(before, WithoutRequestId(await client.GetStringAsync($"/similar/{Query}?blend=0")));
 
-        // Each visitor's session weighs the two items alike: weighted Jaccard 1, so the co-engaged part is blend × 1.
+        // Each visitor's session weighs the two items alike: weighted Jaccard 1 (and the query item's only pair: 1 by any score), so the co-engaged part is blend × 1.
         var listed = JsonElement.Parse(await client.GetStringAsync($"/similar/{Query}?blend=2"));
         Assert.Equal(ResultSource.NeighbourList, listed.GetProperty("source").GetString());
         var searched = JsonElement.Parse(await client.GetStringAsync($"/similar/{Query}?blend=2&maxPerCategory=100"));

@@ -6,11 +6,14 @@ using static Similarity.IntegrationTests.Feedback.CoEngagementScript;
 
 namespace Similarity.IntegrationTests.Feedback;
 
-/// <summary>The service with the rebuild left to POST /feedback/rebuild (its period is a day) and no exploration.</summary>
+/// <summary>
+/// The service with the rebuild left to POST /feedback/rebuild (its period is a day), no exploration, and the weighted
+/// Jaccard as the pairs' score (the values below are worked out for it; the default score: CoEngagementScoreTests).
+/// </summary>
 public sealed class LearningApp : SimilarityApp
 {
     protected override IEnumerable<KeyValuePair<string, string>> Settings =>
-        [new("Similarity:Feedback:RebuildPeriod", "1.00:00:00"), new("Similarity:Feedback:ExploreShare", "0")];
+        [new("Similarity:Feedback:RebuildPeriod", "1.00:00:00"), new("Similarity:Feedback:ExploreShare", "0"), new("Similarity:Feedback:Score", "Jaccard")];
 
     /// <summary>Started, so the schema is there before a test writes the ingest's rows.</summary>
     public override async Task InitializeAsync()
