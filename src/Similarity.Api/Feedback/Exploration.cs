@@ -5,9 +5,10 @@ namespace Similarity.Feedback;
 /// <summary>
 /// Exploration for the position propensities: on <see cref="FeedbackOptions.ExploreShare"/> of the answers to an
 /// identified visitor (a <c>visitorId</c> query parameter or <c>X-Visitor-Id</c> header: only their clicks can come
-/// back), two adjacent results p and p+1 are swapped, p drawn in 1–9 (within the answer) with chance in proportion to p:
-/// a deep position is examined and clicked less, so it needs more swapped answers for as many swapped clicks as a
-/// shallow one (position 9 is swapped nine times as often as position 1). The position goes to the
+/// back), two adjacent results p and p+1 are swapped, p drawn in 1–9 (within the answer) with chance in proportion to
+/// 1 / p: the pooled estimate (<see cref="PropensityEstimator.FitPowerLaw"/>) learns most from the top pairs, whose
+/// positions are furthest apart in log position and clicked most, while every pair keeps some swaps of its own
+/// (position 9 is swapped a ninth as often as position 1). The position goes to the
 /// served log (<see cref="ExploredAt"/>), and the answer is not cached, since it is not the ranking's. Results an admin
 /// pinned are never moved.
 /// </summary>
@@ -25,7 +26,7 @@ public sealed class Exploration(IOptions<FeedbackOptions> options)
         var share = options.Value.ExploreShare;
         if (results.Count < 2 || share <= 0 || !HasVisitor(http.Request) || Random.Shared.NextDouble() >= share)
             return results;
-        var p = DeepWeighted(Math.Min(MaxSwapPosition, results.Count - 1), Random.Shared.NextDouble());
+        var p = SwapPosition(Math.Min(MaxSwapPosition, results.Count - 1), Random.Shared.NextDouble());
         if (!movable(results[p - 1]) || !movable(results[p]))
             return results;
         var swapped = results.ToArray();
@@ -35,13 +36,13 @@ public sealed class Exploration(IOptions<FeedbackOptions> options)
         return swapped;
     }
 
-    /// <summary>A position in 1..<paramref name="last"/>, position p with chance p / (1 + … + last), for <paramref name="uniform"/> in [0, 1).</summary>
-    public static int DeepWeighted(int last, double uniform)
+    /// <summary>A position in 1..<paramref name="last"/>, position p with chance (1 / p) / (1 + 1/2 + … + 1/last), for <paramref name="uniform"/> in [0, 1).</summary>
+    public static int SwapPosition(int last, double uniform)
     {
-        var draw = uniform * last * (last + 1) / 2;
-        var (p, upTo) = (1, 1.0); // upTo: 1 + … + p
+        var draw = uniform * Enumerable.Range(1, last).Sum(k => 1.0 / k);
+        var (p, upTo) = (1, 1.0); // upTo: 1 + 1/2 + … + 1/p
         while (upTo <= draw && p < last)
-            upTo += ++p;
+            upTo += 1.0 / ++p;
         return p;
     }
 

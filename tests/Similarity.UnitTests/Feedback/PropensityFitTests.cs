@@ -61,14 +61,16 @@ public sealed class PropensityFitTests
     }
 
     [Fact]
-    public void Deep_positions_are_swapped_in_proportion_to_their_position()
+    public void Positions_are_swapped_in_proportion_to_one_over_the_position()
     {
-        const int Draws = 45_000;
-        var drawn = Enumerable.Range(0, Draws).Select(i => Exploration.DeepWeighted(9, (i + 0.5) / Draws)).CountBy(p => p).ToDictionary();
+        const int Draws = 100_000;
+        var drawn = Enumerable.Range(0, Draws).Select(i => Exploration.SwapPosition(9, (i + 0.5) / Draws)).CountBy(p => p).ToDictionary();
 
-        // Position p with chance p / 45: 1 000 draws per unit of p over an even grid.
-        Assert.Equal(Enumerable.Range(1, 9).Select(p => 1000 * p), Enumerable.Range(1, 9).Select(p => drawn[p]));
-        Assert.Equal(1, Exploration.DeepWeighted(1, 0.99));
-        Assert.Equal(3, Exploration.DeepWeighted(3, 0.999));
+        // Over an even grid of draws, position p takes (1/p) / (1 + 1/2 + … + 1/9) of them, give or take one at each boundary.
+        var harmonic = 1 + 1 / 2.0 + 1 / 3.0 + 1 / 4.0 + 1 / 5.0 + 1 / 6.0 + 1 / 7.0 + 1 / 8.0 + 1 / 9.0;
+        Assert.All(Enumerable.Range(1, 9), p => Assert.InRange(drawn[p], Draws / p / harmonic - 2, Draws / p / harmonic + 2));
+        Assert.Equal(1, Exploration.SwapPosition(1, 0.99));
+        Assert.Equal(3, Exploration.SwapPosition(3, 0.999));
+        Assert.Equal(1, Exploration.SwapPosition(9, 0));
     }
 }
