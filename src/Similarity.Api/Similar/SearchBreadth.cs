@@ -16,5 +16,15 @@ public static class SearchBreadth
 
     /// <summary>The settings as the first command of a batch whose searches look at least <paramref name="breadth"/> far.</summary>
     public static NpgsqlBatchCommand Command(int breadth) =>
-        new(Sql) { Parameters = { new("ef_search", Math.Min(breadth, Max).ToString(CultureInfo.InvariantCulture)) } };
+        new(Sql) { Parameters = { new("ef_search", Value(breadth)) } };
+
+    /// <summary>The value of <c>hnsw.ef_search</c> for a search that looks <paramref name="breadth"/> far.</summary>
+    public static string Value(int breadth) => Math.Min(breadth, Max).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The settings as columns of the row a search reads its query vector from (<paramref name="efSearch"/>: the
+    /// parameter): the index scan needs that vector before it starts, so they are set first, in the same statement.
+    /// </summary>
+    public static string Columns(string efSearch) =>
+        $", set_config('hnsw.ef_search', {efSearch}, true) AS ef_search, set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan";
 }

@@ -64,6 +64,17 @@ public static class SimilarApi
     {
         /// <summary>This answer's id (a UUIDv7, also in <c>X-Request-Id</c>): events about its results name it.</summary>
         public Guid RequestId { get; init; }
+
+        /// <summary>An index search's page shorter than k because nothing more passes the filters, caps and rules (absent on other paths).</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public bool? Exhausted { get; init; }
+
+        /// <summary>
+        /// An index search's page shorter than k because the search reached its bound on the work
+        /// (<c>Similarity:Search:MaxCandidates</c>) before k results passed the caps (absent on other paths).
+        /// </summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public bool? StoppedEarly { get; init; }
     }
 
     public sealed record SimilarBatchRequest(string[]? Skus);
@@ -142,11 +153,13 @@ public static class SimilarApi
         }
         // On an experiment's share of answers, both of its sides rank the item and the page interleaves them; the
         // position-bias swap stays out of those, whose teams are credited by position.
+        var reach = results as ResultPage;
         var requestId = ServedLog.NewRequestId();
         var interleaved = await interleaving.TryAsync(request, requestId, query.Visitor, ct);
         results = interleaved is not null ? interleaved.Results : exploration.Explore(http, results, r => !r.Pinned);
         Serve(http, served, "similar", query.Visitor, pipeline.Fingerprint, [(sku, results)], requestId, interleaved);
-        return TypedResults.Ok(new SimilarResponse(sku, choice.RankedBy(request.Weighted), results, source) { RequestId = requestId });
+        return TypedResults.Ok(new SimilarResponse(sku, choice.RankedBy(request.Weighted), results, source)
+            { RequestId = requestId, Exhausted = interleaved is null ? reach?.Exhausted : null, StoppedEarly = interleaved is null ? reach?.StoppedEarly : null });
     }
 
     public const int MaxExamples = 20;

@@ -35,6 +35,18 @@ public sealed record SimilarResult(
 public sealed record ScoreReasons(double Content,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? CoEngaged);
 
+/// <summary>
+/// A page of an index search and how far it reached: <see cref="Exhausted"/>, shorter than k because nothing more passes
+/// the filters, caps and rules; <see cref="StoppedEarly"/>, shorter than k because the search reached its bound on the work
+/// (<c>Similarity:Search:MaxCandidates</c>) first, so deeper items might have filled it.
+/// </summary>
+public sealed class ResultPage(IList<SimilarResult> results, bool Exhausted, bool StoppedEarly) : System.Collections.ObjectModel.ReadOnlyCollection<SimilarResult>(results)
+{
+    public bool Exhausted { get; } = Exhausted;
+
+    public bool StoppedEarly { get; } = StoppedEarly;
+}
+
 /// <summary>Whether a query item can be searched: it exists, and its vectors are of the live model set.</summary>
 public enum QueryItemState
 {

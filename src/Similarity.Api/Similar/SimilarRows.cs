@@ -15,6 +15,9 @@ static class SimilarRows
         return new QueryItem(reader.GetInt64(reader.GetOrdinal("revision")), state);
     }
 
+    /// <summary>Whether a search's row read with its query item is the one row of a page with no results (no <c>sku</c>).</summary>
+    public static bool IsEmptyPage(NpgsqlDataReader reader) => reader.IsDBNull(reader.GetOrdinal("sku"));
+
     /// <summary>A batch SKU's item: its model set's fingerprint (null: no such item), and whether its page has pinned items.</summary>
     public static (string Sku, string? Fingerprint, bool Pinned) BatchItem(NpgsqlDataReader reader)
     {

@@ -45,7 +45,8 @@ public sealed partial class SimilarSearch
             return (items, await SearchAsync(new SearchRequest(null, fused, Sum(v => v.Image) ?? Sum(v => v.Text), Sum(v => v.Text) ?? Sum(v => v.Image), criteria), ct));
         }
 
-        var plan = PlanFor(new SearchRequest(null, null, null, null, criteria), exact: !index.IsValid);
+        // bestScore ranks by maxima and differences the index does not order by: as many candidates as a re-ranking search.
+        var plan = PlanFor(new SearchRequest(null, null, null, null, criteria), exact: !index.IsValid) with { Candidates = criteria.K * options.Value.RerankCandidatesPerResult };
         var best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, criteria, plan, ct), ct);
         if (best.Candidates.Count < criteria.K && plan.Index is not null)
             best = await dataSource.ReadWithRetryAsync(ct => RunBestScoreAsync(found, criteria, plan with { Index = null }, ct), ct);

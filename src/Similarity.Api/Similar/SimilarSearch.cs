@@ -74,8 +74,10 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         if (item is { State: not QueryItemState.Current })
             return (item, []);
         var rescan = found.Candidates.Count < request.K && plan.Index is not null; // the index came back short: an exact scan finds k
+        var searched = rescan ? plan with { Index = null } : plan;
         if (rescan)
-            found = (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, plan with { Index = null }, withQueryItem: false, ct), ct)).Found;
+            found = (await dataSource.ReadWithRetryAsync(ct => RunAsync(request, searched, withQueryItem: false, ct), ct)).Found;
+        (found, var stoppedEarly) = await DeepenAsync(request, searched, found, ct);
         // fallback=category: what the filters and minScore left short is filled from the query item's category.
         IReadOnlyList<Candidate> filler = [];
         if (criteria.Fallback && request.QuerySku is not null && AboveMinScore(found, criteria).Count < request.K)
@@ -87,7 +89,8 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         // approximate: the HNSW index; exact: a scan (the index not valid yet); fallback: the index, then a scan for k results.
         metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
             new KeyValuePair<string, object?>("path", plan.Index is null ? "exact" : rescan ? "fallback" : "approximate"));
-        return (item, Choose(found, filler, criteria));
+        var page = Choose(found, filler, criteria);
+        return (item, new ResultPage([.. page], Exhausted: page.Count < request.K && !stoppedEarly, stoppedEarly));
     }
 
     /// <summary>
@@ -116,7 +119,7 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         var chooses = request.Criteria.Ranking.ReRanks || request.CategoryOfQuery;
         var perResult = chooses ? o.RerankCandidatesPerResult : request.Weighted ? o.WeightedCandidatesPerResult : o.CandidatesPerResult;
         var candidates = request.K * perResult;
-        return new SearchPlan(models.Live.Fingerprint, exact ? null : Shape, candidates, chooses ? candidates : request.K);
+        return new SearchPlan(models.Live.Fingerprint, exact ? null : Shape, candidates, chooses ? candidates : request.K, Breadth: Math.Max(o.EfSearch, candidates));
     }
 
     IndexShape Shape => new(index.Expression, index.Predicate, index.Dimension);
@@ -135,24 +138,21 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
 
     async Task<(QueryItem? Item, Found Found)> RunAsync(SearchRequest request, SearchPlan plan, bool withQueryItem, CancellationToken ct)
     {
-        await using var batch = NewBatch(plan);
-        if (withQueryItem)
-            batch.BatchCommands.Add(SimilarSql.QueryItem(request.QuerySku!).ToCommand());
-        batch.BatchCommands.Add(SimilarSql.Search(request, plan).ToCommand());
+        // One statement: the search's breadth and, with the query item, the revision and the item's state ride in it.
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(SimilarSql.Search(request, plan, withQueryItem).ToCommand());
 
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        if (plan.Index is not null)
-            await reader.NextResultAsync(ct);
         QueryItem? item = null;
-        if (withQueryItem)
-        {
-            await reader.ReadAsync(ct);
-            item = SimilarRows.QueryItem(reader, models.Live.Fingerprint);
-            await reader.NextResultAsync(ct);
-        }
         var found = new Found([], []);
         while (await reader.ReadAsync(ct))
         {
+            if (withQueryItem)
+            {
+                item ??= SimilarRows.QueryItem(reader, models.Live.Fingerprint);
+                if (SimilarRows.IsEmptyPage(reader))
+                    continue;
+            }
             var (candidate, pinPosition) = SimilarRows.SearchRow(reader, request.Criteria);
             if (pinPosition is { } position)
                 found.Pins.Add(new Pin(candidate.Result, position));

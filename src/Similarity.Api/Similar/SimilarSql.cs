@@ -11,9 +11,10 @@ public sealed record IndexShape(string Expression, string Predicate, int Dimensi
 /// <summary>
 /// How one statement searches: the live set's <paramref name="Fingerprint"/>; through <paramref name="Index"/>, or, when
 /// null, by an exact scan; the <paramref name="Candidates"/> fetched and the <paramref name="Rows"/> returned; and with
-/// <paramref name="FromList"/>, among the query item's neighbour list instead.
+/// <paramref name="FromList"/>, among the query item's neighbour list instead; an index search looks <paramref name="Breadth"/>
+/// far (<c>hnsw.ef_search</c>; 0: as the connection is set).
 /// </summary>
-public sealed record SearchPlan(string Fingerprint, IndexShape? Index, int Candidates, int Rows, bool FromList = false);
+public sealed record SearchPlan(string Fingerprint, IndexShape? Index, int Candidates, int Rows, bool FromList = false, int Breadth = 0);
 
 /// <summary>A statement and its named parameters.</summary>
 public sealed record SqlStatement(string Text, IReadOnlyList<NpgsqlParameter> Parameters)
@@ -40,33 +41,41 @@ public static class SimilarSql
     public static SqlStatement QueryItem(string sku)
     {
         var p = new Parameters();
-        return p.Statement($"""
-            SELECT revision + (SELECT revision FROM similar_lists_state) + {BlendSql.Generation} AS revision,
-                   (SELECT fingerprint FROM items WHERE sku = {p.Add("sku", sku)}) AS fingerprint
-            FROM catalog_state
-            """);
+        return p.Statement(QueryItemRow(p, p.Add("sku", sku)));
     }
+
+    /// <summary>The row of <see cref="QueryItem(string)"/> for the item <paramref name="sku"/> (SQL).</summary>
+    static string QueryItemRow(Parameters p, string sku) => $"""
+        SELECT revision + (SELECT revision FROM similar_lists_state) + {BlendSql.Generation} AS revision,
+               (SELECT fingerprint FROM items WHERE sku = {sku}) AS fingerprint
+        FROM catalog_state
+        """;
 
     /// <summary>
     /// One search: the candidates of the index (or of a scan, or of the query item's neighbour list) under the filters,
-    /// re-ranked exactly, with — on an item's page — the items pinned there (<c>pin_position</c> not null).
+    /// re-ranked exactly, with — on an item's page — the items pinned there (<c>pin_position</c> not null). Each
+    /// candidate's fused cosine is computed once, and the image and text cosines only for the rows returned: a vector is
+    /// read out of TOAST per use. An index search sets its breadth in the same statement, on the query's row, which the
+    /// index scan must read before it starts. With <paramref name="withQueryItem"/>, every row also carries the revision
+    /// and the query item's model set (<see cref="QueryItem(string)"/>), and a page with no results one row without a <c>sku</c>.
     /// </summary>
-    public static SqlStatement Search(SearchRequest request, SearchPlan plan)
+    public static SqlStatement Search(SearchRequest request, SearchPlan plan, bool withQueryItem = false)
     {
         var p = new Parameters();
         var fingerprint = p.Add("fingerprint", plan.Fingerprint);
         string query;
         string? page = null;
+        var breadth = plan is { Index: not null, Breadth: > 0 } ? SearchBreadth.Columns(p.Add("ef_search", SearchBreadth.Value(plan.Breadth))) : "";
         if (request.QuerySku is { } sku)
         {
             page = p.Add("query_sku", sku);
             // Only a query item of the live model set: another set's vectors are of another space (or dimension).
-            query = $"SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = {page} AND fingerprint = {fingerprint}";
+            query = $"SELECT embedding AS e, image_embedding AS i, text_embedding AS t{breadth} FROM items WHERE sku = {page} AND fingerprint = {fingerprint}";
         }
         else
         {
             query = $"SELECT {p.Add("fused", new Vector(request.Fused!))}::vector AS e, {p.Vector("image", request.Image)}::vector AS i, "
-                + $"{p.Vector("text", request.Text)}::vector AS t";
+                + $"{p.Vector("text", request.Text)}::vector AS t{breadth}";
         }
         var where = Conditions(request, p, fingerprint, plan.Index, page);
         // The index search orders by the index's own expression against a value computed once (an InitPlan), which the
@@ -74,14 +83,13 @@ public static class SimilarSql
         var order = plan.Index is { } index ? $"{index.Expression} <=> (SELECT e FROM q)::halfvec({index.Dimension})" : "embedding <=> (SELECT e FROM q)";
         var blended = request.Criteria.Blend > 0 && page is not null;
         var blend = blended ? p.Add("blend", request.Criteria.Blend) : null;
-        var scored = Scored(request.Criteria, p, "q.e", "q.i", "q.t", blended ? BlendSql.CoEngaged(page!, "candidates", blend!) : null);
         var rows = p.Add("rows", plan.Rows);
         // pgvector's operators are strict: a missing modality on either side gives a NULL score. An item's page also
         // reads the items pinned on it, under the same filters, scored like the rest.
         var pins = page is null || request.CategoryOfQuery ? "" : $"""
 
             UNION ALL
-            (SELECT {(blended ? Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page!, "items", blend!)) : scored)}, pins.position AS pin_position
+            (SELECT {Scored(request.Criteria, p, "q.e", "q.i", "q.t", blended ? BlendSql.CoEngaged(page!, "items", blend!) : null)}, pins.position AS pin_position
              FROM ({RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
              WHERE {Conditions(request, p, fingerprint, index: null, page)})
             """;
@@ -99,13 +107,19 @@ public static class SimilarSql
             : $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
         if (blended)
             source = BlendSql.Candidates(source, page!, where, p.Add("co_candidates", plan.Candidates));
-        return p.Statement($"""
+        var search = $"""
             WITH q AS ({query})
-            (SELECT {scored}, NULL::integer AS pin_position
-             FROM ({source}) candidates, q
-             ORDER BY rank DESC, sku
-             LIMIT {rows}){pins}
-            """);
+            (SELECT {Returned(request.Criteria, "q.i", "q.t", blended)}, NULL::integer AS pin_position
+             FROM (SELECT {Ranked(request.Criteria, p, "q.i", "q.t", blended ? BlendSql.CoEngaged(page!, "candidates", blend!) : null)}
+                   -- OFFSET 0 keeps the subquery whole, so score is one computed column that rank reads, not an expression copied into both
+                   FROM (SELECT *, 1 - (embedding <=> (SELECT e FROM q)) AS score FROM ({source}) source OFFSET 0) candidates, q
+                   ORDER BY rank DESC, sku
+                   LIMIT {rows}) found, q){pins}
+            """;
+        return p.Statement(withQueryItem ? $"""
+            SELECT state.revision, state.fingerprint, page.* FROM ({QueryItemRow(p, page!)}) state LEFT JOIN LATERAL (
+            {search}) page ON true
+            """ : search);
     }
 
     /// <summary>A batch's SKUs: each one's model set (null: no such item) and whether its page has pinned items.</summary>
@@ -225,6 +239,31 @@ public static class SimilarSql
             {rank} AS rank
             """;
     }
+
+    /// <summary>
+    /// The columns of a candidate ranked (over <c>candidates</c>, whose <c>score</c> is its fused cosine), ending in its
+    /// ranking score <c>rank</c>, with the image and text vectors that <see cref="Returned"/> scores.
+    /// </summary>
+    static string Ranked(SearchCriteria criteria, Parameters p, string i, string t, string? coEngaged)
+    {
+        var rank = criteria.ImageWeight is not null
+            ? $"{p.Add("image_weight", criteria.ImageWeight)} * coalesce(1 - (image_embedding <=> {i}), 0) + {p.Add("text_weight", criteria.TextWeight ?? 0d)} * coalesce(1 - (text_embedding <=> {t}), 0)"
+            : "score";
+        if (coEngaged is not null)
+            rank = $"{coEngaged} AS co_engaged, ({rank}) + {coEngaged}";
+        return $"sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image{OptionalColumns(criteria)}, image_embedding, text_embedding, score, {rank} AS rank";
+    }
+
+    /// <summary>The columns of a result over <see cref="Ranked"/>'s rows, in <see cref="Scored"/>'s order: the image and text cosines of the rows kept only.</summary>
+    static string Returned(SearchCriteria criteria, string i, string t, bool blended) =>
+        $"sku, title, category, brand, price, currency, available, image_url, has_image{OptionalNames(criteria)}, score, "
+        + $"1 - (image_embedding <=> {i}) AS image_score, 1 - (text_embedding <=> {t}) AS text_score{(blended ? ", co_engaged" : "")}, rank";
+
+    /// <summary>The names of <see cref="OptionalColumns"/>, to select them again from a subquery.</summary>
+    static string OptionalNames(SearchCriteria criteria) =>
+        (criteria.Fields.HasFlag(ResultFields.Description) ? ", description" : "")
+        + (criteria.Fields.HasFlag(ResultFields.Attributes) ? ", attributes" : "")
+        + (criteria.Ranking.NeedsVectors ? ", vector" : "");
 
     /// <summary>The columns only some requests read (<c>fields=</c>, and the vectors diversity compares), of <paramref name="table"/>.</summary>
     internal static string OptionalColumns(SearchCriteria criteria, string table = "") =>

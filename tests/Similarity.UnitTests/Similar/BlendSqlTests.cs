@@ -20,11 +20,10 @@ public sealed class BlendSqlTests
 
         Assert.Equal("""
         WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint)
-        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
-        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
-        @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS co_engaged,
-        (1 - (embedding <=> q.e)) + @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS rank, NULL::integer AS pin_position
-         FROM (SELECT * FROM items WHERE sku IN (
+        (SELECT sku, title, category, brand, price, currency, available, image_url, has_image, score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score, co_engaged, rank, NULL::integer AS pin_position
+         FROM (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image, image_embedding, text_embedding, score, @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS co_engaged, (score) + @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS rank
+               -- OFFSET 0 keeps the subquery whole, so score is one computed column that rank reads, not an expression copied into both
+               FROM (SELECT *, 1 - (embedding <=> (SELECT e FROM q)) AS score FROM (SELECT * FROM items WHERE sku IN (
             SELECT sku FROM (SELECT * FROM (
             SELECT items.*, n.score AS listed_score
             FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
@@ -36,9 +35,9 @@ public sealed class BlendSqlTests
             UNION
             (SELECT other_sku FROM co_engagement WHERE sku = @query_sku ORDER BY score DESC, other_sku LIMIT @co_candidates))
           AND fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked)) candidates, q
-         ORDER BY rank DESC, sku
-         LIMIT @rows)
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked)) source OFFSET 0) candidates, q
+               ORDER BY rank DESC, sku
+               LIMIT @rows) found, q)
         UNION ALL
         (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
         1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
