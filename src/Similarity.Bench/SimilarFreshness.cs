@@ -10,12 +10,12 @@ namespace Similarity.Bench;
 /// <summary>
 /// Freshness at the API: from a write's commit (its reply) to the first <c>GET /similar</c> answer that reflects it, for
 /// a page the written item should enter and one it should leave. Each write has its own poller, which asks the page
-/// back to back until the answer shows the change (or <see cref="Patience"/> passes). Writes by SQL at a set rate, or
+/// every 10 ms until the answer shows the change (or <see cref="Patience"/> passes). Writes by SQL at a set rate, or
 /// through <c>PUT</c>/<c>DELETE /items</c> as fast as the service takes them.
 /// </summary>
 public static class SimilarFreshness
 {
-    static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(30), PollInterval = TimeSpan.FromMilliseconds(10);
 
     /// <summary>What the pollers saw: milliseconds from commit to the first answer that reflected the change, and its source.</summary>
     sealed class Seen
@@ -23,6 +23,9 @@ public static class SimilarFreshness
         public ConcurrentBag<double> Milliseconds { get; } = [];
         public ConcurrentDictionary<string, int> Sources { get; } = new();
         public int Missed;
+
+        /// <summary>A few of the changes not seen: the page, the item, which way it should have moved, and the last answer.</summary>
+        public ConcurrentQueue<string> MissedSamples { get; } = new();
 
         public string Describe()
         {
@@ -34,7 +37,8 @@ public static class SimilarFreshness
                 return rank <= ms.Length ? FormattableString.Invariant($"{ms[rank - 1]:F0} ms") : $"> {Patience.TotalSeconds:F0} s";
             }
             var sources = string.Join(", ", Sources.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Value} {s.Key}"));
-            return $"p50 {P(0.50)}, p95 {P(0.95)}, p99 {P(0.99)} over {total} changes ({Missed} not seen in {Patience.TotalSeconds:F0} s); first answers that showed them: {sources}";
+            var missed = MissedSamples.IsEmpty ? "" : $"; not seen, e.g.: {string.Join("; ", MissedSamples.Take(3))}";
+            return $"p50 {P(0.50)}, p95 {P(0.95)}, p99 {P(0.99)} over {total} changes ({Missed} not seen in {Patience.TotalSeconds:F0} s); first answers that showed them: {sources}{missed}";
         }
     }
 
@@ -77,12 +81,13 @@ public static class SimilarFreshness
                          v AS (SELECT l2_normalize({(enter ? "p.i + $3" : "$3 - p.i")}) AS i, l2_normalize({(enter ? "p.t + $4" : "$4 - p.t")}) AS t FROM p)
                     UPDATE items SET image_embedding = v.i, text_embedding = v.t, embedding = l2_normalize(v.i + v.t) FROM v WHERE items.sku = $1
                     """);
+                update.CommandTimeout = 0; // a write queued behind the worker's round still counts from its commit
                 update.Parameters.Add(new() { Value = moved });
                 update.Parameters.Add(new() { Value = page });
                 update.Parameters.Add(new() { Value = new Vector(Noise(new Random(2 * seed), imageDimension)) });
                 update.Parameters.Add(new() { Value = new Vector(Noise(new Random(2 * seed + 1), textDimension)) });
                 await update.ExecuteNonQueryAsync();
-                await WatchAsync(http, seen, page, answer => enter ? answer.Results.Count > 0 && answer.Results[0].Sku == moved : answer.Results.All(r => r.Sku != moved));
+                await WatchAsync(http, seen, page, moved, enter);
             }));
         }
         await Task.WhenAll(checks);
@@ -111,10 +116,10 @@ public static class SimilarFreshness
         {
             var (anchor, twin) = ($"fa-{i}", $"fb-{i}");
             await PutAsync(admin, twin, Title(i), ct);
-            checks.Add(WatchAsync(http, entered, anchor, answer => answer.Results.Count > 0 && answer.Results[0].Sku == twin));
+            checks.Add(WatchAsync(http, entered, anchor, twin, enter: true));
             using var deleted = await admin.DeleteAsync(new Uri($"/items/{twin}", UriKind.Relative), ct);
             deleted.EnsureSuccessStatusCode();
-            checks.Add(WatchAsync(http, left, anchor, answer => answer.Results.All(r => r.Sku != twin)));
+            checks.Add(WatchAsync(http, left, anchor, twin, enter: false));
         });
         var rate = 2 * count / watch.Elapsed.TotalSeconds;
         await Task.WhenAll(checks);
@@ -146,21 +151,30 @@ public static class SimilarFreshness
     static async Task<SimilarApi.SimilarResponse> PageAsync(HttpClient http, string page) =>
         (await http.GetFromJsonAsync<SimilarApi.SimilarResponse>(new Uri($"/similar/{page}?k=10", UriKind.Relative)))!;
 
-    /// <summary>Asks the page back to back, from now (the write's commit), until an answer shows the change.</summary>
-    static async Task WatchAsync(HttpClient http, Seen seen, string page, Func<SimilarApi.SimilarResponse, bool> reflects)
+    /// <summary>
+    /// Asks <paramref name="page"/> from now (the write's commit) every <see cref="PollInterval"/> until an answer shows the change: at
+    /// 200 writes/s, asking back to back would itself be a load that slows the writes it measures. <paramref name="enter"/>:
+    /// the change shows when <paramref name="item"/> is first on the page; else when it is gone from it.
+    /// </summary>
+    static async Task WatchAsync(HttpClient http, Seen seen, string page, string item, bool enter)
     {
         var since = Stopwatch.StartNew();
+        SimilarApi.SimilarResponse? answer = null;
+        int Position() => answer!.Results.Select(r => r.Sku).ToList().IndexOf(item);
         while (since.Elapsed < Patience)
         {
-            var answer = await PageAsync(http, page);
-            if (reflects(answer))
+            answer = await PageAsync(http, page);
+            if (enter ? Position() == 0 : Position() < 0)
             {
                 seen.Milliseconds.Add(since.Elapsed.TotalMilliseconds);
                 seen.Sources.AddOrUpdate(answer.Source, 1, (_, n) => n + 1);
                 return;
             }
+            await Task.Delay(PollInterval);
         }
         Interlocked.Increment(ref seen.Missed);
+        if (seen.MissedSamples.Count < 3)
+            seen.MissedSamples.Enqueue($"{item} to {(enter ? "enter" : "leave")} {page}'s page, last answer {answer?.Source} with it at {(answer is null ? "?" : Position().ToString(System.Globalization.CultureInfo.InvariantCulture))}");
     }
 
     /// <summary>A small random vector: added to a unit vector and normalised, it moves it to cos ≈ 0.999.</summary>
