@@ -15,7 +15,7 @@ public static class SimilarRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "similar", "items", "seconds", "warmup", "rounds", "stream", "served-log");
+        var o = BenchArgs.Parse(args, "similar", "items", "seconds", "warmup", "rounds", "stream", "served-log", "put");
         var (items, seconds, warmup, rounds, stream) = (o.GetInt("items", 100_000), o.GetInt("seconds", 10), o.GetInt("warmup", 60), o.GetInt("rounds", 7), o.GetInt("stream", 20));
         // --served-log off: the services record no served list (ServedShare 0), to measure what the record costs.
         var servedLog = o.Get("served-log", "on") switch
@@ -61,13 +61,14 @@ public static class SimilarRun
         var oneSku = LoadLoop.Get(_ => $"/similar/{SimilarBenchmark.Sku(items / 2)}?k=10");
         var table = new Markdown("round", "live path", "precomputed path", "plain pgvector", "service's search in-process", "live / plain", "precomputed / plain", "service's search / plain");
         var latency = new Markdown("round", "live at half its peak", "precomputed at half its peak", "sample of 20 pages: precomputed answers, precomputed / live service") { TextColumns = [0, 3] };
-        List<double> liveRatios = [], listedRatios = [], searchRatios = [], liveP99 = [], listedP99 = [];
+        List<double> liveRatios = [], listedRatios = [], searchRatios = [], liveP99 = [], listedP99 = [], liveCpu = [], listedCpu = [];
         var length = TimeSpan.FromSeconds(seconds);
         for (var round = 1; round <= rounds; round++)
         {
             Console.Error.WriteLine($"round {round}/{rounds}: live, precomputed, plain pgvector, the service's search; both services at half their peak; {seconds} s each");
-            var (liveRate, liveText) = await PeakAsync(live, page, length);
-            var (listedRate, listedText) = await PeakAsync(listed, page, length);
+            var (liveRate, liveText, liveMicros) = await PeakAsync(live, page, length);
+            var (listedRate, listedText, listedMicros) = await PeakAsync(listed, page, length);
+            liveCpu.Add(liveMicros); listedCpu.Add(listedMicros);
             var plain = await paths.PlainQueriesPerSecondAsync(Connections, length);
             var search = await paths.ServiceSearchesPerSecondAsync(Connections, length);
             var liveHalf = await LoadLoop.RunAsync(live.Url, oneSku, 8, length, liveRate / 2 / 8);
@@ -84,6 +85,11 @@ public static class SimilarRun
         // Last, so that what the worker has not applied by the end competes with nothing measured.
         Console.Error.WriteLine($"freshness: {stream} s of 20 upserts/s by SQL, each from its commit to its lists applied (up to 180 s after the stream)");
         var fresh = await SimilarBenchmark.MeasureFreshnessAsync(cs, items, 20, stream, 180, 0.3);
+        // At the API: from each write's commit to the first /similar answer that shows it (the precomputed service).
+        Console.Error.WriteLine($"freshness at the API: {stream} s of writes by SQL at 20/s, then at 200/s, then PUT/DELETE /items");
+        var api20 = await SimilarFreshness.BySqlAsync(cs, listed.Url, items, 20, stream);
+        var api200 = await SimilarFreshness.BySqlAsync(cs, listed.Url, items, 200, stream);
+        var apiPut = await SimilarFreshness.ByApiAsync(cs, listed.Url, BenchPlace.AdminKey, o.GetInt("put", 100));
 
         var summary = new Markdown("measure", "value", "target") { TextColumns = [0, 2] }
             .Add("live / plain pgvector, median round", $"{Stats.F(Stats.Median(liveRatios), "F2")} (rounds {Stats.Range(liveRatios)})", "≥ 0.8")
@@ -95,7 +101,11 @@ public static class SimilarRun
             .Add("lists built this run", $"{sizes.Count - listsBefore} new, {queued} queued items applied in {Stats.F(build)} s", "")
             .Add($"similar_lists on disk ({sizes.Count} lists)", sizes.Describe(), "")
             .Add("service memory after warm-up (RSS): with lists, without", $"{rssListed / 1024} MiB, {rssLive / 1024} MiB", "")
-            .Add($"freshness: {stream} s of upserts by SQL at 20/s (commit to every affected list applied)", fresh, "p99 ≤ 2 s");
+            .Add("service CPU per answer at peak, median round: precomputed, live", $"{Stats.F(Stats.Median(listedCpu))} µs, {Stats.F(Stats.Median(liveCpu))} µs", "≤ 150 µs (precomputed)")
+            .Add($"the worker: {stream} s of upserts by SQL at 20/s (commit to every affected list folded in)", fresh, "")
+            .Add("freshness at the API, 20 writes/s by SQL (commit to the first answer that shows it)", api20, "p99 ≤ 1 s")
+            .Add("freshness at the API, 200 writes/s by SQL", api200, "p99 ≤ 2 s")
+            .Add("freshness at the API, PUT then DELETE /items", apiPut, "");
         var text = new StringBuilder()
             .AppendLine($"served log {o.Get("served-log", "on")}. {items} items (fused {dim}-d; HNSW on halfvec({dim}), m=16, ef_construction=64, ef_search=100 with iterative scan relaxed_order for")
             .AppendLine($"every path, the plain query included); neighbour lists of 100. {warmup} s warm-up per service, then {rounds} rounds of {seconds} s per measure,")
@@ -106,15 +116,15 @@ public static class SimilarRun
         return 0;
     }
 
-    /// <summary>The closed loop against one service: its rate, and a cell with the rate, p99 and the service's CPU per request.</summary>
-    static async Task<(double Rate, string Cell)> PeakAsync(ServiceProcess service, Func<Random, HttpRequestMessage> page, TimeSpan length)
+    /// <summary>The closed loop against one service: its rate, a cell with the rate, p99 and the service's CPU per request, and that CPU (µs).</summary>
+    static async Task<(double Rate, string Cell, double CpuMicros)> PeakAsync(ServiceProcess service, Func<Random, HttpRequestMessage> page, TimeSpan length)
     {
         var cpu = service.CpuTime();
         var result = await LoadLoop.RunAsync(service.Url, page, Connections, length);
         var perRequest = (service.CpuTime() - cpu).TotalMicroseconds / result.Requests;
         if (result.NotSuccessful > 0)
             throw new InvalidOperationException($"bench similar: answers other than 2xx under load ({result.StatusList})");
-        return (result.RequestsPerSecond, $"{Stats.F(result.RequestsPerSecond)} req/s, p99 {Stats.F(result.P(99), "F2")} ms, {perRequest:F0} µs CPU");
+        return (result.RequestsPerSecond, $"{Stats.F(result.RequestsPerSecond)} req/s, p99 {Stats.F(result.P(99), "F2")} ms, {perRequest:F0} µs CPU", perRequest);
     }
 
     static string Half(LoadResult r) => $"{r.RequestsPerSecond:F0} req/s: p50 {Stats.F(r.P(50))} ms, p99 {Stats.F(r.P(99))} ms";

@@ -31,6 +31,12 @@ public sealed class SearchOptions
     /// <summary>Neighbours kept per item, at least (its neighbour list, which answers the common /similar call; computed with a fifth more); 0 keeps none.</summary>
     [Range(0, 1000)] public int ListSize { get; set; } = 100;
 
+    /// <summary>
+    /// The most upserted items waiting for the list worker that a precomputed answer merges into the stored list (each is
+    /// scored against the query item per answer); with more queued, /similar searches the index until the worker catches up.
+    /// </summary>
+    [Range(0, 100000)] public int RecentChangesLimit { get; set; } = 2000;
+
     /// <summary><c>Cache-Control: max-age</c> of /similar answers, in seconds.</summary>
     [Range(0, 86400)] public int CacheMaxAgeSeconds { get; set; } = 60;
 

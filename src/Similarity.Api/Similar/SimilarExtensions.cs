@@ -13,6 +13,7 @@ public static class SimilarExtensions
     {
         builder.Services.AddOptions<SearchOptions>().BindConfiguration(SearchOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SimilarSearch>();
+        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, FreshListJson.Default));
         builder.Services.AddSingleton<Interleaving>();
         builder.Services.AddSingleton<HybridSearch>();
         builder.Services.AddHostedService<LexicalConfiguration>();

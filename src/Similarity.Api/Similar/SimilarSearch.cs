@@ -39,11 +39,12 @@ public sealed partial class SimilarSearch([FromKeyedServices(DatabaseExtensions.
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (FromList(request))
         {
-            var plan = new SearchPlan(models.Live.Fingerprint, Index: null, request.K, request.K, FromList: true);
-            var (listedItem, listed) = await dataSource.ReadWithRetryAsync(ct => RunAsync(request, plan, withQueryItem, ct), ct);
+            // The stored list merged with the changes not folded into it yet (SimilarSearch.FreshList.cs).
+            var (listedItem, merged) = await dataSource.ReadWithRetryAsync(ct => RunFreshListAsync(request, withQueryItem, ct), ct);
+            var listed = merged.Found;
             if (listedItem is { State: not QueryItemState.Current })
                 return (listedItem, [], ResultSource.IndexSearch);
-            if (AboveMinScore(listed, criteria).Count >= request.K)
+            if (merged.Answers(request.K) && AboveMinScore(listed, criteria).Count >= request.K)
             {
                 metrics.SimilarDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
                     new KeyValuePair<string, object?>("path", ResultSource.NeighbourList));

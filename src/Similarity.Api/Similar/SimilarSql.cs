@@ -194,7 +194,7 @@ public static class SimilarSql
     }
 
     /// <summary>The rules of one kind on the page of the item <paramref name="page"/> (SQL): the other item of each, and its position.</summary>
-    static string RulesOf(string page, string kind) => $"""
+    internal static string RulesOf(string page, string kind) => $"""
         SELECT CASE WHEN r.sku = {page} THEN r.other_sku ELSE r.sku END AS other, r.position
         FROM similar_rules r WHERE r.kind = '{kind}' AND (r.sku = {page} OR (r.both_ways AND r.other_sku = {page}))
         """;
