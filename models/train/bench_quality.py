@@ -40,8 +40,8 @@ RANKINGS = {  # name → query string of /similar that produces it
     "image": "&imageWeight=1&textWeight=0",
     "text": "&imageWeight=0&textWeight=1",
     "concatenation": "&imageWeight=1&textWeight=1",  # the cosine of two concatenated unit vectors is the mean of the two cosines
-    "lexical": "&mode=lexical",  # the item's own title, brand and category terms against the lexical index
-    "hybrid": "&mode=hybrid",  # those terms and the fused vector, fused by reciprocal rank
+    "lexical": "&mode=lexical",  # the item's whole text against the lexical index, by TF-IDF cosine
+    "hybrid": "&mode=hybrid",  # that and the fused vector, fused as the service's item-page defaults say
     "hybrid_image": "&mode=hybrid&imageWeight=1&textWeight=0",
     "hybrid_text": "&mode=hybrid&imageWeight=0&textWeight=1",
 }
@@ -318,8 +318,8 @@ def table(work):
         add("random towers: text only", u["rankings"]["text"], u["near_duplicates"]["text"])
         add("random towers: fused (equal weights)", u["rankings"]["attention"], u["near_duplicates"]["attention"])
     if "lexical" in clipart["rankings"]:
-        add("lexical (mode=lexical: the item's title, brand and category terms)", clipart["rankings"]["lexical"], None)
-        add("**hybrid** (mode=hybrid: those terms + fused vector, RRF)", clipart["rankings"]["hybrid"], None, clipart.get("text_to_image_hybrid"))
+        add("lexical (mode=lexical: the item's whole text, TF-IDF cosine)", clipart["rankings"]["lexical"], None)
+        add("**hybrid** (mode=hybrid: that + fused vector, the service's defaults)", clipart["rankings"]["hybrid"], None, clipart.get("text_to_image_hybrid"))
         add("hybrid with the image-only vector", clipart["rankings"]["hybrid_image"])
         add("hybrid with the text-only vector", clipart["rankings"]["hybrid_text"])
     add("TF-IDF cosine over the same texts", tfidf_rankings(drawings))

@@ -38,8 +38,11 @@ public sealed class InsightPlant
                     "boilerplate": d.category in boilerplate} for d in drawings if d.split == "test"], open(sys.argv[1], "w"))
         """;
 
-    /// <summary>Reads the split and writes <c>catalog.csv</c> and <c>images.zip</c> into <paramref name="work"/>; <paramref name="count"/> drawings at most.</summary>
-    public static async Task<InsightPlant> WriteAsync(BenchPlace place, string work, int count)
+    /// <summary>
+    /// Reads the split and writes <c>catalog.csv</c> and <c>images.zip</c> into <paramref name="work"/>; <paramref name="count"/>
+    /// drawings at most. <paramref name="seed"/> draws another plant (none: the first runs' draw).
+    /// </summary>
+    public static async Task<InsightPlant> WriteAsync(BenchPlace place, string work, int count, int? seed = null)
     {
         var dump = Path.Combine(work, "drawings.json");
         using (var python = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["-c", DumpScript, dump]) { WorkingDirectory = place.Root })!)
@@ -50,7 +53,7 @@ public sealed class InsightPlant
         }
         var drawings = JsonSerializer.Deserialize<List<Drawing>>(await File.ReadAllTextAsync(dump), JsonSerializerOptions.Web)!
             .OrderBy(d => d.Sku, StringComparer.Ordinal).Take(count).ToList();
-        var byHash = drawings.OrderBy(d => Hash("insight " + d.Sku), StringComparer.Ordinal).ToList();
+        var byHash = drawings.OrderBy(d => Hash((seed is { } s ? $"insight {s} " : "insight ") + d.Sku), StringComparer.Ordinal).ToList();
         var planted = Math.Max(1, drawings.Count / 20);
         string[] hows = ["crop", "half", "jpeg"];
         var duplicates = byHash.Take(planted).Select((d, i) => ($"{d.Sku}-{hows[i % 3]}", d.Sku, hows[i % 3])).ToList();

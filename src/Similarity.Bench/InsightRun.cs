@@ -25,15 +25,16 @@ public static class InsightRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "insight", "drawings", "scale");
-        return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000)) : await QualityAsync(o.GetInt("drawings", int.MaxValue));
+        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep");
+        return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000))
+            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"));
     }
 
-    static async Task<int> QualityAsync(int drawings)
+    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep)
     {
         var place = new BenchPlace();
         var work = place.Work("bench-insight");
-        var plant = await InsightPlant.WriteAsync(place, work, drawings);
+        var plant = await InsightPlant.WriteAsync(place, work, drawings, seed);
         Console.Error.WriteLine($"{plant.Drawings.Count} drawings, {plant.Duplicates.Count} planted copies, {plant.Swapped.Count} swapped pictures");
         const string db = "similarity_bench_insight";
         await place.RecreateAsync(db);
@@ -47,6 +48,8 @@ public static class InsightRun
         var table = new Markdown("figure", "value", "note") { TextColumns = [0, 2] };
         foreach (var (by, minScore) in new[] { ("fused", 0.95), ("image", 0.95) })
             await DuplicatesAsync(http, plant, by, minScore, table);
+        if (sweep)
+            await InsightSweep.AddAsync(place, db, plant, table);
         await MismatchAsync(http, plant, table);
         await ClustersAsync(http, plant, table);
         var checks = File.ReadLines(Path.Combine(place.DataDir, "bench-insight-api.log")).LastOrDefault(l => l.Contains("catalog checks over", StringComparison.Ordinal));

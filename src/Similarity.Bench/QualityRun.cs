@@ -7,22 +7,32 @@ namespace Similarity.Bench;
 /// only. Each model set (trained, the same with mean fusion, the same towers untrained) gets a fresh database and
 /// service; models/train/bench_quality.py prepares the split, imports and asks each service, and writes the table
 /// (with TF-IDF as the lexical baseline). This class only provides the services between its steps.
+/// <c>--split validation</c> instead makes hybrid retrieval's choices on the validation split (models/train/bench_hybrid.py);
+/// <c>--texts</c> measures the test split's text queries alone;
+/// <c>--sets clipart</c> measures the trained set alone (the other sets' rows do not depend on the lexical side).
 /// </summary>
 public static class QualityRun
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        BenchArgs.Parse(args, "quality");
+        var o = BenchArgs.Parse(args, "quality", "split", "sets", "texts");
         var place = new BenchPlace();
+        if (o.Get("split", "test") == "validation")
+            return await HybridAsync(place, "validation", "lists", "tune");
+        if (o.Has("texts"))
+            return await HybridAsync(place, "test", "texts");
         var work = Path.Combine(place.DataDir, "bench-quality");
         if (Directory.Exists(work))
             Directory.Delete(work, recursive: true);
         Directory.CreateDirectory(Path.Combine(work, "sets"));
         await PythonAsync(place, null, "models/train/bench_quality.py", "prepare", "--work", work, "--clipart", "models/clipart");
-        Console.Error.WriteLine("the untrained towers (same code and seed, no training step)");
-        await PythonAsync(place, Path.Combine(work, "untrained.log"), "models/train/train.py", "--untrained", "--out", Path.Combine(work, "sets", "untrained"));
+        if (o.Get("sets", "untrained").Contains("untrained", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine("the untrained towers (same code and seed, no training step)");
+            await PythonAsync(place, Path.Combine(work, "untrained.log"), "models/train/train.py", "--untrained", "--out", Path.Combine(work, "sets", "untrained"));
+        }
         const string db = "similarity_bench_quality";
-        foreach (var set in new[] { "clipart", "mean", "untrained" })
+        foreach (var set in o.Get("sets", "clipart,mean,untrained").Split(','))
         {
             var manifest = set == "clipart" ? place.Manifest("clipart") : Path.Combine(work, "sets", set, "manifest.json");
             await place.RecreateAsync(db);
@@ -40,6 +50,27 @@ public static class QualityRun
         }
         await place.DropAsync(db);
         await PythonAsync(place, null, "models/train/bench_quality.py", "table", "--work", work);
+        return 0;
+    }
+
+    /// <summary>models/train/bench_hybrid.py on <paramref name="split"/>: <paramref name="step"/> against a fresh service, then <paramref name="after"/> offline.</summary>
+    static async Task<int> HybridAsync(BenchPlace place, string split, string step, string? after = null)
+    {
+        var work = Path.Combine(place.DataDir, "bench-hybrid-" + split);
+        Directory.CreateDirectory(work);
+        await PythonAsync(place, null, "models/train/bench_hybrid.py", "prepare", "--work", work, "--split", split);
+        const string db = "similarity_bench_hybrid";
+        await place.RecreateAsync(db);
+        await using (var service = await ServiceProcess.StartAsync(place, place.ConnectionString(db), place.Manifest("clipart"), "http://127.0.0.1:18096",
+            "bench-hybrid-api.log", new Dictionary<string, string>
+            {
+                ["Similarity:RateLimits:PerClientBurst"] = "1000000",
+                ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
+            }))
+            await PythonAsync(place, null, "models/train/bench_hybrid.py", step, "--work", work, "--split", split, "--url", service.Url.ToString().TrimEnd('/'));
+        await place.DropAsync(db);
+        if (after is not null)
+            await PythonAsync(place, null, "models/train/bench_hybrid.py", after, "--work", work);
         return 0;
     }
 

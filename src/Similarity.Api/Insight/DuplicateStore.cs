@@ -14,8 +14,11 @@ public sealed class DuplicateStore(NpgsqlDataSource dataSource)
 {
     public sealed record DuplicateMember(string Sku, string Title, string? Description, string? Brand, decimal? Price, string? Currency, string? Category, bool HasPicture);
 
-    /// <summary>Pairs over <paramref name="minScore"/> in <paramref name="column"/> among each listed item's first <paramref name="depth"/> neighbours.</summary>
-    public Task<List<DuplicateGrouping.Pair>> PairsAsync(string column, double minScore, int depth, CancellationToken ct) =>
+    /// <summary>
+    /// Pairs over <paramref name="minScore"/> in <paramref name="column"/> among each listed item's first <paramref name="depth"/>
+    /// neighbours, and with <paramref name="minImage"/> above 0 also over it in the image vectors where both items have a picture.
+    /// </summary>
+    public Task<List<DuplicateGrouping.Pair>> PairsAsync(string column, double minScore, int depth, double minImage, CancellationToken ct) =>
         dataSource.ReadWithRetryAsync(async ct =>
         {
             // The fused score is the list's own; another vector is scored on the pair itself, both items of the live set.
@@ -29,9 +32,11 @@ public sealed class DuplicateStore(NpgsqlDataSource dataSource)
                 SELECT c.sku, c.other_sku, {score} AS score
                 FROM candidates c JOIN items a ON a.sku = c.sku JOIN items b ON b.sku = c.other_sku
                 WHERE a.{column} IS NOT NULL AND b.{column} IS NOT NULL AND {score} >= $1
+                  AND ($3 <= 0 OR a.image_embedding IS NULL OR b.image_embedding IS NULL OR 1 - (a.image_embedding <=> b.image_embedding) >= $3)
                 """);
             command.Parameters.Add(new() { Value = minScore });
             command.Parameters.Add(new() { Value = depth });
+            command.Parameters.Add(new() { Value = minImage });
             await using var reader = await command.ExecuteReaderAsync(ct);
             var pairs = new List<DuplicateGrouping.Pair>();
             var (sku, other, value) = (reader.GetOrdinal("sku"), reader.GetOrdinal("other_sku"), reader.GetOrdinal("score"));

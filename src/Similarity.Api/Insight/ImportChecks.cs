@@ -68,7 +68,7 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
         await using var batch = new NpgsqlBatch(connection, tx);
         batch.BatchCommands.Add(new("DELETE FROM import_checks WHERE job_id = @job") { Parameters = { new("job", jobId) } });
         batch.BatchCommands.Add(Checks(jobId, o));
-        batch.BatchCommands.Add(DuplicateCheck(jobId, o.DuplicateMinScore));
+        batch.BatchCommands.Add(DuplicateCheck(jobId, o.DuplicateMinScore, o.DuplicateMinImageScore));
         // SKUs hold no spaces (Sku.Rule), so each item's resemblances travel as one space-separated string.
         batch.BatchCommands.Add(new("""
             INSERT INTO import_checks (job_id, kind, sku, detail, related, score)
@@ -127,22 +127,23 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
     };
 
     /// <summary>Each job item's nearest items by fused vector (the index, exact cosine re-ranked) at or over <paramref name="minScore"/>.</summary>
-    NpgsqlBatchCommand DuplicateCheck(Guid jobId, double minScore) => new($"""
+    NpgsqlBatchCommand DuplicateCheck(Guid jobId, double minScore, double minImage) => new($"""
         WITH job AS (
-            SELECT i.sku, i.embedding FROM import_check_items j JOIN items i ON i.sku = j.sku
+            SELECT i.sku, i.embedding, i.image_embedding FROM import_check_items j JOIN items i ON i.sku = j.sku
             WHERE j.job_id = @job AND i.fingerprint = (SELECT fingerprint FROM model_sets WHERE status = 'live') AND {index.Predicate.Replace("embedding", "i.embedding", StringComparison.Ordinal)}),
         found AS (
             SELECT j.sku, n.skus, n.best FROM job j CROSS JOIN LATERAL (
                 SELECT array_agg(c.sku ORDER BY c.score DESC, c.sku) AS skus, max(c.score) AS best
-                FROM (SELECT sku, 1 - (embedding <=> j.embedding) AS score FROM items
+                FROM (SELECT sku, 1 - (embedding <=> j.embedding) AS score, 1 - (image_embedding <=> j.image_embedding) AS image_score FROM items
                       WHERE sku <> j.sku AND {index.Predicate}
                       ORDER BY {index.Expression} <=> j.embedding::halfvec({index.Dimension}) LIMIT 10) c
-                WHERE c.score >= @min_score) n
+                -- As /duplicates by fused: the pictures must be near-identical too where both items have one.
+                WHERE c.score >= @min_score AND (@min_image <= 0 OR c.image_score IS NULL OR c.image_score >= @min_image)) n
             WHERE n.skus IS NOT NULL)
         INSERT INTO import_checks (job_id, kind, sku, detail, related, score)
         SELECT @job, 'duplicate', sku, format('Near-identical (%s) to %s.', round(best::numeric, 3), array_to_string(skus, ', ')), skus, best FROM found
         """)
     {
-        Parameters = { new("job", jobId), new("min_score", minScore) },
+        Parameters = { new("job", jobId), new("min_score", minScore), new("min_image", minImage) },
     };
 }

@@ -10,6 +10,13 @@ public sealed class InsightOptions
     /// <summary>The cosine over which two items are near-identical when the caller names none.</summary>
     [Range(0.5, 1.0)] public double DuplicateMinScore { get; set; } = 0.95;
 
+    /// <summary>
+    /// With <c>by=fused</c> (and in the import checks), the image cosine a pair also needs when both items have a picture:
+    /// the fused score leans on the text, which drawings of one icon set share word for word. 0 turns the gate off.
+    /// Chosen on one planted seed of <c>bench insight</c> (docs/benchmarks-words.md).
+    /// </summary>
+    [Range(0.0, 1.0)] public double DuplicateMinImageScore { get; set; } = 0.94;
+
     /// <summary>Most members a duplicate group takes: a chain of near-duplicates stops growing here instead of swallowing a category.</summary>
     [Range(2, 1000)] public int MaxGroupSize { get; set; } = 20;
 

@@ -9,7 +9,7 @@ namespace Similarity.Similar;
 /// Hybrid and lexical search for /search and /similar/{sku}: the vector list (<see cref="SimilarSearch"/>, with its
 /// filters, rules and fallback) and the lexical list (the tsvector index under the same filters) fused by
 /// <see cref="HybridFusion"/>, then chosen from as every page is (<see cref="Ranking.Select"/>: diversity, crowding,
-/// boost, pins). Only items of the live model set are searched. docs/architecture.md ("Hybrid lexical + vector retrieval") tells why RRF.
+/// boost, pins). Only items of the live model set are searched. docs/architecture.md ("Hybrid lexical + vector retrieval") tells how each route's fusion was chosen.
 /// </summary>
 public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource dataSource, SimilarSearch search,
     ModelSets models, IOptions<SearchOptions> options)
@@ -43,7 +43,7 @@ public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)
 
     /// <summary>
     /// The page for <paramref name="request"/> by <paramref name="choice"/> (hybrid or lexical): with a text's
-    /// <paramref name="query"/>, or for an item's page (query null) by the item's own title, brand and category terms.
+    /// <paramref name="query"/>, or for an item's page (query null) by the item's whole text; fused as the route's settings say.
     /// With <paramref name="withQueryItem"/> also the query item's state; no results when it is missing or of another set.
     /// </summary>
     public async Task<(QueryItem? Item, IReadOnlyList<SimilarResult> Results, string Source)> SearchAsync(SearchRequest request, LexicalQuery? query,
@@ -65,7 +65,8 @@ public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)
 
         var statement = LexicalSql.Search(request, query, models.Live.Fingerprint, pool, vectorOrder);
         var (rows, lexicalOrder) = await dataSource.ReadWithRetryAsync(ct => ReadAsync(statement, criteria, ct), ct);
-        var fused = HybridFusion.Fuse(vectorOrder, lexicalOrder, rows, choice)
+        var method = (request.QuerySku is null ? options.Value.TextFusion : options.Value.ItemFusion) == "convex" ? FusionMethod.Convex : FusionMethod.Rrf;
+        var fused = HybridFusion.Fuse(vectorOrder, lexicalOrder, rows, choice, method)
             .Where(c => criteria.MinScore is not { } min || (c.Result.WeightedScore ?? c.Result.Score) >= min).ToList();
         return (item, Ranking.Select(fused, filler, pins, request.K, criteria.Ranking), source);
     }

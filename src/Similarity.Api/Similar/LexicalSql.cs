@@ -50,8 +50,8 @@ public static class LexicalSql
     /// The lexical search: the best <paramref name="candidates"/> items whose text matches the query (by ts_rank,
     /// title above brand and category above description and attributes), under the request's filters, together with
     /// the items in <paramref name="also"/> (the vector list's), each with its vector scores, lexical score and matched
-    /// words; <c>lexical_candidate</c> marks the lexical list. The query: <paramref name="query"/>'s words, or — an item's
-    /// page, <paramref name="query"/> null — the item's own title, brand and category terms.
+    /// words; <c>lexical_candidate</c> marks the lexical list. The query: <paramref name="query"/>'s words (by ts_rank), or —
+    /// an item's page, <paramref name="query"/> null — every word of the item's own text (by TF-IDF cosine, <see cref="LexicalScoring"/>).
     /// </summary>
     public static SqlStatement Search(SearchRequest request, LexicalQuery? query, string fingerprintValue, int candidates, IReadOnlyList<string> also)
     {
@@ -69,30 +69,46 @@ public static class LexicalSql
             vectors = $"SELECT {p.Vector("fused", request.Fused)}::vector AS e, {p.Vector("image", request.Image)}::vector AS i, "
                 + $"{p.Vector("text", request.Text)}::vector AS t";
         }
-        // A text's words go through the index's configuration (stemmed by english); an item's terms are lexemes already.
-        var terms = query is not null
-            ? $"""
-              SELECT m.word, to_tsquery((SELECT config FROM lexical_state)::regconfig, m.literal) AS query
-              FROM unnest({p.Add("words", query.Words.ToArray())}::text[], {p.Add("literals", query.Literals.ToArray())}::text[]) m(word, literal)
-              """
-            : $"""
-              SELECT l AS word, quote_literal(l)::tsquery AS query
-              FROM items i, unnest(tsvector_to_array(ts_filter(i.lexical, '{"{a,b}"}'))) l WHERE i.sku = {page}
-              """;
         var where = SimilarSql.Conditions(request, p, fingerprint, index: null, page);
+        var alsoSkus = p.Add("also", also.ToArray());
+        var limit = p.Add("lexical_candidates", candidates);
+        if (query is null)
+        {
+            // An item's page: its whole text's words, by TF-IDF cosine (LexicalScoring); ts_rank, cheap, picks the candidates it orders.
+            return p.Statement($"""
+                WITH q AS ({vectors}),
+                docs AS ({LexicalScoring.Docs}),
+                terms AS ({LexicalScoring.ItemTerms(page!)}),
+                qnorm AS ({LexicalScoring.QueryNorm}),
+                tq AS (SELECT string_agg(query::text, ' | ')::tsquery AS query FROM terms WHERE numnode(query) > 0),
+                pre AS (
+                    SELECT sku, lexical FROM items, tq WHERE {where} AND lexical @@ tq.query
+                    ORDER BY ts_rank(lexical, tq.query) DESC, sku LIMIT {p.Add("prefetch", candidates * LexicalScoring.Prefetch)}),
+                lex AS (SELECT sku FROM pre ORDER BY {LexicalScoring.Score("pre.lexical")} DESC, sku LIMIT {limit})
+                SELECT {SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t")},
+                       ({LexicalScoring.Score("items.lexical")})::float8 AS lexical_score,
+                       ARRAY(SELECT t.word FROM terms t WHERE numnode(t.query) > 0 AND items.lexical @@ t.query ORDER BY t.word) AS matched,
+                       sku IN (SELECT sku FROM lex) AS lexical_candidate
+                FROM items, q, tq
+                WHERE {where} AND (sku IN (SELECT sku FROM lex) OR sku = ANY({alsoSkus}::text[]))
+                """);
+        }
+        // A text's words go through the index's configuration (stemmed by english).
         return p.Statement($"""
             WITH q AS ({vectors}),
-            terms AS ({terms}),
+            terms AS (
+                SELECT m.word, to_tsquery((SELECT config FROM lexical_state)::regconfig, m.literal) AS query
+                FROM unnest({p.Add("words", query.Words.ToArray())}::text[], {p.Add("literals", query.Literals.ToArray())}::text[]) m(word, literal)),
             tq AS (SELECT string_agg(query::text, ' | ')::tsquery AS query FROM terms WHERE numnode(query) > 0),
             lex AS (
                 SELECT sku FROM items, tq WHERE {where} AND lexical @@ tq.query
-                ORDER BY ts_rank(lexical, tq.query) DESC, sku LIMIT {p.Add("lexical_candidates", candidates)})
+                ORDER BY ts_rank(lexical, tq.query) DESC, sku LIMIT {limit})
             SELECT {SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t")},
                    coalesce(ts_rank(items.lexical, tq.query), 0)::float8 AS lexical_score,
                    ARRAY(SELECT t.word FROM terms t WHERE numnode(t.query) > 0 AND items.lexical @@ t.query ORDER BY t.word) AS matched,
                    sku IN (SELECT sku FROM lex) AS lexical_candidate
             FROM items, q, tq
-            WHERE {where} AND (sku IN (SELECT sku FROM lex) OR sku = ANY({p.Add("also", also.ToArray())}::text[]))
+            WHERE {where} AND (sku IN (SELECT sku FROM lex) OR sku = ANY({alsoSkus}::text[]))
             """);
     }
 }

@@ -49,8 +49,21 @@ public sealed class SearchOptions
     /// <summary>How a text is searched when the request names no <c>mode</c>: hybrid, vector (turns the words off) or lexical.</summary>
     [Required, RegularExpression("^(hybrid|vector|lexical)$")] public string TextMode { get; set; } = "hybrid";
 
-    /// <summary>The lexical list's weight in the fusion when the request gives no <c>lexicalWeight</c> (the vector list's is 1 − it).</summary>
+    /// <summary>
+    /// The lexical list's weight in a text search's fusion when the request gives no <c>lexicalWeight</c> (the vector
+    /// list's is 1 − it). Lower weights won on the validation split's folder precision but lose the exact words a
+    /// shopper typed ("flag" then finds cliparts, not flags): docs/benchmarks-words.md.
+    /// </summary>
     [Range(0d, 1d)] public double LexicalWeight { get; set; } = 0.5;
+
+    /// <summary>How a text search fuses the lists: <c>rrf</c> (by rank) or <c>convex</c> (by scores rescaled to 0–1).</summary>
+    [Required, RegularExpression("^(rrf|convex)$")] public string TextFusion { get; set; } = "rrf";
+
+    /// <summary>The lexical list's weight on an item's page (<c>/similar/{sku}?mode=hybrid</c>) when the request gives none; chosen on the validation split.</summary>
+    [Range(0d, 1d)] public double ItemLexicalWeight { get; set; } = 0.6;
+
+    /// <summary>How an item's page fuses the lists: <c>rrf</c> (chosen on the validation split) or <c>convex</c>.</summary>
+    [Required, RegularExpression("^(rrf|convex)$")] public string ItemFusion { get; set; } = "rrf";
 
     /// <summary>Candidates each list (vector, lexical) brings to the fusion, per result wanted (at least 50, at most 200 in all).</summary>
     [Range(1, 50)] public int HybridCandidatesPerResult { get; set; } = 5;

@@ -123,7 +123,7 @@ public static class SimilarApi
         ServedLog served, HttpContext http, CancellationToken ct)
     {
         var criteria = query.Validate(feedback.Value.Blend);
-        var choice = hybrid.Validate(criteria.Errors, RetrievalMode.Vector, options.Value.LexicalWeight);
+        var choice = hybrid.Validate(criteria.Errors, RetrievalMode.Vector, options.Value.ItemLexicalWeight);
         if (!Sku.IsValid(sku))
             criteria.Errors["sku"] = [$"The SKU must be {Sku.Rule}."];
         if (criteria.Errors.Count > 0)

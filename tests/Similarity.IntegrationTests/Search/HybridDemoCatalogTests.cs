@@ -15,6 +15,8 @@ public sealed class HybridDemoCatalogTests(HybridDemoCatalogTests.DemoCatalog de
         protected override IEnumerable<KeyValuePair<string, string>> ExtraSettings =>
             [new("Similarity:Models:Manifest", Path.Combine(TestPaths.Models("clipart"), "manifest.json"))];
 
+        protected override IEnumerable<KeyValuePair<string, string>> Fusion => []; // the service's defaults
+
         protected override async Task SeedAsync()
         {
             var folder = Directory.CreateTempSubdirectory("similarity-demo-").FullName;

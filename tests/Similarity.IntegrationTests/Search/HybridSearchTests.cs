@@ -120,4 +120,36 @@ public sealed class HybridSearchTests(LexicalCatalog catalog) : IClassFixture<Le
         Assert.Equal("guitar-2", guitar.Results[0].Sku);
         Assert.DoesNotContain(guitar.Results, r => r.Sku == "stop-1");
     }
+
+    /// <summary>An item's words as the simple configuration reads them: accents folded, lower case, runs of letters and digits.</summary>
+    static List<string> Words(TestItem item)
+    {
+        var attributes = item.Attributes is null ? "" : string.Join(' ', JsonDocument.Parse(item.Attributes).RootElement.EnumerateObject().Select(p => p.Value.GetString()));
+        var text = string.Join(' ', item.Title, item.Brand, item.Category?.Replace('/', ' ').Replace('_', ' '), item.Description, attributes)
+            .Normalize(System.Text.NormalizationForm.FormD);
+        var folded = new string([.. text.Where(c => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark)]);
+        return [.. System.Text.RegularExpressions.Regex.Matches(folded.ToLowerInvariant(), "[a-z0-9]+").Select(m => m.Value)];
+    }
+
+    [Fact]
+    public async Task Similar_in_lexical_mode_ranks_by_the_tf_idf_cosine_of_the_whole_texts()
+    {
+        // TF-IDF over the catalog's texts computed here: smoothed idf, raw counts, cosine.
+        var items = LexicalCatalog.Items.Concat(Enumerable.Range(0, 30).Select(i => new TestItem($"filler-{i:D2}", $"Various cliparts number {i}", "misc", "misc"))).ToList();
+        var words = items.ToDictionary(i => i.Sku, Words);
+        var df = words.Values.SelectMany(w => w.Distinct()).CountBy(w => w).ToDictionary();
+        Dictionary<string, double> Vector(string sku) => words[sku].CountBy(w => w)
+            .ToDictionary(g => g.Key, g => g.Value * (Math.Log((1.0 + items.Count) / (1 + df[g.Key])) + 1));
+        static double Norm(Dictionary<string, double> v) => Math.Sqrt(v.Values.Sum(x => x * x));
+        var query = Vector("apple-2");
+        var expected = items.Where(i => i.Sku != "apple-2")
+            .Select(i => (i.Sku, Cosine: Vector(i.Sku) is var v ? v.Where(p => query.ContainsKey(p.Key)).Sum(p => p.Value * query[p.Key]) / (Norm(v) * Norm(query)) : 0))
+            .Where(e => e.Cosine > 0).OrderByDescending(e => e.Cosine).ThenBy(e => e.Sku, StringComparer.Ordinal).ToList();
+        Assert.True(expected.Count >= 5, "apple-2 shares words with at least five items (\"a\", \"of\", \"basket\", \"fruit\"…)");
+
+        var answer = await catalog.CreateClient().SimilarAsync("apple-2", "?mode=lexical&k=50");
+
+        Assert.Equal(expected.Select(e => e.Sku), answer.Results.Select(r => r.Sku));
+        Assert.Equal(expected.Select(e => Math.Round(e.Cosine, 9)), answer.Results.Select(r => Math.Round(r.LexicalScore!.Value, 9)));
+    }
 }

@@ -25,7 +25,17 @@ public class LexicalCatalog : SimilarityApp
         new("picnic-1", "Wicker picnic set", "garden", "outdoors", 45m, Description: "Plates and cups in a basket"),
     ];
 
-    protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Search:ListSize", "0"), .. ExtraSettings];
+    protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Search:ListSize", "0"), .. Fusion, .. ExtraSettings];
+
+    /// <summary>
+    /// Reciprocal rank fusion with equal weights on every route, which the fusion tests compute by hand; the demo's
+    /// catalog keeps the service's defaults instead.
+    /// </summary>
+    protected virtual IEnumerable<KeyValuePair<string, string>> Fusion =>
+    [
+        new("Similarity:Search:TextFusion", "rrf"), new("Similarity:Search:LexicalWeight", "0.5"),
+        new("Similarity:Search:ItemFusion", "rrf"), new("Similarity:Search:ItemLexicalWeight", "0.5"),
+    ];
 
     protected virtual IEnumerable<KeyValuePair<string, string>> ExtraSettings => [];
 

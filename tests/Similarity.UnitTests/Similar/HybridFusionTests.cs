@@ -2,7 +2,7 @@ using Similarity.Similar;
 
 namespace Similarity.UnitTests.Similar;
 
-/// <summary>Reciprocal rank fusion on two short lists followed by hand, and the query pieces the lexical SQL is given.</summary>
+/// <summary>Reciprocal rank fusion and the convex combination on two short lists followed by hand, and the query pieces the lexical SQL is given.</summary>
 public sealed class HybridFusionTests
 {
     static Candidate Row(string sku, double score) =>
@@ -31,6 +31,22 @@ public sealed class HybridFusionTests
         // 0.8 on words: d = .8/61 = .01311; b = .2/62 + .8/62 = .01613; a = .2/61 = .00328; c = .2/63.
         var fused = HybridFusion.Fuse(["a", "b", "c"], ["d", "b"], Rows, new HybridChoice(RetrievalMode.Hybrid, 0.8));
         Assert.Equal(["b", "d", "a", "c"], fused.Select(c => c.Result.Sku));
+    }
+
+    static Candidate Scored(string sku, double vector, double lexical) => Row(sku, vector) with { Result = Row(sku, vector).Result with { LexicalScore = lexical } };
+
+    [Fact]
+    public void Convex_fusion_weighs_both_scores_rescaled_over_the_candidates()
+    {
+        // vector 0.9 0.8 0.7 0.5 → 1, .75, .5, 0; lexical 0 2 1 4 → 0, .5, .25, 1 (every candidate has both scores).
+        // w = .75: a = .25; b = .1875 + .375 = .5625; c = .125 + .1875 = .3125; d = .75.
+        var rows = new[] { Scored("a", 0.9, 0), Scored("b", 0.8, 2), Scored("c", 0.7, 1), Scored("d", 0.5, 4) }.ToDictionary(r => r.Result.Sku);
+        var fused = HybridFusion.Fuse(["a", "b", "c"], ["d", "b"], rows, new HybridChoice(RetrievalMode.Hybrid, 0.75), FusionMethod.Convex);
+
+        Assert.Equal(["d", "b", "c", "a"], fused.Select(c => c.Result.Sku));
+        Assert.Equal([0.75, 0.5625, 0.3125, 0.25], fused.Select(c => Math.Round(c.Result.HybridScore!.Value, 9)));
+        Assert.Equal((null, 1), (fused[0].Result.VectorRank, fused[0].Result.LexicalRank));
+        Assert.Equal((3, null), (fused[2].Result.VectorRank, fused[2].Result.LexicalRank));
     }
 
     [Fact]
