@@ -16,6 +16,9 @@ public sealed class Leadership(NpgsqlDataSource primary, ILogger<Leadership> log
     /// <summary>The first key of the fence's advisory locks; "SIMF".</summary>
     internal const int FenceKey = 0x53494D46;
 
+    /// <summary>How long a duty that is not the leader waits before it tries for the lease again (the re-election's pace).</summary>
+    public static readonly TimeSpan FollowerPause = TimeSpan.FromSeconds(1);
+
     readonly ConcurrentDictionary<string, Lease> _leases = new(StringComparer.Ordinal);
 
     /// <summary>This instance, as the leases and the log name it.</summary>

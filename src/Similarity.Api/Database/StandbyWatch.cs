@@ -119,6 +119,24 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
         return false;
     }
 
+    /// <summary>
+    /// The standbys replay everything the primary has now (see <see cref="WaitForReplayAsync"/>); at once with one host.
+    /// A fault is logged and swallowed: the caller goes on, and a standby behind is then only as safe as its lag bound.
+    /// </summary>
+    public async Task CatchUpWithPrimaryAsync(CancellationToken ct)
+    {
+        if (!hosts.HasStandbys)
+            return;
+        try
+        {
+            await WaitForReplayAsync(await PrimaryPositionAsync(ct), ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+        {
+            LogCheckFailed(ex);
+        }
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
