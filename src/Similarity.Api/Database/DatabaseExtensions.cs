@@ -30,7 +30,8 @@ public static class DatabaseExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<StandbyWatch>());
         builder.Services.AddSingleton<ServedBy>();
         builder.Services.AddSingleton<Leadership>();
-        builder.Services.AddSingleton<DatabaseMigrator>();
+        builder.Services.AddSingleton(services => new DatabaseMigrator(services.GetRequiredService<DatabaseHosts>().Migrations,
+            services.GetRequiredService<ILogger<DatabaseMigrator>>()));
         builder.Services.AddHostedService<DatabaseMigrator.AtStartup>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [HealthTags.Ready]);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();

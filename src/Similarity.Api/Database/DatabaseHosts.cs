@@ -13,13 +13,21 @@ public sealed class DatabaseHosts : IAsyncDisposable
 {
     readonly NpgsqlDataSource[] _owned;
 
-    DatabaseHosts(NpgsqlDataSource primary, NpgsqlDataSource reads, IReadOnlyList<(string Host, int Port)> hosts, NpgsqlDataSource[] owned) =>
-        (Primary, Reads, Hosts, _owned) = (primary, reads, hosts, owned);
+    DatabaseHosts(NpgsqlDataSource primary, NpgsqlDataSource reads, NpgsqlDataSource migrations, IReadOnlyList<(string Host, int Port)> hosts,
+        NpgsqlDataSource[] owned) =>
+        (Primary, Reads, Migrations, Hosts, _owned) = (primary, reads, migrations, hosts, owned);
 
     public NpgsqlDataSource Primary { get; }
 
     /// <summary>The storefront's reads (<see cref="DatabaseExtensions.ReadsKey"/>).</summary>
     public NpgsqlDataSource Reads { get; }
+
+    /// <summary>
+    /// Where the migrations run. With several hosts, a primary-targeting source of their own without pooling: a
+    /// multi-host source keeps the types it loaded per host, and <c>ReloadTypes</c> after the migration that creates
+    /// the vector extension does not reach them, so the service's sources must first connect after the migrations.
+    /// </summary>
+    public NpgsqlDataSource Migrations { get; }
 
     /// <summary>Every host the connection string lists, in its order.</summary>
     public IReadOnlyList<(string Host, int Port)> Hosts { get; }
@@ -34,7 +42,7 @@ public sealed class DatabaseHosts : IAsyncDisposable
         if (hosts.Count == 1)
         {
             NpgsqlDataSource single = Builder(connectionString, loggers, forReads: false).Build(), reads = Builder(connectionString, loggers, forReads: true).Build();
-            return new DatabaseHosts(single, reads, hosts, [single, reads]);
+            return new DatabaseHosts(single, reads, single, hosts, [single, reads]);
         }
         var rotation = services.GetRequiredService<StandbyRotation>();
         var maxLag = services.GetRequiredService<IOptions<DatabaseOptions>>().Value.MaxStandbyLag;
@@ -47,8 +55,10 @@ public sealed class DatabaseHosts : IAsyncDisposable
             connection => Refuse(rotation, connection, maxLag),
             connection => { Refuse(rotation, connection, maxLag); return Task.CompletedTask; });
         var readsHosts = readsBuilder.BuildMultiHost();
+        var migrations = new NpgsqlDataSourceBuilder(connectionString) { ConnectionStringBuilder = { Pooling = false } }.BuildMultiHost();
         return new DatabaseHosts(primary.WithTargetSession(TargetSessionAttributes.Primary),
-            readsHosts.WithTargetSession(TargetSessionAttributes.PreferStandby), hosts, [primary, readsHosts]);
+            readsHosts.WithTargetSession(TargetSessionAttributes.PreferStandby), migrations.WithTargetSession(TargetSessionAttributes.Primary),
+            hosts, [primary, readsHosts, migrations]);
     }
 
     static void Refuse(StandbyRotation rotation, NpgsqlConnection connection, TimeSpan maxLag)
