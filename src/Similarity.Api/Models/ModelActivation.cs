@@ -66,6 +66,8 @@ internal sealed partial class ModelActivation(NpgsqlDataSource dataSource, Model
             // State computed with the old set's vectors (the neighbour lists) is redone by its owner, in this transaction.
             foreach (var participant in participants)
                 await participant.OnActivatingAsync(connection, transaction, ct);
+            // Other instances follow at once (delivered at the commit); their periodic read covers a lost notification.
+            await ModelSetStore.ExecuteAsync(connection, transaction, $"NOTIFY {ModelSetFollower.Channel}", ct);
             await transaction.CommitAsync(ct);
             // The standbys replay the renames before any statement here filters on the new set (or are left out of the reads).
             await watch.CatchUpWithPrimaryAsync(CancellationToken.None);

@@ -1,3 +1,4 @@
+using Npgsql;
 using Similarity.Database;
 
 namespace Similarity.Models;
@@ -8,28 +9,55 @@ namespace Similarity.Models;
 /// a deployed, advanced or retired standby set follows. The database is the truth; the in-memory state changes under the
 /// switch's writer side, after the standbys have replayed the change (or were left out of the reads), so a statement
 /// never filters on a set the database it runs on has not switched to. Answers never mix sets either way: every
-/// search statement compares only rows of the fingerprint it was planned with.
+/// search statement compares only rows of the fingerprint it was planned with. An activation's NOTIFY on
+/// <see cref="Channel"/> wakes the follower at once; the periodic read is the truth when a notification is lost.
 /// </summary>
-internal sealed partial class ModelSetFollower(ModelSets models, ModelSetStore store, ModelSetLoader loader, StandbyWatch watch,
-    ILogger<ModelSetFollower> logger) : BackgroundService
+internal sealed partial class ModelSetFollower(NpgsqlDataSource dataSource, ModelSets models, ModelSetStore store, ModelSetLoader loader,
+    StandbyWatch watch, ILogger<ModelSetFollower> logger) : BackgroundService
 {
-    /// <summary>How often the database's model sets are read (one small statement on the primary).</summary>
+    /// <summary>How often the database's model sets are read without a notification (one small statement on the primary).</summary>
     public static readonly TimeSpan Period = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The channel an activation notifies in its transaction (delivered at its commit).</summary>
+    public const string Channel = "similarity_model_sets";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Period);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        NpgsqlConnection? listener = null;
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await FollowAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogFollowFailed(ex);
+                try
+                {
+                    listener ??= await ListenAsync(stoppingToken);
+                    await listener.WaitAsync(Period, stoppingToken);
+                    await FollowAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    LogFollowFailed(ex);
+                    if (listener is not null)
+                        await listener.DisposeAsync();
+                    listener = null;
+                    await Task.Delay(Period, stoppingToken);
+                }
             }
         }
+        finally
+        {
+            if (listener is not null)
+                await listener.DisposeAsync();
+        }
+    }
+
+    /// <summary>A connection of its own to the primary, listening on <see cref="Channel"/>.</summary>
+    async Task<NpgsqlConnection> ListenAsync(CancellationToken ct)
+    {
+        var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var listen = new NpgsqlCommand($"LISTEN {Channel}", connection);
+        await listen.ExecuteNonQueryAsync(ct);
+        return connection;
     }
 
     /// <summary>One look: nothing to do while the database agrees with memory (the usual case: no lock is taken).</summary>
