@@ -35,6 +35,7 @@ public static class DatabaseExtensions
         builder.Services.AddHostedService<DatabaseMigrator.AtStartup>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [HealthTags.Ready]);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        builder.Services.ConfigureSwaggerGen(options => options.OperationFilter<ConsistencyOpenApi>());
         return builder;
     }
 }
