@@ -35,6 +35,7 @@ var app = builder.Build();
 
 app.UseServiceDefaults();
 app.UseRateLimits();
+app.UseConsistency();
 app.UsePages();
 app.MapHealthApi();
 app.MapEmbedApi();

@@ -38,8 +38,11 @@ public sealed record StoredItem(
     string Sku, ItemFields Fields, bool HasImage, bool HasText, string Fingerprint, float ImageWeight, float TextWeight,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-/// <summary>Items in PostgreSQL. Every write bumps the catalog revision in the same statement.</summary>
-public sealed class CatalogStore(NpgsqlDataSource dataSource)
+/// <summary>
+/// Items in PostgreSQL. Every write bumps the catalog revision in the same statement. The GET endpoints' reads go to
+/// <paramref name="reads"/> (standbys first when there are some); a read that precedes a write (PATCH) to the primary.
+/// </summary>
+public sealed class CatalogStore(NpgsqlDataSource dataSource, [FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource reads)
 {
     const string Columns = """
         sku, title, description, category, brand, price, currency, available, attributes,
@@ -173,11 +176,20 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }, ct);
 
+    /// <summary>The item for GET /items/{sku}: like <see cref="GetAsync"/>, from the reads' data source.</summary>
+    public Task<StoredItem?> ReadAsync(string sku, CancellationToken ct) => reads.ReadWithRetryAsync(async ct =>
+    {
+        await using var command = reads.CreateCommand($"SELECT {Columns} FROM items WHERE sku = $1");
+        command.Parameters.Add(new() { Value = sku });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }, ct);
+
     /// <summary>A page of the catalog in SKU order: up to <paramref name="limit"/> items after <paramref name="afterSku"/>, filtered.</summary>
     public Task<IReadOnlyList<StoredItem>> ListAsync(string? afterSku, int limit, CatalogFilter filter, CancellationToken ct) =>
-        dataSource.ReadWithRetryAsync(async ct =>
+        reads.ReadWithRetryAsync(async ct =>
     {
-        await using var command = dataSource.CreateCommand($"""
+        await using var command = reads.CreateCommand($"""
             SELECT {Columns} FROM items
             WHERE ($1::text IS NULL OR sku > $1) AND ($2::text IS NULL OR lower(category) = lower($2))
               AND ($3::text IS NULL OR lower(brand) = lower($3)) AND ($4::boolean IS NULL OR available = $4)
@@ -199,9 +211,9 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
     }, ct);
 
     /// <summary>How many items the filter matches: the catalog page's total, asked once per listing, not per page.</summary>
-    public Task<long> CountAsync(CatalogFilter filter, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    public Task<long> CountAsync(CatalogFilter filter, CancellationToken ct) => reads.ReadWithRetryAsync(async ct =>
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = reads.CreateCommand("""
             SELECT count(*) FROM items
             WHERE (@category::text IS NULL OR lower(category) = lower(@category))
               AND (@brand::text IS NULL OR lower(brand) = lower(@brand)) AND (@available::boolean IS NULL OR available = @available)
@@ -222,9 +234,9 @@ public sealed class CatalogStore(NpgsqlDataSource dataSource)
     }, ct);
 
     /// <summary>The items of these SKUs that exist, in one query (read again on a broken pooled connection).</summary>
-    public Task<IReadOnlyList<StoredItem>> GetManyAsync(string[] skus, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    public Task<IReadOnlyList<StoredItem>> GetManyAsync(string[] skus, CancellationToken ct) => reads.ReadWithRetryAsync(async ct =>
     {
-        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM items WHERE sku = ANY($1)");
+        await using var command = reads.CreateCommand($"SELECT {Columns} FROM items WHERE sku = ANY($1)");
         command.Parameters.Add(new() { Value = skus });
         await using var reader = await command.ExecuteReaderAsync(ct);
         var items = new List<StoredItem>(skus.Length);

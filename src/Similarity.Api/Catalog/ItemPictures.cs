@@ -11,8 +11,8 @@ public enum PictureSize { Full, Thumb }
 /// <summary>A stored picture as served: JPEG bytes and their strong ETag.</summary>
 public sealed record PictureContent(byte[] Jpeg, string ETag);
 
-/// <summary>The items' pictures (table <c>item_pictures</c>), kept beside — not in — the rows the vector queries read.</summary>
-public sealed class ItemPictures(NpgsqlDataSource dataSource)
+/// <summary>The items' pictures (table <c>item_pictures</c>), kept beside — not in — the rows the vector queries read; served from the reads' data source.</summary>
+public sealed class ItemPictures(NpgsqlDataSource dataSource, [FromKeyedServices(DatabaseExtensions.ReadsKey)] NpgsqlDataSource reads)
 {
     /// <summary>Keeps <paramref name="picture"/> as the item's, made from the upload whose hash is <paramref name="imageSha256"/>.</summary>
     public async Task SaveAsync(string sku, byte[] imageSha256, NormalisedPicture picture, CancellationToken ct)
@@ -43,9 +43,9 @@ public sealed class ItemPictures(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The picture, read again on a broken pooled connection; null when the item has none.</summary>
-    public Task<PictureContent?> GetAsync(string sku, PictureSize size, CancellationToken ct) => dataSource.ReadWithRetryAsync(async ct =>
+    public Task<PictureContent?> GetAsync(string sku, PictureSize size, CancellationToken ct) => reads.ReadWithRetryAsync(async ct =>
     {
-        await using var command = dataSource.CreateCommand(size == PictureSize.Thumb
+        await using var command = reads.CreateCommand(size == PictureSize.Thumb
             ? "SELECT thumb_jpeg, etag FROM item_pictures WHERE sku = $1"
             : "SELECT full_jpeg, etag FROM item_pictures WHERE sku = $1");
         command.Parameters.Add(new() { Value = sku });

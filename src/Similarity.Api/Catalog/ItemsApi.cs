@@ -186,7 +186,7 @@ public static partial class ItemsApi
     {
         if (!Sku.IsValid(sku))
             return InvalidSku();
-        return await store.GetAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : Problems.ItemNotFound(sku);
+        return await store.ReadAsync(sku, ct) is { } item ? TypedResults.Ok(ItemResponse.From(item)) : Problems.ItemNotFound(sku);
     }
 
     static async Task<IResult> GetPictureAsync(string sku, [FromQuery] string? size, ItemPictures pictures, HttpContext http, CancellationToken ct)

@@ -15,38 +15,27 @@ public static class DatabaseExtensions
     public const string ReadsKey = "reads";
 
     /// <summary>
-    /// The pooled <see cref="NpgsqlDataSource"/> with pgvector mapped, its resetless twin for reads (<see cref="ReadsKey"/>),
+    /// The pooled <see cref="NpgsqlDataSource"/> with pgvector mapped (the primary, see <see cref="DatabaseHosts"/>), its
+    /// resetless twin for reads (<see cref="ReadsKey"/>, standbys first), the standbys' watch, the duties' leadership,
     /// the migrations, run at start before any request is served, and a 503 for a database that is down.
     /// </summary>
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(services => BuildDataSource(services, forReads: false));
-        builder.Services.AddKeyedSingleton(ReadsKey, (services, _) => BuildDataSource(services, forReads: true));
-        builder.Services.AddSingleton<DatabaseMigrator>();
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StandbyRotation>();
+        builder.Services.AddSingleton(DatabaseHosts.Create);
+        builder.Services.AddSingleton(services => services.GetRequiredService<DatabaseHosts>().Primary);
+        builder.Services.AddKeyedSingleton(ReadsKey, (services, _) => services.GetRequiredService<DatabaseHosts>().Reads);
+        builder.Services.AddSingleton<StandbyWatch>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StandbyWatch>());
+        builder.Services.AddSingleton<ServedBy>();
+        builder.Services.AddSingleton<Leadership>();
+        builder.Services.AddSingleton(services => new DatabaseMigrator(services.GetRequiredService<DatabaseHosts>().Migrations,
+            services.GetRequiredService<ILogger<DatabaseMigrator>>()));
         builder.Services.AddHostedService<DatabaseMigrator.AtStartup>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [HealthTags.Ready]);
         builder.Services.AddExceptionHandler<DatabaseUnavailableHandler>();
+        builder.Services.ConfigureSwaggerGen(options => options.OperationFilter<ConsistencyOpenApi>());
         return builder;
-    }
-
-    static NpgsqlDataSource BuildDataSource(IServiceProvider services, bool forReads)
-    {
-        var connectionString = services.GetRequiredService<IConfiguration>().GetConnectionString(ConnectionStringName);
-        if (string.IsNullOrWhiteSpace(connectionString))
-            throw new InvalidOperationException(
-                $"ConnectionStrings:{ConnectionStringName} is not set (environment: ConnectionStrings__{ConnectionStringName}).");
-        var dataSource = new NpgsqlDataSourceBuilder(connectionString);
-        // The service runs a handful of fixed statements on every request: let Npgsql prepare them,
-        // unless the connection string says otherwise.
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
-            dataSource.ConnectionStringBuilder.MaxAutoPrepare = 32;
-        if (forReads)
-        {
-            dataSource.ConnectionStringBuilder.NoResetOnClose = true;
-            dataSource.ConnectionStringBuilder.ApplicationName ??= "similarity-reads";
-        }
-        dataSource.UseVector();
-        dataSource.UseLoggerFactory(services.GetRequiredService<ILoggerFactory>());
-        return dataSource.Build();
     }
 }

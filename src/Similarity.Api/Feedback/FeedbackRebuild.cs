@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Similarity.Database;
 
 namespace Similarity.Feedback;
 
@@ -14,9 +15,12 @@ public sealed record RebuildResult(bool Ran, int Pairs, int Positions, DateTimeO
 /// old tables whole until it commits, and across instances one rebuilds while the others skip. A deletion or a bot
 /// flag reaches the aggregates at the next rebuild by construction. A failed rebuild rolls back and the loop goes on.
 /// </summary>
-public sealed partial class FeedbackRebuild(NpgsqlDataSource dataSource, IOptions<FeedbackOptions> options, ILogger<FeedbackRebuild> logger)
+public sealed partial class FeedbackRebuild(NpgsqlDataSource dataSource, Leadership leadership, IOptions<FeedbackOptions> options, ILogger<FeedbackRebuild> logger)
     : BackgroundService
 {
+    /// <summary>The duty's name for its lease.</summary>
+    public const string Duty = "feedbackRebuild";
+
     const long LockKey = 0x46454544424B; // "FEEDBK"
     static readonly TimeSpan StatementTimeout = TimeSpan.FromMinutes(10);
 
@@ -33,7 +37,9 @@ public sealed partial class FeedbackRebuild(NpgsqlDataSource dataSource, IOption
             {
                 try
                 {
-                    await RebuildAsync(stoppingToken);
+                    // The periodic rebuild runs on the duty's leader alone (POST /feedback/rebuild on any instance).
+                    if (await leadership.For(Duty).HoldAsync(stoppingToken))
+                        await RebuildAsync(stoppingToken);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Similarity.Database;
 
 namespace Similarity.Feedback;
 
@@ -14,13 +15,16 @@ public sealed record PartitionPass(bool Ran, IReadOnlyList<string> Created, IRea
 /// and <see cref="FeedbackOptions.EventRetentionDays"/>, and prunes the dedupe ids no accepted event can repeat. One
 /// transaction a pass, under an advisory lock, so one instance of several does it; a failed pass changes nothing.
 /// </summary>
-public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsMonitor<FeedbackOptions> options, TimeProvider clock,
+public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, Leadership leadership, IOptionsMonitor<FeedbackOptions> options, TimeProvider clock,
     ILogger<PartitionDuty> logger) : BackgroundService
 {
     public static readonly TimeSpan Period = TimeSpan.FromHours(1), RetryPause = TimeSpan.FromMinutes(1);
 
     /// <summary>An event older than this is refused, so its id need not be kept for the dedupe (72 h, and a day's margin).</summary>
     static readonly TimeSpan EventIdsKept = EventReading.MaxAge + TimeSpan.FromDays(1);
+
+    /// <summary>The duty's name for its lease.</summary>
+    public const string Duty = "feedbackPartitions";
 
     const long LockKey = 0x5F_FEED_BAC0;
 
@@ -58,6 +62,9 @@ public sealed partial class PartitionDuty(NpgsqlDataSource dataSource, IOptionsM
             {
                 await Task.Delay(wait, clock, stoppingToken);
                 wait = Period;
+                // The hourly pass runs on the duty's leader alone (every instance runs the one at start).
+                if (!await leadership.For(Duty).HoldAsync(stoppingToken))
+                    continue;
                 try
                 {
                     var pass = await RunOnceAsync(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), stoppingToken);

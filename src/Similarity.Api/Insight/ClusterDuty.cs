@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Similarity.Database;
 
 namespace Similarity.Insight;
 
@@ -11,9 +12,12 @@ namespace Similarity.Insight;
 /// went live). It holds an advisory lock on the primary while it looks and computes, so one instance does it; the
 /// others skip the turn. A failed turn is logged and reported by its health check, and the next turn tries again.
 /// </summary>
-public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStore store, IOptions<InsightOptions> options, ILogger<ClusterDuty> logger)
+public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStore store, Leadership leadership, IOptions<InsightOptions> options, ILogger<ClusterDuty> logger)
     : BackgroundService
 {
+    /// <summary>The duty's name for its lease.</summary>
+    public const string Duty = "clusters";
+
     const long LockKey = 0x494E534947485431;
 
     volatile string? _fault;
@@ -35,7 +39,9 @@ public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStor
         {
             try
             {
-                await TurnAsync(stoppingToken);
+                // One instance of several looks and clusters: the others wait for its lease to come free.
+                if (await leadership.For(Duty).HoldAsync(stoppingToken))
+                    await TurnAsync(stoppingToken);
                 _fault = null;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using Npgsql;
+using Similarity.Database;
 
 namespace Similarity.Models;
 
@@ -8,7 +9,7 @@ namespace Similarity.Models;
 /// revision (ETags change) and lets every <see cref="IModelActivationParticipant"/> redo its state; the in-memory
 /// switch follows only once that transaction has committed.
 /// </summary>
-internal sealed partial class ModelActivation(NpgsqlDataSource dataSource, ModelSets models, ModelSetStore store,
+internal sealed partial class ModelActivation(NpgsqlDataSource dataSource, ModelSets models, ModelSetStore store, StandbyWatch watch,
     IEnumerable<IModelActivationParticipant> participants, ILogger<ModelActivation> logger)
 {
     /// <summary>How long the switch waits for a table lock before it gives up, rather than hold the storefront's reads queued behind it.</summary>
@@ -65,7 +66,11 @@ internal sealed partial class ModelActivation(NpgsqlDataSource dataSource, Model
             // State computed with the old set's vectors (the neighbour lists) is redone by its owner, in this transaction.
             foreach (var participant in participants)
                 await participant.OnActivatingAsync(connection, transaction, ct);
+            // Other instances follow at once (delivered at the commit); their periodic read covers a lost notification.
+            await ModelSetStore.ExecuteAsync(connection, transaction, $"NOTIFY {ModelSetFollower.Channel}", ct);
             await transaction.CommitAsync(ct);
+            // The standbys replay the renames before any statement here filters on the new set (or are left out of the reads).
+            await watch.CatchUpWithPrimaryAsync(CancellationToken.None);
             models.Switch(standby, live);
             LogActivated(name, live.Name);
         }

@@ -74,7 +74,7 @@ internal sealed partial class ModelSetLoader(ModelSets models, ModelSetStore sto
     }
 
     /// <summary>A recorded set's manifest, if its folder still holds exactly the files it was recorded with.</summary>
-    static bool TryLoadManifest(string directory, string fingerprint, out ModelManifest manifest, out string why)
+    internal static bool TryLoadManifest(string directory, string fingerprint, out ModelManifest manifest, out string why)
     {
         try
         {

@@ -13,9 +13,12 @@ namespace Similarity.Models;
 /// left to do is read from the items themselves, so it resumes where it was after a restart and catches up with items
 /// written meanwhile; with none left it builds the set's index and marks it ready.
 /// </summary>
-internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, ModelDeployment deployment, CatalogIndex index,
+internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, ModelSets models, ModelDeployment deployment, CatalogIndex index, Leadership leadership,
     EmbeddingRate rate, IOptions<ModelOptions> options, ILogger<StandbyEmbedder> logger) : BackgroundService
 {
+    /// <summary>The duty's name for its lease.</summary>
+    public const string Duty = "standbyEmbedder";
+
     const int ItemsPerBatch = 8;
     static readonly TimeSpan IdlePause = TimeSpan.FromMilliseconds(500), RetryPause = TimeSpan.FromSeconds(2);
 
@@ -36,7 +39,8 @@ internal sealed partial class StandbyEmbedder(NpgsqlDataSource dataSource, Model
             var worked = 0;
             try
             {
-                if (models.Standby is { Status: ModelStatus.Embedding or ModelStatus.Ready } standby)
+                // One instance of several embeds: the others wait for its lease to come free.
+                if (models.Standby is { Status: ModelStatus.Embedding or ModelStatus.Ready } standby && await leadership.For(Duty).HoldAsync(stoppingToken))
                     worked = await BatchAsync(standby.Set, standby.Status, stoppingToken);
                 _fault = null;
             }

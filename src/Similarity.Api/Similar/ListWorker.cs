@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Similarity.Database;
 using Similarity.Hosting;
 using Similarity.Models;
 
@@ -11,9 +12,12 @@ namespace Similarity.Similar;
 /// trigger queues every item whose vectors changed and every deleted one; the worker applies them a round at a time
 /// (<see cref="ListRound"/>). A failed round rolls back and its items stay queued; /similar searches the index meanwhile.
 /// </summary>
-public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourListStore store, CatalogIndex index, ModelSets models,
+public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourListStore store, CatalogIndex index, ModelSets models, Leadership leadership,
     IOptions<SearchOptions> options, SimilarityMetrics metrics, ILogger<ListWorker> logger) : BackgroundService
 {
+    /// <summary>The duty's name for its lease.</summary>
+    public const string Duty = "lists";
+
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200), RetryInterval = TimeSpan.FromSeconds(2);
 
     readonly ListProvenance _provenance = new();
@@ -29,6 +33,12 @@ public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourLis
             while (!stoppingToken.IsCancellationRequested)
             {
                 var worked = 0;
+                // One instance of several runs the rounds: the others wait for its lease to come free.
+                if (!await leadership.For(Duty).HoldAsync(stoppingToken))
+                {
+                    await Task.Delay(Leadership.FollowerPause, stoppingToken);
+                    continue;
+                }
                 // Lists come from the index: until it is valid (built after start) a list would cost a scan of the catalog.
                 if (!index.IsValid)
                 {
