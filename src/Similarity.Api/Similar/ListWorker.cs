@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,13 +13,14 @@ namespace Similarity.Similar;
 /// (<see cref="ListRound"/>). A failed round rolls back and its items stay queued; /similar searches the index meanwhile.
 /// </summary>
 public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourListStore store, CatalogIndex index, ModelSets models,
-    IOptions<SearchOptions> options, SimilarityMetrics metrics, ILogger<ListWorker> logger) : BackgroundService
+    IOptions<SearchOptions> options, SimilarityMetrics metrics, BulkWriteSignal bulkWrites, ILogger<ListWorker> logger) : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200), RetryInterval = TimeSpan.FromSeconds(2);
 
     readonly ListProvenance _provenance = new();
     volatile bool _lastRoundFailed;
     volatile bool _stopped;
+    long _lastRound;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,6 +37,13 @@ public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourLis
                     await Task.Delay(PollInterval, stoppingToken);
                     continue;
                 }
+                // An import runs: rounds wait for it (at most MaxDeferral at a time) and catch up in bulk after.
+                if (bulkWrites.Held && Stopwatch.GetElapsedTime(_lastRound) < BulkWriteSignal.MaxDeferral)
+                {
+                    await Task.Delay(PollInterval, stoppingToken);
+                    continue;
+                }
+                _lastRound = Stopwatch.GetTimestamp();
                 try
                 {
                     worked = await RunRoundAsync(stoppingToken);
