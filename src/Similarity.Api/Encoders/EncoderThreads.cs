@@ -18,7 +18,8 @@ public sealed partial class EncoderThreads
     /// <summary>The threads' name (Linux <c>comm</c>), inherited by ONNX Runtime's pool threads.</summary>
     public const string ThreadName = "encoder";
 
-    const int Threads = 4;
+    /// <summary>Threads per pool: room for every encoder's batcher of two model sets and an import at once.</summary>
+    public const int Threads = 8;
     const int PrioProcess = 0;
 
     static readonly ConcurrentDictionary<int, EncoderThreads> Pools = new();
