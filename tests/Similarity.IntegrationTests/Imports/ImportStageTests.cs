@@ -1,4 +1,3 @@
-using System.Net;
 using NetVips;
 using Similarity.IntegrationTests.Infrastructure;
 
