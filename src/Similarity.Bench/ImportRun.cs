@@ -5,6 +5,8 @@ namespace Similarity.Bench;
 /// memory at N and 10×N rows (tiny models); with <c>--source url</c>, the same catalog with its pictures in a zip and
 /// by URL from a local picture server. Every import goes into a fresh database through a fresh service. <c>--set</c>
 /// names the model set under models/ the timed import and the bare encoders use (full by default; full-int8 for INT8).
+/// The timed import's stage breakdown (<see cref="ImportBreakdown"/>) is printed below the table; <c>--flat-rows 0</c>
+/// leaves out the memory imports (a quick run).
 /// </summary>
 public static class ImportRun
 {
@@ -22,23 +24,35 @@ public static class ImportRun
         var work = place.Work("bench-import");
         var (full, small, large) = (Path.Combine(work, "full"), Path.Combine(work, "small"), Path.Combine(work, "large"));
         Catalog(full, items);
-        Catalog(small, flat);
-        Catalog(large, flat * 10);
+        if (flat > 0)
+        {
+            Catalog(small, flat);
+            Catalog(large, flat * 10);
+        }
         Console.Error.WriteLine($"bare encoders (batch 32, ready-made tensors), {seconds} s each");
         var bare = ImportBenchmark.BareItemsPerSecond(place.Manifest(set), full, seconds);
         Console.Error.WriteLine($"importing {items} rows with models/{set}");
-        var (rate, peak) = await OnceAsync(place, full, place.Manifest(set));
-        Console.Error.WriteLine($"memory: {flat} and {flat * 10} rows with the tiny models");
-        var (smallRate, smallPeak) = await OnceAsync(place, small, place.Manifest("tiny"));
-        var (largeRate, largePeak) = await OnceAsync(place, large, place.Manifest("tiny"));
-        Console.Write(new Markdown("measure", "value")
+        var (rate, peak, breakdown) = await OnceAsync(place, full, place.Manifest(set));
+        var table = new Markdown("measure", "value")
             .Add($"import, models/{set}, {items} rows (image + text each)", $"{Stats.F(rate)} rows/s")
             .Add("bare encoders, same machine and run (1 image + 1 text per item, batch 32)", $"{Stats.F(bare)} items/s")
             .Add("import / bare encoders", Stats.Ratio(rate, bare))
             .Add($"service peak memory, models/{set}, {items} rows", $"{peak / 1024} MiB")
-            .Add($"service peak memory, tiny models, {flat} rows ({Stats.F(smallRate)} rows/s)", $"{smallPeak / 1024} MiB")
-            .Add($"service peak memory, tiny models, {flat * 10} rows ({Stats.F(largeRate)} rows/s)", $"{largePeak / 1024} MiB")
-            .Add("10× rows / 1× rows, peak memory", Stats.Ratio(largePeak, smallPeak)));
+            .Add("neighbour lists computed by the list worker during the import", Stats.F(breakdown.Lists, "F0"));
+        if (flat > 0)
+        {
+            Console.Error.WriteLine($"memory: {flat} and {flat * 10} rows with the tiny models");
+            var (smallRate, smallPeak, _) = await OnceAsync(place, small, place.Manifest("tiny"));
+            var (largeRate, largePeak, _) = await OnceAsync(place, large, place.Manifest("tiny"));
+            table.Add($"service peak memory, tiny models, {flat} rows ({Stats.F(smallRate)} rows/s)", $"{smallPeak / 1024} MiB")
+                .Add($"service peak memory, tiny models, {flat * 10} rows ({Stats.F(largeRate)} rows/s)", $"{largePeak / 1024} MiB")
+                .Add("10× rows / 1× rows, peak memory", Stats.Ratio(largePeak, smallPeak));
+        }
+        Console.Write(table);
+        Console.WriteLine();
+        Console.WriteLine($"Where the timed import's time went ({items} rows, {Stats.F(items / rate)} s):");
+        Console.WriteLine();
+        Console.Write(ImportBreakdown.Table(breakdown.Stages, items, rate));
         return 0;
     }
 
@@ -57,9 +71,9 @@ public static class ImportRun
             (await File.ReadAllLinesAsync(Path.Combine(work, "catalog.csv"))).Select(l => l.Replace(",img/", $",http://127.0.0.1:{PicturePort}/img/", StringComparison.Ordinal)));
         await using var pictures = await PictureServer.StartAsync(Path.Combine(work, "images.zip"), PicturePort);
         Console.Error.WriteLine($"importing {items} rows with pictures in a zip");
-        var (zip, _) = await OnceAsync(place, work, place.Manifest("full"));
+        var (zip, _, _) = await OnceAsync(place, work, place.Manifest("full"));
         Console.Error.WriteLine($"importing {items} rows with pictures by URL");
-        var (byUrl, _) = await OnceAsync(place, work, place.Manifest("full"), "catalog-urls.csv", images: null,
+        var (byUrl, _, _) = await OnceAsync(place, work, place.Manifest("full"), "catalog-urls.csv", images: null,
             new Dictionary<string, string> { ["Similarity:Imports:ImageFetch:AllowLoopback"] = "true" });
         Console.Write(new Markdown("measure", "value")
             .Add($"import, full models, {items} rows, pictures in a zip", $"{Stats.F(zip)} rows/s")
@@ -71,14 +85,17 @@ public static class ImportRun
     static void Catalog(string directory, int items) =>
         ImportBenchmark.WriteCatalog(BenchArgs.Of(("images", BenchPlace.Clipart), ("items", items), ("out", directory)));
 
-    /// <summary>Imports DIRECTORY's catalog (and pictures) into a fresh database through a fresh service: its rows/s and the service's peak memory (KiB).</summary>
-    static async Task<(double RowsPerSecond, long PeakKib)> OnceAsync(BenchPlace place, string directory, string manifest,
+    /// <summary>
+    /// Imports DIRECTORY's catalog (and pictures) into a fresh database through a fresh service: its rows/s, the
+    /// service's peak memory (KiB) and where the time went.
+    /// </summary>
+    static async Task<(double RowsPerSecond, long PeakKib, (IReadOnlyList<(string Stage, double Seconds)> Stages, double Lists) Breakdown)> OnceAsync(BenchPlace place, string directory, string manifest,
         string catalog = "catalog.csv", string? images = "images.zip", IReadOnlyDictionary<string, string>? settings = null)
     {
         const string db = "similarity_bench_import";
         await place.RecreateAsync(db);
         await using var service = await ServiceProcess.StartAsync(place, place.ConnectionString(db), manifest, Url, "bench-import-api.log", settings);
         var job = await ImportJobs.RunAsync(service.Url, Path.Combine(directory, catalog), images is null ? null : Path.Combine(directory, images));
-        return (job.GetProperty("rowsPerSecond").GetDouble(), service.MemoryKib("VmHWM"));
+        return (job.GetProperty("rowsPerSecond").GetDouble(), service.MemoryKib("VmHWM"), await ImportBreakdown.ReadAsync(service.Url));
     }
 }

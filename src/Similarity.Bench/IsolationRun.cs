@@ -8,6 +8,8 @@ namespace Similarity.Bench;
 /// with a text to /embed, 8 sending a 16-bit PNG bomb), tiny models, the live path. Each configuration gets a fresh
 /// service; rounds alternate alone / flooded at the same request rate (half the round's peak), because the machine's
 /// speed drifts. "flood elsewhere" is the control: the same flood sent to another process that refuses it at once.
+/// "flood pinned" sends the defaults' flood from a child process that <c>taskset</c> pins to <c>--taskset CPUS</c>
+/// (the last core by default; <see cref="IsolationFlood"/>), so the flood's clients leave the other cores to the service.
 /// </summary>
 public static class IsolationRun
 {
@@ -27,12 +29,13 @@ public static class IsolationRun
         // the flood as if it came from many addresses: only the shared capacity and the decode limits hold it
         ["one client lifted"] = new() { ["Similarity:RateLimits:PerClientBurst"] = "1000000", ["Similarity:RateLimits:PerClientPerSecond"] = "1000000" },
         ["defaults"] = [],
+        ["flood pinned"] = [],
         ["flood elsewhere"] = [],
     };
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "isolation", "items", "seconds", "rounds", "warmup", "only");
+        var o = BenchArgs.Parse(args, "isolation", "items", "seconds", "rounds", "warmup", "only", "taskset");
         var (items, seconds, rounds, warmup) = (o.GetInt("items", 100_000), o.GetInt("seconds", 10), o.GetInt("rounds", 3), o.GetInt("warmup", 20));
         var configurations = o.Has("only") ? [o.Get("only")] : Configurations.Keys.ToArray();
         if (configurations.FirstOrDefault(c => !Configurations.ContainsKey(c)) is { } unknown)
@@ -47,7 +50,9 @@ public static class IsolationRun
         var empty = Path.Combine(work, "empty.zip");
         File.Delete(empty); // made afresh: a zip opened to create must not exist
         System.IO.Compression.ZipFile.Open(empty, System.IO.Compression.ZipArchiveMode.Create).Dispose();
-        var (jpeg, bomb) = (Post(await File.ReadAllBytesAsync(Path.Combine(work, "embed-jpeg.body"))), Post(await File.ReadAllBytesAsync(Path.Combine(work, "embed-png.body"))));
+        var pinned = o.Get("taskset", $"{Environment.ProcessorCount - 1}");
+        var (jpegBody, bombBody) = (Path.Combine(work, "embed-jpeg.body"), Path.Combine(work, "embed-png.body"));
+        var (jpeg, bomb) = (Post(await File.ReadAllBytesAsync(jpegBody)), Post(await File.ReadAllBytesAsync(bombBody)));
         var page = LoadLoop.Get(random => $"/similar/{SimilarBenchmark.Sku(random.Next(items))}?k=10");
         var oneSku = LoadLoop.Get(_ => $"/similar/{SimilarBenchmark.Sku(items / 2)}?k=10");
         var length = TimeSpan.FromSeconds(seconds);
@@ -73,8 +78,11 @@ public static class IsolationRun
                 Console.Error.WriteLine($"{configuration}: round {round}/{rounds} — peak, alone at half the peak, then flooded at the same rate; {seconds} s each");
                 var half = (await LoadLoop.RunAsync(service.Url, page, 16, length)).RequestsPerSecond / 2;
                 var quiet = await LoadLoop.RunAsync(service.Url, oneSku, 8, length, half / 8);
-                var jpegFlood = LoadLoop.RunAsync(target, jpeg, 32, length + TimeSpan.FromSeconds(4));
-                var bombFlood = LoadLoop.RunAsync(target, bomb, 8, length + TimeSpan.FromSeconds(4));
+                var (jpegFlood, bombFlood) = configuration == "flood pinned"
+                    // a second more: the child process takes about that to start
+                    ? (IsolationFlood.PinnedAsync(pinned, target, jpegBody, 32, length + TimeSpan.FromSeconds(5)),
+                        IsolationFlood.PinnedAsync(pinned, target, bombBody, 8, length + TimeSpan.FromSeconds(5)))
+                    : (LoadLoop.RunAsync(target, jpeg, 32, length + TimeSpan.FromSeconds(4)), LoadLoop.RunAsync(target, bomb, 8, length + TimeSpan.FromSeconds(4)));
                 await Task.Delay(TimeSpan.FromSeconds(2)); // the flood is under way before /similar is measured
                 var loud = await LoadLoop.RunAsync(service.Url, oneSku, 8, length, half / 8);
                 jpegs.Add(await jpegFlood);
@@ -96,7 +104,7 @@ public static class IsolationRun
         return 0;
     }
 
-    static Func<Random, HttpRequestMessage> Post(byte[] body) => _ =>
+    internal static Func<Random, HttpRequestMessage> Post(byte[] body) => _ =>
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(Multipart);

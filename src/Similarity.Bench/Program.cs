@@ -38,6 +38,7 @@ public static class BenchMain
                 ["bare-encoders", .. var rest] => ImportBenchmark.BareEncoders(BenchArgs.Parse(rest)),
                 ["serve-pictures", .. var rest] => await PictureServer.RunAsync(BenchArgs.Parse(rest)),
                 ["isolation-inputs", .. var rest] => IsolationInputs.Write(BenchArgs.Parse(rest)),
+                ["isolation-flood", .. var rest] => await IsolationFlood.RunAsync(BenchArgs.Parse(rest)),
                 ["decode-memory", .. var rest] => DecodeMemory.Run(BenchArgs.Parse(rest)),
                 ["calibrate", .. var rest] => Int8Calibration.Run(BenchArgs.Parse(rest)),
                 ["golden-int8", .. var rest] => await Int8Golden.RunAsync(BenchArgs.Parse(rest)),
@@ -63,7 +64,7 @@ public static class BenchMain
                    feedback  [--days N] [--shoppers N] [--seed N] [--items N] [--tune]   (the closed loop against a shopper simulator)
                    import    [--items N] [--flat-rows N] [--seconds S] [--set NAME] | --source url [--items N]
                    upload    [--rows N]
-                   isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION]
+                   isolation [--items N] [--seconds S] [--rounds N] [--warmup S] [--only CONFIGURATION] [--taskset CPUS]
                    pages     [--items N] [--iterations N]
                    models    [--items N] [--readers R] [--seconds S] [--rate R] | --memory
                    insight   [--drawings N] | --scale N   (quality on the openclipart test split; or the routes and clustering timed at N items)
@@ -74,6 +75,7 @@ public static class BenchMain
                      Similarity.Bench import-catalog --images DIR --out DIR [--items N] [--distinct D]
                      Similarity.Bench bare-encoders --manifest PATH --catalog DIR [--seconds N]
                      Similarity.Bench isolation-inputs --images DIR --out DIR   (the flood's request bodies)
+                     Similarity.Bench isolation-flood --url URL --body FILE [--clients N] [--seconds S]   (the flood alone, for taskset)
                      Similarity.Bench decode-memory --write DIR | --image FILE [--way decode|thumbnail]
                      Similarity.Bench calibrate --manifest PATH --model ONNX --files LIST --out JSON   (activation ranges for models/quantize.py)
                      Similarity.Bench golden-int8 --manifest PATH --like GOLDEN_JSON --image PNG --out JSON   (an INT8 set's pinned vectors)

@@ -47,13 +47,18 @@ public sealed class EmbeddingPipeline(ModelManifest manifest, ImageEncoder image
     public AttentionFusion Fusion => fusion;
     public string Fingerprint => manifest.Fingerprint;
 
-    /// <summary>One session per model, the tokenizer and the fusion layer, built from a loaded manifest.</summary>
+    /// <summary>
+    /// One session per model, the tokenizer and the fusion layer, built from a loaded manifest. The sessions are
+    /// created on the <see cref="EncoderThreads"/> of <see cref="InferenceOptions.EncoderNice"/>, so that ONNX
+    /// Runtime's pool threads inherit their priority, and every model run happens there.
+    /// </summary>
     public static EmbeddingPipeline Create(ModelManifest manifest, InferenceOptions inference, InputLimits limits, ILogger logger)
     {
-        var image = new ImageEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger),
-            manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference, logger);
-        var text = new TextEncoder(OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger),
-            manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference, logger);
+        var threads = EncoderThreads.For(inference.EncoderNice);
+        var image = new ImageEncoder(threads.Invoke(() => OnnxSessions.Create(manifest.PathOf(manifest.Image.File), inference, logger)),
+            manifest.Image, new ImagePreprocessor(manifest.Image.Preprocessing, limits), inference, threads, logger);
+        var text = new TextEncoder(threads.Invoke(() => OnnxSessions.Create(manifest.PathOf(manifest.Text.File), inference, logger)),
+            manifest.Text, TextPreprocessor.Create(manifest.PathOf(manifest.Text.Tokenizer.Vocab), manifest.Text.Tokenizer), inference, threads, logger);
         var fusion = AttentionFusion.Load(manifest.PathOf(manifest.Fusion.File), manifest.Image.Dimension, manifest.Text.Dimension, manifest.Fusion.Dimension);
         return new EmbeddingPipeline(manifest, image, text, fusion);
     }

@@ -24,6 +24,12 @@ public sealed class InferenceOptions : IValidatableObject
     /// </summary>
     public bool AllowSpinning { get; set; } = true;
 
+    /// <summary>
+    /// Linux nice value of the threads that run the models (<see cref="EncoderThreads"/>): 0 runs them as serving;
+    /// 10 (the default) lets /similar and the database take the cores first while the encoders still use every idle one.
+    /// </summary>
+    [Range(0, 19)] public int EncoderNice { get; set; } = 10;
+
     /// <summary>Most items one model run takes; concurrent requests are coalesced up to this.</summary>
     [Range(1, 256)] public int MaxBatchSize { get; set; } = 32;
 

@@ -14,16 +14,19 @@ public sealed class ImageEncoder : IAsyncDisposable
     readonly string[] _inputNames;
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
+    readonly EncoderThreads _threads;
 
-    public ImageEncoder(InferenceSession session, ImageModel model, ImagePreprocessor preprocessor, InferenceOptions options, ILogger logger)
+    public ImageEncoder(InferenceSession session, ImageModel model, ImagePreprocessor preprocessor, InferenceOptions options, EncoderThreads threads, ILogger logger)
     {
         _session = session;
+        _threads = threads;
         _model = model;
         Preprocessor = preprocessor;
         _inputNames = [model.Input];
         _outputNames = [model.Output];
         RequireNames(session, model);
-        _batcher = new MicroBatcher<byte[], float[]>("image", RunBatch, options.MaxBatchSize,
+        // The whole batch (its decode's share and the model run) on the encoder threads, below serving.
+        _batcher = new MicroBatcher<byte[], float[]>("image", images => _threads.Invoke(() => RunBatch(images)), options.MaxBatchSize,
             TimeSpan.FromMilliseconds(options.MaxBatchDelayMilliseconds), options.MaxQueuedItems, logger);
     }
 
@@ -103,9 +106,14 @@ public sealed class ImageEncoder : IAsyncDisposable
     {
         var crop = Preprocessor.Crop;
         using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor, [count, 3, crop, crop]);
-        var start = Stopwatch.GetTimestamp();
-        using var outputs = _session.Run(_runOptions, _inputNames, [input], _outputNames);
-        ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
+        // ModelRan is told on the encoder thread that ran the model.
+        using var outputs = _threads.Invoke(() =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            var run = _session.Run(_runOptions, _inputNames, [input], _outputNames);
+            ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
+            return run;
+        });
         var output = outputs[0];
         var shape = output.GetTensorTypeAndShape().Shape;
         var data = output.GetTensorDataAsSpan<float>();

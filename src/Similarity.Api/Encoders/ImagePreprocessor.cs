@@ -213,9 +213,11 @@ public sealed class ImagePreprocessor : IDisposable
             // thumbnail_buffer shrinks on load (JPEG, WebP) and streams the rest, so memory stays near the output's.
             using var full = Image.ThumbnailBuffer(bytes, FullSide, height: FullSide, size: Enums.Size.Down, failOn: Enums.FailOn.Error);
             using var fullRgb = ToSrgb8(full);
-            var fullJpeg = fullRgb.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None);
-            // From the saved copy: the load above streams once and cannot be read a second time.
-            using var thumb = Image.ThumbnailBuffer(fullJpeg, ThumbSide, height: ThumbSide, size: Enums.Size.Down);
+            // Decoded once into memory: the load above streams once, and both copies are made from these pixels
+            // (the thumbnail no longer decodes the saved JPEG again).
+            using var pixels = fullRgb.CopyMemory();
+            var fullJpeg = pixels.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None);
+            using var thumb = pixels.ThumbnailImage(ThumbSide, height: ThumbSide, size: Enums.Size.Down);
             var thumbJpeg = thumb.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None);
             return new NormalisedPicture(fullJpeg, thumbJpeg, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fullJpeg))[..32]);
         }

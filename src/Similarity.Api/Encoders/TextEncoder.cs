@@ -13,10 +13,12 @@ public sealed class TextEncoder : IAsyncDisposable
     readonly string[] _inputNames;
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
+    readonly EncoderThreads _threads;
 
-    public TextEncoder(InferenceSession session, TextModel model, TextPreprocessor preprocessor, InferenceOptions options, ILogger logger)
+    public TextEncoder(InferenceSession session, TextModel model, TextPreprocessor preprocessor, InferenceOptions options, EncoderThreads threads, ILogger logger)
     {
         _session = session;
+        _threads = threads;
         _model = model;
         Preprocessor = preprocessor;
         _inputNames = model.Inputs.TokenTypeIds is { } types
@@ -108,9 +110,14 @@ public sealed class TextEncoder : IAsyncDisposable
         using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask, shape);
         using var typesValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, types, shape);
         OrtValue[] inputs = _inputNames.Length == 3 ? [idsValue, maskValue, typesValue] : [idsValue, maskValue];
-        var start = Stopwatch.GetTimestamp();
-        using var outputs = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
-        ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
+        // ModelRan is told on the encoder thread that ran the model.
+        using var outputs = _threads.Invoke(() =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            var run = _session.Run(_runOptions, _inputNames, inputs, _outputNames);
+            ModelRan?.Invoke(new ModelRun(count, Stopwatch.GetElapsedTime(start)));
+            return run;
+        });
         var data = outputs[0].GetTensorDataAsSpan<float>();
         var maskSpan = mask.Span;
         var vectors = new float[count][];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Similarity.Catalog;
 using Similarity.Encoders;
 using Similarity.Hosting;
@@ -8,10 +9,11 @@ namespace Similarity.Imports;
 /// <summary>
 /// A batch's items through the live set's <see cref="EmbeddingPipeline"/>: an item whose embedded content is stored
 /// as it is (same text, same picture, same model set) is not embedded again; the others are prepared (pictures
-/// decoded, texts tokenised) ahead of the models, then embedded in one batch, each one's fused vector checked and
-/// its picture's stored copies made. An item that fails any of these is rejected alone.
+/// decoded, texts tokenised, the pictures' stored copies encoded) ahead of the models, off the embedding's critical
+/// path, then embedded in one batch and each one's fused vector checked. An item that fails any of these is
+/// rejected alone.
 /// </summary>
-sealed class ImportEmbedding(EmbeddingPipeline pipeline)
+sealed class ImportEmbedding(EmbeddingPipeline pipeline, ImportStageMetrics stages)
 {
     /// <summary>Sorts out the unchanged items and prepares the others for the models.</summary>
     public PreparedBatch Prepare(int rowCount, List<ImportItem> items, Dictionary<string, StoredContent> stored, BatchOutcome outcome)
@@ -24,8 +26,37 @@ sealed class ImportEmbedding(EmbeddingPipeline pipeline)
             else
                 toEmbed.Add(item);
         }
+        var start = Stopwatch.GetTimestamp();
         var embedding = pipeline.PrepareBatch([.. toEmbed.Select(i => new EmbeddingInput(i.Image, i.Text))]);
-        return new PreparedBatch(rowCount, outcome, toEmbed, embedding);
+        stages.Record(ImportStageMetrics.Decode, start);
+        start = Stopwatch.GetTimestamp();
+        var pictures = StoredCopies(toEmbed);
+        stages.Record(ImportStageMetrics.Pictures, start);
+        return new PreparedBatch(rowCount, outcome, toEmbed, embedding, pictures);
+    }
+
+    /// <summary>
+    /// The stored copies of the items' pictures (none where an item has no new picture), encoded in parallel within
+    /// the process's decode slots; a picture that cannot be decoded fails alone.
+    /// </summary>
+    Outcome<NormalisedPicture>[] StoredCopies(List<ImportItem> items)
+    {
+        var copies = new Outcome<NormalisedPicture>[items.Count];
+        var preprocessor = pipeline.Image.Preprocessor;
+        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = preprocessor.MaxConcurrentDecodes }, i =>
+        {
+            if (items[i].Image is not { } image)
+                return;
+            try
+            {
+                copies[i] = new(preprocessor.Normalise(image, "image"), null);
+            }
+            catch (InputRejectedException ex)
+            {
+                copies[i] = new(null, ex);
+            }
+        });
+        return copies;
     }
 
     /// <summary>Runs the models on a prepared batch; its outcome gains the embedded items (and the rejected ones).</summary>
@@ -54,18 +85,13 @@ sealed class ImportEmbedding(EmbeddingPipeline pipeline)
                 outcome.Rejected.Add(RejectedRow.Naming(item.Row, ex.Message, item.Image is null ? CatalogField.Title : CatalogField.Image));
                 continue;
             }
-            if (item.Image is not null)
+            if (batch.Pictures[i] is { Error: { } pictureError })
             {
-                try
-                {
-                    outcome.Pictures[item.Sku] = pipeline.Image.Preprocessor.Normalise(item.Image, "image");
-                }
-                catch (InputRejectedException ex)
-                {
-                    RejectPicture(item, ex.Message);
-                    continue;
-                }
+                RejectPicture(item, pictureError.Message);
+                continue;
             }
+            if (batch.Pictures[i].Value is { } picture)
+                outcome.Pictures[item.Sku] = picture;
             outcome.Embedded.Add((item, new ItemVectors(fusion.Fused, fusion.Image, fusion.Text, fusion.ImageWeight, fusion.TextWeight)));
         }
         return outcome;

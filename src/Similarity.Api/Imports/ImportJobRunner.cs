@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -20,12 +21,12 @@ namespace Similarity.Imports;
 /// for the models (<see cref="ImportEmbedding"/>), and embedding and writing each batch in one transaction
 /// (<see cref="ImportBatchWriter"/>) — so a crash loses at most the batch in flight and never writes a row twice.
 /// A transient database fault retries the batch with backoff; past the retries it is thrown, and the worker fails
-/// the job keeping its upload.
+/// the job keeping its upload. Each stage's time per batch goes to <see cref="ImportStageMetrics"/>.
 /// </summary>
 public sealed partial class ImportJobRunner(
     NpgsqlDataSource dataSource, ImportStore store, ModelSets models, PictureFetcher pictures, IOptions<ImportOptions> options,
     IOptions<ImageFetchOptions> fetchOptions, IOptions<InputLimits> limits, EncoderCapacity capacity, SimilarityMetrics metrics, ImportChecks checks,
-    ILogger<ImportJobRunner> logger)
+    ImportStageMetrics timings, ILogger<ImportJobRunner> logger)
 {
     /// <summary>Batches whose pictures download while earlier ones are decoded and encoded.</summary>
     const int DownloadAhead = 3;
@@ -55,7 +56,7 @@ public sealed partial class ImportJobRunner(
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var downloads = new SemaphoreSlim(fetchOptions.Value.MaxConcurrentDownloads);
         var sourcing = new PictureSourcing(pictures, pipeline, archive, job.Reading, downloads);
-        var embedding = new ImportEmbedding(pipeline);
+        var embedding = new ImportEmbedding(pipeline, timings);
         var batches = CatalogRows.Read(job.CatalogPath, layout, mapping).Where(r => r.Number > job.ProcessedRows).Chunk(o.BatchSize);
         var stages = new[]
         {
@@ -68,23 +69,36 @@ public sealed partial class ImportJobRunner(
         var processed = job.ProcessedRows;
         try
         {
+            var start = Stopwatch.GetTimestamp();
             await foreach (var prepared in ready.Reader.ReadAllAsync(stop.Token))
             {
+                timings.Record(ImportStageMetrics.Starved, start);
                 await using (prepared)
                 {
                     BatchOutcome outcome;
+                    start = Stopwatch.GetTimestamp();
                     using (await capacity.AcquireImportShareAsync(stop.Token)) // the encoders are shared with the API
+                    {
+                        timings.Record(ImportStageMetrics.EncoderWait, start);
+                        start = Stopwatch.GetTimestamp();
                         outcome = embedding.Embed(prepared);
+                        timings.Record(ImportStageMetrics.Embed, start);
+                    }
+                    start = Stopwatch.GetTimestamp();
                     var written = await retry.ExecuteAsync(async ct =>
                         await _writer.WriteOnceAsync(job.Id, processed, prepared.RowCount, outcome, pipeline.Fingerprint, ct), stop.Token);
+                    timings.Record(ImportStageMetrics.Write, start);
                     if (written is { } stopped)
                     {
                         end = stopped;
                         break;
                     }
                     processed += prepared.RowCount;
+                    start = Stopwatch.GetTimestamp();
                     await retry.ExecuteAsync(async ct => await checks.RecordBatchAsync(job.Id, StoredItems(outcome), ct), stop.Token);
+                    timings.Record(ImportStageMetrics.Checks, start);
                 }
+                start = Stopwatch.GetTimestamp();
             }
         }
         finally
@@ -122,17 +136,20 @@ public sealed partial class ImportJobRunner(
     async Task<FetchingBatch> StartBatchAsync(CatalogRow[] rows, Dictionary<string, int> lastRow, PictureSourcing sourcing,
         ResiliencePipeline retry, CancellationToken ct)
     {
+        var start = Stopwatch.GetTimestamp();
         var outcome = new BatchOutcome();
         var valid = RowScreening.Screen(rows, lastRow, outcome);
         var skus = valid.Select(v => v.Sku).ToArray();
         var urls = PictureSourcing.UrlsOf(valid);
         var stored = await retry.ExecuteAsync(async ct => await StoredContent.ReadAsync(dataSource, skus, urls, ct), ct);
+        timings.Record(ImportStageMetrics.Screen, start);
         return new FetchingBatch(rows, outcome, valid, stored, sourcing.StartDownloads(valid, stored, ct));
     }
 
     /// <summary>Takes a batch's pictures as they come (downloads, zip entries), then prepares its changed items for the models.</summary>
-    static async Task<PreparedBatch> PrepareBatchAsync(FetchingBatch batch, PictureSourcing sourcing, ImportEmbedding embedding, CancellationToken ct)
+    async Task<PreparedBatch> PrepareBatchAsync(FetchingBatch batch, PictureSourcing sourcing, ImportEmbedding embedding, CancellationToken ct)
     {
+        var start = Stopwatch.GetTimestamp();
         var sourced = new List<ImportItem>();
         foreach (var item in batch.Valid)
         {
@@ -140,6 +157,7 @@ public sealed partial class ImportJobRunner(
                 sourced.Add(withPicture);
         }
         ct.ThrowIfCancellationRequested();
+        timings.Record(ImportStageMetrics.Source, start);
         return embedding.Prepare(batch.Rows.Length, sourced, batch.Stored, batch.Outcome);
     }
 

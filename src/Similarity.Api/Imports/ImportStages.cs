@@ -33,13 +33,18 @@ sealed class FetchingBatch(CatalogRow[] rows, BatchOutcome outcome, List<ImportI
     }
 }
 
-/// <summary>A batch ready for the models: its outcome so far, the items to embed and their decoded pictures and tokens.</summary>
-sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<ImportItem> toEmbed, EmbeddingBatch embedding) : IAsyncDisposable
+/// <summary>
+/// A batch ready for the models: its outcome so far, the items to embed, their decoded pictures and tokens, and the
+/// stored copies of their pictures (in the order of <see cref="ToEmbed"/>; no value where an item has no new picture).
+/// </summary>
+sealed class PreparedBatch(int rowCount, BatchOutcome outcome, List<ImportItem> toEmbed, EmbeddingBatch embedding,
+    Outcome<NormalisedPicture>[] pictures) : IAsyncDisposable
 {
     public int RowCount => rowCount;
     public BatchOutcome Outcome => outcome;
     public List<ImportItem> ToEmbed => toEmbed;
     public EmbeddingBatch Embedding => embedding;
+    public Outcome<NormalisedPicture>[] Pictures => pictures;
 
     public ValueTask DisposeAsync()
     {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Similarity.Database;
 using Similarity.Hosting;
+using Similarity.Similar;
 
 namespace Similarity.Imports;
 
@@ -14,7 +15,7 @@ namespace Similarity.Imports;
 /// </summary>
 public sealed partial class ImportWorker(
     NpgsqlDataSource dataSource, ImportJobRunner runner, ImportStore store, ImportQueue queue, ImportWorkerState state,
-    SimilarityMetrics metrics, IOptions<ImportOptions> options, ILogger<ImportWorker> logger)
+    SimilarityMetrics metrics, IOptions<ImportOptions> options, BulkWriteSignal bulkWrites, ILogger<ImportWorker> logger)
     : BackgroundService
 {
     static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
@@ -156,6 +157,8 @@ public sealed partial class ImportWorker(
     /// <summary>Runs the job; a refused upload or a fault fails it with a message for its owner (never the database's own text).</summary>
     async Task<ImportEnd> RunAsync(ImportJob job, CancellationToken ct)
     {
+        // The list worker defers its rounds while the job runs (BulkWriteSignal).
+        using var bulk = bulkWrites.Hold();
         try
         {
             return await runner.RunAsync(job, ct);

@@ -12,6 +12,7 @@ public static class ImportsExtensions
         builder.Services.AddSingleton<ImportQueue>();
         builder.Services.AddSingleton<ImportSpool>();
         builder.Services.AddPictureFetching();
+        builder.Services.AddSingleton<ImportStageMetrics>();
         builder.Services.AddSingleton<ImportJobRunner>();
         builder.Services.AddSingleton<ImportWorkerState>();
         builder.Services.AddHostedService<ImportWorker>();

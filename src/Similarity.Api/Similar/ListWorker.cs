@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -13,7 +14,7 @@ namespace Similarity.Similar;
 /// (<see cref="ListRound"/>). A failed round rolls back and its items stay queued; /similar searches the index meanwhile.
 /// </summary>
 public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourListStore store, CatalogIndex index, ModelSets models, Leadership leadership,
-    IOptions<SearchOptions> options, SimilarityMetrics metrics, ILogger<ListWorker> logger) : BackgroundService
+    IOptions<SearchOptions> options, SimilarityMetrics metrics, BulkWriteSignal bulkWrites, ILogger<ListWorker> logger) : BackgroundService
 {
     /// <summary>The duty's name for its lease.</summary>
     public const string Duty = "lists";
@@ -23,6 +24,7 @@ public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourLis
     readonly ListProvenance _provenance = new();
     volatile bool _lastRoundFailed;
     volatile bool _stopped;
+    long _lastRound;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -45,6 +47,13 @@ public sealed partial class ListWorker(NpgsqlDataSource dataSource, NeighbourLis
                     await Task.Delay(PollInterval, stoppingToken);
                     continue;
                 }
+                // An import runs: rounds wait for it (at most MaxDeferral at a time) and catch up in bulk after.
+                if (bulkWrites.Held && Stopwatch.GetElapsedTime(_lastRound) < BulkWriteSignal.MaxDeferral)
+                {
+                    await Task.Delay(PollInterval, stoppingToken);
+                    continue;
+                }
+                _lastRound = Stopwatch.GetTimestamp();
                 try
                 {
                     worked = await RunRoundAsync(stoppingToken);

@@ -18,6 +18,7 @@ public static class SimilarExtensions
         builder.Services.AddSingleton<HybridSearch>();
         builder.Services.AddHostedService<LexicalConfiguration>();
         builder.Services.AddSingleton<NeighbourListStore>();
+        builder.Services.AddSingleton<BulkWriteSignal>();
         builder.Services.AddSingleton<ListWorker>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ListWorker>());
         builder.Services.AddHealthChecks().AddCheck<ListWorker.HealthCheck>("similarLists", tags: [HealthTags.Duty]);
