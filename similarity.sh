@@ -119,6 +119,14 @@ CONF
 
 db_start() {
   [ -n "${ConnectionStrings__Similarity:-}" ] && { log "ConnectionStrings__Similarity is set: using that database"; return 0; }
+  # The formation when `db ha start` made it (.data/ha/up); its keepers are restarted if they stopped.
+  if [ -f "$HA_STATE/up" ]; then
+    ha_formation_healthy || ha_start >/dev/null
+    export ConnectionStrings__Similarity
+    ConnectionStrings__Similarity=$(ha_connection_string)
+    log "using the pg_auto_failover formation (./similarity.sh db ha stop returns to the single cluster)"
+    return 0
+  fi
   ensure_apt_packages
   ensure_pgvector
   db_init
@@ -135,6 +143,231 @@ db_stop() { if db_running; then as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fa
 db_status() {
   if db_running; then echo "running: 127.0.0.1:$PG_PORT, data in $PG_DATA, pgvector $(pgvector_installed_version)"
   else echo "stopped (data in $PG_DATA)"; fi
+}
+
+# --- A pg_auto_failover formation for this checkout (db ha): a monitor, a primary and two standbys on loopback.
+# Each node is a PostgreSQL 15 with pgvector (the same binaries as the single cluster); pg_auto_failover sets up
+# synchronous replication (number_sync_standbys 1) and promotes a standby when the primary fails. Every node's
+# `pg_autoctl run` is a background process (its own session) with its log in .data/ha/; .data/ha/up says the
+# formation is meant to be running, and `run`/`test` then use its multi-host connection string.
+HA_PACKAGES=(postgresql-15-auto-failover pg-auto-failover-cli)
+HA_DIR="$PG_DIR/ha"
+HA_STATE="$DATA_DIR/ha"
+HA_NODES=(monitor node1 node2 node3)
+# Four consecutive ports from the checkout, like the single cluster's; chosen once and remembered beside the data.
+HA_PORT=$(cat "$HA_DIR/port" 2>/dev/null || echo $((56000 + (0x${CHECKOUT_ID:0:4} % 225) * 4)))
+
+ha_port() { case $1 in monitor) echo "$HA_PORT" ;; node1) echo $((HA_PORT + 1)) ;; node2) echo $((HA_PORT + 2)) ;; node3) echo $((HA_PORT + 3)) ;; esac; }
+
+# pg_autoctl as the postgres user, its configuration, state and pid files kept under this checkout's HA folder, the
+# password for every loopback connection (the node roles and the service's) read from a pgpass file of its own.
+autoctl() {
+  as_postgres env XDG_CONFIG_HOME="$HA_DIR/config" XDG_DATA_HOME="$HA_DIR/share" XDG_RUNTIME_DIR="$HA_DIR/run" \
+    PGPASSFILE="$HA_DIR/pgpass" pg_autoctl "$@"
+}
+
+ha_psql() { as_postgres "$PG_BIN/psql" -h /var/run/postgresql -p "$(ha_port "$1")" -U postgres -d "${3:-postgres}" -v ON_ERROR_STOP=1 -qtAc "$2"; }
+
+ha_keeper_alive() { [ -f "$HA_STATE/$1.pid" ] && kill -0 "$(cat "$HA_STATE/$1.pid")" 2>/dev/null; }
+
+ha_monitor_uri() { echo "postgres://autoctl_node@127.0.0.1:$(ha_port monitor)/pg_auto_failover?sslmode=disable"; }
+
+# Starts a node's pg_autoctl in its own session (so that a fault test can kill the node's whole process group).
+ha_launch() {
+  local node=$1
+  shift
+  ha_keeper_alive "$node" && return 0
+  setsid env XDG_CONFIG_HOME="$HA_DIR/config" XDG_DATA_HOME="$HA_DIR/share" XDG_RUNTIME_DIR="$HA_DIR/run" \
+    PGPASSFILE="$HA_DIR/pgpass" runuser -u postgres -- pg_autoctl "$@" \
+    >>"$HA_STATE/$node.log" 2>&1 </dev/null &
+  echo $! >"$HA_STATE/$node.pid"
+}
+
+# Waits (polling, up to $2 seconds) until the command in the remaining arguments succeeds.
+ha_wait() {
+  local what=$1 limit=$2 waited=0
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    sleep 1; waited=$((waited + 1))
+    ((waited < limit)) || die "the formation: $what not reached after ${limit} s (logs in .data/ha/)"
+  done
+}
+
+ha_node_state() { autoctl show state --pgdata "$HA_DIR/monitor" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    if n["nodename"] == sys.argv[1]:
+        print(n["current_group_state"] + "/" + n["assigned_group_state"])' "$1"; }
+
+ha_node_is() { local s; s=$(ha_node_state "$1"); [[ " ${*:2} " == *" ${s%%/*} "* && "${s%%/*}" == "${s##*/}" ]]; }
+
+ha_create_monitor() {
+  [ -f "$HA_DIR/monitor/PG_VERSION" ] && return 0
+  log "creating the formation's monitor (127.0.0.1:$(ha_port monitor))"
+  autoctl create monitor --pgdata "$HA_DIR/monitor" --pgport "$(ha_port monitor)" --pgctl "$PG_BIN/pg_ctl" \
+    --hostname 127.0.0.1 --listen 127.0.0.1 --auth scram-sha-256 --no-ssl >>"$HA_STATE/monitor.log" 2>&1 \
+    || { tail -20 "$HA_STATE/monitor.log" >&2; die "pg_autoctl create monitor failed"; }
+}
+
+# Creates a node (pg_autoctl create postgres --run) or, when it exists, runs its keeper again if it stopped;
+# HA_CREATED says which.
+ha_create_node() {
+  local node=$1
+  HA_CREATED=""
+  if [ -f "$HA_DIR/config/pg_autoctl$HA_DIR/$node/pg_autoctl.cfg" ]; then
+    ha_launch "$node" run --pgdata "$HA_DIR/$node"
+    return 0
+  fi
+  log "creating $node (127.0.0.1:$(ha_port "$node"))"
+  HA_CREATED=1
+  ha_launch "$node" create postgres --pgdata "$HA_DIR/$node" --pgport "$(ha_port "$node")" --pgctl "$PG_BIN/pg_ctl" \
+    --name "$node" --hostname 127.0.0.1 --listen 127.0.0.1 --dbname similarity --auth scram-sha-256 --no-ssl \
+    --monitor "$(ha_monitor_uri)" --run
+}
+
+# The roles pg_auto_failover connects with get the cluster's password: set once on the first primary (standbys
+# replicate them); every node's keeper writes it into the standby's primary_conninfo after a failover.
+ha_set_node_passwords() {
+  local pw
+  pw=$(pg_password)
+  ha_psql node1 "ALTER ROLE postgres PASSWORD '$pw'; ALTER ROLE pgautofailover_replicator PASSWORD '$pw'; ALTER ROLE pgautofailover_monitor PASSWORD '$pw'"
+}
+
+ha_set_replication_password() { autoctl config set --pgdata "$HA_DIR/$1" replication.password "$(pg_password)" >/dev/null; }
+
+ha_prepare() {
+  ensure_apt_packages "${HA_PACKAGES[@]}"
+  ensure_pgvector
+  mkdir -p "$HA_DIR"/{config,share,run} "$HA_STATE"
+  [ -f "$PG_PASSWORD_FILE" ] || (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$PG_PASSWORD_FILE")
+  if [ ! -f "$HA_DIR/port" ]; then
+    # Another checkout (or anything else) may hold one of the four ports: move to the next free four.
+    local p
+    while :; do
+      for p in 0 1 2 3; do (exec 3<>"/dev/tcp/127.0.0.1/$((HA_PORT + p))") 2>/dev/null && break; done
+      (exec 3<>"/dev/tcp/127.0.0.1/$((HA_PORT + p))") 2>/dev/null || break
+      HA_PORT=$((HA_PORT + 4))
+    done
+    echo "$HA_PORT" >"$HA_DIR/port"
+  fi
+  (umask 077 && printf '127.0.0.1:*:*:*:%s\n' "$(pg_password)" >"$HA_DIR/pgpass")
+  if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$PG_DIR"; fi
+  chmod 700 "$PG_DIR" "$HA_DIR"
+}
+
+ha_connection_string() {
+  echo "Host=127.0.0.1:$(ha_port node1),127.0.0.1:$(ha_port node2),127.0.0.1:$(ha_port node3);Username=postgres;Password=$(pg_password);Database=similarity;Target Session Attributes=primary"
+}
+
+ha_start() {
+  ha_prepare
+  ha_create_monitor
+  ha_launch monitor run --pgdata "$HA_DIR/monitor"
+  ha_wait "the monitor accepting connections" 60 ha_psql monitor "SELECT 1" pg_auto_failover
+  ha_psql monitor "ALTER ROLE autoctl_node PASSWORD '$(pg_password)'" pg_auto_failover
+  ha_create_node node1
+  if [ -n "$HA_CREATED" ]; then
+    ha_wait "node1 as the first primary" 180 ha_node_is node1 single primary wait_primary
+    ha_set_node_passwords
+    ha_set_replication_password node1
+  fi
+  for node in node2 node3; do
+    ha_create_node "$node"
+    if [ -n "$HA_CREATED" ]; then
+      ha_wait "$node as a standby" 300 ha_node_is "$node" secondary primary
+      ha_set_replication_password "$node"
+    fi
+  done
+  ha_wait "a primary with its standbys" 120 ha_formation_healthy
+  touch "$HA_STATE/up"
+  ha_connection_string >"$HA_STATE/connection-string"
+  ha_write_nodes
+  log "formation up: monitor 127.0.0.1:$(ha_port monitor), nodes on ports $(ha_port node1), $(ha_port node2), $(ha_port node3)"
+  ha_connection_string
+}
+
+# One primary and two secondaries, each in the state the monitor assigned.
+ha_formation_healthy() {
+  autoctl show state --pgdata "$HA_DIR/monitor" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+nodes = json.load(sys.stdin)
+ok = [n for n in nodes if n["current_group_state"] == n["assigned_group_state"]]
+roles = sorted(n["current_group_state"] for n in ok)
+sys.exit(0 if roles == ["primary", "secondary", "secondary"] else 1)'
+}
+
+# .data/ha/nodes: one line per node (name, port, data folder, pg_autoctl pid) for the test fixture and the benchmark.
+ha_write_nodes() {
+  local node
+  for node in "${HA_NODES[@]}"; do
+    printf '%s %s %s %s\n' "$node" "$(ha_port "$node")" "$HA_DIR/$node" "$(cat "$HA_STATE/$node.pid" 2>/dev/null || echo 0)"
+  done >"$HA_STATE/nodes"
+}
+
+ha_status() {
+  [ -f "$HA_DIR/monitor/PG_VERSION" ] || { echo "no formation (./similarity.sh db ha start)"; return 0; }
+  autoctl show state --pgdata "$HA_DIR/monitor"
+  local node
+  for node in "${HA_NODES[@]}"; do
+    if ha_keeper_alive "$node"; then echo "$node: pg_autoctl running (pid $(cat "$HA_STATE/$node.pid"))"
+    else echo "$node: pg_autoctl stopped"; fi
+  done
+  [ -f "$HA_STATE/up" ] && echo "connection string: $(ha_connection_string)"
+}
+
+# A planned switchover (pg_autoctl perform switchover) and its write unavailability, seen from a client: one INSERT
+# every 50 ms through the multi-host address (libpq finds the primary); the longest time between two acknowledged
+# writes while the switchover runs.
+ha_failover() {
+  [ -f "$HA_STATE/up" ] || die "the formation is not up (./similarity.sh db ha start)"
+  ha_client_psql "CREATE TABLE IF NOT EXISTS ha_probe (at timestamptz NOT NULL DEFAULT clock_timestamp())" >/dev/null
+  local before after
+  before=$(ha_primary)
+  autoctl perform switchover --pgdata "$HA_DIR/monitor" >>"$HA_STATE/switchover.log" 2>&1 &
+  local switch=$! last now gap longest=0 done=""
+  last=$(date +%s%N)
+  while :; do
+    kill -0 $switch 2>/dev/null || done=1
+    if ha_client_psql "INSERT INTO ha_probe DEFAULT VALUES" >/dev/null 2>&1; then
+      now=$(date +%s%N); gap=$(((now - last) / 1000000)); ((gap > longest)) && longest=$gap; last=$now
+      [ -n "$done" ] && break
+    fi
+    sleep 0.05
+  done
+  wait $switch || { tail -20 "$HA_STATE/switchover.log" >&2; die "pg_autoctl perform switchover failed"; }
+  ha_wait "a primary with its standbys" 120 ha_formation_healthy
+  after=$(ha_primary)
+  echo "switchover: primary $before -> $after; write unavailability $((longest / 1000)).$(printf '%03d' $((longest % 1000))) s (longest gap between acknowledged writes, one every 50 ms)"
+}
+
+# psql as a client of the formation: the multi-host address, the primary found by target_session_attrs.
+ha_client_psql() {
+  PGPASSFILE="$HA_DIR/pgpass" PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -qtAX -v ON_ERROR_STOP=1 \
+    "host=127.0.0.1,127.0.0.1,127.0.0.1 port=$(ha_port node1),$(ha_port node2),$(ha_port node3) user=postgres dbname=similarity target_session_attrs=read-write" \
+    -c "$1"
+}
+
+ha_primary() { autoctl show state --pgdata "$HA_DIR/monitor" --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+print(next((n["nodename"] for n in json.load(sys.stdin) if n["current_group_state"] == "primary" and n["assigned_group_state"] == "primary"), ""))'; }
+
+ha_stop() {
+  rm -f "$HA_STATE/up"
+  local node pid
+  for node in node3 node2 node1 monitor; do
+    ha_keeper_alive "$node" || continue
+    pid=$(cat "$HA_STATE/$node.pid")
+    # pg_autoctl stops its Postgres on SIGTERM (a fast shutdown); wait for the whole session to end.
+    kill -TERM "$pid" 2>/dev/null || true
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 60)); do sleep 1; waited=$((waited + 1)); done
+    kill -0 "$pid" 2>/dev/null && die "$node's pg_autoctl (pid $pid) did not stop in 60 s"
+    rm -f "$HA_STATE/$node.pid"
+  done
+  for node in "${HA_NODES[@]}"; do
+    [ -f "$HA_DIR/$node/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$HA_DIR/$node" -m fast -w stop >/dev/null 2>&1 || true
+  done
+  log "formation stopped (data kept in $HA_DIR)"
 }
 
 # Seeded tiny models (tests) or full-size ones (benchmarks), with the numpy reference's golden vectors beside them.
@@ -398,6 +631,9 @@ usage: ./similarity.sh COMMAND
   docker build        the API and database images from docker/ (against local stand-ins where the official bases cannot be pulled)
   docker smoke        the compose stack on loopback ports (host networking): health, items, /similar, an import, Swagger; then removed
   db start|stop|status  the project's private PostgreSQL cluster
+  db ha start|status|failover|stop  a pg_auto_failover formation (monitor, primary, two synchronous-quorum standbys) on
+                      loopback; while it is up, run and test use its multi-host connection string (start prints it);
+                      failover: a planned switchover and its write unavailability
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
   models quantize SRC DST  an INT8 model set from an FP32 one (models/README.md)
@@ -420,10 +656,18 @@ case "${1:-help}" in
   lint) cmd_lint ;;
   db)
     case "${2:-status}" in
+      ha)
+        case "${3:-status}" in
+          start) ha_start ;;
+          status) ha_status ;;
+          failover) ha_failover ;;
+          stop) ha_stop ;;
+          *) die "usage: ./similarity.sh db ha start|status|failover|stop" ;;
+        esac ;;
       start) db_start; db_status ;;
       stop) db_stop ;;
       status) db_status ;;
-      *) die "usage: ./similarity.sh db start|stop|status" ;;
+      *) die "usage: ./similarity.sh db start|stop|status|ha" ;;
     esac ;;
   models)
     case "${2:-tiny}" in
