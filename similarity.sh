@@ -543,10 +543,12 @@ cmd_bench() {
     import) db_start; ensure_models; ensure_models full ;;
     upload|isolation|events) db_start; ensure_models ;;
     pages) db_start; ensure_apt_packages chromium ;;
+    # The formation (started if it is not up; run and test then use it too until `db ha stop`).
+    ha) [ -f "$HA_STATE/up" ] || ha_start >/dev/null; db_start; ensure_models ;;
     quality) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
     feedback) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start ;;
     insight) ensure_apt_packages "${TRAINING_PACKAGES[@]}"; db_start; ensure_models full ;;
-    *) die "usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback [--seconds N] [--items N] [--rows N]" ;;
+    *) die "usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback|ha [--seconds N] [--items N] [--rows N]" ;;
   esac
   ensure_apt_packages openclipart-png
   run_bench "$what" "$@"
@@ -620,6 +622,9 @@ usage: ./similarity.sh COMMAND
                       --source url: the same catalog with pictures by URL from a local server vs in a zip (--items N, default 2000)
   bench upload        seconds to POST /imports' 202 for 1 row and --rows N (default 5000000) vs the transfer alone; the job's checks after
   bench isolation     /similar p99 alone and under an /embed flood (JPEGs and 16-bit PNG bombs), tiny models (--rounds N, --seconds S, --only defaults)
+  bench ha            two instances over the formation under /similar load and PUTs: steady state, a switchover, the primary's
+                      node killed; success, answers from standbys, write unavailability, lost PUTs (--items N, --seconds S, --readers R);
+                      --sizes: items table and HNSW bytes per item and the index build rate (--items N, default 20000; --set clipart)
   bench pages         the item page (HTML, scripts, similar items, 12 thumbnails) p95 at --items N (default 10000); picture storage per 100 000 items; docs/item-page.png
   bench models        a model set deployed, embedded, activated and rolled back under readers (--items N, --readers R, --seconds S, --rate R);
                       --memory: the service's memory with two full-size sets

@@ -27,6 +27,7 @@ public static class BenchMain
                 ["insight", .. var rest] => await InsightRun.RunAsync(rest),
                 ["isolation", .. var rest] => await IsolationRun.RunAsync(rest),
                 ["pages", .. var rest] => await PagesRun.RunAsync(rest),
+                ["ha", .. var rest] => await HaRun.RunAsync(rest),
                 ["models", .. var rest] when rest.Contains("--memory") => await ModelsRun.MemoryAsync(),
                 ["models", .. var rest] => await ModelsRun.RunAsync(rest),
                 ["openapi", .. var rest] => await OpenApiDocument.WriteAsync(BenchArgs.Parse(rest)),
@@ -55,7 +56,7 @@ public static class BenchMain
     static int Usage()
     {
         Console.Error.WriteLine("""
-            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback [options]
+            usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback|ha [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
                    similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off]

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Similarity.Bench;
+
+/// <summary>
+/// The load of <c>bench ha</c>: readers calling /similar on every instance, and one writer PUTting new items in turn
+/// on each instance. Every answer is counted in the phase current when it came; a PUT counts as acknowledged only
+/// when it answered 2xx, and the writer notes the times of the acknowledgements for the phase's longest gap.
+/// </summary>
+public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersPerInstance)
+{
+    readonly CancellationTokenSource _stop = new();
+    readonly ConcurrentQueue<string> _acknowledged = new();
+    HaPhase _phase = new("warm-up");
+    long _lastAcknowledgement = Stopwatch.GetTimestamp();
+
+    public IReadOnlyCollection<string> Acknowledged => _acknowledged;
+
+    /// <summary>Ends the current phase and starts the next; the gap before the first acknowledgement counts in the new one.</summary>
+    public HaPhase Begin(string name)
+    {
+        _phase.End();
+        _phase = new HaPhase(name);
+        return _phase;
+    }
+
+    public Task RunAsync() => Task.WhenAll(instances
+        .SelectMany(url => Enumerable.Range(0, readersPerInstance).Select(r => ReadAsync(url, r)))
+        .Append(WriteAsync()));
+
+    public async Task StopAsync(Task running)
+    {
+        await _stop.CancelAsync();
+        await running;
+    }
+
+    /// <summary>Waits until <paramref name="count"/> more PUTs are acknowledged in the current phase.</summary>
+    public async Task WaitForWritesAsync(int count, TimeSpan limit)
+    {
+        var phase = _phase;
+        var target = phase.Writes + count;
+        var clock = Stopwatch.StartNew();
+        while (phase.Writes < target)
+        {
+            if (clock.Elapsed > limit)
+                throw new TimeoutException($"{count} PUTs not acknowledged within {limit.TotalSeconds} s in phase '{phase.Name}'");
+            await Task.Delay(50);
+        }
+    }
+
+    async Task ReadAsync(Uri url, int reader)
+    {
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+        var random = new Random(reader * 7919 + url.Port);
+        while (!_stop.IsCancellationRequested)
+        {
+            var phase = _phase;
+            try
+            {
+                using var response = await http.GetAsync($"/similar/{SimilarBenchmark.Sku(random.Next(items))}", _stop.Token);
+                var servedBy = response.Headers.TryGetValues("X-Served-By", out var values) ? values.FirstOrDefault() : null;
+                phase.Read(response.IsSuccessStatusCode, servedBy);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
+            {
+                phase.Read(false, null);
+            }
+        }
+    }
+
+    async Task WriteAsync()
+    {
+        var clients = instances.Select(url => new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) }).ToList();
+        foreach (var client in clients)
+            client.DefaultRequestHeaders.Add("X-Api-Key", BenchPlace.AdminKey);
+        for (var i = 0; !_stop.IsCancellationRequested; i++)
+        {
+            var sku = $"ha-put-{i:D6}";
+            using var form = new MultipartFormDataContent { { new StringContent($"written under faults {i}"), "title" } };
+            try
+            {
+                using var response = await clients[i % clients.Count].PutAsync($"/items/{sku}", form, _stop.Token);
+                if (!response.IsSuccessStatusCode)
+                    continue;
+                _acknowledged.Enqueue(sku);
+                var now = Stopwatch.GetTimestamp();
+                _phase.Acknowledged(Stopwatch.GetElapsedTime(Interlocked.Exchange(ref _lastAcknowledgement, now), now));
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
+            {
+                await Task.Delay(20); // refused or timed out: the gap grows until a PUT is acknowledged again
+            }
+        }
+        clients.ForEach(c => c.Dispose());
+    }
+}
+
+/// <summary>One phase's counts: /similar answers (and which a standby served), acknowledged PUTs and their longest gap.</summary>
+public sealed class HaPhase(string name)
+{
+    readonly Stopwatch _clock = Stopwatch.StartNew();
+    long _answers, _ok, _standby, _writes, _longestGapTicks;
+
+    public string Name => name;
+    public long Writes => Interlocked.Read(ref _writes);
+
+    public void Read(bool ok, string? servedBy)
+    {
+        Interlocked.Increment(ref _answers);
+        if (ok)
+            Interlocked.Increment(ref _ok);
+        if (ok && servedBy == "standby")
+            Interlocked.Increment(ref _standby);
+    }
+
+    public void Acknowledged(TimeSpan sincePrevious)
+    {
+        Interlocked.Increment(ref _writes);
+        long seen;
+        while (sincePrevious.Ticks > (seen = Interlocked.Read(ref _longestGapTicks)))
+            if (Interlocked.CompareExchange(ref _longestGapTicks, sincePrevious.Ticks, seen) == seen)
+                break;
+    }
+
+    public void End() => _clock.Stop();
+
+    public string Row()
+    {
+        var ok = _answers == 0 ? 0 : 100.0 * _ok / _answers;
+        var standby = _ok == 0 ? 0 : 100.0 * _standby / _ok;
+        return $"| {name} | {HaRun.Seconds(_clock.Elapsed)} | {_answers} | {ok:F2}% | {standby:F1}% | {HaRun.Seconds(TimeSpan.FromTicks(_longestGapTicks))} s | {_writes} |";
+    }
+}
