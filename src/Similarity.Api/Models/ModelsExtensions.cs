@@ -30,7 +30,8 @@ public static class ModelsExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<StandbyEmbedder>());
         builder.Services.AddHostedService<CatalogIndex.Builder>();
         // Other instances' switches, deployments and retirements, followed from model_sets.
-        builder.Services.AddHostedService<ModelSetFollower>();
+        builder.Services.AddSingleton<ModelSetFollower>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ModelSetFollower>());
         builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models", tags: [HealthTags.Ready]);
         builder.Services.AddHealthChecks().AddCheck<CatalogIndex.HealthCheck>("vectorIndex", tags: [HealthTags.Ready]);
         return builder;

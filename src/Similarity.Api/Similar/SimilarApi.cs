@@ -119,6 +119,20 @@ public static class SimilarApi
 
     static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> SimilarAsync(
         string sku, [AsParameters] SimilarQuery query, [AsParameters] HybridQuery hybrid, SimilarSearch search, HybridSearch hybridSearch,
+        ModelSets models, ModelSetFollower follower, IOptions<SearchOptions> options, IOptions<FeedbackOptions> feedback, Exploration exploration,
+        Interleaving interleaving, ServedLog served, HttpContext http, CancellationToken ct)
+    {
+        var answer = await AnswerAsync(sku, query, hybrid, search, hybridSearch, models, options, feedback, exploration, interleaving, served, http, ct);
+        if (answer.Result is not ProblemHttpResult { StatusCode: StatusCodes.Status409Conflict })
+            return answer;
+        // Another instance may have switched the live set a moment ago: this one catches up with the database (outside
+        // the read lock) and asks once more, so a switch elsewhere is never a refused page here.
+        await follower.FollowAsync(ct);
+        return await AnswerAsync(sku, query, hybrid, search, hybridSearch, models, options, feedback, exploration, interleaving, served, http, ct);
+    }
+
+    static async Task<Results<Ok<SimilarResponse>, StatusCodeHttpResult, ProblemHttpResult, ValidationProblem>> AnswerAsync(
+        string sku, SimilarQuery query, HybridQuery hybrid, SimilarSearch search, HybridSearch hybridSearch,
         ModelSets models, IOptions<SearchOptions> options, IOptions<FeedbackOptions> feedback, Exploration exploration, Interleaving interleaving,
         ServedLog served, HttpContext http, CancellationToken ct)
     {

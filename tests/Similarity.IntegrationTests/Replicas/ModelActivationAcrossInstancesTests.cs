@@ -64,7 +64,8 @@ public sealed class ModelActivationAcrossInstancesTests(ITestOutputHelper output
             var refused = answers.Count(a => a.Status != HttpStatusCode.OK);
             output.WriteLine($"followed in {followed.TotalMilliseconds:F0} ms; answers {answers.Count}, not 200: {refused} ({string.Join(", ", answers.Where(a => a.Status != HttpStatusCode.OK).Select(a => (int)a.Status).Distinct())})");
             Assert.True(followed < TimeSpan.FromSeconds(5), $"the second instance followed after {followed}");
-            Assert.DoesNotContain(answers, a => (int)a.Status >= 500);
+            // A page asked in the instant between the switch's commit and this instance following it catches up and asks again.
+            Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.Status));
             Assert.All(answers.Where(a => a.Status == HttpStatusCode.OK), a => Assert.True(a.Results.SequenceEqual(underNew[a.Sku]) || a.Results.SequenceEqual(underOld[a.Sku]),
                 $"{a.Sku}: [{string.Join(", ", a.Results)}] is neither set's answer"));
             Assert.Contains(answers, a => a.Results.SequenceEqual(underNew[a.Sku]) && !a.Results.SequenceEqual(underOld[a.Sku]));
