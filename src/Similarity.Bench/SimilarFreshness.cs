@@ -61,6 +61,9 @@ public static class SimilarFreshness
         }
         using var http = new HttpClient { BaseAddress = url };
         var random = new Random(2024 + rate);
+        // Each write's page and item drawn without replacement: a later write never moves an earlier one's page or item,
+        // which would undo the change being watched.
+        var order = Enumerable.Range(0, items).OrderBy(_ => random.Next()).ToArray();
         var seen = new Seen();
         var watch = Stopwatch.StartNew();
         var checks = new List<Task>();
@@ -69,7 +72,7 @@ public static class SimilarFreshness
             var due = TimeSpan.FromSeconds((double)i / rate) - watch.Elapsed;
             if (due > TimeSpan.Zero)
                 await Task.Delay(due);
-            var (page, other, enter, seed) = (SimilarBenchmark.Sku(random.Next(items)), SimilarBenchmark.Sku(random.Next(items)), i % 2 == 0, i);
+            var (page, other, enter, seed) = (SimilarBenchmark.Sku(order[2 * i % items]), SimilarBenchmark.Sku(order[(2 * i + 1) % items]), i % 2 == 0, i);
             checks.Add(Task.Run(async () =>
             {
                 // Enter: `other` beside the page's item. Leave: the page's first result opposite it.
@@ -116,7 +119,8 @@ public static class SimilarFreshness
         {
             var (anchor, twin) = ($"fa-{i}", $"fb-{i}");
             await PutAsync(admin, twin, Title(i), ct);
-            checks.Add(WatchAsync(http, entered, anchor, twin, enter: true));
+            // The DELETE waits until the twin was seen (or patience ran out): else it could undo the change being watched.
+            await WatchAsync(http, entered, anchor, twin, enter: true);
             using var deleted = await admin.DeleteAsync(new Uri($"/items/{twin}", UriKind.Relative), ct);
             deleted.EnsureSuccessStatusCode();
             checks.Add(WatchAsync(http, left, anchor, twin, enter: false));
@@ -154,7 +158,8 @@ public static class SimilarFreshness
     /// <summary>
     /// Asks <paramref name="page"/> from now (the write's commit) every <see cref="PollInterval"/> until an answer shows the change: at
     /// 200 writes/s, asking back to back would itself be a load that slows the writes it measures. <paramref name="enter"/>:
-    /// the change shows when <paramref name="item"/> is first on the page; else when it is gone from it.
+    /// the change shows when <paramref name="item"/> is on the page (moved beside the page's item, it belongs first, but an
+    /// earlier run's writes may have put another item as close); else when it is gone from it.
     /// </summary>
     static async Task WatchAsync(HttpClient http, Seen seen, string page, string item, bool enter)
     {
@@ -164,7 +169,7 @@ public static class SimilarFreshness
         while (since.Elapsed < Patience)
         {
             answer = await PageAsync(http, page);
-            if (enter ? Position() == 0 : Position() < 0)
+            if (enter ? Position() >= 0 : Position() < 0)
             {
                 seen.Milliseconds.Add(since.Elapsed.TotalMilliseconds);
                 seen.Sources.AddOrUpdate(answer.Source, 1, (_, n) => n + 1);
