@@ -22,7 +22,7 @@ public static class SimilarFreshness
     {
         public ConcurrentBag<double> Milliseconds { get; } = [];
         public ConcurrentDictionary<string, int> Sources { get; } = new();
-        public int Missed;
+        public int Missed, Superseded;
 
         /// <summary>A few of the changes not seen: the page, the item, which way it should have moved, and the last answer.</summary>
         public ConcurrentQueue<string> MissedSamples { get; } = new();
@@ -30,7 +30,7 @@ public static class SimilarFreshness
         public string Describe()
         {
             var ms = Milliseconds.Order().ToArray();
-            var total = ms.Length + Missed;
+            var total = ms.Length + Missed; // superseded changes are left out: a later write undid what was watched
             string P(double p)
             {
                 var rank = Math.Max(1, (int)Math.Ceiling(p * total));
@@ -38,7 +38,7 @@ public static class SimilarFreshness
             }
             var sources = string.Join(", ", Sources.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Value} {s.Key}"));
             var missed = MissedSamples.IsEmpty ? "" : $"; not seen, e.g.: {string.Join("; ", MissedSamples.Take(3))}";
-            return $"p50 {P(0.50)}, p95 {P(0.95)}, p99 {P(0.99)} over {total} changes ({Missed} not seen in {Patience.TotalSeconds:F0} s); first answers that showed them: {sources}{missed}";
+            return $"p50 {P(0.50)}, p95 {P(0.95)}, p99 {P(0.99)} over {total} changes ({Missed} not seen in {Patience.TotalSeconds:F0} s; {Superseded} more left out, superseded by a later write to the page's or the item's vectors); first answers that showed them: {sources}{missed}";
         }
     }
 
@@ -61,15 +61,19 @@ public static class SimilarFreshness
         }
         using var http = new HttpClient { BaseAddress = url };
         var random = new Random(2024 + rate);
+        // Each write's page and item drawn without replacement: a later write never moves an earlier one's page or item,
+        // which would undo the change being watched.
+        var order = Enumerable.Range(0, items).OrderBy(_ => random.Next()).ToArray();
         var seen = new Seen();
         var watch = Stopwatch.StartNew();
         var checks = new List<Task>();
+        var moves = new ConcurrentDictionary<string, int>(StringComparer.Ordinal); // writes per item, so far
         for (var i = 0; i < rate * seconds; i++)
         {
             var due = TimeSpan.FromSeconds((double)i / rate) - watch.Elapsed;
             if (due > TimeSpan.Zero)
                 await Task.Delay(due);
-            var (page, other, enter, seed) = (SimilarBenchmark.Sku(random.Next(items)), SimilarBenchmark.Sku(random.Next(items)), i % 2 == 0, i);
+            var (page, other, enter, seed) = (SimilarBenchmark.Sku(order[2 * i % items]), SimilarBenchmark.Sku(order[(2 * i + 1) % items]), i % 2 == 0, i);
             checks.Add(Task.Run(async () =>
             {
                 // Enter: `other` beside the page's item. Leave: the page's first result opposite it.
@@ -87,7 +91,8 @@ public static class SimilarFreshness
                 update.Parameters.Add(new() { Value = new Vector(Noise(new Random(2 * seed), imageDimension)) });
                 update.Parameters.Add(new() { Value = new Vector(Noise(new Random(2 * seed + 1), textDimension)) });
                 await update.ExecuteNonQueryAsync();
-                await WatchAsync(http, seen, page, moved, enter);
+                moves.AddOrUpdate(moved, 1, (_, n) => n + 1);
+                await WatchAsync(http, seen, page, moved, enter, () => moves.ContainsKey(page) || moves[moved] > 1);
             }));
         }
         await Task.WhenAll(checks);
@@ -116,7 +121,8 @@ public static class SimilarFreshness
         {
             var (anchor, twin) = ($"fa-{i}", $"fb-{i}");
             await PutAsync(admin, twin, Title(i), ct);
-            checks.Add(WatchAsync(http, entered, anchor, twin, enter: true));
+            // The DELETE waits until the twin was seen (or patience ran out): else it could undo the change being watched.
+            await WatchAsync(http, entered, anchor, twin, enter: true);
             using var deleted = await admin.DeleteAsync(new Uri($"/items/{twin}", UriKind.Relative), ct);
             deleted.EnsureSuccessStatusCode();
             checks.Add(WatchAsync(http, left, anchor, twin, enter: false));
@@ -154,9 +160,11 @@ public static class SimilarFreshness
     /// <summary>
     /// Asks <paramref name="page"/> from now (the write's commit) every <see cref="PollInterval"/> until an answer shows the change: at
     /// 200 writes/s, asking back to back would itself be a load that slows the writes it measures. <paramref name="enter"/>:
-    /// the change shows when <paramref name="item"/> is first on the page; else when it is gone from it.
+    /// the change shows when <paramref name="item"/> is on the page (moved beside the page's item, it belongs first, but an
+    /// earlier run's writes may have put another item as close); else when it is gone from it. <paramref name="superseded"/>:
+    /// whether a later write moved the page's item or the item again, so that a change not seen is left out, not missed.
     /// </summary>
-    static async Task WatchAsync(HttpClient http, Seen seen, string page, string item, bool enter)
+    static async Task WatchAsync(HttpClient http, Seen seen, string page, string item, bool enter, Func<bool>? superseded = null)
     {
         var since = Stopwatch.StartNew();
         SimilarApi.SimilarResponse? answer = null;
@@ -164,13 +172,18 @@ public static class SimilarFreshness
         while (since.Elapsed < Patience)
         {
             answer = await PageAsync(http, page);
-            if (enter ? Position() == 0 : Position() < 0)
+            if (enter ? Position() >= 0 : Position() < 0)
             {
                 seen.Milliseconds.Add(since.Elapsed.TotalMilliseconds);
                 seen.Sources.AddOrUpdate(answer.Source, 1, (_, n) => n + 1);
                 return;
             }
             await Task.Delay(PollInterval);
+        }
+        if (superseded?.Invoke() == true)
+        {
+            Interlocked.Increment(ref seen.Superseded);
+            return;
         }
         Interlocked.Increment(ref seen.Missed);
         if (seen.MissedSamples.Count < 3)
