@@ -41,7 +41,7 @@ public sealed class FeedbackOptions
     /// The default weight of co-engagement in /similar's score (the request's <c>blend</c> overrides it; 0 is content
     /// only). 5 with <see cref="Score"/> <see cref="CoEngagementScore.ConfidenceByMax"/>: an item's most co-engaged
     /// item gains 5, more than any cosine, so what shoppers engage with together leads the page and content fills the
-    /// rest; chosen on a validation seed of <c>bench feedback --sweep</c> (docs/benchmarks-loop.md). Items without
+    /// rest; chosen on a validation seed of <c>bench feedback --sweep</c> (docs/benchmarks.md). Items without
     /// events are unaffected whatever it is.
     /// </summary>
     [Range(0.0, 10.0)] public double Blend { get; set; } = 5;

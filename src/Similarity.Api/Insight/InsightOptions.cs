@@ -13,7 +13,7 @@ public sealed class InsightOptions
     /// <summary>
     /// With <c>by=fused</c> (and in the import checks), the image cosine a pair also needs when both items have a picture:
     /// the fused score leans on the text, which drawings of one icon set share word for word. 0 turns the gate off.
-    /// Chosen on one planted seed of <c>bench insight</c> (docs/benchmarks-words.md).
+    /// Chosen on one planted seed of <c>bench insight</c> (docs/benchmarks.md).
     /// </summary>
     [Range(0.0, 1.0)] public double DuplicateMinImageScore { get; set; } = 0.94;
 

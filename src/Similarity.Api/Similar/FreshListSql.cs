@@ -12,7 +12,7 @@ public static class FreshListSql
     /// <summary>
     /// The merged page: rows as <see cref="SimilarSql.Search"/>'s (pins with <c>pin_position</c>), each with <c>sure</c>,
     /// how many merged candidates under the filters score at least the list's last stored score — when that is k or
-    /// more, no item outside the list and the queue can be in the top k (see docs/architecture-fresh.md). No rows when
+    /// more, no item outside the list and the queue can be in the top k (see docs/architecture.md). No rows when
     /// the list cannot answer: no list of the live set, the query item itself queued, or more than
     /// <paramref name="recentLimit"/> upserted items queued (merging them would cost more than an index search).
     /// </summary>

@@ -7,7 +7,7 @@ namespace Similarity.Similar;
 /// tf its occurrences (the tsvector's positions) and idf = ln((1 + N) / (1 + df)) + 1 (smoothed, as the bench's TF-IDF
 /// baseline); df is read from the vocabulary table, exact for the default <c>simple</c> configuration (a stem the
 /// vocabulary lacks counts as held by one item). On the validation split the cosine ranked better than BM25 for
-/// item-to-item queries (docs/benchmarks-words.md), where query and candidate are texts of the same kind. Pure: SQL text.
+/// item-to-item queries (docs/benchmarks.md), where query and candidate are texts of the same kind. Pure: SQL text.
 /// </summary>
 public static class LexicalScoring
 {

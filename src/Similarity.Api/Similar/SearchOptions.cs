@@ -52,7 +52,7 @@ public sealed class SearchOptions
     /// <summary>
     /// The lexical list's weight in a text search's fusion when the request gives no <c>lexicalWeight</c> (the vector
     /// list's is 1 − it). Lower weights won on the validation split's folder precision but lose the exact words a
-    /// shopper typed ("flag" then finds cliparts, not flags): docs/benchmarks-words.md.
+    /// shopper typed ("flag" then finds cliparts, not flags): docs/benchmarks.md.
     /// </summary>
     [Range(0d, 1d)] public double LexicalWeight { get; set; } = 0.5;
 
