@@ -59,7 +59,7 @@ public static class BenchMain
             usage: ./similarity.sh bench encoders|images|similar|search|import|upload|quality|insight|isolation|pages|models|events|feedback|ha [options]
                    encoders  [--seconds S]   (models/full; openclipart's drawings)
                    encoders --compare FP32_DIR INT8_DIR [--seconds S] [--items N]   (both sets' speed and their vectors' cosine)
-                   similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off]
+                   similar   [--items N] [--seconds S] [--warmup S] [--rounds N] [--stream S] [--served-log on|off] [--put N]
                    events    [--seconds S] [--warmup S] [--connections C]   (POST /events, 1 000-event batches)
                    search    [--items N] [--seconds S] [--warmup S] [--rounds N]
                    feedback  [--days N] [--shoppers N] [--seed N] [--items N] [--tune]   (the closed loop against a shopper simulator)
@@ -69,6 +69,7 @@ public static class BenchMain
                    pages     [--items N] [--iterations N]
                    models    [--items N] [--readers R] [--seconds S] [--rate R] | --memory
                    insight   [--drawings N] | --scale N   (quality on the openclipart test split; or the routes and clustering timed at N items)
+                   ha        [--items N] [--seconds S] [--readers R] | --sizes   (needs ./similarity.sh db ha start: a switchover and a killed primary under load)
             helpers: Similarity.Bench openapi --out FILE   (the OpenAPI document of a freshly started service, tiny models)
                      Similarity.Bench seed-similar --connection CS --manifest PATH [--items N]
                      Similarity.Bench recall   --connection CS --url URL [--items N] [--queries Q] [--source precomputed|live] [--lists N]
