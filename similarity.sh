@@ -283,7 +283,12 @@ ha_start() {
   ha_connection_string >"$HA_STATE/connection-string"
   ha_write_nodes
   log "formation up: monitor 127.0.0.1:$(ha_port monitor), nodes on ports $(ha_port node1), $(ha_port node2), $(ha_port node3)"
-  ha_connection_string
+  ha_connection_string_shown
+}
+
+# The connection string as printed: the password stays in its file (the whole string is in .data/ha/connection-string).
+ha_connection_string_shown() {
+  ha_connection_string | sed -E "s#Password=[^;]*#Password=<in $PG_PASSWORD_FILE>#"
 }
 
 # One primary and two secondaries, each in the state the monitor assigned.
@@ -312,7 +317,7 @@ ha_status() {
     if ha_keeper_alive "$node"; then echo "$node: pg_autoctl running (pid $(cat "$HA_STATE/$node.pid"))"
     else echo "$node: pg_autoctl stopped"; fi
   done
-  [ -f "$HA_STATE/up" ] && echo "connection string: $(ha_connection_string)"
+  [ -f "$HA_STATE/up" ] && echo "connection string: $(ha_connection_string_shown)"
 }
 
 # A planned switchover (pg_autoctl perform switchover) and its write unavailability, seen from a client: one INSERT

@@ -34,8 +34,9 @@ public sealed class HaFormation : IAsyncLifetime
     /// </summary>
     public async Task StartAsync()
     {
-        var output = await HaScript.RunAsync(TimeSpan.FromMinutes(8), "db", "ha", "start");
-        ConnectionString = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].Trim();
+        await HaScript.RunAsync(TimeSpan.FromMinutes(8), "db", "ha", "start");
+        // The script prints the string without its password; the whole one is kept beside the formation's state.
+        ConnectionString = (await File.ReadAllTextAsync(Path.Combine(StateFolder, "connection-string"))).Trim();
         var nodes = (await File.ReadAllLinesAsync(Path.Combine(StateFolder, "nodes")))
             .Select(line => line.Split(' '))
             .Select(f => new HaNode(f[0], int.Parse(f[1]), f[2], int.Parse(f[3])))

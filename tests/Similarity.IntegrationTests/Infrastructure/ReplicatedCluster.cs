@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Similarity.IntegrationTests.Infrastructure;
@@ -39,14 +36,14 @@ public sealed class ReplicatedCluster : IAsyncDisposable
         var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         await File.WriteAllTextAsync(Path.Combine(folder, "password"), password);
         if (Environment.UserName == "root")
-            await RunAsync("chown", "-R", "postgres:postgres", folder);
-        var cluster = new ReplicatedCluster(folder, password, FreePort(), FreePort());
-        await RunAsPostgresAsync($"{Bin}/initdb", "-D", cluster.Data("primary"), "-U", "postgres", "--pwfile", Path.Combine(folder, "password"),
+            await ClusterProcesses.RunAsync("chown", "-R", "postgres:postgres", folder);
+        var cluster = new ReplicatedCluster(folder, password, ClusterProcesses.FreePort(), ClusterProcesses.FreePort());
+        await ClusterProcesses.RunAsPostgresAsync($"{Bin}/initdb", "-D", cluster.Data("primary"), "-U", "postgres", "--pwfile", Path.Combine(folder, "password"),
             "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8");
         await File.AppendAllTextAsync(Path.Combine(cluster.Data("primary"), "postgresql.conf"), cluster.Settings(cluster.PrimaryPort));
         await cluster.CtlAsync("primary", "start");
 
-        await RunAsPostgresAsync("env", $"PGPASSWORD={password}", $"{Bin}/pg_basebackup", "-D", cluster.Data("standby"), "-h", "127.0.0.1",
+        await ClusterProcesses.RunAsPostgresAsync("env", $"PGPASSWORD={password}", $"{Bin}/pg_basebackup", "-D", cluster.Data("standby"), "-h", "127.0.0.1",
             "-p", cluster.PrimaryPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "postgres", "-X", "stream", "-R");
         await File.AppendAllTextAsync(Path.Combine(cluster.Data("standby"), "postgresql.conf"), cluster.Settings(cluster.StandbyPort));
         await File.AppendAllTextAsync(Path.Combine(cluster.Data("standby"), "postgresql.auto.conf"),
@@ -79,7 +76,7 @@ public sealed class ReplicatedCluster : IAsyncDisposable
     }
 
     Task CtlAsync(string node, params string[] args) =>
-        RunAsPostgresAsync($"{Bin}/pg_ctl", ["-D", Data(node), "-l", Path.Combine(_folder, node + ".log"), "-w", "-t", "60", .. args]);
+        ClusterProcesses.RunAsPostgresAsync($"{Bin}/pg_ctl", ["-D", Data(node), "-l", Path.Combine(_folder, node + ".log"), "-w", "-t", "60", .. args]);
 
     public async ValueTask DisposeAsync()
     {
@@ -87,28 +84,5 @@ public sealed class ReplicatedCluster : IAsyncDisposable
         await CtlAsync("standby", "stop", "-m", "immediate");
         await CtlAsync("primary", "stop", "-m", "immediate");
         Directory.Delete(_folder, recursive: true);
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    static Task RunAsPostgresAsync(string program, params string[] args) =>
-        Environment.UserName == "root" ? RunAsync("runuser", ["-u", "postgres", "--", program, .. args]) : RunAsync(program, args);
-
-    static async Task RunAsync(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {await output}{await error}");
     }
 }

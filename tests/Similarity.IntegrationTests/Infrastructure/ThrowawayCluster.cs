@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace Similarity.IntegrationTests.Infrastructure;
@@ -28,9 +25,9 @@ public sealed class ThrowawayCluster : IAsyncDisposable
         var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         await File.WriteAllTextAsync(Path.Combine(folder, "password"), password);
         if (Environment.UserName == "root")
-            await RunAsync("chown", "-R", "postgres:postgres", folder);
-        var port = FreePort();
-        await RunAsPostgresAsync($"{Bin}/initdb", "-D", Path.Combine(folder, "data"), "-U", "postgres", "--pwfile", Path.Combine(folder, "password"),
+            await ClusterProcesses.RunAsync("chown", "-R", "postgres:postgres", folder);
+        var port = ClusterProcesses.FreePort();
+        await ClusterProcesses.RunAsPostgresAsync($"{Bin}/initdb", "-D", Path.Combine(folder, "data"), "-U", "postgres", "--pwfile", Path.Combine(folder, "password"),
             "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8");
         await File.AppendAllTextAsync(Path.Combine(folder, "data", "postgresql.conf"), $"""
 
@@ -50,35 +47,12 @@ public sealed class ThrowawayCluster : IAsyncDisposable
     public Task RestartAsync() => CtlAsync("restart", "-m", "fast");
 
     Task CtlAsync(params string[] args) =>
-        RunAsPostgresAsync($"{Bin}/pg_ctl", ["-D", Data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60", .. args]);
+        ClusterProcesses.RunAsPostgresAsync($"{Bin}/pg_ctl", ["-D", Data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60", .. args]);
 
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
         await CtlAsync("stop", "-m", "immediate");
         Directory.Delete(_folder, recursive: true);
-    }
-
-    static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    static Task RunAsPostgresAsync(string program, params string[] args) =>
-        Environment.UserName == "root" ? RunAsync("runuser", ["-u", "postgres", "--", program, .. args]) : RunAsync(program, args);
-
-    static async Task RunAsync(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {await output}{await error}");
     }
 }
