@@ -10,11 +10,11 @@ public sealed record IndexShape(string Expression, string Predicate, int Dimensi
 
 /// <summary>
 /// How one statement searches: the live set's <paramref name="Fingerprint"/>; through <paramref name="Index"/>, or, when
-/// null, by an exact scan; the <paramref name="Candidates"/> fetched and the <paramref name="Rows"/> returned; and with
-/// <paramref name="FromList"/>, among the query item's neighbour list instead; an index search looks <paramref name="Breadth"/>
-/// far (<c>hnsw.ef_search</c>; 0: as the connection is set).
+/// null, by an exact scan; the <paramref name="Candidates"/> fetched and the <paramref name="Rows"/> returned; an index
+/// search looks <paramref name="Breadth"/> far (<c>hnsw.ef_search</c>; 0: as the connection is set). (A page answered
+/// from its neighbour list is <see cref="FreshListSql"/>'s statement.)
 /// </summary>
-public sealed record SearchPlan(string Fingerprint, IndexShape? Index, int Candidates, int Rows, bool FromList = false, int Breadth = 0);
+public sealed record SearchPlan(string Fingerprint, IndexShape? Index, int Candidates, int Rows, int Breadth = 0);
 
 /// <summary>A statement and its named parameters.</summary>
 public sealed record SqlStatement(string Text, IReadOnlyList<NpgsqlParameter> Parameters)
@@ -93,18 +93,7 @@ public static class SimilarSql
              FROM ({RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
              WHERE {Conditions(request, p, fingerprint, index: null, page)})
             """;
-        // The list's order is its stored scores: the same fused cosines the index search re-ranks by.
-        var source = plan.FromList
-            ? $"""
-              SELECT * FROM (
-                  SELECT items.*, n.score AS listed_score
-                  FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-                  WHERE s.sku = {page} AND s.fingerprint = {fingerprint}
-                    -- an item whose own vectors changed since its list was computed is searched in the index until the worker catches up
-                    AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = {page})) listed
-              WHERE {where} ORDER BY listed_score DESC, sku LIMIT {rows}
-              """
-            : $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
+        var source = $"SELECT * FROM items WHERE {where} ORDER BY {order} LIMIT {p.Add("candidates", plan.Candidates)}";
         if (blended)
             source = BlendSql.Candidates(source, page!, where, p.Add("co_candidates", plan.Candidates));
         var search = $"""

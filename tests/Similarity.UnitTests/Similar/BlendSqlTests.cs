@@ -14,45 +14,6 @@ public sealed class BlendSqlTests
     static SearchCriteria Criteria(int k, double blend) => new(k, null, new SearchFilter(null, null, null, null, null, []), null, null, Blend: blend);
 
     [Fact]
-    public void A_blended_page_from_the_neighbour_list_adds_the_co_engaged_items_under_the_same_filters()
-    {
-        var statement = SimilarSql.Search(SearchRequest.ForItem("a-1", Criteria(3, 0.5)), new SearchPlan("fp", Index: null, Candidates: 3, Rows: 3, FromList: true));
-
-        Assert.Equal("""
-        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint)
-        (SELECT sku, title, category, brand, price, currency, available, image_url, has_image, score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score, co_engaged, rank, NULL::integer AS pin_position
-         FROM (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image, image_embedding, text_embedding, score, @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS co_engaged, (score) + @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = candidates.sku), 0) AS rank
-               -- OFFSET 0 keeps the subquery whole, so score is one computed column that rank reads, not an expression copied into both
-               FROM (SELECT *, 1 - (embedding <=> (SELECT e FROM q)) AS score FROM (SELECT * FROM items WHERE sku IN (
-            SELECT sku FROM (SELECT * FROM (
-            SELECT items.*, n.score AS listed_score
-            FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-            WHERE s.sku = @query_sku AND s.fingerprint = @fingerprint
-              -- an item whose own vectors changed since its list was computed is searched in the index until the worker catches up
-              AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = @query_sku)) listed
-        WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) ORDER BY listed_score DESC, sku LIMIT @rows) content
-            UNION
-            (SELECT other_sku FROM co_engagement WHERE sku = @query_sku ORDER BY score DESC, other_sku LIMIT @co_candidates))
-          AND fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked)) source OFFSET 0) candidates, q
-               ORDER BY rank DESC, sku
-               LIMIT @rows) found, q)
-        UNION ALL
-        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
-        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
-        @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = items.sku), 0) AS co_engaged,
-        (1 - (embedding <=> q.e)) + @blend * coalesce((SELECT ce.score FROM co_engagement ce WHERE ce.sku = @query_sku AND ce.other_sku = items.sku), 0) AS rank, pins.position AS pin_position
-         FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'pin' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) pins JOIN items ON items.sku = pins.other, q
-         WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked))
-        """, statement.Text);
-        Assert.Equal(["fingerprint", "query_sku", "exclude", "blend", "rows", "co_candidates"], statement.Parameters.Select(p => p.ParameterName));
-        Assert.Equal(0.5, statement.Parameters.Single(p => p.ParameterName == "blend").Value);
-    }
-
-    [Fact]
     public void A_blended_batch_adds_each_skus_co_engaged_items_inside_its_lateral_join()
     {
         var statement = SimilarSql.BatchSearch(["a-1", "b-2"], Criteria(5, 0.5), new SearchPlan("fp", Index, Candidates: 20, Rows: 5));

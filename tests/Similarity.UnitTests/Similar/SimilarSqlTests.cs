@@ -46,40 +46,6 @@ public sealed class SimilarSqlTests
     }
 
     [Fact]
-    public void A_page_from_the_neighbour_list_applies_the_filters_to_the_lists_items()
-    {
-        var criteria = Criteria(3) with { Filter = new SearchFilter("Mugs", null, null, 100m, null, []) };
-
-        var statement = SimilarSql.Search(SearchRequest.ForItem("a-1", criteria), new SearchPlan("fp", Index: null, Candidates: 3, Rows: 3, FromList: true));
-
-        Assert.Equal("""
-        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint)
-        (SELECT sku, title, category, brand, price, currency, available, image_url, has_image, score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score, rank, NULL::integer AS pin_position
-         FROM (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image, image_embedding, text_embedding, score, score AS rank
-               -- OFFSET 0 keeps the subquery whole, so score is one computed column that rank reads, not an expression copied into both
-               FROM (SELECT *, 1 - (embedding <=> (SELECT e FROM q)) AS score FROM (SELECT * FROM (
-            SELECT items.*, n.score AS listed_score
-            FROM similar_lists s CROSS JOIN LATERAL unnest(s.neighbours, s.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-            WHERE s.sku = @query_sku AND s.fingerprint = @fingerprint
-              -- an item whose own vectors changed since its list was computed is searched in the index until the worker catches up
-              AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = @query_sku)) listed
-        WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) AND lower(category) = lower(@category) AND price <= @price_max ORDER BY listed_score DESC, sku LIMIT @rows) source OFFSET 0) candidates, q
-               ORDER BY rank DESC, sku
-               LIMIT @rows) found, q)
-        UNION ALL
-        (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
-        1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
-        1 - (embedding <=> q.e) AS rank, pins.position AS pin_position
-         FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'pin' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) pins JOIN items ON items.sku = pins.other, q
-         WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked) AND lower(category) = lower(@category) AND price <= @price_max)
-        """, statement.Text);
-        Assert.Equal(["fingerprint", "query_sku", "exclude", "category", "price_max", "rows"], statement.Parameters.Select(p => p.ParameterName));
-    }
-
-    [Fact]
     public void A_re_weighted_search_for_vectors_scans_exactly_when_there_is_no_index()
     {
         var criteria = Criteria(5) with { ImageWeight = 1, TextWeight = 2, Filter = new SearchFilter(null, "acme", null, null, true, ["x-1"]) };
