@@ -45,7 +45,7 @@ public sealed class BulkCatalog : SimilarityApp
             await new DatabaseMigrator(dataSource, NullLogger<DatabaseMigrator>.Instance).ApplyAsync(default);
             await using var connection = await dataSource.OpenConnectionAsync();
             var random = new Random(14);
-            var centres = Enumerable.Range(0, 12).Select(_ => Unit(Gaussian(random, manifest.Fusion.Dimension))).ToArray();
+            var centres = Enumerable.Range(0, 12).Select(_ => RandomVectors.Unit(RandomVectors.Gaussian(random, manifest.Fusion.Dimension))).ToArray();
             await using var writer = await connection.BeginBinaryImportAsync("""
                 COPY items (sku, title, category, price, currency, available, text_sha256, fingerprint, embedding, image_weight, text_weight)
                 FROM STDIN (FORMAT BINARY)
@@ -62,7 +62,7 @@ public sealed class BulkCatalog : SimilarityApp
                 await writer.WriteAsync(true);
                 await writer.WriteAsync(BitConverter.GetBytes(i), NpgsqlDbType.Bytea);
                 await writer.WriteAsync(manifest.Fingerprint);
-                await writer.WriteAsync(new Vector(Unit([.. centre.Zip(Unit(Gaussian(random, centre.Length)), (c, n) => c + 0.6f * n)])));
+                await writer.WriteAsync(new Vector(RandomVectors.Unit([.. centre.Zip(RandomVectors.Unit(RandomVectors.Gaussian(random, centre.Length)), (c, n) => c + 0.6f * n)])));
                 await writer.WriteAsync(0.5f);
                 await writer.WriteAsync(0.5f);
             }
@@ -98,15 +98,6 @@ public sealed class BulkCatalog : SimilarityApp
     public Task ListsAppliedAsync() => NeighbourLists.AppliedAsync(Database);
 
     public Task<Dictionary<string, (string[] Neighbours, double[] Scores)>> ListsAsync() => NeighbourLists.ReadAsync(Database);
-
-    static float[] Gaussian(Random random, int dimension) =>
-        [.. Enumerable.Range(0, dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))];
-
-    static float[] Unit(float[] v)
-    {
-        var norm = MathF.Sqrt(v.Sum(x => x * x));
-        return [.. v.Select(x => x / norm)];
-    }
 
     public override async ValueTask DisposeAsync()
     {

@@ -40,7 +40,7 @@ public sealed class DeeperCatalog : SimilarityApp
                 """);
             for (var category = 0; category < Sizes.Length; category++)
             {
-                var centre = Unit(Gaussian(random, manifest.Fusion.Dimension));
+                var centre = RandomVectors.Unit(RandomVectors.Gaussian(random, manifest.Fusion.Dimension));
                 for (var i = 0; i < Sizes[category]; i++)
                 {
                     await writer.StartRowAsync();
@@ -52,7 +52,7 @@ public sealed class DeeperCatalog : SimilarityApp
                     await writer.WriteAsync(true);
                     await writer.WriteAsync(BitConverter.GetBytes(category * 1000 + i), NpgsqlDbType.Bytea);
                     await writer.WriteAsync(manifest.Fingerprint);
-                    await writer.WriteAsync(new Vector(Unit([.. centre.Zip(Unit(Gaussian(random, centre.Length)), (c, n) => c + 0.6f * n)])));
+                    await writer.WriteAsync(new Vector(RandomVectors.Unit([.. centre.Zip(RandomVectors.Unit(RandomVectors.Gaussian(random, centre.Length)), (c, n) => c + 0.6f * n)])));
                     await writer.WriteAsync(0.5f);
                     await writer.WriteAsync(0.5f);
                 }
@@ -63,14 +63,6 @@ public sealed class DeeperCatalog : SimilarityApp
         await WaitForVectorIndexAsync();
     }
 
-    static float[] Gaussian(Random random, int dimension) =>
-        [.. Enumerable.Range(0, dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))];
-
-    static float[] Unit(float[] v)
-    {
-        var norm = MathF.Sqrt(v.Sum(x => x * x));
-        return [.. v.Select(x => x / norm)];
-    }
 }
 
 /// <summary>A category cap searches deeper until k results pass it, within the bound on the work, and says when it stopped short.</summary>

@@ -31,7 +31,7 @@ public sealed class FreshCatalog : SimilarityApp
         await base.InitializeAsync();
         var manifest = ModelManifest.Load(TestPaths.TinyManifest);
         Fingerprint = manifest.Fingerprint;
-        _centres = [.. Enumerable.Range(0, 12).Select(_ => Unit(Gaussian(_random, manifest.Fusion.Dimension)))];
+        _centres = [.. Enumerable.Range(0, 12).Select(_ => RandomVectors.Unit(RandomVectors.Gaussian(_random, manifest.Fusion.Dimension)))];
         await using (var dataSource = NewDataSource())
         {
             await new DatabaseMigrator(dataSource, NullLogger<DatabaseMigrator>.Instance).ApplyAsync(default);
@@ -70,14 +70,14 @@ public sealed class FreshCatalog : SimilarityApp
     public float[] NearCentre(int centre)
     {
         lock (_random)
-            return Unit([.. _centres[centre].Zip(Unit(Gaussian(_random, _centres[centre].Length)), (c, n) => c + 0.6f * n)]);
+            return RandomVectors.Unit([.. _centres[centre].Zip(RandomVectors.Unit(RandomVectors.Gaussian(_random, _centres[centre].Length)), (c, n) => c + 0.6f * n)]);
     }
 
     /// <summary>A vector very near <paramref name="vector"/>: a new item that belongs at the top of its list.</summary>
     public float[] Beside(float[] vector)
     {
         lock (_random)
-            return Unit([.. vector.Zip(Gaussian(_random, vector.Length), (v, n) => v + 0.01f * n)]);
+            return RandomVectors.Unit([.. vector.Zip(RandomVectors.Gaussian(_random, vector.Length), (v, n) => v + 0.01f * n)]);
     }
 
     public NpgsqlDataSource NewDataSource()
@@ -113,13 +113,4 @@ public sealed class FreshCatalog : SimilarityApp
     public Task ListsAppliedAsync() => NeighbourLists.AppliedAsync(Database);
 
     public Task<Dictionary<string, (string[] Neighbours, double[] Scores)>> ListsAsync() => NeighbourLists.ReadAsync(Database);
-
-    static float[] Gaussian(Random random, int dimension) =>
-        [.. Enumerable.Range(0, dimension).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))];
-
-    static float[] Unit(float[] v)
-    {
-        var norm = MathF.Sqrt(v.Sum(x => x * x));
-        return [.. v.Select(x => x / norm)];
-    }
 }
