@@ -157,6 +157,17 @@ HA_NODES=(monitor node1 node2 node3)
 # Four consecutive ports from the checkout, like the single cluster's; chosen once and remembered beside the data.
 HA_PORT=$(cat "$HA_DIR/port" 2>/dev/null || echo $((56000 + (0x${CHECKOUT_ID:0:4} % 225) * 4)))
 
+# Failure detection for loopback. pg_auto_failover's defaults are made for networks: a dead primary is noticed after
+# 20 s and its standby promoted after another 30 s (primary_demote_timeout), over the 35 s a shop can go without
+# writes. A keeper cut off from the monitor and its standbys demotes its primary after network_partition_timeout,
+# kept below the monitor's demote timeout so that two primaries never take writes at once.
+HA_MONITOR_SETTINGS=(
+  pgautofailover.health_check_period=1000 pgautofailover.health_check_timeout=2000
+  pgautofailover.health_check_max_retries=2 pgautofailover.health_check_retry_delay=500
+  pgautofailover.node_considered_unhealthy_timeout=6000 pgautofailover.primary_demote_timeout=12000
+)
+HA_NETWORK_PARTITION_TIMEOUT=8
+
 ha_port() { case $1 in monitor) echo "$HA_PORT" ;; node1) echo $((HA_PORT + 1)) ;; node2) echo $((HA_PORT + 2)) ;; node3) echo $((HA_PORT + 3)) ;; esac; }
 
 # pg_autoctl as the postgres user, its configuration, state and pid files kept under this checkout's HA folder, the
@@ -235,6 +246,19 @@ ha_set_node_passwords() {
 
 ha_set_replication_password() { autoctl config set --pgdata "$HA_DIR/$1" replication.password "$(pg_password)" >/dev/null; }
 
+ha_set_monitor_timing() {
+  local setting
+  for setting in "${HA_MONITOR_SETTINGS[@]}"; do
+    ha_psql monitor "ALTER SYSTEM SET ${setting%%=*} = '${setting#*=}'" pg_auto_failover
+  done
+  ha_psql monitor "SELECT pg_reload_conf()" pg_auto_failover >/dev/null
+}
+
+# Written to the node's configuration; a running keeper reloads it (pg_autoctl config set signals it).
+ha_set_node_timing() {
+  autoctl config set --pgdata "$HA_DIR/$1" timeout.network_partition_timeout "$HA_NETWORK_PARTITION_TIMEOUT" >/dev/null
+}
+
 ha_prepare() {
   ensure_apt_packages "${HA_PACKAGES[@]}"
   ensure_pgvector
@@ -255,8 +279,10 @@ ha_prepare() {
   chmod 700 "$PG_DIR" "$HA_DIR"
 }
 
+# Host Recheck Seconds 1 (Npgsql's default 10): a host Npgsql saw down or as a standby is asked again a second later,
+# so writes find the promoted standby about when pg_auto_failover has promoted it.
 ha_connection_string() {
-  echo "Host=127.0.0.1:$(ha_port node1),127.0.0.1:$(ha_port node2),127.0.0.1:$(ha_port node3);Username=postgres;Password=$(pg_password);Database=similarity;Target Session Attributes=primary"
+  echo "Host=127.0.0.1:$(ha_port node1),127.0.0.1:$(ha_port node2),127.0.0.1:$(ha_port node3);Username=postgres;Password=$(pg_password);Database=similarity;Target Session Attributes=primary;Host Recheck Seconds=1"
 }
 
 ha_start() {
@@ -265,6 +291,7 @@ ha_start() {
   ha_launch monitor run --pgdata "$HA_DIR/monitor"
   ha_wait "the monitor accepting connections" 60 ha_psql monitor "SELECT 1" pg_auto_failover
   ha_psql monitor "ALTER ROLE autoctl_node PASSWORD '$(pg_password)'" pg_auto_failover
+  ha_set_monitor_timing
   ha_create_node node1
   if [ -n "$HA_CREATED" ]; then
     ha_wait "node1 as the first primary" 180 ha_node_is node1 single primary wait_primary
@@ -279,6 +306,8 @@ ha_start() {
     fi
   done
   ha_wait "a primary with its standbys" 120 ha_formation_healthy
+  # A keeper rewriting its file at that moment makes config set fail to read it: tried again.
+  for node in node1 node2 node3; do ha_wait "$node's timeouts set" 20 ha_set_node_timing "$node"; done
   touch "$HA_STATE/up"
   ha_connection_string >"$HA_STATE/connection-string"
   ha_write_nodes
@@ -373,6 +402,14 @@ ha_stop() {
     [ -f "$HA_DIR/$node/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$HA_DIR/$node" -m fast -w stop >/dev/null 2>&1 || true
   done
   log "formation stopped (data kept in $HA_DIR)"
+}
+
+# Stopped and its data deleted: for a formation whose nodes no longer agree (e.g. a standby on a timeline the new
+# primary never had after whole nodes were killed), which pg_auto_failover cannot mend by itself.
+ha_reset() {
+  ha_stop
+  rm -rf "${HA_DIR:?}" "${HA_STATE:?}"
+  log "formation deleted; ./similarity.sh db ha start makes a new one"
 }
 
 # Seeded tiny models (tests) or full-size ones (benchmarks), with the numpy reference's golden vectors beside them.
@@ -641,9 +678,9 @@ usage: ./similarity.sh COMMAND
   docker build        the API and database images from docker/ (against local stand-ins where the official bases cannot be pulled)
   docker smoke        the compose stack on loopback ports (host networking): health, items, /similar, an import, Swagger; then removed
   db start|stop|status  the project's private PostgreSQL cluster
-  db ha start|status|failover|stop  a pg_auto_failover formation (monitor, primary, two synchronous-quorum standbys) on
-                      loopback; while it is up, run and test use its multi-host connection string (start prints it);
-                      failover: a planned switchover and its write unavailability
+  db ha start|status|failover|stop|reset  a pg_auto_failover formation (monitor, primary, two synchronous-quorum standbys)
+                      on loopback; while it is up, run and test use its multi-host connection string (start prints it);
+                      failover: a planned switchover and its write unavailability; reset: stop and delete its data
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
   models quantize SRC DST  an INT8 model set from an FP32 one (models/README.md)
@@ -672,7 +709,8 @@ case "${1:-help}" in
           status) ha_status ;;
           failover) ha_failover ;;
           stop) ha_stop ;;
-          *) die "usage: ./similarity.sh db ha start|status|failover|stop" ;;
+          reset) ha_reset ;;
+          *) die "usage: ./similarity.sh db ha start|status|failover|stop|reset" ;;
         esac ;;
       start) db_start; db_status ;;
       stop) db_stop ;;

@@ -50,10 +50,21 @@ public sealed class HaFormationView(BenchPlace place)
     public async Task KillNodeAsync(string name)
     {
         var node = Nodes().Single(n => n.Name == name);
-        var keeper = File.ReadAllText(Path.Combine(StateFolder, name + ".pid")).Trim();
+        var keeper = int.Parse(File.ReadAllText(Path.Combine(StateFolder, name + ".pid")).Trim());
         var postmaster = File.ReadLines(Path.Combine(node.Data, "postmaster.pid")).First();
+        // kill -- -PID kills a whole process group: only ever the keeper's own, never the one this bench runs in.
+        var group = ProcessGroupOf(keeper);
+        if (group != keeper || group == ProcessGroupOf(Environment.ProcessId))
+            throw new InvalidOperationException($"{name}'s keeper (pid {keeper}) does not lead a process group of its own (group {group}): not killing it");
         await RunAsync("kill", "-KILL", "--", "-" + keeper);
-        await RunAsync("kill", "-KILL", postmaster, "-" + keeper);
+        await RunAsync("kill", "-KILL", postmaster);
+    }
+
+    /// <summary>The process group of <paramref name="pid"/>: the fifth field of /proc/PID/stat (after the command's parenthesis).</summary>
+    static int ProcessGroupOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2]);
     }
 
     /// <summary><c>./similarity.sh db ha ARGS</c>; returns its standard output.</summary>

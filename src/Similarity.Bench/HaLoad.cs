@@ -86,7 +86,10 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
             {
                 using var response = await clients[i % clients.Count].PutAsync($"/items/{sku}", form, _stop.Token);
                 if (!response.IsSuccessStatusCode)
+                {
+                    await Task.Delay(20); // a 503 while there is no primary: asked again soon, not in a tight loop
                     continue;
+                }
                 _acknowledged.Enqueue(sku);
                 var now = Stopwatch.GetTimestamp();
                 _phase.Acknowledged(Stopwatch.GetElapsedTime(Interlocked.Exchange(ref _lastAcknowledgement, now), now));
