@@ -43,25 +43,38 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
     /// <summary>One round: the primary's position first, then each standby's replay position measured against it.</summary>
     internal async Task CheckAsync(CancellationToken ct)
     {
-        var observed = await Task.WhenAll(_each.Value.Select(async h => (h.Host, h.Port, State: await TryReadAsync(h.Source, ct))));
-        var now = Stopwatch.GetElapsedTime(0);
-        foreach (var (_, _, state) in observed)
-            if (state is { IsStandby: false } primary)
-                _lag!.RecordPrimary(now, primary.Position);
-        var left = false;
-        foreach (var (host, port, state) in observed)
-        {
-            if (state is not { } s)
-                continue;
-            var lag = s.IsStandby ? _lag!.LagOf(s.Position, now) : TimeSpan.Zero;
-            if (rotation.Observe(host, port, s.IsStandby, s.Position, lag, _options.MaxStandbyLag))
-            {
-                left = true;
-                LogLeftOut(host, port, lag.TotalSeconds);
-            }
-        }
-        if (left)
+        var observed = await Task.WhenAll(_each.Value.Select(async h => new HostObservation(h.Host, h.Port, await TryReadAsync(h.Source, ct))));
+        var leftOut = Apply(rotation, _lag!, observed, Stopwatch.GetElapsedTime(0), _options.MaxStandbyLag);
+        foreach (var (host, port, lag) in leftOut)
+            LogLeftOut(host, port, lag.TotalSeconds);
+        if (leftOut.Count > 0)
             hosts.Reads.Clear();
+    }
+
+    internal sealed record HostObservation(string Host, int Port, (bool IsStandby, NpgsqlLogSequenceNumber Position)? State);
+
+    /// <summary>One round's observations into the lag and the rotation; returns the standbys that left the rotation with it.</summary>
+    internal static List<(string Host, int Port, TimeSpan Lag)> Apply(StandbyRotation rotation, ReplayLag replayLag,
+        IReadOnlyList<HostObservation> observed, TimeSpan now, TimeSpan maxLag)
+    {
+        foreach (var h in observed)
+            if (h.State is { IsStandby: false } primary)
+                replayLag.RecordPrimary(now, primary.Position);
+        var leftOut = new List<(string, int, TimeSpan)>();
+        // No primary (it died; no standby promoted yet): the standbys keep the rotation they had. Measured against the
+        // dead primary's last position, which it may never have sent, their lag would only grow, and the reads would
+        // lose their standbys in the very moment the primary cannot take them either.
+        if (!observed.Any(h => h.State is { IsStandby: false }))
+            return leftOut;
+        foreach (var h in observed)
+        {
+            if (h.State is not { } s)
+                continue;
+            var lag = s.IsStandby ? replayLag.LagOf(s.Position, now) : TimeSpan.Zero;
+            if (rotation.Observe(h.Host, h.Port, s.IsStandby, s.Position, lag, maxLag))
+                leftOut.Add((h.Host, h.Port, lag));
+        }
+        return leftOut;
     }
 
     async Task<(bool IsStandby, NpgsqlLogSequenceNumber Position)?> TryReadAsync(NpgsqlDataSource source, CancellationToken ct)

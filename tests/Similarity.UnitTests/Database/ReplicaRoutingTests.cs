@@ -114,4 +114,33 @@ public sealed class ReplicaRoutingTests
         Assert.NotEqual(Leadership.KeyOf("lists"), Leadership.KeyOf("clusters"));
         Assert.All(new[] { "lists", "standbyEmbedder", "feedbackRebuild", "clusters", "feedbackPartitions" }, d => Assert.True(Leadership.KeyOf(d) >= 0));
     }
+
+    static StandbyWatch.HostObservation Seen(string host, bool isStandby, ulong lsn) => new(host, 1, (isStandby, Lsn(lsn)));
+
+    static StandbyWatch.HostObservation Down(string host) => new(host, 1, null);
+
+    [Fact]
+    public void While_no_primary_answers_the_standbys_keep_their_place_in_the_rotation()
+    {
+        var rotation = new StandbyRotation();
+        var lag = new ReplayLag(2 * MaxLag);
+        // The primary wrote up to 200 before it died; the standby had replayed 150 of it, and never gets the rest.
+        var leftOut = StandbyWatch.Apply(rotation, lag, [Seen("p", false, 200), Seen("s", true, 150)], 1 * Second, MaxLag);
+        for (var s = 2; s <= 20; s++)
+            leftOut.AddRange(StandbyWatch.Apply(rotation, lag, [Down("p"), Seen("s", true, 150)], s * Second, MaxLag));
+        Assert.Empty(leftOut);
+        Assert.True(rotation.Allows("s", 1, MaxLag));
+    }
+
+    [Fact]
+    public void With_a_primary_answering_a_standby_as_far_behind_leaves_the_rotation()
+    {
+        var rotation = new StandbyRotation();
+        var lag = new ReplayLag(2 * MaxLag);
+        var leftOut = StandbyWatch.Apply(rotation, lag, [Seen("p", false, 200), Seen("s", true, 150)], 1 * Second, MaxLag);
+        for (var s = 2; s <= 20; s++)
+            leftOut.AddRange(StandbyWatch.Apply(rotation, lag, [Seen("p", false, 200 + (ulong)s), Seen("s", true, 150)], s * Second, MaxLag));
+        Assert.Equal("s", Assert.Single(leftOut).Host);
+        Assert.False(rotation.Allows("s", 1, MaxLag));
+    }
 }
