@@ -6,7 +6,9 @@ namespace Similarity.Bench;
 /// <summary>
 /// The load of <c>bench ha</c>: readers calling /similar on every instance, and one writer PUTting new items in turn
 /// on each instance. Every answer is counted in the phase current when it came; a PUT counts as acknowledged only
-/// when it answered 2xx, and the writer notes the times of the acknowledgements for the phase's longest gap.
+/// when it answered 2xx, and the writer notes the times of the acknowledgements for the phase's longest gap. After
+/// each acknowledged PUT the writer reads its item back (admin key and the PUT's <c>X-Consistency-Token</c>): the
+/// read-your-writes count.
 /// </summary>
 public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersPerInstance)
 {
@@ -93,6 +95,8 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
                 _acknowledged.Enqueue(sku);
                 var now = Stopwatch.GetTimestamp();
                 _phase.Acknowledged(Stopwatch.GetElapsedTime(Interlocked.Exchange(ref _lastAcknowledgement, now), now));
+                var token = response.Headers.TryGetValues("X-Consistency-Token", out var tokens) ? tokens.First() : null;
+                _phase.ReadBack(await ReadsBackAsync(clients[i % clients.Count], sku, token));
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
@@ -105,13 +109,30 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
         }
         clients.ForEach(c => c.Dispose());
     }
+
+    /// <summary>Whether the item just written is there when read right after, through the same instance.</summary>
+    async Task<bool> ReadsBackAsync(HttpClient client, string sku, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/items/{sku}");
+        if (token is not null)
+            request.Headers.Add("X-Consistency-Token", token);
+        try
+        {
+            using var response = await client.SendAsync(request, _stop.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>One phase's counts: /similar answers (and which a standby served), acknowledged PUTs and their longest gap.</summary>
 public sealed class HaPhase(string name)
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
-    long _answers, _ok, _standby, _writes, _longestGapTicks;
+    long _answers, _ok, _standby, _writes, _longestGapTicks, _readBack, _readBackSeen;
 
     public string Name => name;
     public long Writes => Interlocked.Read(ref _writes);
@@ -134,12 +155,19 @@ public sealed class HaPhase(string name)
                 break;
     }
 
+    public void ReadBack(bool seen)
+    {
+        Interlocked.Increment(ref _readBack);
+        if (seen)
+            Interlocked.Increment(ref _readBackSeen);
+    }
+
     public void End() => _clock.Stop();
 
     public string Row()
     {
         var ok = _answers == 0 ? 0 : 100.0 * _ok / _answers;
         var standby = _ok == 0 ? 0 : 100.0 * _standby / _ok;
-        return $"| {name} | {HaRun.Seconds(_clock.Elapsed)} | {_answers} | {ok:F2}% | {standby:F1}% | {HaRun.Seconds(TimeSpan.FromTicks(_longestGapTicks))} s | {_writes} |";
+        return $"| {name} | {HaRun.Seconds(_clock.Elapsed)} | {_answers} | {ok:F2}% | {standby:F1}% | {HaRun.Seconds(TimeSpan.FromTicks(_longestGapTicks))} s | {_writes} | {_readBackSeen} of {_readBack} |";
     }
 }

@@ -57,11 +57,12 @@ public static class HaRun
         await Task.Delay(TimeSpan.FromSeconds(5));
         load.Begin("after");
         await load.StopAsync(running);
+        var waits = await ConsistencyWaits.ReadAsync([first.Url, second.Url]);
 
         Console.WriteLine($"## bench ha ({items} items, tiny models, {readers} /similar readers per instance, 2 instances, {seconds} s steady state)");
         Console.WriteLine();
-        Console.WriteLine("| phase | seconds | /similar answers | success | served by a standby | write unavailability (longest gap between acknowledged PUTs) | PUTs acknowledged |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| phase | seconds | /similar answers | success | served by a standby | write unavailability (longest gap between acknowledged PUTs) | PUTs acknowledged | own writes read back (admin, with the token) |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var phase in phases)
             Console.WriteLine(phase.Row());
         Console.WriteLine();
@@ -76,6 +77,7 @@ public static class HaRun
         // The sku is the items table's key, so no PUT can be stored twice; a PUT whose answer was lost may be stored.
         Console.WriteLine($"- acknowledged PUTs: {acknowledged.Count}; found after: {found} (lost: {acknowledged.Count - found}); rows the PUT loop left: {rows} ({rows - found} stored without an acknowledgement reaching the client).");
         Console.WriteLine($"- switchover, as `db ha failover` measured it: {switchover.Trim()}");
+        Console.WriteLine($"- read-your-writes waits (both instances' `similarity.database.consistency_wait` histogram): {waits}");
         return 0;
     }
 
