@@ -104,32 +104,41 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
     }
 
     /// <summary>
-    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/>, until every standby in the rotation has replayed
-    /// <paramref name="position"/>. Those still behind then are left out until they have (their pooled connections
-    /// dropped), so the read that follows goes to a standby that has it or to the primary. Returns whether all caught up.
+    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/> (each poll cut off at the bound), until a standby in
+    /// the rotation has replayed <paramref name="position"/>. The standbys that have not are then left out until they
+    /// have (the reads' pooled connections dropped), so the read that follows goes to one that has it, or to the
+    /// primary when none has. Returns whether a standby had it (or there was none to wait for).
     /// </summary>
     public async Task<bool> WaitForReplayAsync(NpgsqlLogSequenceNumber position, CancellationToken ct)
     {
         if (!hosts.HasStandbys)
             return true;
-        var deadline = Stopwatch.GetTimestamp() + (long)(_options.ConsistencyWait.TotalSeconds * Stopwatch.Frequency);
-        var behind = _each.Value.Where(h => rotation.RoleOf(h.Host, h.Port) != ServedBy.Primary && rotation.Allows(h.Host, h.Port, _options.MaxStandbyLag)).ToList();
-        while (true)
+        var standbys = _each.Value.Where(h => rotation.RoleOf(h.Host, h.Port) != ServedBy.Primary && rotation.Allows(h.Host, h.Port, _options.MaxStandbyLag)).ToList();
+        var behind = standbys;
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(_options.ConsistencyWait);
+        try
         {
-            var positions = await Task.WhenAll(behind.Select(h => TryReadAsync(h.Source, ct)));
-            behind = behind.Where((_, i) => positions[i] is not { } p || (p.IsStandby && p.Position < position)).ToList();
-            if (behind.Count == 0)
-                return true;
-            if (Stopwatch.GetTimestamp() >= deadline)
-                break;
-            await Task.Delay(2, ct);
+            // One standby that has the position is enough: waiting for the slowest would only delay this read.
+            while (behind.Count == standbys.Count && standbys.Count > 0)
+            {
+                var positions = await Task.WhenAll(behind.Select(h => TryReadAsync(h.Source, bound.Token)));
+                behind = behind.Where((_, i) => positions[i] is not { } p || (p.IsStandby && p.Position < position)).ToList();
+                if (behind.Count == standbys.Count)
+                    await Task.Delay(2, bound.Token);
+            }
+        }
+        catch (Exception ex) when (bound.IsCancellationRequested && !ct.IsCancellationRequested
+                                   && ex is OperationCanceledException or NpgsqlException or TimeoutException)
+        {
+            // The bound, met in a poll or a pause: those still behind are left out below.
         }
         var left = false;
         foreach (var (host, port, _) in behind)
             left |= rotation.HoldUntil(host, port, position, _options.MaxStandbyLag);
         if (left)
             hosts.Reads.Clear();
-        return false;
+        return behind.Count < standbys.Count || standbys.Count == 0;
     }
 
     /// <summary>
