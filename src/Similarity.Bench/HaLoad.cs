@@ -111,7 +111,7 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
     }
 
     /// <summary>Whether the item just written is there when read right after, through the same instance.</summary>
-    async Task<bool> ReadsBackAsync(HttpClient client, string sku, string? token)
+    async Task<ReadBack> ReadsBackAsync(HttpClient client, string sku, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/items/{sku}");
         if (token is not null)
@@ -119,11 +119,11 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
         try
         {
             using var response = await client.SendAsync(request, _stop.Token);
-            return response.IsSuccessStatusCode;
+            return response.IsSuccessStatusCode ? ReadBack.Seen : response.StatusCode == System.Net.HttpStatusCode.NotFound ? ReadBack.Stale : ReadBack.Failed;
         }
         catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
         {
-            return false;
+            return ReadBack.Failed;
         }
     }
 }
@@ -132,7 +132,7 @@ public sealed class HaLoad(IReadOnlyList<Uri> instances, int items, int readersP
 public sealed class HaPhase(string name)
 {
     readonly Stopwatch _clock = Stopwatch.StartNew();
-    long _answers, _ok, _standby, _writes, _longestGapTicks, _readBack, _readBackSeen;
+    long _answers, _ok, _standby, _writes, _longestGapTicks, _readBack, _readBackSeen, _readBackStale;
 
     public string Name => name;
     public long Writes => Interlocked.Read(ref _writes);
@@ -155,11 +155,13 @@ public sealed class HaPhase(string name)
                 break;
     }
 
-    public void ReadBack(bool seen)
+    public void ReadBack(ReadBack outcome)
     {
         Interlocked.Increment(ref _readBack);
-        if (seen)
+        if (outcome == Bench.ReadBack.Seen)
             Interlocked.Increment(ref _readBackSeen);
+        if (outcome == Bench.ReadBack.Stale)
+            Interlocked.Increment(ref _readBackStale);
     }
 
     public void End() => _clock.Stop();
@@ -168,6 +170,9 @@ public sealed class HaPhase(string name)
     {
         var ok = _answers == 0 ? 0 : 100.0 * _ok / _answers;
         var standby = _ok == 0 ? 0 : 100.0 * _standby / _ok;
-        return $"| {name} | {HaRun.Seconds(_clock.Elapsed)} | {_answers} | {ok:F2}% | {standby:F1}% | {HaRun.Seconds(TimeSpan.FromTicks(_longestGapTicks))} s | {_writes} | {_readBackSeen} of {_readBack} |";
+        return $"| {name} | {HaRun.Seconds(_clock.Elapsed)} | {_answers} | {ok:F2}% | {standby:F1}% | {HaRun.Seconds(TimeSpan.FromTicks(_longestGapTicks))} s | {_writes} | {_readBackSeen} of {_readBack} ({_readBackStale} saw the past) |";
     }
 }
+
+/// <summary>A read of one's own write: the item there, not yet there (404: the past), or no answer (an error).</summary>
+public enum ReadBack { Seen, Stale, Failed }

@@ -61,7 +61,7 @@ public static class HaRun
 
         Console.WriteLine($"## bench ha ({items} items, tiny models, {readers} /similar readers per instance, 2 instances, {seconds} s steady state)");
         Console.WriteLine();
-        Console.WriteLine("| phase | seconds | /similar answers | success | served by a standby | write unavailability (longest gap between acknowledged PUTs) | PUTs acknowledged | own writes read back (admin, with the token) |");
+        Console.WriteLine("| phase | seconds | /similar answers | success | served by a standby | write unavailability (longest gap between acknowledged PUTs) | PUTs acknowledged | own writes read back (admin, with the token; a failed read is neither) |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var phase in phases)
             Console.WriteLine(phase.Row());

@@ -59,10 +59,10 @@ public static partial class Consistency
             var admin = ApiCaller.Of(context)?.Role == ApiKeyRole.Admin;
             if (token is null && !admin)
                 return;
-            var started = Stopwatch.GetTimestamp();
             try
             {
                 var position = admin ? await watch.PrimaryPositionAsync(context.RequestAborted) : token!.Value;
+                var started = Stopwatch.GetTimestamp(); // the wait for the standbys alone, the primary's position read before it
                 var replayed = await watch.WaitForReplayAsync(position, context.RequestAborted);
                 _waits.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", replayed ? "replayed" : "leftOut"));
             }
