@@ -134,6 +134,13 @@ db_start() {
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgresql.log" -w -t 60 start >/dev/null
   fi
+  # Running is not ready: after a crash the server replays and syncs its data first (minutes for a large catalog),
+  # refusing connections meanwhile, and another command of this script may have just started it.
+  local waited=0
+  until as_postgres "$PG_BIN/pg_isready" -q -h "$PG_SOCKET" -p "$PG_PORT"; do
+    ((waited++ < 600)) || die "PostgreSQL on port $PG_PORT is not accepting connections after 10 minutes (see $PG_DIR/postgresql.log)"
+    sleep 1
+  done
   export ConnectionStrings__Similarity="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Password=$(pg_password);Database=similarity"
   psql_admin "SELECT 1 FROM pg_database WHERE datname = 'similarity'" | grep -q 1 || psql_admin "CREATE DATABASE similarity" >/dev/null
 }
