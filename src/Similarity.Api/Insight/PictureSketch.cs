@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using NetVips;
 
 namespace Similarity.Insight;
@@ -47,10 +48,10 @@ public static class PictureSketch
     {
         if (a.Length != Side * Side || b.Length != Side * Side)
             throw new ArgumentException($"A sketch has {Side * Side} bytes.");
-        double[][] sketches = [ToDoubles(a), ToDoubles(b)];
-        var across = new double[Side * Compared];
-        var window = new double[Compared * Compared];
-        double[][] whole = [new double[Compared * Compared], new double[Compared * Compared]];
+        float[][] sketches = [ToFloats(a), ToFloats(b)];
+        var across = new float[Side * Compared];
+        var window = new float[Compared * Compared];
+        float[][] whole = [new float[Compared * Compared], new float[Compared * Compared]];
         var norms = new double[2];
         for (var side = 0; side < 2; side++)
         {
@@ -78,7 +79,7 @@ public static class PictureSketch
     sealed record Window(Axis Columns, Axis Rows);
 
     /// <summary>For each of the <see cref="Compared"/> output pixels along one axis: its first source pixel and its weights from there.</summary>
-    sealed record Axis(int[] First, double[][] Weights);
+    sealed record Axis(int[] First, float[][] Weights);
 
     /// <summary>The grid's windows, the whole sketch first.</summary>
     static readonly Window[] Windows = [.. Scales.SelectMany(scale =>
@@ -88,52 +89,40 @@ public static class PictureSketch
     })];
 
     /// <summary>Subtracts the mean in place; returns the sum of squares left.</summary>
-    static double Centre(double[] values)
+    static double Centre(float[] values)
     {
-        var mean = values.Average();
-        var squares = 0.0;
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] -= mean;
-            squares += values[i] * values[i];
-        }
-        return squares;
+        TensorPrimitives.Subtract(values, TensorPrimitives.Sum(values) / values.Length, values);
+        return TensorPrimitives.SumOfSquares(values);
     }
 
-    /// <summary>Pearson correlation of <paramref name="values"/> with a centred array whose sum of squares is <paramref name="centredSquares"/>; 0 when either is flat.</summary>
-    static double Correlation(double[] values, double[] centred, double centredSquares)
+    /// <summary>
+    /// Pearson correlation of <paramref name="values"/> (centred here, in place) with a centred array whose sum of
+    /// squares is <paramref name="centredSquares"/>; 0 when either is flat.
+    /// </summary>
+    static double Correlation(float[] values, float[] centred, double centredSquares)
     {
-        double sum = 0, squares = 0, product = 0;
-        for (var i = 0; i < values.Length; i++)
-        {
-            var v = values[i];
-            sum += v;
-            squares += v * v;
-            product += v * centred[i];
-        }
-        var spread = squares - sum * sum / values.Length;
-        // The centred array sums to 0, so the values' mean drops out of the product.
-        return spread > 1e-9 && centredSquares > 1e-9 ? product / Math.Sqrt(spread * centredSquares) : 0;
+        var spread = Centre(values);
+        return spread > 1e-3 && centredSquares > 1e-3 ? TensorPrimitives.Dot(values, centred) / Math.Sqrt(spread * centredSquares) : 0;
     }
 
     /// <summary>
     /// A square window of the sketch resampled into <paramref name="output"/> (<see cref="Compared"/> squared) with a
     /// triangle filter as wide as the shrink, one axis after the other (<paramref name="across"/>: the first pass).
     /// </summary>
-    static void Resample(double[] sketch, Window window, double[] across, double[] output)
+    static void Resample(float[] sketch, Window window, float[] across, float[] output)
     {
         Across(sketch, window.Columns, across);
         Down(across, window.Rows, output);
     }
 
     /// <summary>The first pass: every sketch row resampled along <paramref name="columns"/>.</summary>
-    static void Across(double[] sketch, Axis columns, double[] across)
+    static void Across(float[] sketch, Axis columns, float[] across)
     {
         for (var y = 0; y < Side; y++)
             for (var i = 0; i < Compared; i++)
             {
                 var (first, weights) = (columns.First[i], columns.Weights[i]);
-                var sum = 0.0;
+                var sum = 0f;
                 for (var k = 0; k < weights.Length; k++)
                     sum += weights[k] * sketch[y * Side + first + k];
                 across[y * Compared + i] = sum;
@@ -141,18 +130,15 @@ public static class PictureSketch
     }
 
     /// <summary>The second pass: the first pass's columns resampled along <paramref name="rows"/>.</summary>
-    static void Down(double[] across, Axis rows, double[] output)
+    static void Down(float[] across, Axis rows, float[] output)
     {
         for (var j = 0; j < Compared; j++)
         {
             var (first, weights) = (rows.First[j], rows.Weights[j]);
-            for (var i = 0; i < Compared; i++)
-            {
-                var sum = 0.0;
-                for (var k = 0; k < weights.Length; k++)
-                    sum += weights[k] * across[(first + k) * Compared + i];
-                output[j * Compared + i] = sum;
-            }
+            var row = output.AsSpan(j * Compared, Compared);
+            row.Clear();
+            for (var k = 0; k < weights.Length; k++)
+                TensorPrimitives.MultiplyAdd(across.AsSpan((first + k) * Compared, Compared), weights[k], row, row);
         }
     }
 
@@ -161,25 +147,23 @@ public static class PictureSketch
     {
         var scale = size / Compared;
         var support = Math.Max(scale, 1.0);
-        var (firsts, all) = (new int[Compared], new double[Compared][]);
+        var (firsts, all) = (new int[Compared], new float[Compared][]);
         for (var i = 0; i < Compared; i++)
         {
             var centre = start + (i + 0.5) * scale;
             var (from, to) = (Math.Max(0, (int)Math.Floor(centre - support)), Math.Min(Side - 1, (int)Math.Ceiling(centre + support)));
-            var weights = new double[to - from + 1];
+            var weights = new float[to - from + 1];
             for (var x = from; x <= to; x++)
-                weights[x - from] = Math.Max(0, 1 - Math.Abs((x + 0.5 - centre) / support));
-            var total = weights.Sum();
-            for (var k = 0; k < weights.Length; k++)
-                weights[k] /= total;
+                weights[x - from] = (float)Math.Max(0, 1 - Math.Abs((x + 0.5 - centre) / support));
+            TensorPrimitives.Divide(weights, TensorPrimitives.Sum(weights), weights);
             (firsts[i], all[i]) = (from, weights);
         }
         return new Axis(firsts, all);
     }
 
-    static double[] ToDoubles(ReadOnlySpan<byte> bytes)
+    static float[] ToFloats(ReadOnlySpan<byte> bytes)
     {
-        var result = new double[bytes.Length];
+        var result = new float[bytes.Length];
         for (var i = 0; i < bytes.Length; i++)
             result[i] = bytes[i];
         return result;
