@@ -8,7 +8,9 @@ namespace Similarity.Bench;
 /// <c>bench insight</c>: the quality of duplicate groups, picture–text mismatches and clusters on the openclipart test
 /// split with planted copies and swapped pictures (<see cref="InsightPlant"/>), all through the HTTP API of a service
 /// running the committed clipart set; <c>--drawings N</c> takes the first N drawings of the split (a small run).
-/// <c>--scale N</c> instead times the same routes and the clustering on the similar bench's synthetic catalog of N items.
+/// <c>--scale N</c> instead times the same routes and the clustering on the similar bench's synthetic catalog of N items
+/// (and an import of <c>--rows</c> text-only items into it); <c>--checks-cost</c> adds the catalog checks' cost to an import
+/// (<see cref="InsightChecksCost"/>).
 /// </summary>
 public static class InsightRun
 {
@@ -21,16 +23,18 @@ public static class InsightRun
         ["Similarity:Insight:ClusterChangeShare"] = "0",
         ["Similarity:RateLimits:PerClientBurst"] = "1000000",
         ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
+        // The import checks log their own time at Debug: the bench reads it from the service's log.
+        ["Logging:LogLevel:Similarity.Insight.ImportChecks"] = "Debug",
     };
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep");
-        return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000))
-            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"));
+        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep", "checks-cost", "rows");
+        return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000), o.GetInt("rows", 500))
+            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"), o.Has("checks-cost"));
     }
 
-    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep)
+    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep, bool checksCost)
     {
         var place = new BenchPlace();
         var work = place.Work("bench-insight");
@@ -52,8 +56,12 @@ public static class InsightRun
             await InsightSweep.AddAsync(place, db, plant, table);
         await MismatchAsync(http, plant, table);
         await ClustersAsync(http, plant, table);
-        var checks = File.ReadLines(Path.Combine(place.DataDir, "bench-insight-api.log")).LastOrDefault(l => l.Contains("catalog checks over", StringComparison.Ordinal));
-        table.Add("import (all rows, through the API)", $"{importSeconds:F0} s", checks ?? "the checks' log line was not found");
+        var checks = InsightChecksCost.ChecksLine(Path.Combine(place.DataDir, "bench-insight-api.log"));
+        table.Add("import (all rows, through the API)", $"{importSeconds:F0} s",
+            checks is { } c ? $"the catalog checks at its end: {c.Milliseconds:F0} ms for {c.Items} items" : "the checks' log line was not found");
+        // On another port and database; the quality run's service stays up, idle.
+        if (checksCost)
+            await InsightChecksCost.AddAsync(place, Path.Combine(work, "catalog.csv"), Path.Combine(work, "images.zip"), Settings, table);
         Console.WriteLine(table);
         await File.WriteAllTextAsync(Path.Combine(work, "table.md"), table.ToString());
         return 0;
@@ -151,7 +159,7 @@ public static class InsightRun
     }
 
     /// <summary>The routes and the clustering timed on the synthetic catalog of <c>bench similar</c> (the full model set's dimensions).</summary>
-    static async Task<int> ScaleAsync(int items)
+    static async Task<int> ScaleAsync(int items, int rows)
     {
         var place = new BenchPlace();
         var db = $"similarity_bench_{items}";
@@ -182,6 +190,8 @@ public static class InsightRun
         }
         table.Add("clustering: k-means for each k tried, silhouettes, labels (in memory)", $"{state.GetProperty("tookMs").GetDouble() / 1000:F1} s",
             $"k = {state.GetProperty("clusters").GetInt32()}; service RSS {before / 1024} MiB before, {service.MemoryKib("VmHWM") / 1024} MiB peak");
+        if (rows > 0)
+            await InsightChecksCost.AtScaleAsync(place, service, "bench-insight-scale-api.log", rows, table);
         Console.WriteLine(table);
         return 0;
     }

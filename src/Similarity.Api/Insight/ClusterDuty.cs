@@ -10,9 +10,11 @@ namespace Similarity.Insight;
 /// much the catalog changed since the last clustering, and recomputes it whole when that is at least
 /// <see cref="InsightOptions.ClusterChangeShare"/> of the clustered items (or there is none yet, or another model set
 /// went live). It holds an advisory lock on the primary while it looks and computes, so one instance does it; the
-/// others skip the turn. A failed turn is logged and reported by its health check, and the next turn tries again.
+/// others skip the turn. Each turn first sketches the pictures not yet sketched (<see cref="PictureSketches"/>), so the
+/// duplicate groups seldom wait for it. A failed turn is logged and reported by its health check, and the next turn tries again.
 /// </summary>
-public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStore store, Leadership leadership, IOptions<InsightOptions> options, ILogger<ClusterDuty> logger)
+public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStore store, PictureSketches sketches, Leadership leadership, IOptions<InsightOptions> options,
+    ILogger<ClusterDuty> logger)
     : BackgroundService
 {
     /// <summary>The duty's name for its lease.</summary>
@@ -66,6 +68,8 @@ public sealed partial class ClusterDuty(NpgsqlDataSource dataSource, ClusterStor
         try
         {
             var o = options.Value;
+            if (o.DuplicateMinPictureMatch > 0)
+                await sketches.RefreshAsync(null, ct);
             var (never, changed, clustered) = await store.ChangesAsync(ct);
             if (!never && changed < Math.Max(1, o.ClusterChangeShare * clustered))
                 return false;

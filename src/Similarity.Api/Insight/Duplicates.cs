@@ -5,10 +5,11 @@ namespace Similarity.Insight;
 /// <summary>
 /// The duplicate groups of the catalog, a page at a time: pairs over the threshold from the neighbour lists, grouped
 /// by <see cref="DuplicateGrouping"/> under the group cap, each group with its members, every pair's score and the
-/// fields on which its members differ. By fused vectors a pair also needs its image cosine over
-/// <see cref="InsightOptions.DuplicateMinImageScore"/> where both items have a picture. Computed on request (docs/architecture.md, "Insight", says why).
+/// fields on which its members differ. By fused vectors a pair also passes the <see cref="DuplicateGate"/> (image
+/// cosine and picture sketches) where both items have a picture; the sketches of pictures not yet sketched are made first.
+/// Computed on request (docs/architecture.md, "Insight", says why).
 /// </summary>
-public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> options)
+public sealed class Duplicates(DuplicateStore store, PictureSketches sketches, IOptions<InsightOptions> options)
 {
     public sealed record DuplicatePair(string Sku, string OtherSku, double Score);
 
@@ -24,7 +25,12 @@ public sealed class Duplicates(DuplicateStore store, IOptions<InsightOptions> op
         var column = Modality.ColumnOf(by) ?? throw new ArgumentException($"Unknown modality '{by}'.", nameof(by));
         var maxGroup = options.Value.MaxGroupSize;
         // By fused vectors the pictures must agree too (InsightOptions says why); by image or text one vector decides alone.
-        var pairs = await store.PairsAsync(column, minScore, maxGroup, by == Modality.Fused ? options.Value.DuplicateMinImageScore : 0, ct);
+        var gate = by == Modality.Fused ? DuplicateGate.From(options.Value) : DuplicateGate.None;
+        if (gate.NeedsSketches)
+            await sketches.RefreshAsync(null, ct);
+        var pairs = await store.PairsAsync(column, minScore, maxGroup, gate.MinImageScore, ct);
+        if (gate.NeedsSketches)
+            pairs = gate.Keep(pairs, p => (p.Sku, p.OtherSku), await sketches.ReadAsync([.. pairs.SelectMany(p => new[] { p.Sku, p.OtherSku }).Distinct()], ct));
         var groups = DuplicateGrouping.Group(pairs, maxGroup);
         var page = groups.Skip(after).Take(limit).ToList();
         if (page.Count == 0)

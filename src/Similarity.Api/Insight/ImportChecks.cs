@@ -12,7 +12,7 @@ namespace Similarity.Insight;
 /// of each picture it received); at its end <see cref="RunAsync"/> checks them all against the catalog as it then
 /// is, replacing what an earlier run of the same job found. The checks read; they never change an item.
 /// </summary>
-public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatches, CatalogIndex index, IOptions<InsightOptions> options,
+public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches mismatches, PictureSketches sketches, CatalogIndex index, IOptions<InsightOptions> options,
     ILogger<ImportChecks> logger)
 {
     /// <summary>One stored item of a batch and the picture bytes the job received for it (null when none).</summary>
@@ -20,6 +20,8 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
 
     public async Task RecordBatchAsync(Guid jobId, IEnumerable<StoredItem> items, CancellationToken ct)
     {
+        if (!options.Value.ImportChecks)
+            return;
         var rows = items.Select(i => (i.Sku, Size: i.Picture is { } bytes ? SizeOf(bytes) : null)).ToList();
         if (rows.Count == 0)
             return;
@@ -53,6 +55,8 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
     public async Task<int> RunAsync(Guid jobId, CancellationToken ct)
     {
         var o = options.Value;
+        if (!o.ImportChecks)
+            return 0;
         var clock = Stopwatch.StartNew();
         string[] skus;
         await using (var read = dataSource.CreateCommand("SELECT array_agg(sku ORDER BY sku) FROM import_check_items WHERE job_id = $1"))
@@ -60,6 +64,12 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
             read.Parameters.Add(new() { Value = jobId });
             skus = await read.ExecuteScalarAsync(ct) as string[] ?? [];
         }
+        var sketching = Stopwatch.StartNew();
+        var gate = DuplicateGate.From(o);
+        if (gate.NeedsSketches && skus.Length > 0)
+            await sketches.RefreshAsync(skus, ct);
+        var sketchMs = sketching.Elapsed.TotalMilliseconds;
+        var duplicates = skus.Length == 0 ? [] : await DuplicatesAsync(jobId, o.DuplicateMinScore, gate, ct);
         var mismatched = skus.Length == 0 ? new Mismatches.MismatchPage(0, [])
             : await mismatches.FindAsync(skus, o.MismatchMargin, 0, skus.Length, o.MinCategoryItems, ct);
 
@@ -68,7 +78,21 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
         await using var batch = new NpgsqlBatch(connection, tx);
         batch.BatchCommands.Add(new("DELETE FROM import_checks WHERE job_id = @job") { Parameters = { new("job", jobId) } });
         batch.BatchCommands.Add(Checks(jobId, o));
-        batch.BatchCommands.Add(DuplicateCheck(jobId, o.DuplicateMinScore, o.DuplicateMinImageScore));
+        batch.BatchCommands.Add(new("""
+            INSERT INTO import_checks (job_id, kind, sku, detail, related, score)
+            SELECT @job, 'duplicate', sku, format('Near-identical (%s) to %s.', round(max(score)::numeric, 3), array_to_string(array_agg(other ORDER BY score DESC, other), ', ')),
+                   array_agg(other ORDER BY score DESC, other), max(score)
+            FROM unnest(@skus::text[], @others::text[], @scores::float8[]) AS d(sku, other, score) GROUP BY sku
+            """)
+        {
+            Parameters =
+            {
+                new("job", jobId),
+                new("skus", duplicates.Select(d => d.Sku).ToArray()),
+                new("others", duplicates.Select(d => d.OtherSku).ToArray()),
+                new("scores", duplicates.Select(d => d.Score).ToArray()),
+            },
+        });
         // SKUs hold no spaces (Sku.Rule), so each item's resemblances travel as one space-separated string.
         batch.BatchCommands.Add(new("""
             INSERT INTO import_checks (job_id, kind, sku, detail, related, score)
@@ -90,12 +114,12 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
         await using var count = new NpgsqlCommand("SELECT count(*) FROM import_checks WHERE job_id = $1", connection, tx) { Parameters = { new() { Value = jobId } } };
         var found = (long)(await count.ExecuteScalarAsync(ct))!;
         await tx.CommitAsync(ct);
-        LogChecked(jobId, (int)found, skus.Length, clock.Elapsed.TotalMilliseconds);
+        LogChecked(jobId, (int)found, skus.Length, clock.Elapsed.TotalMilliseconds, sketchMs);
         return (int)found;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Import {JobId}: {Found} catalog checks over {Items} items in {Milliseconds:F0} ms")]
-    partial void LogChecked(Guid jobId, int found, int items, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Import {JobId}: {Found} catalog checks over {Items} items in {Milliseconds:F0} ms (sketching their pictures: {SketchMilliseconds:F0} ms)")]
+    partial void LogChecked(Guid jobId, int found, int items, double milliseconds, double sketchMilliseconds);
 
     /// <summary>The checks that read the job's items' own fields and the catalog's counts: no picture, small picture, boilerplate, repeated title.</summary>
     static NpgsqlBatchCommand Checks(Guid jobId, InsightOptions o) => new("""
@@ -126,24 +150,36 @@ public sealed partial class ImportChecks(NpgsqlDataSource dataSource, Mismatches
         Parameters = { new("job", jobId), new("min_side", o.MinPictureSide), new("shared", o.SharedTextItems) },
     };
 
-    /// <summary>Each job item's nearest items by fused vector (the index, exact cosine re-ranked) at or over <paramref name="minScore"/>.</summary>
-    NpgsqlBatchCommand DuplicateCheck(Guid jobId, double minScore, double minImage) => new($"""
-        WITH job AS (
-            SELECT i.sku, i.embedding, i.image_embedding FROM import_check_items j JOIN items i ON i.sku = j.sku
-            WHERE j.job_id = @job AND i.fingerprint = (SELECT fingerprint FROM model_sets WHERE status = 'live') AND {index.Predicate.Replace("embedding", "i.embedding", StringComparison.Ordinal)}),
-        found AS (
-            SELECT j.sku, n.skus, n.best FROM job j CROSS JOIN LATERAL (
-                SELECT array_agg(c.sku ORDER BY c.score DESC, c.sku) AS skus, max(c.score) AS best
-                FROM (SELECT sku, 1 - (embedding <=> j.embedding) AS score, 1 - (image_embedding <=> j.image_embedding) AS image_score FROM items
-                      WHERE sku <> j.sku AND {index.Predicate}
-                      ORDER BY {index.Expression} <=> j.embedding::halfvec({index.Dimension}) LIMIT 10) c
-                -- As /duplicates by fused: the pictures must be near-identical too where both items have one.
-                WHERE c.score >= @min_score AND (@min_image <= 0 OR c.image_score IS NULL OR c.image_score >= @min_image)) n
-            WHERE n.skus IS NOT NULL)
-        INSERT INTO import_checks (job_id, kind, sku, detail, related, score)
-        SELECT @job, 'duplicate', sku, format('Near-identical (%s) to %s.', round(best::numeric, 3), array_to_string(skus, ', ')), skus, best FROM found
-        """)
+    /// <summary>
+    /// Each job item's nearest items by fused vector (the index, exact cosine re-ranked) at or over <paramref name="minScore"/>
+    /// that pass <paramref name="gate"/>, as /duplicates by fused: where both items have a picture, the pictures must be
+    /// near-identical too (the job's items sketched before).
+    /// </summary>
+    async Task<List<DuplicateGrouping.Pair>> DuplicatesAsync(Guid jobId, double minScore, DuplicateGate gate, CancellationToken ct)
     {
-        Parameters = { new("job", jobId), new("min_score", minScore), new("min_image", minImage) },
-    };
+        await using var command = dataSource.CreateCommand($"""
+            WITH job AS (
+                SELECT i.sku, i.embedding, i.image_embedding FROM import_check_items j JOIN items i ON i.sku = j.sku
+                WHERE j.job_id = @job AND i.fingerprint = (SELECT fingerprint FROM model_sets WHERE status = 'live') AND {index.Predicate.Replace("embedding", "i.embedding", StringComparison.Ordinal)})
+            SELECT j.sku, c.sku AS other_sku, c.score FROM job j CROSS JOIN LATERAL (
+                SELECT sku, 1 - (embedding <=> j.embedding) AS score, 1 - (image_embedding <=> j.image_embedding) AS image_score FROM items
+                WHERE sku <> j.sku AND {index.Predicate}
+                ORDER BY {index.Expression} <=> j.embedding::halfvec({index.Dimension}) LIMIT 10) c
+            WHERE c.score >= @min_score AND (@min_image <= 0 OR c.image_score IS NULL OR c.image_score >= @min_image)
+            """);
+        command.Parameters.Add(new("job", jobId));
+        command.Parameters.Add(new("min_score", minScore));
+        command.Parameters.Add(new("min_image", gate.MinImageScore));
+        var pairs = new List<DuplicateGrouping.Pair>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            var (sku, other, score) = (reader.GetOrdinal("sku"), reader.GetOrdinal("other_sku"), reader.GetOrdinal("score"));
+            while (await reader.ReadAsync(ct))
+                pairs.Add(new(reader.GetString(sku), reader.GetString(other), reader.GetDouble(score)));
+        }
+        if (!gate.NeedsSketches || pairs.Count == 0)
+            return pairs;
+        var read = await sketches.ReadAsync([.. pairs.SelectMany(p => new[] { p.Sku, p.OtherSku }).Distinct()], ct);
+        return gate.Keep(pairs, p => (p.Sku, p.OtherSku), read);
+    }
 }

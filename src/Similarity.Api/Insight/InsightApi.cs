@@ -21,7 +21,9 @@ public static class InsightApi
             .WithSummary("Groups of near-identical items (the same product under several SKUs), strongest first, paged.")
             .WithDescription("Pairs whose cosine in `by` (`fused`, the default, `image` or `text`) is at least `minScore` (0.5–1, 0.95 by default), " +
                 "taken from each item's neighbour list and joined into groups of at most `Similarity:Insight:MaxGroupSize` members, so a chain of " +
-                "near-duplicates does not swallow a category. Each group lists its members, every pair's score and the fields on which they differ. " +
+                "near-duplicates does not swallow a category. By `fused`, where both items have a picture, the pictures must agree too: image cosine " +
+                "at least `Similarity:Insight:DuplicateMinImageScore` and picture sketches (48 × 48 grey copies, compared over crops) matching at least " +
+                "`Similarity:Insight:DuplicateMinPictureMatch`. Each group lists its members, every pair's score and the fields on which they differ. " +
                 "`limit` groups (1–100, 20 by default) after the first `after`; `total` counts them all. As current as the neighbour lists.")
             .ProducesValidationProblem();
         app.MapGet("/checks/mismatch", MismatchAsync).WithTags("Insight").RequireAdminKey()

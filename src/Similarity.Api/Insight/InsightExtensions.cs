@@ -12,6 +12,7 @@ public static class InsightExtensions
     {
         builder.Services.AddOptions<InsightOptions>().BindConfiguration(InsightOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<DuplicateStore>();
+        builder.Services.AddSingleton<PictureSketches>();
         builder.Services.AddSingleton<Duplicates>();
         builder.Services.AddSingleton<Mismatches>();
         builder.Services.AddSingleton<ClusterStore>();

@@ -13,12 +13,23 @@ public sealed class InsightOptions
     /// <summary>
     /// With <c>by=fused</c> (and in the import checks), the image cosine a pair also needs when both items have a picture:
     /// the fused score leans on the text, which drawings of one icon set share word for word. 0 turns the gate off.
-    /// Chosen on one planted seed of <c>bench insight</c> (docs/benchmarks.md).
+    /// With the sketches' condition below it is a hedge (colour variants, which a grey sketch cannot tell apart) and a
+    /// cheap first cut, no longer what separates copies from siblings. Chosen on one planted seed of <c>bench insight</c>.
     /// </summary>
-    [Range(0.0, 1.0)] public double DuplicateMinImageScore { get; set; } = 0.94;
+    [Range(0.0, 1.0)] public double DuplicateMinImageScore { get; set; } = 0.9;
+
+    /// <summary>
+    /// With <c>by=fused</c> (and in the import checks), how well the sketches of a pair's pictures must match
+    /// (<see cref="PictureSketch.Match"/>) when both items have one: a resize, re-encode or crop matches its original
+    /// at about 1, a sibling icon of one set does not. 0 turns the gate off. Chosen on one planted seed of <c>bench insight</c>.
+    /// </summary>
+    [Range(0.0, 1.0)] public double DuplicateMinPictureMatch { get; set; } = 0.94;
 
     /// <summary>Most members a duplicate group takes: a chain of near-duplicates stops growing here instead of swallowing a category.</summary>
     [Range(2, 1000)] public int MaxGroupSize { get; set; } = 20;
+
+    /// <summary>Whether an import job runs the catalog checks at all (on by default; off only to measure what they cost).</summary>
+    public bool ImportChecks { get; set; } = true;
 
     /// <summary>How far below its category's typical image–text agreement an imported item's own must be to be listed as a mismatch.</summary>
     [Range(0.0, 2.0)] public double MismatchMargin { get; set; } = 0.35;
