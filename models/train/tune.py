@@ -93,7 +93,8 @@ def tune(args, log=print):
 
     before = figures()
     image_weight_before = tune_model.image_weights(model, vectors)
-    kept = ~items.with_events if tune_model.DISTILL_ITEMS == "without-events" else None
+    # Without events: no event names the item (it may have been shown and skipped: that moves it no more than others).
+    kept = ~items.named_by_events if tune_model.DISTILL_ITEMS == "without-events" else None
     best_epoch, last_epoch = tune_model.train(model, vectors, train_pairs, held_pairs, log, train_engaged, held_engaged, kept)
     after = figures()
     after_tensors = model.tensors()
@@ -115,6 +116,7 @@ def tune(args, log=print):
         "epochs": {"best": best_epoch, "run": last_epoch},
         "itemsWithoutEvents": tune_model.movement(model, vectors, ~items.with_events),
         "itemsWithEvents": tune_model.movement(model, vectors, items.with_events),
+        "itemsNamedByNoEvent": tune_model.movement(model, vectors, ~items.named_by_events),
         "imageWeightP5P50P95": {"before": image_weight_before, "after": tune_model.image_weights(model, vectors)},
         "fusionWeights": tune_model.weight_changes(before_tensors, after_tensors),
         "liveReproduction": {"worstCosineGap": reproduction},

@@ -89,6 +89,7 @@ class Items:
     has_text: np.ndarray
     fused: np.ndarray
     with_events: np.ndarray  # an event of any type (as its item or its list's query), or a place in a training pair
+    named_by_events: np.ndarray = None  # an event of any type names it (its item or its source): pairs' negatives aside
 
     def index(self):
         return {sku: i for i, sku in enumerate(self.skus)}
@@ -232,6 +233,7 @@ def read_snapshot(connection_string):
             for (sku,) in cursor.fetchall():
                 if sku in index:
                     items.with_events[index[sku]] = True
+    items.named_by_events = items.with_events.copy()
     for column in (pairs.query, pairs.positive, pairs.negative):
         items.with_events[column] = True
     return live, items, pairs, propensities

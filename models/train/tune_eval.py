@@ -98,10 +98,12 @@ def main(argv):
         tune_args = tune.arguments(["--connection", args.connection, "--out", out, "--name", "eval", *args.tune_args])
         report, _ = tune.tune(tune_args, log=lambda *_: None)
     tune.print_report(report, log=lambda text: print("  " + text))
-    index = {sku: i for i, sku in enumerate(tune.vectors.skus)}
+    w = report["imageWeightP5P50P95"]
+    print(f"  image weight p5/p50/p95: {w['before']} -> {w['after']}; epochs: best {report['epochs']['best']} of {report['epochs']['run']}")
+    index = {sku: i for i, sku in enumerate(tune.tune.vectors.skus)}
     with torch.no_grad():
-        tuned, _ = tune.vectors.fuse(tune.model)
-    live = tune.vectors.live
+        tuned, _ = tune.tune.vectors.fuse(tune.tune.model)
+    live = tune.tune.vectors.live
     print("| fusion | warm recall@10 | warm nDCG@10 | cold recall@10 | cold nDCG@10 |")
     print("|---|---:|---:|---:|---:|")
     print(line("live", score(ranks(live, index, visits), args.seed)))
