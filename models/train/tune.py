@@ -49,6 +49,8 @@ def arguments(argv):
                         help="the items the distillation keeps where they were (default %(default)s)")
     parser.add_argument("--trainable", choices=("all", "attention", "projections"), default=tune_model.TRAINABLE,
                         help="the parts of the fusion that learn (default %(default)s)")
+    parser.add_argument("--keep-weight", type=float, default=tune_model.KEEP_WEIGHT,
+                        help="with the softmax: how strongly the items no event names are kept where they were, besides (default %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=tune_model.LEARNING_RATE, help="Adam's (default %(default)s)")
     args = parser.parse_args(argv)
     if args.activate and not args.deploy:
@@ -81,7 +83,7 @@ def tune(args, log=print):
 
     tune_model.MAX_EPOCHS, tune_model.DISTILL_WEIGHT = args.max_epochs, args.distill_weight
     tune_model.OBJECTIVE, tune_model.TEMPERATURE, tune_model.DISTILL_ITEMS = args.objective, args.temperature, args.distill_items
-    tune_model.TRAINABLE, tune_model.LEARNING_RATE = args.trainable, args.learning_rate
+    tune_model.TRAINABLE, tune_model.LEARNING_RATE, tune_model.KEEP_WEIGHT = args.trainable, args.learning_rate, args.keep_weight
     before_tensors = tune_bundle.live_fusion(live_directory)
     model = tune_model.TunedFusion(before_tensors, tune_model.TRAINABLE)
     vectors = tune_model.ItemTensors(items)
@@ -95,7 +97,8 @@ def tune(args, log=print):
     image_weight_before = tune_model.image_weights(model, vectors)
     # Without events: no event names the item (it may have been shown and skipped: that moves it no more than others).
     kept = ~items.named_by_events if tune_model.DISTILL_ITEMS == "without-events" else None
-    best_epoch, last_epoch = tune_model.train(model, vectors, train_pairs, held_pairs, log, train_engaged, held_engaged, kept)
+    best_epoch, last_epoch = tune_model.train(model, vectors, train_pairs, held_pairs, log, train_engaged, held_engaged, kept,
+                                              ~items.named_by_events)
     after = figures()
     after_tensors = model.tensors()
 
@@ -124,7 +127,7 @@ def tune(args, log=print):
                      "anchorWeight": tune_model.ANCHOR_WEIGHT, "learningRate": tune_model.LEARNING_RATE,
                      "batch": tune_model.BATCH, "patience": tune_model.PATIENCE, "heldOutShare": HELD_OUT_SHARE,
                      "objective": tune_model.OBJECTIVE, "temperature": tune_model.TEMPERATURE,
-                     "distillItems": tune_model.DISTILL_ITEMS, "trainable": tune_model.TRAINABLE,
+                     "distillItems": tune_model.DISTILL_ITEMS, "keepWeight": tune_model.KEEP_WEIGHT, "trainable": tune_model.TRAINABLE,
                      "maxEpochs": tune_model.MAX_EPOCHS},
     }
     description = (f"{live.name}'s encoders with its attention fusion retrained on {len(train_pairs)} logged pairs "

@@ -40,6 +40,9 @@ CATALOG_SAMPLE = 4096
 # Which items the distillation keeps where they were (--distill-items): "all", or "without-events" only, so items
 # with events are free to move as their engagements say.
 DISTILL_ITEMS = "all"
+# A second distillation on the items no event names (--keep-weight): the softmax pushes every catalog item away from
+# the queries as a negative, items never engaged with included, so those are held in place far more firmly.
+KEEP_WEIGHT = 100.0
 # Which parts of the fusion learn (--trainable): "all" (projection factors and attention), "attention" (the
 # per-item weighting of picture against words only), "projections".
 TRAINABLE = "all"
@@ -209,13 +212,21 @@ def step_softmax(model, items, engaged, generator):
     return softmax_loss(fused[rows], fused, torch.as_tensor(candidates), torch.as_tensor(engaged.query), positives, engaged.weight)
 
 
-def train(model, items, train_pairs, held_pairs, log=print, train_engaged=None, held_engaged=None, kept=None):
+def drift(model, items, candidates, generator):
+    """Mean (1 - cosine) between tuned and live fused vectors over a sample of DISTILL_SAMPLE of the candidates."""
+    sample = torch.as_tensor(generator.choice(candidates, min(len(candidates), DISTILL_SAMPLE), replace=False))
+    return (1 - (items.fuse(model, sample)[0] * items.live[sample]).sum(-1)).mean()
+
+
+def train(model, items, train_pairs, held_pairs, log=print, train_engaged=None, held_engaged=None, kept=None, still=None):
     """Adam on the objective + distillation + anchor, early stopping on the held-out objective's loss; returns the best
-    epoch. kept: a mask of the items the distillation keeps (default: all of them)."""
+    epoch. kept: a mask of the items the distillation keeps (default: all of them); still: the items no event names,
+    held by KEEP_WEIGHT besides."""
     torch.manual_seed(SEED)
     generator = np.random.default_rng(SEED)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=LEARNING_RATE)
     kept_items = np.flatnonzero(kept) if kept is not None else np.arange(len(items.live))
+    still_items = np.flatnonzero(still) if still is not None and OBJECTIVE != "pairwise" else np.array([], np.int64)
     best = (objective_loss(evaluate(model, items, held_pairs, held_engaged)), 0, copy.deepcopy(model.state_dict()))
     for epoch in range(1, MAX_EPOCHS + 1):
         model.train()
@@ -226,9 +237,9 @@ def train(model, items, train_pairs, held_pairs, log=print, train_engaged=None, 
             if engaged is not None:
                 loss = loss + step_softmax(model, items, engaged, generator)
             if len(kept_items):
-                sample = torch.as_tensor(generator.choice(kept_items, min(len(kept_items), DISTILL_SAMPLE), replace=False))
-                drift = 1 - (items.fuse(model, sample)[0] * items.live[sample]).sum(-1)
-                loss = loss + DISTILL_WEIGHT * drift.mean()
+                loss = loss + DISTILL_WEIGHT * drift(model, items, kept_items, generator)
+            if len(still_items):
+                loss = loss + KEEP_WEIGHT * drift(model, items, still_items, generator)
             loss = loss + ANCHOR_WEIGHT * model.anchor()
             optimiser.zero_grad()
             loss.backward()

@@ -109,7 +109,7 @@ public static class FeedbackRun
         if (tune)
         {
             var (before, after) = await FeedbackTune.RunAsync(place, client, service.Url, cs, Path.Combine(place.DataDir, "bench-feedback-tune.log"));
-            tuneNote = $"{before} → {after}";
+            tuneNote = $"{before} → {after} (models tune {string.Join(' ', FeedbackTune.Settings)})";
             rankers.Add(await FeedbackEvaluation.ScoreAsync(client, "tuned fusion, content only (blend=0)", 0, heldOut, coVisitors, seed));
             rankers.Add(await FeedbackEvaluation.ScoreAsync(client, "tuned fusion, blended", null, heldOut, coVisitors, seed));
         }
