@@ -311,8 +311,8 @@ def table(work):
     add("**attention fusion** (default ranking)", clipart["rankings"]["attention"], clipart["near_duplicates"]["attention"])
     if "given" in sets:  # bench quality --models DIR: that set's default ranking, on the same split
         g = sets["given"]
-        add(f"attention fusion of --models ({g.get('model_set', 'given')})", g["rankings"]["attention"], g["near_duplicates"]["attention"], g["text_to_image"])
-        add(f"image only of --models ({g.get('model_set', 'given')})", g["rankings"]["image"], g["near_duplicates"]["image"])
+        add(f"attention fusion of --models ({g.get('model_set', 'given')})", g["rankings"]["attention"], g["near_duplicates"]["attention"])
+        add(f"image only of --models ({g.get('model_set', 'given')})", g["rankings"]["image"], g["near_duplicates"]["image"], g["text_to_image"])
         add(f"text only of --models ({g.get('model_set', 'given')})", g["rankings"]["text"], g["near_duplicates"]["text"])
     add("image only (imageWeight=1&textWeight=0)", clipart["rankings"]["image"], clipart["near_duplicates"]["image"], clipart["text_to_image"])
     add("text only (imageWeight=0&textWeight=1)", clipart["rankings"]["text"], clipart["near_duplicates"]["text"])
