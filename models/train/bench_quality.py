@@ -204,6 +204,8 @@ def measure(work, name, url):
     started = time.time()
     import_catalog(url, os.path.join(work, "catalog.csv"), os.path.join(work, "images.zip"))
     result = {"set": name, "import_seconds": round(time.time() - started, 1), "rankings": {}, "text_to_image": {}, "near_duplicates": {}}
+    live = [m for m in request(f"{url}/models", headers={"X-Api-Key": ADMIN_KEY})["models"] if m["status"] == "live"]
+    result["model_set"] = live[0]["name"] if live else name
     rankings = {r: q for r, q in RANKINGS.items() if name == "clipart" or r not in LEXICAL_RANKINGS}
     for ranking, query in rankings.items():
         result["rankings"][ranking] = {d.sku: similar(url, d.sku, query) for d in drawings}
@@ -304,9 +306,14 @@ def table(work):
         rows.append([label, interval(p10, category_of), interval(stars), interval(other, category_of), interval(ndcg_values(ranked)),
                      interval(near_values), interval(near_not_stars), interval(recall), interval(recall_subject)])
 
-    sets = {name: json.load(open(os.path.join(work, f"{name}.json"))) for name in ("clipart", "mean", "untrained") if os.path.exists(os.path.join(work, f"{name}.json"))}
+    sets = {name: json.load(open(os.path.join(work, f"{name}.json"))) for name in ("clipart", "mean", "untrained", "given") if os.path.exists(os.path.join(work, f"{name}.json"))}
     clipart = sets["clipart"]
     add("**attention fusion** (default ranking)", clipart["rankings"]["attention"], clipart["near_duplicates"]["attention"])
+    if "given" in sets:  # bench quality --models DIR: that set's default ranking, on the same split
+        g = sets["given"]
+        add(f"attention fusion of --models ({g.get('model_set', 'given')})", g["rankings"]["attention"], g["near_duplicates"]["attention"])
+        add(f"image only of --models ({g.get('model_set', 'given')})", g["rankings"]["image"], g["near_duplicates"]["image"], g["text_to_image"])
+        add(f"text only of --models ({g.get('model_set', 'given')})", g["rankings"]["text"], g["near_duplicates"]["text"])
     add("image only (imageWeight=1&textWeight=0)", clipart["rankings"]["image"], clipart["near_duplicates"]["image"], clipart["text_to_image"])
     add("text only (imageWeight=0&textWeight=1)", clipart["rankings"]["text"], clipart["near_duplicates"]["text"])
     add("concatenation (imageWeight=1&textWeight=1)", clipart["rankings"]["concatenation"], clipart["near_duplicates"]["concatenation"])

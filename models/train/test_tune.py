@@ -51,6 +51,25 @@ class ReadingTests(unittest.TestCase):
         pairs = tune_data.build_pairs([row("r1", 1, ["a", "b"], "a", 1, "click")], index, {})
         self.assertEqual((0, 1, 1), (len(pairs), pairs.engagements, pairs.engagements_without_skipped))
 
+    def test_every_engagement_is_kept_for_the_softmax_position_one_included(self):
+        skus = ["a", "b", "c"]
+        index = {s: i for i, s in enumerate(["q"] + skus)}
+        rows = [row("r1", 1, skus, "a", 1, "click"), row("r1", 1, skus, "c", 3, "click"), row("r1", 1, skus, "c", 3, "addToCart")]
+        engaged = tune_data.build_pairs(rows, index, {3: 0.5}).engaged
+        # a: click (2) at position 1, no propensity estimated (1); c: addToCart (3) at position 3 (1/0.5).
+        self.assertEqual([(0, index["a"], 2.0, 1), (0, index["c"], 6.0, 3)],
+                         sorted(zip(engaged.query.tolist(), engaged.item.tolist(), engaged.weight.tolist(), engaged.position.tolist())))
+
+    def test_engagements_are_held_out_from_the_first_held_out_pairs_time(self):
+        index = {"q": 0, "a": 1, "b": 2}
+        rows = [row(f"r{d}", d, ["a", "b"], "b", 2, "click") for d in range(1, 11)] + [row("r11", 10, ["a", "b"], "a", 1, "click")]
+        pairs = tune_data.build_pairs(rows, index, {})
+        _, held, _ = tune_data.split_by_days(pairs, 0.2)
+        train, held_engaged = tune_data.split_engagements(pairs.engaged, pairs, held)
+        days = sorted(datetime.datetime.fromtimestamp(t, UTC).day for t in pairs.engaged.served_at[held_engaged])
+        self.assertEqual([9, 10, 10], days)
+        self.assertEqual(8, int(train.sum()))
+
     def test_the_latest_fifth_of_the_days_is_held_out(self):
         index = {"q": 0, "a": 1, "b": 2}
         rows = [row(f"r{d}", d, ["a", "b"], "b", 2, "click") for d in range(1, 11)]
@@ -86,6 +105,25 @@ class FusionTests(unittest.TestCase):
             _, weights, expected = reference_fuse(raw_image[i], raw_text[i], exported)
             np.testing.assert_allclose(expected, fused[i].numpy(), atol=1e-5)
             self.assertAlmostEqual(weights[0], float(image_weight[i]), places=5)
+
+    def test_the_softmax_loss_leaves_the_query_out_and_weighs_each_engagement(self):
+        candidates = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+        queries = candidates[[0, 0]]
+        tune_model.TEMPERATURE, saved = 0.5, tune_model.TEMPERATURE
+        try:
+            loss = tune_model.softmax_loss(queries, candidates, torch.arange(3), torch.tensor([0, 0]), [2, 1], [3.0, 1.0])
+        finally:
+            tune_model.TEMPERATURE = saved
+        # Logits over b and c (q left out): 0 and 1.2. Engaged c: log(1 + e^-1.2); engaged b: log(1 + e^1.2); weights 3:1.
+        expected = (3 * np.log1p(np.exp(-1.2)) + np.log1p(np.exp(1.2))) / 4
+        self.assertAlmostEqual(expected, float(loss), places=5)
+
+    def test_the_engaged_items_recall_counts_those_in_their_querys_top_k(self):
+        fused = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.5, 0.5], [0.0, 1.0]]), dim=-1)
+        engaged = tune_data.Engagements(np.array([0, 0]), np.array([1, 3]), np.array([1.0, 3.0], np.float32), np.array([1, 2]), np.zeros(2))
+        _, recall = tune_model.engaged_loss_and_recall(fused, engaged, k=2)
+        # Item 1 is query 0's nearest (in the top 2), item 3 its farthest (not): weights 1 and 3.
+        self.assertAlmostEqual(0.25, recall, places=6)
 
     def test_a_missing_modality_gives_the_other_ones_vector(self):
         rng = np.random.default_rng(3)

@@ -41,6 +41,17 @@ def arguments(argv):
     parser.add_argument("--max-epochs", type=int, default=tune_model.MAX_EPOCHS)
     parser.add_argument("--distill-weight", type=float, default=tune_model.DISTILL_WEIGHT,
                         help="how strongly every item is kept where it was, against the pairs (default %(default)s)")
+    parser.add_argument("--objective", choices=("pairwise", "softmax", "both"), default=tune_model.OBJECTIVE,
+                        help="pairwise: BPR on (query, engaged, skipped-above); softmax: each engagement against the whole "
+                             "catalog; both: their sum (default %(default)s)")
+    parser.add_argument("--temperature", type=float, default=tune_model.TEMPERATURE, help="the softmax's temperature on cosines (default %(default)s)")
+    parser.add_argument("--distill-items", choices=("all", "without-events"), default=tune_model.DISTILL_ITEMS,
+                        help="the items the distillation keeps where they were (default %(default)s)")
+    parser.add_argument("--trainable", choices=("all", "attention", "projections"), default=tune_model.TRAINABLE,
+                        help="the parts of the fusion that learn (default %(default)s)")
+    parser.add_argument("--keep-weight", type=float, default=tune_model.KEEP_WEIGHT,
+                        help="with the softmax: how strongly the items no event names are kept where they were, besides (default %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=tune_model.LEARNING_RATE, help="Adam's (default %(default)s)")
     args = parser.parse_args(argv)
     if args.activate and not args.deploy:
         parser.error("--activate needs --deploy URL KEY")
@@ -65,18 +76,30 @@ def tune(args, log=print):
         raise SystemExit(f"{len(pairs)} pairs (query, engaged, skipped-above): at least {2 * MIN_PAIRS} are needed")
     train_mask, held_mask, split = tune_data.split_by_days(pairs, HELD_OUT_SHARE)
     train_pairs, held_pairs = pairs.subset(train_mask), pairs.subset(held_mask)
+    train_engaged_mask, held_engaged_mask = tune_data.split_engagements(pairs.engaged, pairs, held_mask)
+    train_engaged, held_engaged = pairs.engaged.subset(train_engaged_mask), pairs.engaged.subset(held_engaged_mask)
     if min(len(train_pairs), len(held_pairs)) < MIN_PAIRS:
         raise SystemExit(f"{len(train_pairs)} training and {len(held_pairs)} held-out pairs ({split}): at least {MIN_PAIRS} each are needed")
 
+    tune_model.MAX_EPOCHS, tune_model.DISTILL_WEIGHT = args.max_epochs, args.distill_weight
+    tune_model.OBJECTIVE, tune_model.TEMPERATURE, tune_model.DISTILL_ITEMS = args.objective, args.temperature, args.distill_items
+    tune_model.TRAINABLE, tune_model.LEARNING_RATE, tune_model.KEEP_WEIGHT = args.trainable, args.learning_rate, args.keep_weight
     before_tensors = tune_bundle.live_fusion(live_directory)
-    model = tune_model.TunedFusion(before_tensors)
+    model = tune_model.TunedFusion(before_tensors, tune_model.TRAINABLE)
     vectors = tune_model.ItemTensors(items)
     reproduction = tune_model.check_reproduces_live(model, vectors)
-    before = {"train": tune_model.evaluate(model, vectors, train_pairs), "heldOut": tune_model.evaluate(model, vectors, held_pairs)}
+
+    def figures():
+        return {"train": tune_model.evaluate(model, vectors, train_pairs, train_engaged),
+                "heldOut": tune_model.evaluate(model, vectors, held_pairs, held_engaged)}
+
+    before = figures()
     image_weight_before = tune_model.image_weights(model, vectors)
-    tune_model.MAX_EPOCHS, tune_model.DISTILL_WEIGHT = args.max_epochs, args.distill_weight
-    best_epoch, last_epoch = tune_model.train(model, vectors, train_pairs, held_pairs, log)
-    after = {"train": tune_model.evaluate(model, vectors, train_pairs), "heldOut": tune_model.evaluate(model, vectors, held_pairs)}
+    # Without events: no event names the item (it may have been shown and skipped: that moves it no more than others).
+    kept = ~items.named_by_events if tune_model.DISTILL_ITEMS == "without-events" else None
+    best_epoch, last_epoch = tune_model.train(model, vectors, train_pairs, held_pairs, log, train_engaged, held_engaged, kept,
+                                              ~items.named_by_events)
+    after = figures()
     after_tensors = model.tensors()
 
     name = args.name or f"{live.name}-tuned-{datetime.datetime.now(datetime.timezone.utc):%Y%m%d%H%M}"
@@ -85,6 +108,7 @@ def tune(args, log=print):
         "name": name,
         "live": {"name": live.name, "fingerprint": live.fingerprint},
         "pairs": {"train": len(train_pairs), "heldOut": len(held_pairs), "heldOutSplit": split,
+                  "engagementsTrain": len(train_engaged), "engagementsHeldOut": len(held_engaged),
                   "servedLists": pairs.lists, "engagements": pairs.engagements,
                   "engagementsWithoutSkippedAbove": pairs.engagements_without_skipped},
         "eventsByType": pairs.events_by_type,
@@ -95,18 +119,23 @@ def tune(args, log=print):
         "epochs": {"best": best_epoch, "run": last_epoch},
         "itemsWithoutEvents": tune_model.movement(model, vectors, ~items.with_events),
         "itemsWithEvents": tune_model.movement(model, vectors, items.with_events),
+        "itemsNamedByNoEvent": tune_model.movement(model, vectors, ~items.named_by_events),
         "imageWeightP5P50P95": {"before": image_weight_before, "after": tune_model.image_weights(model, vectors)},
         "fusionWeights": tune_model.weight_changes(before_tensors, after_tensors),
         "liveReproduction": {"worstCosineGap": reproduction},
         "settings": {"seed": tune_model.SEED, "pairScale": tune_model.PAIR_SCALE, "distillWeight": tune_model.DISTILL_WEIGHT,
                      "anchorWeight": tune_model.ANCHOR_WEIGHT, "learningRate": tune_model.LEARNING_RATE,
-                     "batch": tune_model.BATCH, "patience": tune_model.PATIENCE, "heldOutShare": HELD_OUT_SHARE},
+                     "batch": tune_model.BATCH, "patience": tune_model.PATIENCE, "heldOutShare": HELD_OUT_SHARE,
+                     "objective": tune_model.OBJECTIVE, "temperature": tune_model.TEMPERATURE,
+                     "distillItems": tune_model.DISTILL_ITEMS, "keepWeight": tune_model.KEEP_WEIGHT, "trainable": tune_model.TRAINABLE,
+                     "maxEpochs": tune_model.MAX_EPOCHS},
     }
     description = (f"{live.name}'s encoders with its attention fusion retrained on {len(train_pairs)} logged pairs "
                    f"(query, engaged, skipped-above) by ./similarity.sh models tune")
     report["fingerprint"] = tune_bundle.write_bundle(live_directory, out, name, description, after_tensors,
                                                      {"tuned": {k: report[k] for k in ("live", "pairs", "before", "after", "settings")}})
     report["bundle"] = os.path.abspath(out)
+    tune.model, tune.vectors = model, vectors  # for models/train/tune_eval.py, which scores the trained module offline
     return report, out
 
 
@@ -118,6 +147,9 @@ def print_report(report, log=print):
     w = report["weights"]
     log(f"weights: {w['min']:.3g} to {w['max']:.3g} (mean {w['mean']:.3g})")
     log(f"held-out loss {b['loss']:.4f} -> {a['loss']:.4f}; pairwise accuracy {b['pairwiseAccuracy']:.3f} -> {a['pairwiseAccuracy']:.3f}")
+    if "engagedRecallAt10" in b:
+        log(f"held-out engagements ({report['pairs']['engagementsHeldOut']}): softmax loss {b['softmaxLoss']:.4f} -> {a['softmaxLoss']:.4f}; "
+            f"weighted recall@10 of the engaged item {b['engagedRecallAt10']:.3f} -> {a['engagedRecallAt10']:.3f}")
     for label, m in (("without", still), ("with", moved)):
         if m["items"]:
             log(f"items {label} events ({m['items']}): 1 - cosine mean {m['meanCosineChange']:.4f}, max {m['maxCosineChange']:.4f}")

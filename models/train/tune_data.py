@@ -51,12 +51,31 @@ class Pairs:
     engagements_without_skipped: int = 0  # engaged at position 1 or below only engaged items: no negative
     events_by_type: dict = field(default_factory=dict)
     lists: int = 0
+    engaged: "Engagements | None" = None  # every engagement, with or without a skipped item above it
 
     def __len__(self):
         return len(self.query)
 
     def subset(self, mask):
         return Pairs(self.query[mask], self.positive[mask], self.negative[mask], self.weight[mask], self.served_at[mask])
+
+
+@dataclass
+class Engagements:
+    """One row per item engaged in a served list (position 1 included): the query, the engaged item, its weight
+    (strongest type's weight × inverse propensity of its position), its position and when the list was served. The
+    softmax objective learns from these, the whole catalog as negatives."""
+    query: np.ndarray
+    item: np.ndarray
+    weight: np.ndarray
+    position: np.ndarray
+    served_at: np.ndarray
+
+    def __len__(self):
+        return len(self.query)
+
+    def subset(self, mask):
+        return Engagements(self.query[mask], self.item[mask], self.weight[mask], self.position[mask], self.served_at[mask])
 
 
 @dataclass
@@ -70,6 +89,7 @@ class Items:
     has_text: np.ndarray
     fused: np.ndarray
     with_events: np.ndarray  # an event of any type (as its item or its list's query), or a place in a training pair
+    named_by_events: np.ndarray = None  # an event of any type names it (its item or its source): pairs' negatives aside
 
     def index(self):
         return {sku: i for i, sku in enumerate(self.skus)}
@@ -157,6 +177,7 @@ def build_pairs(rows, index, propensities):
         if best is None or TYPE_WEIGHTS[kind] > best[1]:
             entry["engaged"][sku] = (position, TYPE_WEIGHTS[kind])
     query, positive, negative, weight, served = [], [], [], [], []
+    engaged_rows = []
     engagements = without_skipped = 0
     for (_, query_sku), entry in lists.items():
         if query_sku not in index:
@@ -171,6 +192,7 @@ def build_pairs(rows, index, propensities):
             if not above:
                 without_skipped += 1
             w = type_weight * inverse_propensity(position, propensities)
+            engaged_rows.append((index[query_sku], index[sku], w, position, when))
             for s in above:
                 query.append(index[query_sku]), positive.append(index[sku]), negative.append(index[s])
                 weight.append(w), served.append(when)
@@ -178,6 +200,9 @@ def build_pairs(rows, index, propensities):
                   np.array(weight, np.float32), np.array(served, np.float64))
     pairs.engagements, pairs.engagements_without_skipped = engagements, without_skipped
     pairs.events_by_type, pairs.lists = events_by_type, len(lists)
+    columns = list(zip(*engaged_rows)) if engaged_rows else [[], [], [], [], []]
+    pairs.engaged = Engagements(np.array(columns[0], np.int64), np.array(columns[1], np.int64), np.array(columns[2], np.float32),
+                                np.array(columns[3], np.int64), np.array(columns[4], np.float64))
     return pairs
 
 
@@ -208,6 +233,7 @@ def read_snapshot(connection_string):
             for (sku,) in cursor.fetchall():
                 if sku in index:
                     items.with_events[index[sku]] = True
+    items.named_by_events = items.with_events.copy()
     for column in (pairs.query, pairs.positive, pairs.negative):
         items.with_events[column] = True
     return live, items, pairs, propensities
@@ -227,3 +253,12 @@ def split_by_days(pairs, held_out_share):
     mask = np.zeros(len(pairs), bool)
     mask[order[int(len(pairs) * (1 - held_out_share)):]] = True
     return ~mask, mask, f"one day only: the latest {held_out_share:.0%} of its pairs by time"
+
+
+def split_engagements(engaged, pairs, held_mask):
+    """The engagements split where the pairs were: those served from the first held-out pair's time on are held out
+    (a list's engagements all fall on one side, and none learned from is later than one judged by)."""
+    if not held_mask.any():
+        return np.ones(len(engaged), bool), np.zeros(len(engaged), bool)
+    held = engaged.served_at >= pairs.served_at[held_mask].min()
+    return ~held, held

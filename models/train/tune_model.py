@@ -29,12 +29,29 @@ LEARNING_RATE = 3e-3
 BATCH = 256
 MAX_EPOCHS = 200
 PATIENCE = 15  # epochs without a better held-out loss before stopping
+# What is learned from (--objective): "pairwise", BPR on (query, engaged, skipped-above); "softmax", each engagement
+# (query, engaged) against the whole catalog (a sample of CATALOG_SAMPLE in large ones), the task recall@10 measures;
+# "both", their sum.
+OBJECTIVE = "pairwise"
+# The softmax's temperature on cosines (--temperature).
+TEMPERATURE = 0.05
+# Catalog items per step as the softmax's negatives (all of them when fewer), besides the batch's own items.
+CATALOG_SAMPLE = 4096
+# Which items the distillation keeps where they were (--distill-items): "all", or "without-events" only, so items
+# with events are free to move as their engagements say.
+DISTILL_ITEMS = "all"
+# A second distillation on the items no event names (--keep-weight): the softmax pushes every catalog item away from
+# the queries as a negative, items never engaged with included, so those are held in place far more firmly.
+KEEP_WEIGHT = 100.0
+# Which parts of the fusion learn (--trainable): "all" (projection factors and attention), "attention" (the
+# per-item weighting of picture against words only), "projections".
+TRAINABLE = "all"
 
 
 class TunedFusion(nn.Module):
     """The live fusion with learnable left factors on its projections; forward over stored projected vectors."""
 
-    def __init__(self, tensors):
+    def __init__(self, tensors, trainable="all"):
         super().__init__()
         fused_dim, _ = tensors["image_projection"].shape
         self.base = {k: torch.tensor(v) for k, v in tensors.items()}
@@ -48,6 +65,12 @@ class TunedFusion(nn.Module):
         # The projections live in the factors; the fusion's own are unused.
         self.fusion.image_projection.requires_grad_(False)
         self.fusion.text_projection.requires_grad_(False)
+        if trainable == "attention":
+            self.image_factor.requires_grad_(False)
+            self.text_factor.requires_grad_(False)
+        elif trainable == "projections":
+            for name in ("attention_weight", "attention_bias", "attention_vector"):
+                getattr(self.fusion, name).requires_grad_(False)
         self.start = {k: v.detach().clone() for k, v in self.named_parameters() if v.requires_grad}
 
     def forward(self, image, text, has_image, has_text):
@@ -82,6 +105,7 @@ class ItemTensors:
         self.has_image = torch.tensor(items.has_image)
         self.has_text = torch.tensor(items.has_text)
         self.live = torch.tensor(items.fused)
+        self.skus = items.skus
 
     def fuse(self, model, idx=None):
         if idx is None:
@@ -106,13 +130,46 @@ def pair_loss(margins, weights):
     return (weights * F.softplus(-PAIR_SCALE * margins)).sum() / weights.sum()
 
 
-def evaluate(model, items, pairs):
-    """Weighted loss and plain pairwise accuracy (the positive closer to the query than the skipped item) of the pairs."""
+def softmax_loss(queries, candidates, candidate_index, queries_index, positives, weights):
+    """Weighted cross-entropy of each engaged item among the candidates by cosine / TEMPERATURE, the query itself
+    left out. queries [B, F], candidates [C, F]; positives: each row's engaged item's column in candidates."""
+    logits = queries @ candidates.T / TEMPERATURE
+    logits = logits.masked_fill(candidate_index[None, :] == queries_index[:, None], float("-inf"))
+    weights = torch.as_tensor(weights)
+    return (weights * F.cross_entropy(logits, torch.as_tensor(positives), reduction="none")).sum() / weights.sum()
+
+
+def engaged_loss_and_recall(fused, engaged, k=10):
+    """The softmax loss of the engagements over the whole catalog, and the weighted share whose engaged item is in
+    its query's top k by cosine (recall@k of the engaged item, inverse-propensity weighted)."""
+    everything = torch.arange(len(fused))
+    query = torch.as_tensor(engaged.query)
+    loss = softmax_loss(fused[query], fused, everything, query, engaged.item, engaged.weight)
+    scores = fused[query] @ fused.T
+    scores[torch.arange(len(query)), query] = float("-inf")
+    engaged_score = scores[torch.arange(len(query)), torch.as_tensor(engaged.item)]
+    hit = ((scores > engaged_score[:, None]).sum(-1) < k).float()
+    weights = torch.as_tensor(engaged.weight)
+    return float(loss), float((weights * hit).sum() / weights.sum())
+
+
+def evaluate(model, items, pairs, engaged=None):
+    """Weighted loss and plain pairwise accuracy (the positive closer to the query than the skipped item) of the pairs;
+    with the engagements, also their softmax loss and weighted recall@10."""
     with torch.no_grad():
         fused, _ = items.fuse(model)
         margins = pair_margins(fused, pairs)
-        return {"loss": float(pair_loss(margins, pairs.weight)), "pairwiseAccuracy": float((margins > 0).float().mean()),
-                "weightedAccuracy": float((torch.as_tensor(pairs.weight) * (margins > 0).float()).sum() / float(pairs.weight.sum()))}
+        result = {"loss": float(pair_loss(margins, pairs.weight)), "pairwiseAccuracy": float((margins > 0).float().mean()),
+                  "weightedAccuracy": float((torch.as_tensor(pairs.weight) * (margins > 0).float()).sum() / float(pairs.weight.sum()))}
+        if engaged is not None and len(engaged):
+            result["softmaxLoss"], result["engagedRecallAt10"] = engaged_loss_and_recall(fused, engaged)
+        return result
+
+
+def objective_loss(result):
+    """The held-out figure early stopping watches: the loss of what is learned from."""
+    return {"pairwise": result["loss"], "softmax": result.get("softmaxLoss", result["loss"]),
+            "both": result["loss"] + result.get("softmaxLoss", 0.0)}[OBJECTIVE]
 
 
 def check_reproduces_live(model, items, tolerance=1e-4):
@@ -127,26 +184,67 @@ def check_reproduces_live(model, items, tolerance=1e-4):
     return worst
 
 
-def train(model, items, train_pairs, held_pairs, log=print):
-    """Adam on BPR + distillation + anchor, early stopping on the held-out pairs' loss; returns the best epoch."""
+def batches(generator, train_pairs, train_engaged):
+    """One epoch's batches: (pairs, engagements) per step, either None when the objective does not use it. The
+    epoch runs over the engagements for the softmax (and both), the pairs split into as many steps alongside."""
+    uses_softmax = OBJECTIVE in ("softmax", "both") and train_engaged is not None and len(train_engaged)
+    if not uses_softmax:
+        order = generator.permutation(len(train_pairs))
+        return [(train_pairs.subset(order[i:i + BATCH]), None) for i in range(0, len(order), BATCH)]
+    order = generator.permutation(len(train_engaged))
+    steps = [train_engaged.subset(order[i:i + BATCH]) for i in range(0, len(order), BATCH)]
+    if OBJECTIVE == "softmax":
+        return [(None, e) for e in steps]
+    pair_order = generator.permutation(len(train_pairs))
+    size = -(-len(pair_order) // len(steps))
+    return [(train_pairs.subset(pair_order[i * size:(i + 1) * size]), e) for i, e in enumerate(steps)]
+
+
+def step_softmax(model, items, engaged, generator):
+    """The softmax loss of a batch of engagements against a catalog sample (all items when few) and the batch's own."""
+    n_items = len(items.live)
+    sample = np.arange(n_items) if n_items <= CATALOG_SAMPLE else generator.choice(n_items, CATALOG_SAMPLE, replace=False)
+    candidates = np.unique(np.concatenate([sample, engaged.item, engaged.query]))
+    column = {int(c): i for i, c in enumerate(candidates)}
+    fused = items.fuse(model, torch.as_tensor(candidates))[0]
+    rows = torch.as_tensor([column[int(q)] for q in engaged.query])
+    positives = [column[int(e)] for e in engaged.item]
+    return softmax_loss(fused[rows], fused, torch.as_tensor(candidates), torch.as_tensor(engaged.query), positives, engaged.weight)
+
+
+def drift(model, items, candidates, generator):
+    """Mean (1 - cosine) between tuned and live fused vectors over a sample of DISTILL_SAMPLE of the candidates."""
+    sample = torch.as_tensor(generator.choice(candidates, min(len(candidates), DISTILL_SAMPLE), replace=False))
+    return (1 - (items.fuse(model, sample)[0] * items.live[sample]).sum(-1)).mean()
+
+
+def train(model, items, train_pairs, held_pairs, log=print, train_engaged=None, held_engaged=None, kept=None, still=None):
+    """Adam on the objective + distillation + anchor, early stopping on the held-out objective's loss; returns the best
+    epoch. kept: a mask of the items the distillation keeps (default: all of them); still: the items no event names,
+    held by KEEP_WEIGHT besides."""
     torch.manual_seed(SEED)
     generator = np.random.default_rng(SEED)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=LEARNING_RATE)
-    n_items = len(items.live)
-    best = (evaluate(model, items, held_pairs)["loss"], 0, copy.deepcopy(model.state_dict()))
+    kept_items = np.flatnonzero(kept) if kept is not None else np.arange(len(items.live))
+    still_items = np.flatnonzero(still) if still is not None and OBJECTIVE != "pairwise" else np.array([], np.int64)
+    best = (objective_loss(evaluate(model, items, held_pairs, held_engaged)), 0, copy.deepcopy(model.state_dict()))
     for epoch in range(1, MAX_EPOCHS + 1):
         model.train()
-        order = generator.permutation(len(train_pairs))
-        for start in range(0, len(order), BATCH):
-            batch = train_pairs.subset(order[start:start + BATCH])
-            loss = pair_loss(batch_margins(model, items, batch), batch.weight)
-            sample = torch.as_tensor(generator.choice(n_items, min(n_items, DISTILL_SAMPLE), replace=False))
-            drift = 1 - (items.fuse(model, sample)[0] * items.live[sample]).sum(-1)
-            loss = loss + DISTILL_WEIGHT * drift.mean() + ANCHOR_WEIGHT * model.anchor()
+        for pairs, engaged in batches(generator, train_pairs, train_engaged):
+            loss = torch.zeros(())
+            if pairs is not None and len(pairs):
+                loss = loss + pair_loss(batch_margins(model, items, pairs), pairs.weight)
+            if engaged is not None:
+                loss = loss + step_softmax(model, items, engaged, generator)
+            if len(kept_items):
+                loss = loss + DISTILL_WEIGHT * drift(model, items, kept_items, generator)
+            if len(still_items):
+                loss = loss + KEEP_WEIGHT * drift(model, items, still_items, generator)
+            loss = loss + ANCHOR_WEIGHT * model.anchor()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        held = evaluate(model, items, held_pairs)["loss"]
+        held = objective_loss(evaluate(model, items, held_pairs, held_engaged))
         if held < best[0] - 1e-6:
             best = (held, epoch, copy.deepcopy(model.state_dict()))
         elif epoch - best[1] >= PATIENCE:

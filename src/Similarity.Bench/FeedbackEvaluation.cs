@@ -35,6 +35,19 @@ public static class FeedbackEvaluation
         return visits;
     }
 
+    /// <summary>
+    /// The held-out steps as a table (visit, query, next, the query's co-visitors in training), so a fusion variant can
+    /// be scored offline on the same steps as the service's rankers (models/train/tune_eval.py). Only what the
+    /// rankers are scored on: no hidden structure of the world.
+    /// </summary>
+    public static async Task WriteStepsAsync(string path, IReadOnlyList<IReadOnlyList<(string Query, string Next)>> heldOut, IReadOnlyDictionary<string, int> coVisitors)
+    {
+        var lines = new List<string> { "visit\tquery\tnext\tco_visitors" };
+        for (var v = 0; v < heldOut.Count; v++)
+            lines.AddRange(heldOut[v].Select(s => $"{v}\t{s.Query}\t{s.Next}\t{coVisitors.GetValueOrDefault(s.Query)}"));
+        await File.WriteAllLinesAsync(path, lines);
+    }
+
     /// <summary>Asks the service for the ranker's top 10 of every held-out query item, then scores them.</summary>
     public static async Task<RankerScores> ScoreAsync(FeedbackClient client, string ranker, double? blend,
         IReadOnlyList<IReadOnlyList<(string Query, string Next)>> heldOut, IReadOnlyDictionary<string, int> coVisitors, int seed)

@@ -88,6 +88,8 @@ public static class FeedbackRun
         var training = await FeedbackTraining.RunAsync(client, taste, new ShopperClock(DateTimeOffset.UtcNow, days));
         var coVisitors = FeedbackMetrics.CoVisitors(training.Visits);
         var heldOut = FeedbackEvaluation.HeldOut(taste, days);
+        // For offline scoring of fusion variants (models/train/tune_eval.py): the steps, not the world's hidden structure.
+        await FeedbackEvaluation.WriteStepsAsync(Path.Combine(work, "held-out-steps.tsv"), heldOut, coVisitors);
         var rankers = new List<RankerScores>
         {
             await FeedbackEvaluation.ScoreAsync(client, "content only (blend=0)", 0, heldOut, coVisitors, seed),
@@ -107,7 +109,7 @@ public static class FeedbackRun
         if (tune)
         {
             var (before, after) = await FeedbackTune.RunAsync(place, client, service.Url, cs, Path.Combine(place.DataDir, "bench-feedback-tune.log"));
-            tuneNote = $"{before} → {after}";
+            tuneNote = $"{before} → {after} (models tune {string.Join(' ', FeedbackTune.Settings)})";
             rankers.Add(await FeedbackEvaluation.ScoreAsync(client, "tuned fusion, content only (blend=0)", 0, heldOut, coVisitors, seed));
             rankers.Add(await FeedbackEvaluation.ScoreAsync(client, "tuned fusion, blended", null, heldOut, coVisitors, seed));
         }

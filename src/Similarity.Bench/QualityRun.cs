@@ -9,13 +9,15 @@ namespace Similarity.Bench;
 /// (with TF-IDF as the lexical baseline). This class only provides the services between its steps.
 /// <c>--split validation</c> instead makes hybrid retrieval's choices on the validation split (models/train/bench_hybrid.py);
 /// <c>--texts</c> measures the test split's text queries alone;
-/// <c>--sets clipart</c> measures the trained set alone (the other sets' rows do not depend on the lexical side).
+/// <c>--sets clipart</c> measures the trained set alone (the other sets' rows do not depend on the lexical side);
+/// <c>--models DIR</c> also measures the model set in DIR (a folder with its manifest.json, e.g. a bundle of
+/// <c>models tune</c>) on the same split, as one more row of the same table.
 /// </summary>
 public static class QualityRun
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "quality", "split", "sets", "texts");
+        var o = BenchArgs.Parse(args, "quality", "split", "sets", "texts", "models");
         var place = new BenchPlace();
         if (o.Get("split", "test") == "validation")
             return await HybridAsync(place, "validation", "lists", "tune");
@@ -32,9 +34,20 @@ public static class QualityRun
             await PythonAsync(place, Path.Combine(work, "untrained.log"), "models/train/train.py", "--untrained", "--out", Path.Combine(work, "sets", "untrained"));
         }
         const string db = "similarity_bench_quality";
-        foreach (var set in o.Get("sets", "clipart,mean,untrained").Split(','))
+        var given = o.Has("models") ? Path.GetFullPath(o.Get("models", ""), place.Root) : null;
+        if (given is not null && !File.Exists(Path.Combine(given, "manifest.json")))
+            throw new ArgumentException($"bench quality: --models {given} holds no manifest.json.");
+        var sets = o.Get("sets", "clipart,mean,untrained").Split(',').ToList();
+        if (given is not null)
+            sets.Add(GivenSet);
+        foreach (var set in sets)
         {
-            var manifest = set == "clipart" ? place.Manifest("clipart") : Path.Combine(work, "sets", set, "manifest.json");
+            var manifest = set switch
+            {
+                "clipart" => place.Manifest("clipart"),
+                GivenSet => Path.Combine(given!, "manifest.json"),
+                _ => Path.Combine(work, "sets", set, "manifest.json"),
+            };
             await place.RecreateAsync(db);
             // 100 candidates per result: /similar?k=10 re-weighted by image or text then ranks the whole test split. The bench
             // is one client asking for every drawing's text search: the per-client encoder limit (10/s) would refuse it.
@@ -52,6 +65,9 @@ public static class QualityRun
         await PythonAsync(place, null, "models/train/bench_quality.py", "table", "--work", work);
         return 0;
     }
+
+    /// <summary>The set name bench_quality.py gives the model set of <c>--models DIR</c> (its row names the set's own name).</summary>
+    const string GivenSet = "given";
 
     /// <summary>models/train/bench_hybrid.py on <paramref name="split"/>: <paramref name="step"/> against a fresh service, then <paramref name="after"/> offline.</summary>
     static async Task<int> HybridAsync(BenchPlace place, string split, string step, string? after = null)

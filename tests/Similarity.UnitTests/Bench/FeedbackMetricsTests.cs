@@ -109,4 +109,20 @@ public sealed class FeedbackMetricsTests
         using var other = JsonDocument.Parse("""{"winRate": 0.5, "interval": {"lower": 0.48, "upper": 0.52}}""");
         Assert.Equal(((double?)0.48, (double?)0.52), FeedbackChecks.Interval(other.RootElement));
     }
+
+    [Fact]
+    public async Task The_held_out_steps_file_lists_each_step_with_its_visit_and_its_query_items_co_visitors()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"held-out-{Guid.NewGuid():N}.tsv");
+        try
+        {
+            IReadOnlyList<IReadOnlyList<(string, string)>> heldOut = [[("a", "b"), ("b", "c")], [("d", "a")]];
+            await FeedbackEvaluation.WriteStepsAsync(path, heldOut, new Dictionary<string, int> { ["a"] = 4, ["b"] = 1 });
+            Assert.Equal(["visit\tquery\tnext\tco_visitors", "0\ta\tb\t4", "0\tb\tc\t1", "1\td\ta\t0"], await File.ReadAllLinesAsync(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
