@@ -10,7 +10,7 @@ namespace Similarity.Bench;
 public static class FeedbackTune
 {
     /// <summary>
-    /// The settings <c>models tune</c> runs with here, chosen on seed 22's held-out days (docs/benchmarks-tune.md): the
+    /// The settings <c>models tune</c> runs with here, chosen on seed 22's held-out days (docs/benchmarks.md, "The tuned fusion measured"): the
     /// softmax over the catalog, not the command's pairwise default.
     /// </summary>
     public static readonly string[] Settings = ["--objective", "softmax", "--distill-weight", "3"];
