@@ -5,7 +5,7 @@ retrains only its attention fusion on the stored per-modality vectors with inver
 distillation that keeps every item's fused vector near its live one (tune_model.py), early-stopped on the latest
 days' pairs, and writes a model bundle with its training report (tune_bundle.py). --deploy URL KEY takes the
 bundle through PUT /models/{name} → embed → diff (tune_deploy.py); activation stays a person's choice unless
---activate. Design: docs/architecture-feedback-tune.md.
+--activate. Design: docs/architecture.md ("The fusion learns from clicks").
 """
 import argparse
 import datetime
