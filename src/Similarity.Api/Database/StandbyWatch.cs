@@ -83,7 +83,7 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
         {
             await using var command = source.CreateCommand("""
                 SELECT pg_is_in_recovery(),
-                       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END
+                       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END
                 """);
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
@@ -96,10 +96,15 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
         }
     }
 
-    /// <summary>The primary's WAL position now: at or past the commit of every write that has answered.</summary>
+    /// <summary>
+    /// The primary's WAL position now, flushed: at or past the commit of every write that has answered (a synchronous
+    /// commit answers after its flush). Not the insert position, which runs ahead by what other transactions have
+    /// written and not flushed yet (an asynchronous commit's WAL waits up to wal_writer_delay, 200 ms) — a position no
+    /// standby can have replayed, so a read would wait out its bound for nothing.
+    /// </summary>
     public async Task<NpgsqlLogSequenceNumber> PrimaryPositionAsync(CancellationToken ct)
     {
-        await using var command = hosts.Primary.CreateCommand("SELECT pg_current_wal_insert_lsn()");
+        await using var command = hosts.Primary.CreateCommand("SELECT pg_current_wal_flush_lsn()");
         return (NpgsqlLogSequenceNumber)(await command.ExecuteScalarAsync(ct))!;
     }
 
