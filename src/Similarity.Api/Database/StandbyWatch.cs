@@ -109,7 +109,7 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
     }
 
     /// <summary>
-    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/> (each poll cut off at the bound), until a standby in
+    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/> (a poll out at the bound is not waited for), until a standby in
     /// the rotation has replayed <paramref name="position"/>. The standbys that have not are then left out until they
     /// have (the reads' pooled connections dropped), so the read that follows goes to one that has it, or to the
     /// primary when none has. Returns whether a standby had it (or there was none to wait for).
@@ -120,24 +120,21 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
             return true;
         var standbys = _each.Value.Where(h => rotation.RoleOf(h.Host, h.Port) != ServedBy.Primary && rotation.Allows(h.Host, h.Port, _options.MaxStandbyLag)).ToList();
         var behind = standbys;
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(_options.ConsistencyWait);
-        try
+        var bound = Task.Delay(_options.ConsistencyWait, ct);
+        // One standby that has the position is enough: waiting for the slowest would only delay this read.
+        while (behind.Count == standbys.Count && standbys.Count > 0)
         {
-            // One standby that has the position is enough: waiting for the slowest would only delay this read.
-            while (behind.Count == standbys.Count && standbys.Count > 0)
-            {
-                var positions = await Task.WhenAll(behind.Select(h => TryReadAsync(h.Source, bound.Token)));
-                behind = behind.Where((_, i) => positions[i] is not { } p || (p.IsStandby && p.Position < position)).ToList();
-                if (behind.Count == standbys.Count)
-                    await Task.Delay(2, bound.Token);
-            }
+            // A poll still out at the bound is left to finish on its own (a cancelled statement can take longer than
+            // the bound to come back): the read does not wait for it.
+            var poll = Task.WhenAll(behind.Select(h => TryReadAsync(h.Source, ct)));
+            if (await Task.WhenAny(poll, bound) != poll)
+                break;
+            var positions = await poll;
+            behind = behind.Where((_, i) => positions[i] is not { } p || (p.IsStandby && p.Position < position)).ToList();
+            if (behind.Count == standbys.Count && await Task.WhenAny(Task.Delay(2, ct), bound) == bound)
+                break;
         }
-        catch (Exception ex) when (bound.IsCancellationRequested && !ct.IsCancellationRequested
-                                   && ex is OperationCanceledException or NpgsqlException or TimeoutException)
-        {
-            // The bound, met in a poll or a pause: those still behind are left out below.
-        }
+        ct.ThrowIfCancellationRequested();
         var left = false;
         foreach (var (host, port, _) in behind)
             left |= rotation.HoldUntil(host, port, position, _options.MaxStandbyLag);
