@@ -36,7 +36,7 @@ public static partial class Consistency
     {
         readonly Histogram<double> _waits = meters.Create(SimilarityMetrics.MeterName).CreateHistogram<double>(
             "similarity.database.consistency_wait", "s", "Time a read waited for the standbys to replay its token, by outcome (replayed, leftOut).",
-            // The wait is bounded at ConsistencyWait (100 ms by default): buckets around it (0.11: the bound and its overshoot), not the seconds-wide defaults.
+            // The wait is bounded at ConsistencyWait (90 ms by default, so that with the timer's overshoot it stays under 100 ms): buckets around it, not the seconds-wide defaults.
             advice: new() { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.11, 0.2, 0.5, 1] });
 
         public async Task InvokeAsync(HttpContext context)

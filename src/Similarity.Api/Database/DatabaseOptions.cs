@@ -24,5 +24,5 @@ public sealed class DatabaseOptions
     /// or to the primary.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
-    public TimeSpan ConsistencyWait { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan ConsistencyWait { get; set; } = TimeSpan.FromMilliseconds(90);
 }
