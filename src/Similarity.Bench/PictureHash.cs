@@ -1,5 +1,5 @@
 using System.Numerics;
-using NetVips;
+using Similarity.Insight;
 
 namespace Similarity.Bench;
 
@@ -8,7 +8,7 @@ namespace Similarity.Bench;
 /// small grey copy flattened on white. <see cref="Difference"/> (dHash) compares neighbouring cells of a 9 × 8 copy;
 /// <see cref="Dct"/> (pHash) compares the 8 × 8 lowest frequencies of a 32 × 32 copy with their median, which a
 /// small shift or crop moves less. Hand-written: no served NuGet package hashes pictures perceptually (the known ones
-/// need ImageSharp, which the service does not carry); the maths is a few lines over NetVips.
+/// need ImageSharp, which the service does not carry); the maths is a few lines over PictureSketch.Grey.
 /// </summary>
 public static class PictureHash
 {
@@ -16,7 +16,7 @@ public static class PictureHash
     public static int Distance(long a, long b) => BitOperations.PopCount((ulong)(a ^ b));
 
     /// <summary>dHash: bit y·8+x is set when cell (x, y) is darker than (x+1, y).</summary>
-    public static long Difference(byte[] picture) => DifferenceOfGrey(Grey(picture, 9, 8));
+    public static long Difference(byte[] picture) => DifferenceOfGrey(PictureSketch.Grey(picture, 9, 8));
 
     /// <summary>dHash of a 9 × 8 grey copy given row by row.</summary>
     public static long DifferenceOfGrey(ReadOnlySpan<byte> grey9x8)
@@ -30,7 +30,7 @@ public static class PictureHash
     }
 
     /// <summary>pHash: bit v·8+u is set when DCT coefficient (u, v) of the 32 × 32 copy is over the median of the 63 non-constant ones.</summary>
-    public static long Dct(byte[] picture) => DctOfGrey(Grey(picture, 32, 32));
+    public static long Dct(byte[] picture) => DctOfGrey(PictureSketch.Grey(picture, 32, 32));
 
     /// <summary>pHash of a 32 × 32 grey copy given row by row.</summary>
     public static long DctOfGrey(ReadOnlySpan<byte> grey32)
@@ -65,16 +65,5 @@ public static class PictureHash
             if (coefficients[i] > median)
                 bits |= 1UL << i;
         return (long)bits;
-    }
-
-    /// <summary>The picture as width × height grey bytes, its aspect ignored, transparency flattened on white.</summary>
-    static byte[] Grey(byte[] picture, int width, int height)
-    {
-        using var small = Image.ThumbnailBuffer(picture, width, height: height, size: Enums.Size.Force);
-        using var flat = small.HasAlpha() ? small.Flatten(background: [255, 255, 255]) : small.Copy();
-        using var grey = flat.Colourspace(Enums.Interpretation.Bw);
-        using var bytes = grey.Bands > 1 ? grey.ExtractBand(0) : grey.Copy();
-        using var chars = bytes.Cast(Enums.BandFormat.Uchar);
-        return chars.WriteToMemory<byte>();
     }
 }

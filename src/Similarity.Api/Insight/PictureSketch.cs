@@ -22,9 +22,12 @@ public static class PictureSketch
     const double Step = 0.025;
 
     /// <summary>The sketch of a picture's bytes: <see cref="Side"/> × <see cref="Side"/> grey bytes, row by row.</summary>
-    public static byte[] Of(byte[] picture)
+    public static byte[] Of(byte[] picture) => Grey(picture, Side, Side);
+
+    /// <summary>The picture as width × height grey bytes, row by row, its aspect ignored, transparency flattened on white.</summary>
+    public static byte[] Grey(byte[] picture, int width, int height)
     {
-        using var small = Image.ThumbnailBuffer(picture, Side, height: Side, size: Enums.Size.Force);
+        using var small = Image.ThumbnailBuffer(picture, width, height: height, size: Enums.Size.Force);
         using var flat = small.HasAlpha() ? small.Flatten(background: [255, 255, 255]) : small.Copy();
         using var grey = flat.Colourspace(Enums.Interpretation.Bw);
         using var band = grey.Bands > 1 ? grey.ExtractBand(0) : grey.Copy();
