@@ -109,10 +109,10 @@ public sealed partial class StandbyWatch(DatabaseHosts hosts, StandbyRotation ro
     }
 
     /// <summary>
-    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/> (a poll out at the bound is not waited for), until a standby in
-    /// the rotation has replayed <paramref name="position"/>. The standbys that have not are then left out until they
-    /// have (the reads' pooled connections dropped), so the read that follows goes to one that has it, or to the
-    /// primary when none has. Returns whether a standby had it (or there was none to wait for).
+    /// Waits, up to <see cref="DatabaseOptions.ConsistencyWait"/> (a poll out at the bound is not waited for), until a
+    /// standby in the rotation has replayed <paramref name="position"/>. The standbys that have not are then left out
+    /// until they have (the reads' pooled connections dropped), so the read that follows goes to one that has it, or to
+    /// the primary when none has. Returns whether a standby had it (or there was none to wait for).
     /// </summary>
     public async Task<bool> WaitForReplayAsync(NpgsqlLogSequenceNumber position, CancellationToken ct)
     {
