@@ -366,36 +366,17 @@ ha_status() {
   [ -f "$HA_STATE/up" ] && echo "connection string: $(ha_connection_string_shown)"
 }
 
-# A planned switchover (pg_autoctl perform switchover) and its write unavailability, seen from a client: one INSERT
-# every 50 ms through the multi-host address (libpq finds the primary); the longest time between two acknowledged
-# writes while the switchover runs.
+# A planned switchover (pg_autoctl perform switchover), waited for until the formation is settled again. Its write
+# unavailability as a client sees it is `bench ha`'s to measure (Similarity.Bench, through the service).
 ha_failover() {
   [ -f "$HA_STATE/up" ] || die "the formation is not up (./similarity.sh db ha start)"
-  ha_client_psql "CREATE TABLE IF NOT EXISTS ha_probe (at timestamptz NOT NULL DEFAULT clock_timestamp())" >/dev/null
   local before after
   before=$(ha_primary)
-  autoctl perform switchover --pgdata "$HA_DIR/monitor" >>"$HA_STATE/switchover.log" 2>&1 &
-  local switch=$! last now gap longest=0 done=""
-  last=$(date +%s%N)
-  while :; do
-    kill -0 $switch 2>/dev/null || done=1
-    if ha_client_psql "INSERT INTO ha_probe DEFAULT VALUES" >/dev/null 2>&1; then
-      now=$(date +%s%N); gap=$(((now - last) / 1000000)); ((gap > longest)) && longest=$gap; last=$now
-      [ -n "$done" ] && break
-    fi
-    sleep 0.05
-  done
-  wait $switch || { tail -20 "$HA_STATE/switchover.log" >&2; die "pg_autoctl perform switchover failed"; }
+  autoctl perform switchover --pgdata "$HA_DIR/monitor" >>"$HA_STATE/switchover.log" 2>&1 \
+    || { tail -20 "$HA_STATE/switchover.log" >&2; die "pg_autoctl perform switchover failed"; }
   ha_wait "a primary with its standbys" 120 ha_formation_healthy
   after=$(ha_primary)
-  echo "switchover: primary $before -> $after; write unavailability $((longest / 1000)).$(printf '%03d' $((longest % 1000))) s (longest gap between acknowledged writes, one every 50 ms)"
-}
-
-# psql as a client of the formation: the multi-host address, the primary found by target_session_attrs.
-ha_client_psql() {
-  PGPASSFILE="$HA_DIR/pgpass" PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -qtAX -v ON_ERROR_STOP=1 \
-    "host=127.0.0.1,127.0.0.1,127.0.0.1 port=$(ha_port node1),$(ha_port node2),$(ha_port node3) user=postgres dbname=similarity target_session_attrs=read-write" \
-    -c "$1"
+  echo "switchover: primary $before -> $after"
 }
 
 ha_primary() { autoctl show state --pgdata "$HA_DIR/monitor" --json 2>/dev/null | /usr/bin/python3 -c '
@@ -697,7 +678,7 @@ usage: ./similarity.sh COMMAND
   db start|stop|status  the project's private PostgreSQL cluster
   db ha start|status|failover|stop|reset  a pg_auto_failover formation (monitor, primary, two synchronous-quorum standbys)
                       on loopback; while it is up, run and test use its multi-host connection string (start prints it);
-                      failover: a planned switchover and its write unavailability; reset: stop and delete its data
+                      failover: a planned switchover; reset: stop and delete its data
   models [tiny|full]  generate the seeded ONNX models (tiny by default)
   models train        retrain the default model set (models/clipart) on openclipart from scratch, seeded; prints test-split figures
   models quantize SRC DST  an INT8 model set from an FP32 one (models/README.md)

@@ -76,7 +76,7 @@ public static class HaRun
         Console.WriteLine($"- {old} killed; the monitor promoted {promoted} after {promotedAfter.TotalSeconds:F1} s; after `db ha start` the primary is {rejoined} and {old} a standby again.");
         // The sku is the items table's key, so no PUT can be stored twice; a PUT whose answer was lost may be stored.
         Console.WriteLine($"- acknowledged PUTs: {acknowledged.Count}; found after: {found} (lost: {acknowledged.Count - found}); rows the PUT loop left: {rows} ({rows - found} stored without an acknowledgement reaching the client).");
-        Console.WriteLine($"- switchover, as `db ha failover` measured it: {switchover.Trim()}");
+        Console.WriteLine($"- {switchover.Trim()} (`db ha failover`).");
         Console.WriteLine($"- read-your-writes waits (both instances' `similarity.database.consistency_wait` histogram): {waits}");
         return 0;
     }
