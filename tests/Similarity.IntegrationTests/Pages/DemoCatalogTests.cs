@@ -27,18 +27,25 @@ public sealed class DemoCatalogTests(SimilarityApp app) : IClassFixture<Similari
     {
         var first = await WriteAsync(25);
         var second = await WriteAsync(25);
+        try
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, "catalog.csv")), await File.ReadAllBytesAsync(Path.Combine(second, "catalog.csv")));
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, "pictures.zip")), await File.ReadAllBytesAsync(Path.Combine(second, "pictures.zip")));
+            var lines = await File.ReadAllLinesAsync(Path.Combine(first, "catalog.csv"));
+            Assert.Equal(26, lines.Length);
+            using (var zip = ZipFile.OpenRead(Path.Combine(first, "pictures.zip")))
+                Assert.Equal(25, zip.Entries.Count);
 
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, "catalog.csv")), await File.ReadAllBytesAsync(Path.Combine(second, "catalog.csv")));
-        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(first, "pictures.zip")), await File.ReadAllBytesAsync(Path.Combine(second, "pictures.zip")));
-        var lines = await File.ReadAllLinesAsync(Path.Combine(first, "catalog.csv"));
-        Assert.Equal(26, lines.Length);
-        using (var zip = ZipFile.OpenRead(Path.Combine(first, "pictures.zip")))
-            Assert.Equal(25, zip.Entries.Count);
-
-        var admin = app.CreateAdminClient();
-        var job = await admin.WaitForEndAsync((await admin.StartAsync(ImportClient.Form(
-            await File.ReadAllTextAsync(Path.Combine(first, "catalog.csv")), imagesZip: await File.ReadAllBytesAsync(Path.Combine(first, "pictures.zip"))))).Id);
-        Assert.Equal("succeeded", job.Status);
-        Assert.Equal(25, job.Counts.Inserted);
+            var admin = app.CreateAdminClient();
+            var job = await admin.WaitForEndAsync((await admin.StartAsync(ImportClient.Form(
+                await File.ReadAllTextAsync(Path.Combine(first, "catalog.csv")), imagesZip: await File.ReadAllBytesAsync(Path.Combine(first, "pictures.zip"))))).Id);
+            Assert.Equal("succeeded", job.Status);
+            Assert.Equal(25, job.Counts.Inserted);
+        }
+        finally
+        {
+            Directory.Delete(first, recursive: true);
+            Directory.Delete(second, recursive: true);
+        }
     }
 }
