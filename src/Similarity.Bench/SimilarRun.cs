@@ -7,21 +7,28 @@ namespace Similarity.Bench;
 /// neighbour list; the service's worker builds the lists first, timed), the live path (a service with ListSize=0),
 /// the plain pgvector query (the baseline) and the service's own search in-process; recall@10 of both paths against an
 /// exact scan, the lists' recall@100, their disk and memory, and their freshness under a stream of upserts. Many short
-/// rounds measure every path back to back and the summary takes the median round (the machine's speed drifts).
+/// rounds measure every path back to back and the summary takes the median round (the machine's speed drifts). The
+/// blend's cost is measured the same way: each round also asks both services for content alone (<c>blend=0</c>) while
+/// every item has co-engaged items (<see cref="CoEngagedPerItem"/>, written for the rounds only).
 /// </summary>
 public static class SimilarRun
 {
     const int Connections = 16;
+
+    /// <summary>Co-engaged items given to every item during the rounds: a blended page then reads and ranks that many more candidates.</summary>
+    const int CoEngagedPerItem = 10;
 
     public static async Task<int> RunAsync(string[] args)
     {
         var o = BenchArgs.Parse(args, "similar", "items", "seconds", "warmup", "rounds", "stream", "served-log", "put");
         var (items, seconds, warmup, rounds, stream) = (o.GetInt("items", 100_000), o.GetInt("seconds", 10), o.GetInt("warmup", 60), o.GetInt("rounds", 7), o.GetInt("stream", 20));
         // --served-log off: the services record no served list (ServedShare 0), to measure what the record costs.
-        var servedLog = o.Get("served-log", "on") switch
+        // The loop's rebuild replaces the co-engagement from the events (none here): once a day, not during the rounds.
+        var servedLog = new Dictionary<string, string> { ["Similarity:Feedback:RebuildPeriod"] = "1.00:00:00" };
+        servedLog["Similarity:Feedback:ServedShare"] = o.Get("served-log", "on") switch
         {
-            "on" => new Dictionary<string, string>(),
-            "off" => new Dictionary<string, string> { ["Similarity:Feedback:ServedShare"] = "0" },
+            "on" => "1",
+            "off" => "0",
             var other => throw new ArgumentException($"bench similar: --served-log takes on or off, not '{other}'"),
         };
         var place = new BenchPlace();
@@ -41,6 +48,8 @@ public static class SimilarRun
         await using var live = await ServiceProcess.StartAsync(place, cs, manifest, "http://127.0.0.1:18091", "bench-similar-live-api.log",
             new Dictionary<string, string>(servedLog) { ["Similarity:Search:ListSize"] = "0" });
         var dim = await place.ScalarAsync<int>(db, "SELECT vector_dims(embedding) FROM items LIMIT 1");
+        // Recall is against content alone: no co-engagement until the rounds.
+        await place.ScalarAsync<long>(db, "WITH gone AS (DELETE FROM co_engagement RETURNING 1) SELECT count(*) FROM gone");
 
         Console.Error.WriteLine("recall@10 over 200 queries, each path; every answer's source checked");
         var recallListed = await SimilarBenchmark.MeasureRecallAsync(cs, listed.Url, items, 200, "precomputed", 100);
@@ -53,6 +62,7 @@ public static class SimilarRun
         // are for the warmed-up services.
         Console.Error.WriteLine($"warm-up: {warmup} s on each service");
         var page = LoadLoop.Get(random => $"/similar/{SimilarBenchmark.Sku(random.Next(items))}?k=10");
+        var contentOnly = LoadLoop.Get(random => $"/similar/{SimilarBenchmark.Sku(random.Next(items))}?k=10&blend=0");
         await LoadLoop.RunAsync(live.Url, page, Connections, TimeSpan.FromSeconds(warmup));
         await LoadLoop.RunAsync(listed.Url, page, Connections, TimeSpan.FromSeconds(warmup));
         var (rssListed, rssLive) = (listed.MemoryKib(), live.MemoryKib());
@@ -60,15 +70,23 @@ public static class SimilarRun
         await using var paths = await SimilarPaths.StartAsync(place, cs, manifest, items, dim);
         var oneSku = LoadLoop.Get(_ => $"/similar/{SimilarBenchmark.Sku(items / 2)}?k=10");
         var table = new Markdown("round", "live path", "precomputed path", "plain pgvector", "service's search in-process", "live / plain", "precomputed / plain", "service's search / plain");
+        var blendTable = new Markdown("round", "live, blend 0", "precomputed, blend 0", "live: blended / blend 0", "precomputed: blended / blend 0");
         var latency = new Markdown("round", "live at half its peak", "precomputed at half its peak", "sample of 20 pages: precomputed answers, precomputed / live service") { TextColumns = [0, 3] };
         List<double> liveRatios = [], listedRatios = [], searchRatios = [], liveP99 = [], listedP99 = [], liveCpu = [], listedCpu = [];
+        List<double> liveBlendRatios = [], listedBlendRatios = [];
         var length = TimeSpan.FromSeconds(seconds);
+        var coEngaged = await place.ScalarAsync<long>(db, CoEngagementSql(CoEngagedPerItem));
+        Console.Error.WriteLine($"{coEngaged} co-engaged pairs written for the rounds ({CoEngagedPerItem} per item)");
         for (var round = 1; round <= rounds; round++)
         {
             Console.Error.WriteLine($"round {round}/{rounds}: live, precomputed, plain pgvector, the service's search; both services at half their peak; {seconds} s each");
             var (liveRate, liveText, liveMicros) = await PeakAsync(live, page, length);
             var (listedRate, listedText, listedMicros) = await PeakAsync(listed, page, length);
+            var (liveContentRate, liveContentText, _) = await PeakAsync(live, contentOnly, length);
+            var (listedContentRate, listedContentText, _) = await PeakAsync(listed, contentOnly, length);
             liveCpu.Add(liveMicros); listedCpu.Add(listedMicros);
+            liveBlendRatios.Add(liveRate / liveContentRate); listedBlendRatios.Add(listedRate / listedContentRate);
+            blendTable.Add($"{round}", liveContentText, listedContentText, Stats.Ratio(liveRate, liveContentRate), Stats.Ratio(listedRate, listedContentRate));
             var plain = await paths.PlainQueriesPerSecondAsync(Connections, length);
             var search = await paths.ServiceSearchesPerSecondAsync(Connections, length);
             var liveHalf = await LoadLoop.RunAsync(live.Url, oneSku, 8, length, liveRate / 2 / 8);
@@ -82,6 +100,7 @@ public static class SimilarRun
                 Stats.Ratio(liveRate, plain), Stats.Ratio(listedRate, plain), Stats.Ratio(search, plain));
             latency.Add($"{round}", Half(liveHalf), Half(listedHalf), "20/20, 0/20");
         }
+        await place.ScalarAsync<long>(db, "WITH gone AS (DELETE FROM co_engagement RETURNING 1) SELECT count(*) FROM gone");
         // Last, so that what the worker has not applied by the end competes with nothing measured.
         Console.Error.WriteLine($"freshness: {stream} s of 20 upserts/s by SQL, each from its commit to its lists applied (up to 180 s after the stream)");
         var fresh = await SimilarBenchmark.MeasureFreshnessAsync(cs, items, 20, stream, 180, 0.3);
@@ -95,6 +114,8 @@ public static class SimilarRun
             .Add("live / plain pgvector, median round", $"{Stats.F(Stats.Median(liveRatios), "F2")} (rounds {Stats.Range(liveRatios)})", "≥ 0.8")
             .Add("precomputed / plain pgvector, median round", $"{Stats.F(Stats.Median(listedRatios), "F2")} (rounds {Stats.Range(listedRatios)})", "≥ 5")
             .Add("service's search / plain pgvector, median round", $"{Stats.F(Stats.Median(searchRatios), "F2")} (rounds {Stats.Range(searchRatios)})", "")
+            .Add("blended (the default blend) / blend 0, same service and round, median round: precomputed, live",
+                $"{Stats.F(Stats.Median(listedBlendRatios), "F2")} (rounds {Stats.Range(listedBlendRatios)}), {Stats.F(Stats.Median(liveBlendRatios), "F2")} (rounds {Stats.Range(liveBlendRatios)})", "≥ 0.9")
             .Add("p99 at half the peak, median round: live, precomputed", $"{Stats.F(Stats.Median(liveP99))} ms, {Stats.F(Stats.Median(listedP99))} ms", "")
             .Add("recall@10 vs exact scan (200 queries): precomputed, live", $"{Stats.F(recallListed.At10, "F4")}, {Stats.F(recallLive.At10, "F4")}", "≥ 0.99 (lists)")
             .Add("lists' recall@100 vs exact top 100 (the same 200 items)", Stats.F(recallListed.Lists ?? 0, "F4"), "")
@@ -111,7 +132,9 @@ public static class SimilarRun
             .AppendLine($"every path, the plain query included); neighbour lists of 100. {warmup} s warm-up per service, then {rounds} rounds of {seconds} s per measure,")
             .AppendLine($"{Connections} connections (in-process HTTP load) or clients (Npgsql, prepared). Plain: `SELECT sku FROM items WHERE sku <> $1 AND vector_dims(embedding) = {dim}")
             .AppendLine($"ORDER BY embedding::halfvec({dim}) <=> (SELECT embedding::halfvec({dim}) FROM items WHERE sku = $1) LIMIT 10` (the predicate: the index's own).")
-            .AppendLine().Append(table).AppendLine().Append(latency).AppendLine().Append(summary);
+            .AppendLine().Append(table).AppendLine()
+            .AppendLine($"The blend's cost: during the rounds every item has {CoEngagedPerItem} co-engaged items; the same pages asked with blend=0 (content alone):")
+            .Append(blendTable).AppendLine().Append(latency).AppendLine().Append(summary);
         Console.Write(text);
         return 0;
     }
@@ -126,6 +149,24 @@ public static class SimilarRun
             throw new InvalidOperationException($"bench similar: answers other than 2xx under load ({result.StatusList})");
         return (result.RequestsPerSecond, $"{Stats.F(result.RequestsPerSecond)} req/s, p99 {Stats.F(result.P(99), "F2")} ms, {perRequest:F0} µs CPU", perRequest);
     }
+
+    /// <summary>
+    /// Gives every item <paramref name="perItem"/> co-engaged items spread over the catalog (scores 1, 1/2, 1/3…, as the
+    /// rebuild normalises them by the best pair), as a catalog with events everywhere; the count written.
+    /// </summary>
+    static string CoEngagementSql(int perItem) => $"""
+        WITH numbered AS (SELECT sku, row_number() OVER (ORDER BY sku) - 1 AS i FROM items),
+             size AS (SELECT count(*) AS n FROM items),
+             written AS (
+                INSERT INTO co_engagement (sku, other_sku, weight, visitors, score)
+                SELECT a.sku, b.sku, 1, 3, 1.0 / j
+                FROM numbered a CROSS JOIN generate_series(1, {perItem}) j CROSS JOIN size
+                JOIN numbered b ON b.i = (a.i * 31 + j * 7919) % size.n
+                WHERE b.sku <> a.sku
+                ON CONFLICT DO NOTHING
+                RETURNING 1)
+        SELECT count(*) FROM written
+        """;
 
     static string Half(LoadResult r) => $"{r.RequestsPerSecond:F0} req/s: p50 {Stats.F(r.P(50))} ms, p99 {Stats.F(r.P(99))} ms";
 
