@@ -255,7 +255,6 @@ ha_set_node_passwords() {
   ha_psql node1 "ALTER ROLE postgres PASSWORD '$pw'; ALTER ROLE pgautofailover_replicator PASSWORD '$pw'; ALTER ROLE pgautofailover_monitor PASSWORD '$pw'"
 }
 
-ha_set_replication_password() { autoctl config set --pgdata "$HA_DIR/$1" replication.password "$(pg_password)" >/dev/null; }
 
 ha_set_monitor_timing() {
   local setting
@@ -313,14 +312,15 @@ ha_start() {
   if [ -n "$HA_CREATED" ]; then
     ha_wait "node1 as the first primary" 180 ha_node_is node1 single primary wait_primary
     ha_set_node_passwords
-    ha_set_replication_password node1
   fi
+  # A standby's replication (pg_basebackup, then streaming, pg_rewind after a failover) finds the password in the
+  # keepers' pgpass file; setting pg_autoctl's replication.password instead restarts a running standby's PostgreSQL,
+  # which a keeper busy with a new node's HBA rules once never started again (the formation stuck in wait_primary).
   for node in node2 node3; do
+    # pg_basebackup waits for a checkpoint spread over minutes (~0.1 s per dirty buffer): a fast one first.
+    ha_psql node1 "CHECKPOINT" >/dev/null 2>&1 || true
     ha_create_node "$node"
-    if [ -n "$HA_CREATED" ]; then
-      ha_wait "$node as a standby" 300 ha_node_is "$node" secondary primary
-      ha_set_replication_password "$node"
-    fi
+    [ -z "$HA_CREATED" ] || ha_wait "$node as a standby" 300 ha_node_is "$node" secondary primary
   done
   ha_wait "a primary with its standbys" 120 ha_formation_healthy
   # A keeper rewriting its file at that moment makes config set fail to read it: tried again.
