@@ -456,7 +456,7 @@ cmd_models_train() {
   log "trained in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s: $out"
 }
 
-# Retrains only the live set's attention fusion on the logged (query, engaged, skipped-above) pairs and writes a model
+# Retrains only the live set's attention fusion on the logged engagements (softmax by default) and writes a model
 # bundle with its training report (models/train/tune.py --help); --deploy URL KEY takes it through PUT /models/NAME,
 # embed and diff. The database: ConnectionStrings__Similarity when set, else the private cluster.
 cmd_models_tune() {
@@ -685,7 +685,8 @@ usage: ./similarity.sh COMMAND
   models full-int8    the full set's INT8 twin (models quantize models/full models/full-int8), for bench encoders --compare
   models deploy DIR   upload a model set's folder to the running service as the candidate (PUT /models/NAME)
   models tune [--out DIR] [--name NAME] [--deploy URL KEY [--activate]]  retrain only the live set's attention fusion on the
-                      logged clicks/carts/purchases (skipped-above pairs, inverse-propensity weighted); writes a bundle and its training report
+                      logged clicks/carts/purchases, inverse-propensity weighted (default: each against the whole catalog,
+                      --objective softmax --distill-weight 3; --objective pairwise: skipped-above pairs); writes a bundle and its training report
   pgvector            build and install pgvector only
   help                this text
 USAGE

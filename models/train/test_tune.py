@@ -10,6 +10,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import tune  # noqa: E402
 import tune_data  # noqa: E402
 import tune_model  # noqa: E402
 from reference import fuse as reference_fuse  # noqa: E402
@@ -136,6 +137,15 @@ class FusionTests(unittest.TestCase):
             fused, image_weight = model(torch.zeros(1, 4), text, torch.tensor([False]), torch.tensor([True]))
         np.testing.assert_allclose(text.numpy(), fused.numpy(), atol=1e-6)
         self.assertEqual(0.0, float(image_weight[0]))
+
+
+class SettingsTests(unittest.TestCase):
+    def test_the_default_is_the_measured_softmax_and_pairwise_keeps_its_distillation(self):
+        bare = tune.arguments([])
+        self.assertEqual(("softmax", 3.0), (bare.objective, bare.distill_weight))
+        pairwise = tune.arguments(["--objective", "pairwise"])
+        self.assertEqual(("pairwise", 10.0), (pairwise.objective, pairwise.distill_weight))
+        self.assertEqual(5.0, tune.arguments(["--objective", "pairwise", "--distill-weight", "5"]).distill_weight)
 
 
 if __name__ == "__main__":

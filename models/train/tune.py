@@ -1,9 +1,11 @@
 """./similarity.sh models tune: the attention fusion learns from what shoppers clicked, put in the cart and bought.
 
-Reads the logged (query, engaged, skipped-above) pairs of the live model set from the database (tune_data.py),
-retrains only its attention fusion on the stored per-modality vectors with inverse-propensity weights and a
-distillation that keeps every item's fused vector near its live one (tune_model.py), early-stopped on the latest
-days' pairs, and writes a model bundle with its training report (tune_bundle.py). --deploy URL KEY takes the
+Reads the live model set's logged engagements and their (query, engaged, skipped-above) pairs from the database
+(tune_data.py), retrains only its attention fusion on the stored per-modality vectors with inverse-propensity weights
+(tune_model.py) — by default each engagement against the whole catalog (--objective softmax, the objective measured
+to lift recall on held-out days), or BPR on the pairs (--objective pairwise) — with a distillation that keeps every
+item's fused vector near its live one, early-stopped on the latest days, and writes a model bundle with its training
+report (tune_bundle.py). --deploy URL KEY takes the
 bundle through PUT /models/{name} → embed → diff (tune_deploy.py); activation stays a person's choice unless
 --activate. Design: docs/architecture.md ("The fusion learns from clicks").
 """
@@ -39,8 +41,9 @@ def arguments(argv):
     parser.add_argument("--activate", action="store_true", help="with --deploy: make the tuned set live once ready")
     parser.add_argument("--wait", type=int, default=3600, help="seconds to wait for the embedding (default 3600)")
     parser.add_argument("--max-epochs", type=int, default=tune_model.MAX_EPOCHS)
-    parser.add_argument("--distill-weight", type=float, default=tune_model.DISTILL_WEIGHT,
-                        help="how strongly every item is kept where it was, against the pairs (default %(default)s)")
+    parser.add_argument("--distill-weight", type=float,
+                        help="how strongly every item is kept where it was, against the objective (default: "
+                             + ", ".join(f"{w:g} with {o}" for o, w in tune_model.DISTILL_WEIGHTS.items()) + ")")
     parser.add_argument("--objective", choices=("pairwise", "softmax", "both"), default=tune_model.OBJECTIVE,
                         help="pairwise: BPR on (query, engaged, skipped-above); softmax: each engagement against the whole "
                              "catalog; both: their sum (default %(default)s)")
@@ -53,6 +56,8 @@ def arguments(argv):
                         help="with the softmax: how strongly the items no event names are kept where they were, besides (default %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=tune_model.LEARNING_RATE, help="Adam's (default %(default)s)")
     args = parser.parse_args(argv)
+    if args.distill_weight is None:
+        args.distill_weight = tune_model.DISTILL_WEIGHTS[args.objective]
     if args.activate and not args.deploy:
         parser.error("--activate needs --deploy URL KEY")
     return args
@@ -130,8 +135,9 @@ def tune(args, log=print):
                      "distillItems": tune_model.DISTILL_ITEMS, "keepWeight": tune_model.KEEP_WEIGHT, "trainable": tune_model.TRAINABLE,
                      "maxEpochs": tune_model.MAX_EPOCHS},
     }
-    description = (f"{live.name}'s encoders with its attention fusion retrained on {len(train_pairs)} logged pairs "
-                   f"(query, engaged, skipped-above) by ./similarity.sh models tune")
+    learned_from = (f"{len(train_pairs)} logged pairs (query, engaged, skipped-above)" if tune_model.OBJECTIVE == "pairwise"
+                    else f"{len(train_engaged)} logged engagements ({tune_model.OBJECTIVE} objective)")
+    description = f"{live.name}'s encoders with its attention fusion retrained on {learned_from} by ./similarity.sh models tune"
     report["fingerprint"] = tune_bundle.write_bundle(live_directory, out, name, description, after_tensors,
                                                      {"tuned": {k: report[k] for k in ("live", "pairs", "before", "after", "settings")}})
     report["bundle"] = os.path.abspath(out)

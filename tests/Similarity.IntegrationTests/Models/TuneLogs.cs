@@ -16,11 +16,29 @@ static class TuneLogs
 
     public static TestItem Item(string group, int i)
     {
-        string[] colours = ["red", "blue", "green", "black", "white", "yellow"];
-        string[] things = ["wool scarf", "leather bag", "cotton shirt", "silk tie", "canvas shoe", "glass vase", "oak table"];
-        string[] styles = ["plain", "striped", "dotted", "checked", "floral"];
+        // Group B's words are none of group A's. The encoders put every noise picture nearly in one place, so an
+        // item is told apart by its title; a B item titled like an A item would be that item's twin (fused cosine
+        // about 0.998), which no fusion can leave in place while it moves the twin as its clicks ask.
+        string[] colours = group == "a" ? ["red", "blue", "green", "black", "white", "yellow"] : ["pink", "purple", "brown", "navy", "gold", "silver"];
+        string[] things = group == "a"
+            ? ["wool scarf", "leather bag", "cotton shirt", "silk tie", "canvas shoe", "glass vase", "oak table"]
+            : ["steel kettle", "ceramic mug", "paper notebook", "plastic toy", "wooden chair", "denim jacket", "linen pillow"];
+        string[] styles = group == "a" ? ["plain", "striped", "dotted", "checked", "floral"] : ["vintage", "modern", "classic", "soft", "heavy"];
         var title = $"{colours[i % colours.Length]} {styles[i * 7 % styles.Length]} {things[i * 3 % things.Length]}";
         return new TestItem($"{group}-{i:D3}", title, Image: TestImages.Noise(40, 40, seed: 1000 * group[0] + i));
+    }
+
+    /// <summary>Puts both groups' items through the API, writes the log, and returns the clicks learned from.</summary>
+    public static async Task<List<Click>> SeedAsync(HttpClient admin, TestDatabase database)
+    {
+        for (var i = 0; i < GroupA; i++)
+            await admin.PutItemAsync(Item("a", i));
+        for (var i = 0; i < GroupB; i++)
+            await admin.PutItemAsync(Item("b", i));
+        await WriteAsync(database);
+        var clicks = await ClicksAsync(database);
+        Assert.Equal(GroupA, clicks.Count);
+        return clicks;
     }
 
     public static async Task WriteAsync(TestDatabase database)

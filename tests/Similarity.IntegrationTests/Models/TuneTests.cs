@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using Similarity.IntegrationTests.Infrastructure;
 using Xunit.Abstractions;
 using static Similarity.IntegrationTests.Operations.ModelSetTesting;
@@ -7,16 +5,19 @@ using static Similarity.IntegrationTests.Operations.ModelSetTesting;
 namespace Similarity.IntegrationTests.Models;
 
 /// <summary>
-/// <c>models/train/tune.py</c> (what <c>./similarity.sh models tune</c> runs) on a served log whose preferred
-/// direction is known (<see cref="TuneLogs"/>): it must count exactly the pairs a query of the test's own finds,
-/// learn what the held-out day's shoppers prefer, leave items without events nearly where they were, and its bundle
-/// must go through <c>PUT /models/{name}</c>, embed and diff on the real service — whose own vectors from the
-/// bundle then rank the held-out pairs mostly right too.
+/// <c>models/train/tune.py</c> (what <c>./similarity.sh models tune</c> runs) with its default objective, the softmax
+/// over the catalog, on a served log whose preferred direction is known (<see cref="TuneLogs"/>): it must count
+/// exactly the engagements and pairs a query of the test's own finds, rank the held-out day's clicked items higher
+/// among the whole catalog, leave items without events nearly where they were, and its bundle must go through
+/// <c>PUT /models/{name}</c>, embed and diff on the real service, whose own vectors are what the test measures.
+/// <see cref="TunePairwiseTests"/> covers <c>--objective pairwise</c>.
 /// </summary>
 public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClassFixture<TuneTests.App>
 {
-    // Items never served nor engaged with move by at most this much (1 - cosine of their fused vectors); the
-    // distillation keeps them far closer than unrelated vectors (about 1).
+    // Items never served nor engaged with move by at most this much (1 - cosine of their fused vectors): re-encoding
+    // the stored pictures alone moves them by about 0.013; their titles' text vectors are about 0.1 from group A's. The softmax takes every
+    // catalog item as a negative of every query and spreads the catalog apart (items with events move by 0.25 on
+    // average), so it pushes these items too: without the second distillation (--keep-weight 0) they move by 0.4.
     const double MaxDriftWithoutEvents = 0.05;
 
     public sealed class App : KestrelSimilarityApp
@@ -25,40 +26,30 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
     }
 
     [Fact]
-    public async Task Tuning_learns_the_held_out_preference_keeps_items_without_events_and_deploys_through_the_lifecycle()
+    public async Task Tuning_ranks_the_held_out_days_clicked_items_higher_keeps_items_without_events_and_deploys_through_the_lifecycle()
     {
         var admin = app.CreateAdminClient();
-        for (var i = 0; i < TuneLogs.GroupA; i++)
-            await admin.PutItemAsync(TuneLogs.Item("a", i));
-        for (var i = 0; i < TuneLogs.GroupB; i++)
-            await admin.PutItemAsync(TuneLogs.Item("b", i));
-        await TuneLogs.WriteAsync(app.Database);
-        var clicks = await TuneLogs.ClicksAsync(app.Database);
-        Assert.Equal(TuneLogs.GroupA, clicks.Count);
+        var clicks = await TuneLogs.SeedAsync(admin, app.Database);
 
-        var (report, output) = await RunTuneAsync("--name", "tuned", "--deploy", app.Address.ToString(), SimilarityApp.AdminKey);
+        var (report, output) = await TuneRun.TuneAsync(app.Database, "--name", "tuned", "--deploy", app.Address.ToString(), SimilarityApp.AdminKey);
         log.WriteLine(output);
 
-        // Exactly the skipped-above pairs of real visitors' clicks on the live set's lists: not the view, the bot's
-        // reversed clicks, nor the list another model set served.
+        // The default is the setting bench feedback measured better on held-out days.
+        var settings = report.GetProperty("settings");
+        Assert.Equal("softmax", settings.GetProperty("objective").GetString());
+        Assert.Equal(3, settings.GetProperty("distillWeight").GetDouble());
+
+        // Every click of a real visitor on the live set's lists is an engagement (position 1 included), the latest
+        // day's held out; the skipped-above pairs are still counted: not the view, the bot's reversed clicks, nor the
+        // list another model set served.
         var pairs = report.GetProperty("pairs");
+        Assert.Equal(clicks.Count(c => !c.LatestDay), pairs.GetProperty("engagementsTrain").GetInt32());
+        Assert.Equal(clicks.Count(c => c.LatestDay), pairs.GetProperty("engagementsHeldOut").GetInt32());
         Assert.Equal(clicks.Where(c => !c.LatestDay).Sum(c => c.Position - 1), pairs.GetProperty("train").GetInt32());
         Assert.Equal(clicks.Where(c => c.LatestDay).Sum(c => c.Position - 1), pairs.GetProperty("heldOut").GetInt32());
         Assert.Equal(clicks.Count(c => c.Position == 1), pairs.GetProperty("engagementsWithoutSkippedAbove").GetInt32());
         Assert.Equal(clicks.Count, report.GetProperty("eventsByType").GetProperty("click").GetInt32());
         Assert.Equal(clicks.Count(c => c.Purchased), report.GetProperty("eventsByType").GetProperty("purchase").GetInt32());
-        // Weights: type weight (click 2, purchase 4) / propensity 1/√p, p from 2 to 10.
-        var weights = report.GetProperty("weights");
-        Assert.InRange(weights.GetProperty("min").GetDouble(), 2 * Math.Sqrt(2) - 1e-4, 4 * Math.Sqrt(10) + 1e-4);
-        Assert.InRange(weights.GetProperty("max").GetDouble(), 2 * Math.Sqrt(2) - 1e-4, 4 * Math.Sqrt(10) + 1e-4);
-
-        // The skipped items were served above the clicked one, so the live fusion gets every pair wrong; the tuned
-        // one must get a real share of the held-out day's right.
-        var before = report.GetProperty("before").GetProperty("heldOut");
-        var after = report.GetProperty("after").GetProperty("heldOut");
-        Assert.Equal(0, before.GetProperty("pairwiseAccuracy").GetDouble());
-        Assert.True(after.GetProperty("pairwiseAccuracy").GetDouble() >= 0.5, output);
-        Assert.True(after.GetProperty("loss").GetDouble() < before.GetProperty("loss").GetDouble(), output);
         var still = report.GetProperty("itemsWithoutEvents");
         Assert.Equal(TuneLogs.GroupB, still.GetProperty("items").GetInt32());
         Assert.InRange(still.GetProperty("maxCosineChange").GetDouble(), 0, MaxDriftWithoutEvents);
@@ -73,18 +64,21 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         Assert.False(deploy.GetProperty("activated").GetBoolean());
         Assert.Equal("live", SetNamed(await ModelsAsync(admin), await LiveNameAsync(admin)).GetProperty("status").GetString());
 
-        // The service's own vectors from the bundle (embedded from the stored JPEG copies of the pictures, so not
-        // bit for bit what the training saw): they rank the held-out pairs mostly right, where the live set's rank
-        // them all wrong, and the items without events stay within the bound.
-        var vectors = (await ReadVectorsAsync(app.Database)).ToDictionary(v => v.Sku);
-        var held = clicks.Where(c => c.LatestDay).SelectMany(c => c.Above.Select(a => (c.Query, Positive: c.Sku, Negative: a))).ToList();
-        double Accuracy(Func<Vectors, double[]> group) =>
-            held.Count(p => BruteForce.Cosine(group(vectors[p.Query]), group(vectors[p.Positive])) > BruteForce.Cosine(group(vectors[p.Query]), group(vectors[p.Negative])))
-            / (double)held.Count;
-        Assert.Equal(0, Accuracy(v => v.Live!));
-        Assert.True(Accuracy(v => v.Standby!) >= 0.5, $"the service's tuned vectors get {Accuracy(v => v.Standby!):F2} of the held-out pairs right\n{output}");
-        var drift = vectors.Values.Where(v => v.Sku.StartsWith("b-", StringComparison.Ordinal)).Max(v => 1 - BruteForce.Cosine(v.Live!, v.Standby!));
-        Assert.InRange(drift, 0, MaxDriftWithoutEvents);
+        // The service's own vectors from the bundle (embedded from the stored JPEG copies of the pictures, so not bit
+        // for bit what the training saw): what the softmax learns is that the clicked item ranks first for its query
+        // among the whole catalog. The live set ranks about half of the held-out day's clicked items first (the
+        // shoppers pick by words, the live fusion mixes in the pictures); the tuned set must rank three in four first.
+        // Re-encoding alone (zero epochs) ranks fewer first than the live set does.
+        var vectors = await ReadVectorsAsync(app.Database);
+        var held = clicks.Where(c => c.LatestDay).ToList();
+        var before = TuneRun.CatalogRanks(vectors, held, v => v.Live);
+        var after = TuneRun.CatalogRanks(vectors, held, v => v.Standby);
+        var summary = $"held-out clicked items' ranks among the catalog, live -> tuned: {string.Join(',', before)} -> {string.Join(',', after)}";
+        log.WriteLine(summary);
+        Assert.True(before.Count(r => r == 1) < 0.75 * held.Count, summary);
+        Assert.True(after.Count(r => r == 1) >= 0.75 * held.Count, $"{summary}\n{output}");
+        Assert.True(after.Average() < before.Average(), summary);
+        Assert.InRange(TuneRun.Drift(vectors, "b-"), 0, MaxDriftWithoutEvents);
     }
 
     [Fact]
@@ -95,7 +89,7 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         await empty.StartAsync();
         await empty.CreateAdminClient().PutItemAsync(TuneLogs.Item("a", 0));
 
-        var (exitCode, output) = await RunAsync(empty.Database, "--out", Path.Combine(Path.GetTempPath(), $"tune-{Guid.NewGuid():N}"));
+        var (exitCode, output) = await TuneRun.RunAsync(empty.Database, "--out", Path.Combine(Path.GetTempPath(), $"tune-{Guid.NewGuid():N}"));
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("0 pairs", output);
@@ -104,41 +98,8 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
     [Fact]
     public async Task The_tuning_codes_unit_tests_pass()
     {
-        var (exitCode, output) = await RunPythonAsync(["-m", "unittest", "discover", "-s", Path.Combine("models", "train"), "-p", "test_tune*.py"]);
+        var (exitCode, output) = await TuneRun.RunPythonAsync(["-m", "unittest", "discover", "-s", Path.Combine("models", "train"), "-p", "test_tune*.py"]);
         Assert.True(exitCode == 0, output);
         Assert.Contains("OK", output);
-    }
-
-    async Task<(JsonElement Report, string Output)> RunTuneAsync(params string[] arguments)
-    {
-        var folder = Directory.CreateTempSubdirectory("similarity-tune-").FullName;
-        try
-        {
-            var (exitCode, output) = await RunAsync(app.Database, ["--out", folder, .. arguments]);
-            Assert.True(exitCode == 0, output);
-            return (JsonElement.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "tune-report.json"))), output);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
-
-    static Task<(int ExitCode, string Output)> RunAsync(TestDatabase database, params string[] arguments) =>
-        RunPythonAsync([Path.Combine(TestPaths.Root, "models", "train", "tune.py"), "--connection", database.ConnectionString, .. arguments]);
-
-    static async Task<(int ExitCode, string Output)> RunPythonAsync(string[] arguments)
-    {
-        var start = new ProcessStartInfo("/usr/bin/python3", arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestPaths.Root,
-        };
-        using var python = Process.Start(start)!;
-        var output = python.StandardOutput.ReadToEndAsync();
-        var errors = python.StandardError.ReadToEndAsync();
-        await python.WaitForExitAsync();
-        return (python.ExitCode, await output + await errors);
     }
 }
