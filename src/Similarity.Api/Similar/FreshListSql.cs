@@ -24,12 +24,23 @@ public static class FreshListSql
         var where = SimilarSql.Conditions(request, p, live, index: null, page);
         var blended = request.Criteria.Blend > 0;
         var blend = blended ? p.Add("blend", request.Criteria.Blend) : null;
-        var scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", blended ? BlendSql.CoEngaged(page, "candidates", blend!) : null);
         var rows = p.Add("rows", request.K);
         var limit = p.Add("recent_limit", recentLimit);
-        var source = $"SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT {rows}";
-        if (blended)
-            source = BlendSql.Candidates(source, page, where, p.Add("co_candidates", request.K));
+        var top = $"SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT {rows}";
+        // Ranked by the fused cosine, a blended page picks its rows before any other cosine is computed: the merged
+        // rows' listed score is their cosine now, so only the co-engaged items from outside them are scored here.
+        var preRanked = blended && request.Criteria.ImageWeight is null;
+        var (source, scored, topCte) = (top, SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t"), "");
+        if (preRanked)
+        {
+            (source, topCte) = (BlendSql.Ranked(page, where, blend!, p.Add("co_candidates", request.K), rows), $",\n            top AS ({top})");
+            scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", "candidates.co_weight");
+        }
+        else if (blended)
+        {
+            source = BlendSql.Candidates(top, page, where, p.Add("co_candidates", request.K));
+            scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page, "candidates", blend!));
+        }
         var pins = $"""
             (SELECT {(blended ? SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page, "items", blend!)) : scored)}, pins.position AS pin_position, NULL::bigint AS sure
              FROM ({SimilarSql.RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
@@ -56,7 +67,7 @@ public static class FreshListSql
                     FROM items
                     WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list)) m
                 WHERE {where}),
-            sure AS (SELECT count(*) AS n FROM merged WHERE listed_score >= (SELECT scores[cardinality(scores)] FROM list))
+            sure AS (SELECT count(*) AS n FROM merged WHERE listed_score >= (SELECT scores[cardinality(scores)] FROM list)){topCte}
             (SELECT {scored}, NULL::integer AS pin_position, (SELECT n FROM sure) AS sure
              FROM ({source}) candidates, q
              ORDER BY rank DESC, sku

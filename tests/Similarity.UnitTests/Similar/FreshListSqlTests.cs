@@ -58,12 +58,28 @@ public sealed class FreshListSqlTests
     }
 
     [Fact]
-    public void A_blended_page_adds_the_co_engaged_items_to_the_merged_ones()
+    public void A_blended_page_ranks_the_merged_rows_and_the_co_engaged_ones_from_outside_them_before_other_cosines()
     {
         var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(5) with { Blend = 3 }), "fp", recentLimit: 10);
 
-        Assert.Contains("SELECT sku FROM (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows) content", statement.Text, StringComparison.Ordinal);
-        Assert.Contains("FROM co_engagement WHERE sku = @query_sku", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("top AS (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows)", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("FROM co_engagement WHERE sku = @query_sku ORDER BY score DESC, other_sku LIMIT @co_candidates", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("AND items.sku NOT IN (SELECT sku FROM top)", statement.Text, StringComparison.Ordinal);
+        var ranking = statement.Text.IndexOf("ORDER BY c.listed_score + @blend * coalesce(ce.score, 0) DESC, c.sku", StringComparison.Ordinal);
+        Assert.True(ranking > 0);
+        Assert.StartsWith("LIMIT @rows", statement.Text[ranking..].Split('\n')[1].Trim(), StringComparison.Ordinal);
+        // The image and text cosines over the rows kept: the co-engagement read once per row, in the ranking.
+        Assert.Contains("candidates.co_weight AS co_engaged", statement.Text, StringComparison.Ordinal);
         Assert.Equal(3d, statement.Parameters.Single(p => p.ParameterName == "blend").Value);
+    }
+
+    [Fact]
+    public void A_blended_page_ranked_by_weighted_cosines_scores_every_candidate_first()
+    {
+        var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(5) with { Blend = 3, ImageWeight = 1, TextWeight = 0 }), "fp", recentLimit: 10);
+
+        Assert.Contains("SELECT sku FROM (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows) content", statement.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("top AS", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("FROM co_engagement WHERE sku = @query_sku", statement.Text, StringComparison.Ordinal);
     }
 }
