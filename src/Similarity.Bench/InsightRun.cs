@@ -156,6 +156,9 @@ public static class InsightRun
         table.Add("clusters: NMI against the folders", InsightPlant.F(Nmi(found, all)),
             $"95% bootstrap {InsightPlant.F(low)}–{InsightPlant.F(high)}; k = {k} by {state.GetProperty("chosenBy").GetString()}, clustered in {state.GetProperty("tookMs").GetDouble():F0} ms");
         table.Add("clusters: TF-IDF k-means baseline, same k", InsightPlant.F(Nmi(baseline, all)), $"95% bootstrap {InsightPlant.F(baseLow)}–{InsightPlant.F(baseHigh)}");
+        var (differenceLow, differenceHigh) = InsightMeasures.PairedDifference(originals.Count, s => Nmi(found, s), s => Nmi(baseline, s));
+        table.Add("clusters: NMI minus the baseline's", InsightPlant.F(Nmi(found, all) - Nmi(baseline, all)),
+            $"95% paired bootstrap {InsightPlant.F(differenceLow)}–{InsightPlant.F(differenceHigh)} (both scored on the same 1000 resamples of the {originals.Count} drawings)");
     }
 
     /// <summary>The routes and the clustering timed on the synthetic catalog of <c>bench similar</c> (the full model set's dimensions).</summary>
