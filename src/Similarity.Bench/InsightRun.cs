@@ -10,7 +10,7 @@ namespace Similarity.Bench;
 /// running the committed clipart set; <c>--drawings N</c> takes the first N drawings of the split (a small run).
 /// <c>--scale N</c> instead times the same routes and the clustering on the similar bench's synthetic catalog of N items
 /// (and an import of <c>--rows</c> text-only items into it); <c>--checks-cost</c> adds the catalog checks' cost to an import
-/// (<see cref="InsightChecksCost"/>).
+/// (<see cref="InsightChecksCost"/>); <c>--cluster-sweep</c> adds what the clustering's choices rest on (<see cref="InsightClusterSweep"/>).
 /// </summary>
 public static class InsightRun
 {
@@ -29,12 +29,12 @@ public static class InsightRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep", "checks-cost", "rows");
+        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep", "checks-cost", "rows", "cluster-sweep");
         return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000), o.GetInt("rows", 500))
-            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"), o.Has("checks-cost"));
+            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"), o.Has("checks-cost"), o.Has("cluster-sweep"));
     }
 
-    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep, bool checksCost)
+    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep, bool checksCost, bool clusterSweep)
     {
         var place = new BenchPlace();
         var work = place.Work("bench-insight");
@@ -56,6 +56,8 @@ public static class InsightRun
             await InsightSweep.AddAsync(place, db, plant, table);
         await MismatchAsync(http, plant, table);
         await ClustersAsync(http, plant, table);
+        if (clusterSweep)
+            await InsightClusterSweep.AddAsync(place, db, plant, table);
         var checks = InsightChecksCost.ChecksLine(Path.Combine(place.DataDir, "bench-insight-api.log"));
         table.Add("import (all rows, through the API)", $"{importSeconds:F0} s",
             checks is { } c ? $"the catalog checks at its end: {c.Milliseconds:F0} ms for {c.Items} items" : "the checks' log line was not found");

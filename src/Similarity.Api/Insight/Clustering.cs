@@ -25,7 +25,7 @@ public static class Clustering
     public static Outcome Run(IReadOnlyList<ClusterStore.CatalogItem> items, int givenK)
     {
         var clock = Stopwatch.StartNew();
-        var points = items.Select(PointOf).ToList();
+        var points = items.Select(i => i.Point).ToList();
         SphericalKMeans.Result result;
         string chosenBy;
         double? silhouette = null;
@@ -62,19 +62,21 @@ public static class Clustering
     }
 
     /// <summary>
-    /// An item's unit point: its unit fused vector scaled by √(1 − <see cref="TextShare"/>) followed by its unit text
-    /// vector scaled by √<see cref="TextShare"/>, so that the dot product of two points is
-    /// (1 − share)·cos(fused) + share·cos(text). An item without a text vector counts its fused vector twice.
+    /// An item's unit point: its unit fused vector scaled by √(1 − share) followed by its unit text vector scaled by
+    /// √share, so that the dot product of two points is (1 − share)·cos(fused) + share·cos(text). An item without a
+    /// text vector (empty) counts its fused vector twice. The share is <see cref="TextShare"/> but for the bench's sweep.
     /// </summary>
-    public static float[] PointOf(ClusterStore.CatalogItem item)
+    public static float[] PointOf(ReadOnlySpan<float> fused, ReadOnlySpan<float> text, double share = TextShare)
     {
-        var fused = item.Vector;
-        var text = item.Text ?? item.Vector;
+        ArgumentOutOfRangeException.ThrowIfLessThan(share, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 1);
+        if (text.IsEmpty)
+            text = fused;
         var point = new float[fused.Length + text.Length];
-        TensorPrimitives.Multiply(fused, (float)(Math.Sqrt(1 - TextShare) / Norm(fused)), point.AsSpan(0, fused.Length));
-        TensorPrimitives.Multiply(text, (float)(Math.Sqrt(TextShare) / Norm(text)), point.AsSpan(fused.Length));
+        TensorPrimitives.Multiply(fused, (float)(Math.Sqrt(1 - share) / Norm(fused)), point.AsSpan(0, fused.Length));
+        TensorPrimitives.Multiply(text, (float)(Math.Sqrt(share) / Norm(text)), point.AsSpan(fused.Length));
         return point;
     }
 
-    static double Norm(float[] vector) => TensorPrimitives.Norm(vector) is var norm and > 0 ? norm : 1;
+    static double Norm(ReadOnlySpan<float> vector) => TensorPrimitives.Norm(vector) is var norm and > 0 ? norm : 1;
 }

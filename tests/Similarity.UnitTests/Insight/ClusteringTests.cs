@@ -52,18 +52,26 @@ public sealed class ClusteringTests
         Assert.Equal([2, 3], SphericalKMeans.Candidates(4));
     }
 
-    static ClusterStore.CatalogItem Item(string sku, float[] fused, float[]? text) => new(sku, fused, text, sku, null, null);
+    static ClusterStore.CatalogItem Item(string sku, float[] fused, float[] text) => new(sku, Clustering.PointOf(fused, text), sku, null, null);
 
     [Fact]
     public void A_point_is_a_unit_vector_whose_dot_product_is_the_mean_of_the_fused_and_text_cosines()
     {
-        var a = Clustering.PointOf(Item("a", [3, 0], [0, 2, 0]));
-        var b = Clustering.PointOf(Item("b", [1, 1], [0, 0, 5]));
+        var a = Clustering.PointOf([3, 0], [0, 2, 0]);
+        var b = Clustering.PointOf([1, 1], [0, 0, 5]);
 
         Assert.Equal(5, a.Length);
         Assert.Equal(1, Math.Sqrt(a.Sum(x => (double)x * x)), 6);
         // cos(fused) = 1/√2, cos(text) = 0: the mean is 1/(2√2).
         Assert.Equal(1 / (2 * Math.Sqrt(2)), a.Zip(b).Sum(p => (double)p.First * p.Second), 6);
+    }
+
+    [Fact]
+    public void An_item_without_a_text_vector_counts_its_fused_vector_twice()
+    {
+        var half = (float)Math.Sqrt(0.5);
+
+        Assert.Equal([0, half, 0, half], Clustering.PointOf([0, 4], default));
     }
 
     [Fact]
