@@ -9,7 +9,7 @@ namespace Similarity.Insight;
 /// text tower's vector joined so that the cosine of two points is the mean of their fused and text cosines; each
 /// cluster's label words, its five items nearest the centroid and the categories it spans. Pure apart from the clock.
 /// k-means on the sphere because it costs O(n·k·d) a round and its centroids give the central items for free; the text
-/// half because the fused vector alone, which leans on the picture, groups the catalog's categories worse than words
+/// half because the fused vector alone, which leans on the picture, groups the catalog's categories no better than words
 /// do (docs/benchmarks-clusters.md), and an item whose picture is wrong still goes with the items its words describe.
 /// </summary>
 public static class Clustering
