@@ -52,16 +52,32 @@ public static partial class InsightMeasures
     /// <summary>The 2.5th and 97.5th percentiles of a statistic over <paramref name="rounds"/> resamples (with replacement) of the indices.</summary>
     public static (double Low, double High) Bootstrap(int count, Func<int[], double> statistic, int rounds = 200, int seed = 7)
     {
+        var values = Resamples(count, rounds, seed).Select(statistic).ToList();
+        return (Stats.Percentile(values, 2.5), Stats.Percentile(values, 97.5));
+    }
+
+    /// <summary>
+    /// Two methods' statistic on the same resamples: each one's 95% interval and that of their difference
+    /// (<paramref name="a"/> − <paramref name="b"/>, each resample scored by both), which is what says whether a beats b;
+    /// two separate intervals that overlap do not say it either way.
+    /// </summary>
+    public static (double Low, double High) PairedDifference(int count, Func<int[], double> a, Func<int[], double> b, int rounds = 1000, int seed = 7)
+    {
+        var differences = Resamples(count, rounds, seed).Select(sample => a(sample) - b(sample)).ToList();
+        return (Stats.Percentile(differences, 2.5), Stats.Percentile(differences, 97.5));
+    }
+
+    /// <summary><paramref name="rounds"/> resamples of <paramref name="count"/> indices, drawn with replacement from a seeded random.</summary>
+    static IEnumerable<int[]> Resamples(int count, int rounds, int seed)
+    {
         var random = new Random(seed);
-        var values = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
             var sample = new int[count];
             for (var i = 0; i < count; i++)
                 sample[i] = random.Next(count);
-            values.Add(statistic(sample));
+            yield return sample;
         }
-        return (Stats.Percentile(values, 2.5), Stats.Percentile(values, 97.5));
     }
 
     [GeneratedRegex(@"\p{L}[\p{L}\p{N}]+")]

@@ -10,7 +10,7 @@ namespace Similarity.Bench;
 /// running the committed clipart set; <c>--drawings N</c> takes the first N drawings of the split (a small run).
 /// <c>--scale N</c> instead times the same routes and the clustering on the similar bench's synthetic catalog of N items
 /// (and an import of <c>--rows</c> text-only items into it); <c>--checks-cost</c> adds the catalog checks' cost to an import
-/// (<see cref="InsightChecksCost"/>).
+/// (<see cref="InsightChecksCost"/>); <c>--cluster-sweep</c> adds what the clustering's choices rest on (<see cref="InsightClusterSweep"/>).
 /// </summary>
 public static class InsightRun
 {
@@ -29,12 +29,12 @@ public static class InsightRun
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep", "checks-cost", "rows");
+        var o = BenchArgs.Parse(args, "insight", "drawings", "scale", "seed", "sweep", "checks-cost", "rows", "cluster-sweep");
         return o.Has("scale") ? await ScaleAsync(o.GetInt("scale", 100_000), o.GetInt("rows", 500))
-            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"), o.Has("checks-cost"));
+            : await QualityAsync(o.GetInt("drawings", int.MaxValue), o.Has("seed") ? o.GetInt("seed", 0) : null, o.Has("sweep"), o.Has("checks-cost"), o.Has("cluster-sweep"));
     }
 
-    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep, bool checksCost)
+    static async Task<int> QualityAsync(int drawings, int? seed, bool sweep, bool checksCost, bool clusterSweep)
     {
         var place = new BenchPlace();
         var work = place.Work("bench-insight");
@@ -56,6 +56,8 @@ public static class InsightRun
             await InsightSweep.AddAsync(place, db, plant, table);
         await MismatchAsync(http, plant, table);
         await ClustersAsync(http, plant, table);
+        if (clusterSweep)
+            await InsightClusterSweep.AddAsync(place, db, plant, table);
         var checks = InsightChecksCost.ChecksLine(Path.Combine(place.DataDir, "bench-insight-api.log"));
         table.Add("import (all rows, through the API)", $"{importSeconds:F0} s",
             checks is { } c ? $"the catalog checks at its end: {c.Milliseconds:F0} ms for {c.Items} items" : "the checks' log line was not found");
@@ -156,6 +158,9 @@ public static class InsightRun
         table.Add("clusters: NMI against the folders", InsightPlant.F(Nmi(found, all)),
             $"95% bootstrap {InsightPlant.F(low)}–{InsightPlant.F(high)}; k = {k} by {state.GetProperty("chosenBy").GetString()}, clustered in {state.GetProperty("tookMs").GetDouble():F0} ms");
         table.Add("clusters: TF-IDF k-means baseline, same k", InsightPlant.F(Nmi(baseline, all)), $"95% bootstrap {InsightPlant.F(baseLow)}–{InsightPlant.F(baseHigh)}");
+        var (differenceLow, differenceHigh) = InsightMeasures.PairedDifference(originals.Count, s => Nmi(found, s), s => Nmi(baseline, s));
+        table.Add("clusters: NMI minus the baseline's", InsightPlant.F(Nmi(found, all) - Nmi(baseline, all)),
+            $"95% paired bootstrap {InsightPlant.F(differenceLow)}–{InsightPlant.F(differenceHigh)} (both scored on the same 1000 resamples of the {originals.Count} drawings)");
     }
 
     /// <summary>The routes and the clustering timed on the synthetic catalog of <c>bench similar</c> (the full model set's dimensions).</summary>

@@ -13,7 +13,8 @@ namespace Similarity.Insight;
 /// </summary>
 public sealed class ClusterStore(NpgsqlDataSource dataSource)
 {
-    public sealed record CatalogItem(string Sku, float[] Vector, string Title, string? Description, string? Category);
+    /// <summary>An item as the clustering reads it: its <see cref="Clustering.PointOf">point</see> (of its fused and text vectors) and its texts.</summary>
+    public sealed record CatalogItem(string Sku, float[] Point, string Title, string? Description, string? Category);
 
     public sealed record CategoryCount(string? Category, int Items);
 
@@ -24,13 +25,13 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
     public sealed record ClusterMember(string Sku, string Title, string? Category, double Similarity);
 
     /// <summary>
-    /// The live set's fingerprint, its items' fused vectors and texts in SKU order, and the moment of the snapshot they
+    /// The live set's fingerprint, its items' clustering points and texts in SKU order, and the moment of the snapshot they
     /// were read from (changes after it count towards the next clustering).
     /// </summary>
     public async Task<(string? Fingerprint, List<CatalogItem> Items, DateTime ReadAt)> ReadCatalogAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT i.sku, i.embedding, i.title, i.description, i.category, i.fingerprint, now() AS read_at FROM items i
+            SELECT i.sku, i.embedding, i.text_embedding, i.title, i.description, i.category, i.fingerprint, now() AS read_at FROM items i
             WHERE i.fingerprint = (SELECT fingerprint FROM model_sets WHERE status = 'live') AND i.embedding IS NOT NULL
             ORDER BY i.sku
             """);
@@ -43,7 +44,11 @@ public sealed class ClusterStore(NpgsqlDataSource dataSource)
             fingerprint = reader.GetString(reader.GetOrdinal("fingerprint"));
             readAt = reader.GetDateTime(reader.GetOrdinal("read_at"));
             string? Text(string column) => reader.IsDBNull(reader.GetOrdinal(column)) ? null : reader.GetString(reader.GetOrdinal(column));
-            items.Add(new CatalogItem(reader.GetString(reader.GetOrdinal("sku")), reader.GetFieldValue<Vector>(reader.GetOrdinal("embedding")).ToArray(),
+            // Only the point is kept: at 100 000 items of the full set the two vectors would double what the clustering holds.
+            var text = reader.GetOrdinal("text_embedding");
+            var point = Clustering.PointOf(reader.GetFieldValue<Vector>(reader.GetOrdinal("embedding")).Memory.Span,
+                reader.IsDBNull(text) ? default : reader.GetFieldValue<Vector>(text).Memory.Span);
+            items.Add(new CatalogItem(reader.GetString(reader.GetOrdinal("sku")), point,
                 reader.GetString(reader.GetOrdinal("title")), Text("description"), Text("category")));
         }
         return (fingerprint, items, readAt);

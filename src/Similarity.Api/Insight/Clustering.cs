@@ -1,15 +1,23 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 
 namespace Similarity.Insight;
 
 /// <summary>
 /// One clustering of the catalog, from its items to what <see cref="ClusterStore.WriteAsync"/> stores: spherical
-/// k-means over the fused vectors (k given, or chosen by silhouette), each cluster's label words, its five items
-/// nearest the centroid and the categories it spans. Pure apart from the clock.
+/// k-means (k given, or chosen by silhouette) over each item's <see cref="PointOf">point</see>, its fused vector and its
+/// text tower's vector joined so that the cosine of two points is the mean of their fused and text cosines; each
+/// cluster's label words, its five items nearest the centroid and the categories it spans. Pure apart from the clock.
+/// k-means on the sphere because it costs O(n·k·d) a round and its centroids give the central items for free; the text
+/// half because the fused vector alone, which leans on the picture, groups the catalog's categories no better than words
+/// do (docs/benchmarks-clusters.md), and an item whose picture is wrong still goes with the items its words describe.
 /// </summary>
 public static class Clustering
 {
     public const int Seed = 20261206, CentralItems = 5, CategoriesShown = 5;
+
+    /// <summary>The text vector's share of a point's cosine (the fused vector's is the rest).</summary>
+    public const double TextShare = 0.5;
 
     public sealed record Outcome(List<ClusterStore.ClusterSummary> Clusters, List<(string Sku, int Cluster, double Similarity)> Members,
         string ChosenBy, double? Silhouette, double TookMs);
@@ -17,7 +25,7 @@ public static class Clustering
     public static Outcome Run(IReadOnlyList<ClusterStore.CatalogItem> items, int givenK)
     {
         var clock = Stopwatch.StartNew();
-        var points = items.Select(i => i.Vector).ToList();
+        var points = items.Select(i => i.Point).ToList();
         SphericalKMeans.Result result;
         string chosenBy;
         double? silhouette = null;
@@ -52,4 +60,23 @@ public static class Clustering
         }
         return new Outcome(clusters, members, chosenBy, silhouette, clock.Elapsed.TotalMilliseconds);
     }
+
+    /// <summary>
+    /// An item's unit point: its unit fused vector scaled by √(1 − share) followed by its unit text vector scaled by
+    /// √share, so that the dot product of two points is (1 − share)·cos(fused) + share·cos(text). An item without a
+    /// text vector (empty) counts its fused vector twice. The share is <see cref="TextShare"/> but for the bench's sweep.
+    /// </summary>
+    public static float[] PointOf(ReadOnlySpan<float> fused, ReadOnlySpan<float> text, double share = TextShare)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(share, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(share, 1);
+        if (text.IsEmpty)
+            text = fused;
+        var point = new float[fused.Length + text.Length];
+        TensorPrimitives.Multiply(fused, (float)(Math.Sqrt(1 - share) / Norm(fused)), point.AsSpan(0, fused.Length));
+        TensorPrimitives.Multiply(text, (float)(Math.Sqrt(share) / Norm(text)), point.AsSpan(fused.Length));
+        return point;
+    }
+
+    static double Norm(ReadOnlySpan<float> vector) => TensorPrimitives.Norm(vector) is var norm and > 0 ? norm : 1;
 }

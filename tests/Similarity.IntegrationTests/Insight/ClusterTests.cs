@@ -5,7 +5,7 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Insight;
 
-/// <summary>GET /clusters and /clusters/{id} on the insight catalog, clustered by the duty, checked against the stored vectors.</summary>
+/// <summary>GET /clusters and /clusters/{id} on the insight catalog, clustered by the duty, checked against the stored fused and text vectors.</summary>
 public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<InsightCatalog>
 {
     public sealed record ClustersOf(ClusterStore.ClusteringState State, List<ClusterStore.ClusterSummary> Clusters);
@@ -65,14 +65,15 @@ public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<Insight
         Assert.Equal(result.State.Clusters, result.Clusters.Count);
         Assert.InRange(result.Clusters.Count, 2, catalog.Count - 1);
         Assert.Equal(result.State.Items, members.Values.Sum(m => m.Count));
-        var means = members.ToDictionary(m => m.Key, m => Mean(m.Value.Select(v => vectors[v.Sku].Fused)));
+        var points = vectors.ToDictionary(v => v.Key, v => Point(v.Value));
+        var means = members.ToDictionary(m => m.Key, m => Mean(m.Value.Select(v => points[v.Sku])));
         foreach (var (id, inCluster) in members)
         {
             foreach (var member in inCluster)
             {
-                var own = BruteForce.Cosine(vectors[member.Sku].Fused, means[id]);
+                var own = BruteForce.Cosine(points[member.Sku], means[id]);
                 Assert.InRange(Math.Abs(own - member.Similarity), 0, 1e-4); // float32 k-means, rounded to 6 places
-                Assert.All(means.Where(m => m.Key != id), other => Assert.True(BruteForce.Cosine(vectors[member.Sku].Fused, other.Value) <= own + 1e-6,
+                Assert.All(means.Where(m => m.Key != id), other => Assert.True(BruteForce.Cosine(points[member.Sku], other.Value) <= own + 1e-6,
                     $"{member.Sku} is nearer cluster {other.Key} than its own {id}"));
             }
         }
@@ -110,6 +111,16 @@ public sealed class ClusterTests(InsightCatalog catalog) : IClassFixture<Insight
         var second = await ClusteredAsync(client, s => s.ComputedAt > first.State.ComputedAt);
         var stored = await BruteForce.ReadAllAsync(catalog.Database);
         Assert.Equal(stored.Count, second.State.Items);
+    }
+
+    /// <summary>
+    /// What the clustering groups: the unit fused vector weighted √(1 − share) joined to the unit text vector weighted
+    /// √share, so that two points' dot product is the share-weighted mean of their fused and text cosines.
+    /// </summary>
+    static double[] Point(StoredVectors item)
+    {
+        double[] Unit(double[] v, double weight) => [.. v.Select(x => x * weight / Math.Sqrt(v.Sum(y => y * y)))];
+        return [.. Unit(item.Fused, Math.Sqrt(1 - Clustering.TextShare)), .. Unit(item.Text!, Math.Sqrt(Clustering.TextShare))];
     }
 
     static double[] Mean(IEnumerable<double[]> vectors)

@@ -52,6 +52,46 @@ public sealed class ClusteringTests
         Assert.Equal([2, 3], SphericalKMeans.Candidates(4));
     }
 
+    static ClusterStore.CatalogItem Item(string sku, float[] fused, float[] text) => new(sku, Clustering.PointOf(fused, text), sku, null, null);
+
+    [Fact]
+    public void A_point_is_a_unit_vector_whose_dot_product_is_the_mean_of_the_fused_and_text_cosines()
+    {
+        var a = Clustering.PointOf([3, 0], [0, 2, 0]);
+        var b = Clustering.PointOf([1, 1], [0, 0, 5]);
+
+        Assert.Equal(5, a.Length);
+        Assert.Equal(1, Math.Sqrt(a.Sum(x => (double)x * x)), 6);
+        // cos(fused) = 1/√2, cos(text) = 0: the mean is 1/(2√2).
+        Assert.Equal(1 / (2 * Math.Sqrt(2)), a.Zip(b).Sum(p => (double)p.First * p.Second), 6);
+    }
+
+    [Fact]
+    public void An_item_without_a_text_vector_counts_its_fused_vector_twice()
+    {
+        var half = (float)Math.Sqrt(0.5);
+
+        Assert.Equal([0, half, 0, half], Clustering.PointOf([0, 4], default));
+    }
+
+    [Fact]
+    public void An_item_whose_picture_shows_another_group_stays_with_the_items_its_words_describe()
+    {
+        // Fused: mugs on one direction, shirts 60° away (cosine 0.5); the swapped mug's picture is a shirt's, so its fused
+        // vector is the shirts'. Text: mugs and shirts orthogonal. Joined, the swapped mug is nearer the mugs (0.75 against 0.5).
+        float[] mug = [1, 0], shirt = [0.5f, MathF.Sqrt(3) / 2];
+        var items = Enumerable.Range(0, 4).Select(i => Item($"mug-{i}", mug, [1, 0]))
+            .Append(Item("mug-swapped", shirt, [1, 0]))
+            .Concat(Enumerable.Range(0, 5).Select(i => Item($"shirt-{i}", shirt, [0, 1]))).ToList();
+
+        var outcome = Clustering.Run(items, givenK: 2);
+
+        var clusterOf = outcome.Members.ToDictionary(m => m.Sku, m => m.Cluster);
+        Assert.Equal(clusterOf["mug-0"], clusterOf["mug-swapped"]);
+        Assert.NotEqual(clusterOf["mug-0"], clusterOf["shirt-0"]);
+        Assert.Equal([5, 5], outcome.Clusters.Select(c => c.Size));
+    }
+
     [Fact]
     public void A_label_holds_the_words_over_represented_in_its_cluster()
     {
