@@ -10,7 +10,7 @@ namespace Similarity.Insight;
 /// cluster's label words, its five items nearest the centroid and the categories it spans. Pure apart from the clock.
 /// k-means on the sphere because it costs O(n·k·d) a round and its centroids give the central items for free; the text
 /// half because the fused vector alone, which leans on the picture, groups the catalog's categories no better than words
-/// do (docs/benchmarks-clusters.md), and an item whose picture is wrong still goes with the items its words describe.
+/// do (docs/benchmarks.md, "Clusters: agreement with the folders"), and an item whose picture is wrong still goes with the items its words describe.
 /// </summary>
 public static class Clustering
 {

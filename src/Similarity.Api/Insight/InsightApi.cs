@@ -36,8 +36,8 @@ public static class InsightApi
         var clusters = app.MapGroup("/clusters").WithTags("Insight").RequireAdminKey();
         clusters.MapGet("", ClustersAsync)
             .WithName("ListClusters")
-            .WithSummary("The catalog grouped by its fused vectors: each cluster's size, label words, central items and categories.")
-            .WithDescription("Spherical k-means over the live set's fused vectors, with the number of clusters chosen by silhouette (or " +
+            .WithSummary("The catalog grouped by its fused and text vectors: each cluster's size, label words, central items and categories.")
+            .WithDescription("Spherical k-means over the live set's fused and text vectors joined (the mean of the two cosines), with the number of clusters chosen by silhouette (or " +
                 "`Similarity:Insight:ClusterCount`); recomputed by a background duty once enough items changed. `computedAt` is null until the first.");
         clusters.MapGet("/{id}", ClusterAsync)
             .WithName("GetCluster")
