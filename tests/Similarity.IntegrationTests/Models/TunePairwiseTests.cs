@@ -9,16 +9,8 @@ namespace Similarity.IntegrationTests.Models;
 /// <see cref="TuneTests"/>: what it learns is the order inside the served lists, so the held-out day's clicked items
 /// must come out nearer their queries than the items served above them, in the report and in the service's vectors.
 /// </summary>
-public sealed class TunePairwiseTests(TunePairwiseTests.App app, ITestOutputHelper log) : IClassFixture<TunePairwiseTests.App>
+public sealed class TunePairwiseTests(TuneApp app, ITestOutputHelper log) : IClassFixture<TuneApp>
 {
-    // As in TuneTests: items never served nor engaged with move by at most this much (1 - cosine).
-    const double MaxDriftWithoutEvents = 0.05;
-
-    public sealed class App : KestrelSimilarityApp
-    {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Models:EmbedItemsPerSecond", "2000")];
-    }
-
     [Fact]
     public async Task The_pairwise_objective_learns_the_held_out_days_order_within_the_lists()
     {
@@ -42,7 +34,7 @@ public sealed class TunePairwiseTests(TunePairwiseTests.App app, ITestOutputHelp
         Assert.Equal(0, before.GetProperty("pairwiseAccuracy").GetDouble());
         Assert.True(after.GetProperty("pairwiseAccuracy").GetDouble() >= 0.5, output);
         Assert.True(after.GetProperty("loss").GetDouble() < before.GetProperty("loss").GetDouble(), output);
-        Assert.InRange(report.GetProperty("itemsWithoutEvents").GetProperty("maxCosineChange").GetDouble(), 0, MaxDriftWithoutEvents);
+        Assert.InRange(report.GetProperty("itemsWithoutEvents").GetProperty("maxCosineChange").GetDouble(), 0, TuneRun.MaxDriftWithoutEvents);
 
         // The service's own vectors from the bundle rank the held-out pairs mostly right, where the live set's rank
         // them all wrong, and the items without events stay within the bound.
@@ -54,6 +46,6 @@ public sealed class TunePairwiseTests(TunePairwiseTests.App app, ITestOutputHelp
         Assert.Equal(0, TuneRun.PairwiseAccuracy(vectors, held, v => v.Live));
         var accuracy = TuneRun.PairwiseAccuracy(vectors, held, v => v.Standby);
         Assert.True(accuracy >= 0.5, $"the service's tuned vectors get {accuracy:F2} of the held-out pairs right\n{output}");
-        Assert.InRange(TuneRun.Drift(vectors, "b-"), 0, MaxDriftWithoutEvents);
+        Assert.InRange(TuneRun.Drift(vectors, "b-"), 0, TuneRun.MaxDriftWithoutEvents);
     }
 }

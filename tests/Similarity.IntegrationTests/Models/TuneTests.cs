@@ -12,19 +12,8 @@ namespace Similarity.IntegrationTests.Models;
 /// <c>PUT /models/{name}</c>, embed and diff on the real service, whose own vectors are what the test measures.
 /// <see cref="TunePairwiseTests"/> covers <c>--objective pairwise</c>.
 /// </summary>
-public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClassFixture<TuneTests.App>
+public sealed class TuneTests(TuneApp app, ITestOutputHelper log) : IClassFixture<TuneApp>
 {
-    // Items never served nor engaged with move by at most this much (1 - cosine of their fused vectors): re-encoding
-    // the stored pictures alone moves them by about 0.013; their titles' text vectors are about 0.1 from group A's. The softmax takes every
-    // catalog item as a negative of every query and spreads the catalog apart (items with events move by 0.25 on
-    // average), so it pushes these items too: without the second distillation (--keep-weight 0) they move by 0.4.
-    const double MaxDriftWithoutEvents = 0.05;
-
-    public sealed class App : KestrelSimilarityApp
-    {
-        protected override IEnumerable<KeyValuePair<string, string>> Settings => [new("Similarity:Models:EmbedItemsPerSecond", "2000")];
-    }
-
     [Fact]
     public async Task Tuning_ranks_the_held_out_days_clicked_items_higher_keeps_items_without_events_and_deploys_through_the_lifecycle()
     {
@@ -52,7 +41,7 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         Assert.Equal(clicks.Count(c => c.Purchased), report.GetProperty("eventsByType").GetProperty("purchase").GetInt32());
         var still = report.GetProperty("itemsWithoutEvents");
         Assert.Equal(TuneLogs.GroupB, still.GetProperty("items").GetInt32());
-        Assert.InRange(still.GetProperty("maxCosineChange").GetDouble(), 0, MaxDriftWithoutEvents);
+        Assert.InRange(still.GetProperty("maxCosineChange").GetDouble(), 0, TuneRun.MaxDriftWithoutEvents);
 
         // Deployed, embedded by the service from the items' pictures and texts, and compared.
         var deploy = report.GetProperty("deploy");
@@ -78,13 +67,13 @@ public sealed class TuneTests(TuneTests.App app, ITestOutputHelper log) : IClass
         Assert.True(before.Count(r => r == 1) < 0.75 * held.Count, summary);
         Assert.True(after.Count(r => r == 1) >= 0.75 * held.Count, $"{summary}\n{output}");
         Assert.True(after.Average() < before.Average(), summary);
-        Assert.InRange(TuneRun.Drift(vectors, "b-"), 0, MaxDriftWithoutEvents);
+        Assert.InRange(TuneRun.Drift(vectors, "b-"), 0, TuneRun.MaxDriftWithoutEvents);
     }
 
     [Fact]
     public async Task Too_few_pairs_are_refused_naming_the_count()
     {
-        await using var empty = new App();
+        await using var empty = new TuneApp();
         await empty.InitializeAsync();
         await empty.StartAsync();
         await empty.CreateAdminClient().PutItemAsync(TuneLogs.Item("a", 0));
