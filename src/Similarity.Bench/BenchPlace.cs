@@ -66,6 +66,15 @@ public sealed class BenchPlace
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>Runs one statement in <paramref name="database"/>; the rows it affected.</summary>
+    public async Task<int> ExecuteAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString(database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        return await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Waits until the neighbour-list worker has applied every queued change; the seconds it took.</summary>
     public async Task<double> ListsAppliedAsync(string database, ServiceProcess? service = null)
     {
