@@ -9,9 +9,9 @@ namespace Similarity.Insight;
 /// fused space, trained to agree (CLIP's loss), so an item's agreement is their cosine. Its score is how far that
 /// falls below its category's typical agreement (the median; the whole catalog's where the category has fewer than
 /// <see cref="InsightOptions.MinCategoryItems"/> items): the higher, the likelier the picture is someone else's.
-/// Computed on request over the live set's items, so it is as current as the items. What the picture resembles
-/// instead: the three items of nearest picture in the live set (an exact scan of the image vectors, which have no index:
-/// one pass for the whole page).
+/// Computed on request over the live set's items (the agreement is a column the database keeps: migration 0016), so it
+/// is as current as the items. What the picture resembles instead: the three items of nearest picture in the live set
+/// (an exact scan of the image vectors, which have no index: one pass for the whole page).
 /// </summary>
 public sealed class Mismatches(NpgsqlDataSource dataSource)
 {
@@ -30,9 +30,8 @@ public sealed class Mismatches(NpgsqlDataSource dataSource)
             await using var command = dataSource.CreateCommand($"""
                 WITH live AS (SELECT fingerprint FROM model_sets WHERE status = 'live'),
                 agreement AS (
-                    SELECT sku, title, category, 1 - (image_embedding <=> text_embedding) AS agreement
-                    FROM items
-                    WHERE fingerprint = (SELECT fingerprint FROM live) AND image_embedding IS NOT NULL AND text_embedding IS NOT NULL),
+                    SELECT sku, title, category, agreement FROM items
+                    WHERE fingerprint = (SELECT fingerprint FROM live) AND agreement IS NOT NULL),
                 per_category AS (
                     SELECT category, count(*) AS items, percentile_cont(0.5) WITHIN GROUP (ORDER BY agreement) AS typical
                     FROM agreement GROUP BY category),
