@@ -45,18 +45,48 @@ public static partial class InsightChecksCost
     /// <summary>Imports <paramref name="rows"/> new text-only items into the running service's catalog and reads the checks' share of it.</summary>
     public static async Task AtScaleAsync(BenchPlace place, ServiceProcess service, string logName, int rows, Markdown table)
     {
+        var (took, line) = await ImportRowsAsync(place, service, logName, "checks", rows);
+        table.Add($"import of {rows} text-only rows into it, checks on", $"{took:F1} s",
+            line is { } l ? string.Create(CultureInfo.InvariantCulture, $"the checks: {l.Milliseconds:F0} ms over {l.Items} items ({l.Milliseconds / 10 / took:F1} % of the import)")
+                : "the checks' log line was not found");
+    }
+
+    /// <summary>
+    /// Imports of <paramref name="rows"/> new text-only items into the large catalog, each by a fresh service with the
+    /// checks on, then off, twice: what they add to an import at that size, with the service's default clustering
+    /// (a few hundred new items bring no new clustering).
+    /// </summary>
+    public static async Task OnOffAtScaleAsync(BenchPlace place, string connectionString, string manifest, IReadOnlyDictionary<string, string> settings, int rows, Markdown table)
+    {
+        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        var checkMs = new List<double>();
+        var round = 0;
+        foreach (var on in new[] { true, false, true, false })
+        {
+            var log = $"bench-insight-scale-{(on ? "on" : "off")}.log";
+            var with = new Dictionary<string, string>(settings) { ["Similarity:Insight:ImportChecks"] = on ? "true" : "false" };
+            await using var service = await ServiceProcess.StartAsync(place, connectionString, manifest, Url, log, with);
+            var (took, line) = await ImportRowsAsync(place, service, log, $"checks-{++round}", rows);
+            seconds[on].Add(took);
+            if (on && line is { } l)
+                checkMs.Add(l.Milliseconds);
+        }
+        string Times(bool on) => string.Join(", ", seconds[on].Select(s => s.ToString("F1", CultureInfo.InvariantCulture) + " s"));
+        table.Add($"imports of {rows} text-only rows, checks on, then off (a fresh service each, alternately)",
+            string.Create(CultureInfo.InvariantCulture, $"{(seconds[true].Average() / seconds[false].Average() - 1) * 100:+0.0;-0.0} %"),
+            $"on: {Times(true)}; off: {Times(false)}; the checks' own time (log): {string.Join(", ", checkMs.Select(m => m.ToString("F0", CultureInfo.InvariantCulture) + " ms"))}");
+    }
+
+    static async Task<(double Seconds, (int Items, double Milliseconds)? Checks)> ImportRowsAsync(BenchPlace place, ServiceProcess service, string logName, string prefix, int rows)
+    {
         var csv = new StringBuilder("sku,title,description\n");
         for (var i = 0; i < rows; i++)
-            csv.Append(CultureInfo.InvariantCulture, $"checks-{i},Checked item {i} of the import,A plain description number {i % 50} for the import checks\n");
+            csv.Append(CultureInfo.InvariantCulture, $"{prefix}-{i},Checked item {i} of the import,A plain description number {i % 50} for the import checks\n");
         var path = Path.Combine(place.Work("bench-insight"), "checks-rows.csv");
         await File.WriteAllTextAsync(path, csv.ToString());
         var watch = Stopwatch.StartNew();
         await ImportJobs.RunAsync(service.Url, path, null);
-        var took = watch.Elapsed.TotalSeconds;
-        var line = ChecksLine(Path.Combine(place.DataDir, logName));
-        table.Add($"import of {rows} text-only rows into it, checks on", $"{took:F1} s",
-            line is { } l ? string.Create(CultureInfo.InvariantCulture, $"the checks: {l.Milliseconds:F0} ms over {l.Items} items ({l.Milliseconds / 10 / took:F1} % of the import)")
-                : "the checks' log line was not found");
+        return (watch.Elapsed.TotalSeconds, ChecksLine(Path.Combine(place.DataDir, logName)));
     }
 
     /// <summary>The last "catalog checks over" line of a service's log: items checked and milliseconds.</summary>

@@ -172,31 +172,41 @@ public static class InsightRun
         var cs = place.ConnectionString(db);
         var manifest = place.Manifest("full");
         await SimilarBenchmark.SeedAsync(BenchArgs.Of(("connection", cs), ("manifest", manifest), ("items", items)));
-        await using var service = await ServiceProcess.StartAsync(place, cs, manifest, Url, "bench-insight-scale-api.log", Settings);
-        var lists = await place.ListsAppliedAsync(db, service);
-        using var http = ImportJobs.AdminClient(service.Url);
-        var table = new Markdown("at " + items + " items", "time", "note") { TextColumns = [0, 2] };
-        table.Add("neighbour lists (what /duplicates reads)", $"{lists:F0} s", "built by the list worker before the routes are timed");
-        foreach (var path in new[] { "/duplicates?limit=20", "/duplicates?by=image&minScore=0.9&limit=20", "/checks/mismatch?limit=20" })
+        // Earlier runs' imports stay in the catalog: the clustering waited for holds every item there is.
+        var catalog = (int)await place.ScalarAsync<long>(db, "SELECT count(*) FROM items");
+        var table = new Markdown("at " + catalog + " items", "time", "note") { TextColumns = [0, 2] };
+        await using (var service = await ServiceProcess.StartAsync(place, cs, manifest, Url, "bench-insight-scale-api.log", Settings))
         {
-            var watch = Stopwatch.StartNew();
-            using var response = await http.GetAsync(path);
-            response.EnsureSuccessStatusCode();
-            table.Add(path, $"{watch.Elapsed.TotalSeconds:F1} s", "one request, computed on request");
+            var lists = await place.ListsAppliedAsync(db, service);
+            using var http = ImportJobs.AdminClient(service.Url);
+            table.Add("neighbour lists (what /duplicates reads)", $"{lists:F0} s", "built by the list worker before the routes are timed");
+            foreach (var path in new[] { "/duplicates?limit=20", "/duplicates?by=image&minScore=0.9&limit=20", "/checks/mismatch?limit=20" })
+            {
+                var watch = Stopwatch.StartNew();
+                using var response = await http.GetAsync(path);
+                response.EnsureSuccessStatusCode();
+                table.Add(path, $"{watch.Elapsed.TotalSeconds:F1} s", "one request, computed on request");
+            }
+            var before = service.MemoryKib();
+            JsonElement state;
+            var deadline = DateTime.UtcNow.AddHours(2);
+            while ((state = (await http.GetFromJsonAsync<JsonElement>("/clusters")).GetProperty("state")).GetProperty("items").GetInt32() != catalog)
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new TimeoutException("bench insight --scale: no clustering within 2 hours");
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+            table.Add("clustering: k-means for each k tried, silhouettes, labels (in memory)", $"{state.GetProperty("tookMs").GetDouble() / 1000:F1} s",
+                $"k = {state.GetProperty("clusters").GetInt32()}; service RSS {before / 1024} MiB before, {service.MemoryKib("VmHWM") / 1024} MiB peak");
+            if (rows > 0)
+                await InsightChecksCost.AtScaleAsync(place, service, "bench-insight-scale-api.log", rows, table);
         }
-        var before = service.MemoryKib();
-        JsonElement state;
-        var deadline = DateTime.UtcNow.AddHours(2);
-        while ((state = (await http.GetFromJsonAsync<JsonElement>("/clusters")).GetProperty("state")).GetProperty("items").GetInt32() != items)
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException("bench insight --scale: no clustering within 2 hours");
-            await Task.Delay(TimeSpan.FromSeconds(2));
-        }
-        table.Add("clustering: k-means for each k tried, silhouettes, labels (in memory)", $"{state.GetProperty("tookMs").GetDouble() / 1000:F1} s",
-            $"k = {state.GetProperty("clusters").GetInt32()}; service RSS {before / 1024} MiB before, {service.MemoryKib("VmHWM") / 1024} MiB peak");
         if (rows > 0)
-            await InsightChecksCost.AtScaleAsync(place, service, "bench-insight-scale-api.log", rows, table);
+        {
+            var defaults = new Dictionary<string, string>(Settings);
+            defaults.Remove("Similarity:Insight:ClusterChangeShare");
+            await InsightChecksCost.OnOffAtScaleAsync(place, cs, manifest, defaults, rows, table);
+        }
         Console.WriteLine(table);
         return 0;
     }
