@@ -255,7 +255,6 @@ ha_set_node_passwords() {
   ha_psql node1 "ALTER ROLE postgres PASSWORD '$pw'; ALTER ROLE pgautofailover_replicator PASSWORD '$pw'; ALTER ROLE pgautofailover_monitor PASSWORD '$pw'"
 }
 
-
 ha_set_monitor_timing() {
   local setting
   for setting in "${HA_MONITOR_SETTINGS[@]}"; do
