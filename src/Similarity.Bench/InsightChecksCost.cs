@@ -18,28 +18,21 @@ public static partial class InsightChecksCost
     public static async Task AddAsync(BenchPlace place, string catalog, string images, IReadOnlyDictionary<string, string> settings, Markdown table)
     {
         const string db = "similarity_bench_insight_cost";
-        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
-        var checkMs = new List<double>();
-        foreach (var on in new[] { true, false, true, false })
+        var row = await AlternateAsync(async on =>
         {
             await place.RecreateAsync(db);
             var log = $"bench-insight-cost-{(on ? "on" : "off")}.log";
-            var with = new Dictionary<string, string>(settings) { ["Similarity:Insight:ImportChecks"] = on ? "true" : "false" };
-            await using (var service = await ServiceProcess.StartAsync(place, place.ConnectionString(db), place.Manifest("clipart"), Url, log, with))
+            double took;
+            await using (var service = await ServiceProcess.StartAsync(place, place.ConnectionString(db), place.Manifest("clipart"), Url, log, WithChecks(settings, on)))
             {
                 var watch = Stopwatch.StartNew();
                 await ImportJobs.RunAsync(service.Url, catalog, images);
-                seconds[on].Add(watch.Elapsed.TotalSeconds);
+                took = watch.Elapsed.TotalSeconds;
             }
-            if (on && ChecksLine(Path.Combine(place.DataDir, log)) is { } line)
-                checkMs.Add(line.Milliseconds);
-        }
+            return (took, ChecksLine(Path.Combine(place.DataDir, log))?.Milliseconds);
+        });
         await place.DropAsync(db);
-        string Times(bool on) => string.Join(", ", seconds[on].Select(s => s.ToString("F1", CultureInfo.InvariantCulture) + " s"));
-        var (withChecks, without) = (seconds[true].Average(), seconds[false].Average());
-        table.Add("import with the catalog checks on, then off (fresh database each, alternately)",
-            string.Create(CultureInfo.InvariantCulture, $"{(withChecks / without - 1) * 100:+0.0;-0.0} %"),
-            $"on: {Times(true)}; off: {Times(false)}; the checks' own time (log): {string.Join(", ", checkMs.Select(m => m.ToString("F0", CultureInfo.InvariantCulture) + " ms"))}");
+        table.Add("import with the catalog checks on, then off (fresh database each, alternately)", row.Value, row.Note);
     }
 
     /// <summary>Imports <paramref name="rows"/> new text-only items into the running service's catalog and reads the checks' share of it.</summary>
@@ -58,22 +51,37 @@ public static partial class InsightChecksCost
     /// </summary>
     public static async Task OnOffAtScaleAsync(BenchPlace place, string connectionString, string manifest, IReadOnlyDictionary<string, string> settings, int rows, Markdown table)
     {
-        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
-        var checkMs = new List<double>();
         var round = 0;
-        foreach (var on in new[] { true, false, true, false })
+        var row = await AlternateAsync(async on =>
         {
             var log = $"bench-insight-scale-{(on ? "on" : "off")}.log";
-            var with = new Dictionary<string, string>(settings) { ["Similarity:Insight:ImportChecks"] = on ? "true" : "false" };
-            await using var service = await ServiceProcess.StartAsync(place, connectionString, manifest, Url, log, with);
+            await using var service = await ServiceProcess.StartAsync(place, connectionString, manifest, Url, log, WithChecks(settings, on));
             var (took, line) = await ImportRowsAsync(place, service, log, $"checks-{++round}", rows);
+            return (took, line?.Milliseconds);
+        });
+        table.Add($"imports of {rows} text-only rows, checks on, then off (a fresh service each, alternately)", row.Value, row.Note);
+    }
+
+    static Dictionary<string, string> WithChecks(IReadOnlyDictionary<string, string> settings, bool on) =>
+        new(settings) { ["Similarity:Insight:ImportChecks"] = on ? "true" : "false" };
+
+    /// <summary>
+    /// Four imports, the checks on, off, on, off (<paramref name="import"/> gives each one's seconds and, with the checks
+    /// on, their own milliseconds from the log): the table's value (what the checks add) and note.
+    /// </summary>
+    static async Task<(string Value, string Note)> AlternateAsync(Func<bool, Task<(double Seconds, double? CheckMs)>> import)
+    {
+        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        var checkMs = new List<double>();
+        foreach (var on in new[] { true, false, true, false })
+        {
+            var (took, ms) = await import(on);
             seconds[on].Add(took);
-            if (on && line is { } l)
-                checkMs.Add(l.Milliseconds);
+            if (on && ms is { } m)
+                checkMs.Add(m);
         }
         string Times(bool on) => string.Join(", ", seconds[on].Select(s => s.ToString("F1", CultureInfo.InvariantCulture) + " s"));
-        table.Add($"imports of {rows} text-only rows, checks on, then off (a fresh service each, alternately)",
-            string.Create(CultureInfo.InvariantCulture, $"{(seconds[true].Average() / seconds[false].Average() - 1) * 100:+0.0;-0.0} %"),
+        return (string.Create(CultureInfo.InvariantCulture, $"{(seconds[true].Average() / seconds[false].Average() - 1) * 100:+0.0;-0.0} %"),
             $"on: {Times(true)}; off: {Times(false)}; the checks' own time (log): {string.Join(", ", checkMs.Select(m => m.ToString("F0", CultureInfo.InvariantCulture) + " ms"))}");
     }
 

@@ -30,17 +30,12 @@ public static class FreshListSql
         // Ranked by the fused cosine, a blended page picks its rows before any other cosine is computed: the merged
         // rows' listed score is their cosine now, so only the co-engaged items from outside them are scored here.
         var preRanked = blended && request.Criteria.ImageWeight is null;
-        var (source, scored, topCte) = (top, SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t"), "");
-        if (preRanked)
-        {
-            (source, topCte) = (BlendSql.Ranked(page, where, blend!, p.Add("co_candidates", request.K), rows), $",\n            top AS ({top})");
-            scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", "candidates.co_weight");
-        }
-        else if (blended)
-        {
-            source = BlendSql.Candidates(top, page, where, p.Add("co_candidates", request.K));
-            scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page, "candidates", blend!));
-        }
+        var (source, coEngaged, topCte) = preRanked
+            ? (BlendSql.Ranked(page, where, blend!, p.Add("co_candidates", request.K), rows), "candidates.co_weight", $",\n            top AS ({top})")
+            : blended
+                ? (BlendSql.Candidates(top, page, where, p.Add("co_candidates", request.K)), BlendSql.CoEngaged(page, "candidates", blend!), "")
+                : (top, null, "");
+        var scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", coEngaged);
         var pins = $"""
             (SELECT {(blended ? SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page, "items", blend!)) : scored)}, pins.position AS pin_position, NULL::bigint AS sure
              FROM ({SimilarSql.RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
