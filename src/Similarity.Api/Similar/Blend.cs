@@ -20,25 +20,6 @@ static class BlendSql
         """;
 
     /// <summary>
-    /// A precomputed page's blended rows, ranked and cut to <paramref name="rows"/> before any cosine but the fused one:
-    /// the merged list's top rows (<c>top</c>, with their <c>listed_score</c>, the cosine now) and the query item
-    /// <paramref name="page"/>'s most co-engaged items from outside them (at most <paramref name="coCandidates"/>, scored
-    /// here), each with its co-engagement weight <c>co_weight</c> (blend × score, 0 without events).
-    /// </summary>
-    public static string Ranked(string page, string where, string blend, string coCandidates, string rows) => $"""
-        SELECT c.*, {blend} * coalesce(ce.score, 0) AS co_weight
-        FROM (SELECT * FROM top
-              UNION ALL
-              SELECT items.*, 1 - (items.embedding <=> (SELECT e FROM q)) AS listed_score
-              FROM items
-              WHERE items.sku IN (SELECT other_sku FROM co_engagement WHERE sku = {page} ORDER BY score DESC, other_sku LIMIT {coCandidates})
-                AND items.sku NOT IN (SELECT sku FROM top) AND {where}) c
-        LEFT JOIN co_engagement ce ON ce.sku = {page} AND ce.other_sku = c.sku
-        ORDER BY c.listed_score + {blend} * coalesce(ce.score, 0) DESC, c.sku
-        LIMIT {rows}
-        """;
-
-    /// <summary>
     /// What changes when the co-engagement does, for the answers' ETag: the last rebuild that kept pairs (in ms), 0 while
     /// none has, so a catalog without events keeps its ETags across rebuilds.
     /// </summary>

@@ -11,9 +11,11 @@ public static class FreshListSql
 {
     /// <summary>
     /// The merged page: rows as <see cref="SimilarSql.Search"/>'s (pins with <c>pin_position</c>), each with <c>sure</c>,
-    /// how many merged candidates under the filters score at least the list's last stored score — when that is k or
-    /// more, no item outside the list and the queue can be in the top k (see docs/architecture.md). No rows when
-    /// the list cannot answer: no list of the live set, the query item itself queued, or more than
+    /// how many of the page's rows rank at least the list's last stored score — when that is k or more, no item outside
+    /// the list, the queue and the co-engaged candidates can be in the top k (see docs/architecture.md). The candidates
+    /// are ranked by what is known without reading their rows (the stored scores, the queued items' cosines now, the
+    /// co-engagement), and rows are read in that order until k pass the filters: a page reads about k rows, not the list.
+    /// No rows when the list cannot answer: no list of the live set, the query item itself queued, or more than
     /// <paramref name="recentLimit"/> upserted items queued (merging them would cost more than an index search).
     /// </summary>
     public static SqlStatement Search(SearchRequest request, string fingerprint, int recentLimit)
@@ -26,16 +28,21 @@ public static class FreshListSql
         var blend = blended ? p.Add("blend", request.Criteria.Blend) : null;
         var rows = p.Add("rows", request.K);
         var limit = p.Add("recent_limit", recentLimit);
-        var top = $"SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT {rows}";
-        // Ranked by the fused cosine, a blended page picks its rows before any other cosine is computed: the merged
-        // rows' listed score is their cosine now, so only the co-engaged items from outside them are scored here.
-        var preRanked = blended && request.Criteria.ImageWeight is null;
-        var (source, coEngaged, topCte) = preRanked
-            ? (BlendSql.Ranked(page, where, blend!, p.Add("co_candidates", request.K), rows), "candidates.co_weight", $",\n            top AS ({top})")
-            : blended
-                ? (BlendSql.Candidates(top, page, where, p.Add("co_candidates", request.K)), BlendSql.CoEngaged(page, "candidates", blend!), "")
-                : (top, null, "");
-        var scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", coEngaged);
+        // Blended: the query item's co-engaged pairs, read once; the most co-engaged from outside the list and the queue
+        // are candidates too, scored exactly now, and every candidate's rank adds blend × its pair's score.
+        var (co, coEntries, ranked) = blended
+            ? ($"\n    co AS (SELECT other_sku, score FROM co_engagement WHERE sku = {page}),",
+               $"""
+
+                    UNION ALL
+                    -- blended: the most co-engaged items from outside both, scored exactly now
+                    SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
+                    FROM (SELECT other_sku FROM co ORDER BY score DESC, other_sku LIMIT {p.Add("co_candidates", request.K)}) c JOIN items ON items.sku = c.other_sku
+                    WHERE EXISTS (SELECT 1 FROM list) AND c.other_sku NOT IN (SELECT unnest(neighbours) FROM list) AND c.other_sku NOT IN (SELECT sku FROM similar_list_queue)
+                """,
+               $"SELECT e.sku, {blend} * coalesce(co.score, 0) AS co_weight, e.content + {blend} * coalesce(co.score, 0) AS rank FROM entries e LEFT JOIN co ON co.other_sku = e.sku")
+            : ("", "", "SELECT e.sku, e.content AS rank FROM entries e");
+        var scored = SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", blended ? "page.co_weight" : null);
         var pins = $"""
             (SELECT {(blended ? SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t", BlendSql.CoEngaged(page, "items", blend!)) : scored)}, pins.position AS pin_position, NULL::bigint AS sure
              FROM ({SimilarSql.RulesOf(page, "pin")}) pins JOIN items ON items.sku = pins.other, q
@@ -49,24 +56,29 @@ public static class FreshListSql
                   -- the query item's own vectors changed: its list is stale, the index search answers
                   AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = {page})
                   -- more changes than an answer should score: the index search answers until the worker folds them in
-                  AND (SELECT count(*) FROM (SELECT 1 FROM similar_list_queue WHERE NOT deleted LIMIT {limit} + 1) r) <= {limit}),
-            merged AS (
-                SELECT * FROM (
-                    -- listed and unchanged since: the stored score is the score now
-                    SELECT items.*, n.score AS listed_score
-                    FROM list CROSS JOIN LATERAL unnest(list.neighbours, list.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-                    WHERE n.listed NOT IN (SELECT sku FROM similar_list_queue)
-                    UNION ALL
-                    -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
-                    SELECT items.*, 1 - (items.embedding <=> (SELECT e FROM q)) AS listed_score
-                    FROM items
-                    WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list)) m
-                WHERE {where}),
-            sure AS (SELECT count(*) AS n FROM merged WHERE listed_score >= (SELECT scores[cardinality(scores)] FROM list)){topCte}
-            (SELECT {scored}, NULL::integer AS pin_position, (SELECT n FROM sure) AS sure
-             FROM ({source}) candidates, q
-             ORDER BY rank DESC, sku
-             LIMIT {rows})
+                  AND (SELECT count(*) FROM (SELECT 1 FROM similar_list_queue WHERE NOT deleted LIMIT {limit} + 1) r) <= {limit}),{co}
+            entries AS (
+                -- listed and unchanged since: the stored score is the score now
+                SELECT n.listed AS sku, n.score::float8 AS content
+                FROM list CROSS JOIN LATERAL unnest(list.neighbours, list.scores) AS n(listed, score)
+                WHERE n.listed NOT IN (SELECT sku FROM similar_list_queue)
+                UNION ALL
+                -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
+                SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
+                FROM items
+                WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list){coEntries}),
+            ranked AS ({ranked}),
+            page AS (
+                -- in rank order, each candidate's row is read and filtered until k pass (a nested loop under the LIMIT)
+                SELECT items.*{(blended ? ", r.co_weight" : "")}, r.rank AS listed_rank
+                FROM (SELECT * FROM ranked ORDER BY rank DESC, sku) r
+                CROSS JOIN LATERAL (SELECT * FROM items WHERE items.sku = r.sku AND {where}) items
+                ORDER BY r.rank DESC, r.sku
+                LIMIT {rows})
+            (SELECT {scored}, NULL::integer AS pin_position,
+                    (SELECT count(*) FROM page WHERE listed_rank >= (SELECT scores[cardinality(scores)] FROM list)) AS sure
+             FROM page, q
+             ORDER BY rank DESC, sku)
             UNION ALL
             {pins}
             """);

@@ -11,7 +11,7 @@ public sealed class FreshListSqlTests
     static SearchCriteria Criteria(int k) => new(k, null, new SearchFilter(null, null, null, null, null, []), null, null);
 
     [Fact]
-    public void An_items_page_merges_its_list_with_the_queued_changes()
+    public void An_items_page_merges_its_list_with_the_queued_changes_and_reads_rows_in_rank_order()
     {
         var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(10)), "fp", recentLimit: 2000);
 
@@ -24,26 +24,31 @@ public sealed class FreshListSqlTests
               AND NOT EXISTS (SELECT 1 FROM similar_list_queue WHERE sku = @query_sku)
               -- more changes than an answer should score: the index search answers until the worker folds them in
               AND (SELECT count(*) FROM (SELECT 1 FROM similar_list_queue WHERE NOT deleted LIMIT @recent_limit + 1) r) <= @recent_limit),
-        merged AS (
-            SELECT * FROM (
-                -- listed and unchanged since: the stored score is the score now
-                SELECT items.*, n.score AS listed_score
-                FROM list CROSS JOIN LATERAL unnest(list.neighbours, list.scores) AS n(listed, score) JOIN items ON items.sku = n.listed
-                WHERE n.listed NOT IN (SELECT sku FROM similar_list_queue)
-                UNION ALL
-                -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
-                SELECT items.*, 1 - (items.embedding <=> (SELECT e FROM q)) AS listed_score
-                FROM items
-                WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list)) m
-            WHERE fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
-        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked)),
-        sure AS (SELECT count(*) AS n FROM merged WHERE listed_score >= (SELECT scores[cardinality(scores)] FROM list))
+        entries AS (
+            -- listed and unchanged since: the stored score is the score now
+            SELECT n.listed AS sku, n.score::float8 AS content
+            FROM list CROSS JOIN LATERAL unnest(list.neighbours, list.scores) AS n(listed, score)
+            WHERE n.listed NOT IN (SELECT sku FROM similar_list_queue)
+            UNION ALL
+            -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
+            SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
+            FROM items
+            WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list)),
+        ranked AS (SELECT e.sku, e.content AS rank FROM entries e),
+        page AS (
+            -- in rank order, each candidate's row is read and filtered until k pass (a nested loop under the LIMIT)
+            SELECT items.*, r.rank AS listed_rank
+            FROM (SELECT * FROM ranked ORDER BY rank DESC, sku) r
+            CROSS JOIN LATERAL (SELECT * FROM items WHERE items.sku = r.sku AND fingerprint = @fingerprint AND sku <> ALL(@exclude) AND sku NOT IN (SELECT other FROM (SELECT CASE WHEN r.sku = @query_sku THEN r.other_sku ELSE r.sku END AS other, r.position
+        FROM similar_rules r WHERE r.kind = 'block' AND (r.sku = @query_sku OR (r.both_ways AND r.other_sku = @query_sku))) blocked)) items
+            ORDER BY r.rank DESC, r.sku
+            LIMIT @rows)
         (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
         1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
-        1 - (embedding <=> q.e) AS rank, NULL::integer AS pin_position, (SELECT n FROM sure) AS sure
-         FROM (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows) candidates, q
-         ORDER BY rank DESC, sku
-         LIMIT @rows)
+        1 - (embedding <=> q.e) AS rank, NULL::integer AS pin_position,
+                (SELECT count(*) FROM page WHERE listed_rank >= (SELECT scores[cardinality(scores)] FROM list)) AS sure
+         FROM page, q
+         ORDER BY rank DESC, sku)
         UNION ALL
         (SELECT sku, title, category, brand, price, currency, available, image_url, image_sha256 IS NOT NULL AS has_image,
         1 - (embedding <=> q.e) AS score, 1 - (image_embedding <=> q.i) AS image_score, 1 - (text_embedding <=> q.t) AS text_score,
@@ -58,28 +63,28 @@ public sealed class FreshListSqlTests
     }
 
     [Fact]
-    public void A_blended_page_ranks_the_merged_rows_and_the_co_engaged_ones_from_outside_them_before_other_cosines()
+    public void A_blended_page_adds_the_co_engaged_items_and_ranks_by_what_it_knows_before_reading_rows()
     {
         var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(5) with { Blend = 3 }), "fp", recentLimit: 10);
 
-        Assert.Contains("top AS (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows)", statement.Text, StringComparison.Ordinal);
-        Assert.Contains("FROM co_engagement WHERE sku = @query_sku ORDER BY score DESC, other_sku LIMIT @co_candidates", statement.Text, StringComparison.Ordinal);
-        Assert.Contains("AND items.sku NOT IN (SELECT sku FROM top)", statement.Text, StringComparison.Ordinal);
-        var ranking = statement.Text.IndexOf("ORDER BY c.listed_score + @blend * coalesce(ce.score, 0) DESC, c.sku", StringComparison.Ordinal);
-        Assert.True(ranking > 0);
-        Assert.StartsWith("LIMIT @rows", statement.Text[ranking..].Split('\n')[1].Trim(), StringComparison.Ordinal);
-        // The image and text cosines over the rows kept: the co-engagement read once per row, in the ranking.
-        Assert.Contains("candidates.co_weight AS co_engaged", statement.Text, StringComparison.Ordinal);
+        // The query item's pairs are read once: the weights of every candidate, and the most co-engaged from outside the
+        // list and the queue as candidates of their own.
+        Assert.Contains("co AS (SELECT other_sku, score FROM co_engagement WHERE sku = @query_sku)", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("FROM (SELECT other_sku FROM co ORDER BY score DESC, other_sku LIMIT @co_candidates) c JOIN items ON items.sku = c.other_sku", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("c.other_sku NOT IN (SELECT unnest(neighbours) FROM list) AND c.other_sku NOT IN (SELECT sku FROM similar_list_queue)", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("e.content + @blend * coalesce(co.score, 0) AS rank FROM entries e LEFT JOIN co ON co.other_sku = e.sku", statement.Text, StringComparison.Ordinal);
+        // Rows are read in that order until k pass; the image and text cosines only for them.
+        Assert.Contains("page.co_weight AS co_engaged", statement.Text, StringComparison.Ordinal);
         Assert.Equal(3d, statement.Parameters.Single(p => p.ParameterName == "blend").Value);
+        Assert.Equal(5, statement.Parameters.Single(p => p.ParameterName == "co_candidates").Value);
     }
 
     [Fact]
-    public void A_blended_page_ranked_by_weighted_cosines_scores_every_candidate_first()
+    public void A_content_page_reads_no_co_engagement()
     {
-        var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(5) with { Blend = 3, ImageWeight = 1, TextWeight = 0 }), "fp", recentLimit: 10);
+        var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(5)), "fp", recentLimit: 10);
 
-        Assert.Contains("SELECT sku FROM (SELECT * FROM merged ORDER BY listed_score DESC, sku LIMIT @rows) content", statement.Text, StringComparison.Ordinal);
-        Assert.DoesNotContain("top AS", statement.Text, StringComparison.Ordinal);
-        Assert.Contains("FROM co_engagement WHERE sku = @query_sku", statement.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("co_engagement", statement.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(statement.Parameters, p => p.ParameterName is "blend" or "co_candidates");
     }
 }
