@@ -156,14 +156,19 @@ public static class SimilarRun
     /// Gives every item <paramref name="perItem"/> co-engaged items spread over the catalog (scores 1, 1/2, 1/3…, as the
     /// rebuild normalises them by the best pair), as a catalog with events everywhere.
     /// </summary>
+    // As the rebuild writes pairs (FeedbackRebuildSql.ReplaceCoEngagement): with their content cosine and the row
+    // versions it was computed from, each item's pairs together.
     static string CoEngagementSql(int perItem) => $"""
         WITH numbered AS (SELECT sku, row_number() OVER (ORDER BY sku) - 1 AS i FROM items),
              size AS (SELECT count(*) AS n FROM items)
-        INSERT INTO co_engagement (sku, other_sku, weight, visitors, score)
-        SELECT a.sku, b.sku, 1, 3, 1.0 / j
+        INSERT INTO co_engagement (sku, other_sku, weight, visitors, score, content, sku_version, other_version)
+        SELECT a.sku, b.sku, 1, 3, 1.0 / j,
+               CASE WHEN ia.fingerprint = ib.fingerprint THEN 1 - (ia.embedding <=> ib.embedding) END, ia.xmin, ib.xmin
         FROM numbered a CROSS JOIN generate_series(1, {perItem}) j CROSS JOIN size
         JOIN numbered b ON b.i = (a.i * 31 + j * 7919) % size.n
+        JOIN items ia ON ia.sku = a.sku JOIN items ib ON ib.sku = b.sku
         WHERE b.sku <> a.sku
+        ORDER BY a.sku, b.sku
         ON CONFLICT DO NOTHING
         """;
 

@@ -49,7 +49,7 @@ public static class FeedbackRebuildSql
     /// propensity is estimated). A visitor's events less than the session gap apart are one session; an item's weight in
     /// a session is the sum of its events' weights, and a pair's weight in it the smaller of its two items' (the weighted
     /// co-occurrence). A pair is kept when at least <c>@min_visitors</c> distinct visitors engaged with both in one
-    /// session. Its score, in [0, 1], is <paramref name="score"/> (<see cref="CoEngagementScore"/>). Both directions are stored.
+    /// session. Its score, in [0, 1], is <paramref name="score"/> (<see cref="CoEngagementScore"/>). Both directions are stored, each with its content cosine and the row versions it was computed from (migration 0017).
     /// </summary>
     public static string ReplaceCoEngagement(CoEngagementScore score) => $"""
         WITH weighted AS (
@@ -67,7 +67,7 @@ public static class FeedbackRebuildSql
             FROM weighted),
         engaged AS (
             SELECT visitor_id, session, sku, sum(weight) AS weight FROM sessions GROUP BY visitor_id, session, sku),
-        items AS (
+        engaged_items AS (
             SELECT sku, sum(weight) AS weight FROM engaged GROUP BY sku),
         pairs AS (
             SELECT a.sku, b.sku AS other_sku, sum(least(a.weight, b.weight)) AS weight, count(DISTINCT a.visitor_id) AS visitors
@@ -78,9 +78,15 @@ public static class FeedbackRebuildSql
             SELECT p.sku, p.other_sku, p.weight, p.visitors,
                    coalesce(p.weight / nullif(i.weight + o.weight - p.weight, 0), 0) AS jaccard,
                    coalesce(p.weight / nullif(i.weight, 0), 0) AS confidence
-            FROM pairs p JOIN items i ON i.sku = p.sku JOIN items o ON o.sku = p.other_sku)
-        INSERT INTO co_engagement (sku, other_sku, weight, visitors, score)
-        SELECT sku, other_sku, weight, visitors, {ScoreOf(score)} FROM measured
+            FROM pairs p JOIN engaged_items i ON i.sku = p.sku JOIN engaged_items o ON o.sku = p.other_sku),
+        scored AS (
+            SELECT sku, other_sku, weight, visitors, {ScoreOf(score)} AS score FROM measured)
+        INSERT INTO co_engagement (sku, other_sku, weight, visitors, score, content, sku_version, other_version)
+        SELECT s.sku, s.other_sku, s.weight, s.visitors, s.score,
+               CASE WHEN a.fingerprint = b.fingerprint THEN 1 - (a.embedding <=> b.embedding) END, a.xmin, b.xmin
+        FROM scored s LEFT JOIN items a ON a.sku = s.sku LEFT JOIN items b ON b.sku = s.other_sku
+        -- each item's pairs together on disk: a page reads its item's pairs from one or two pages
+        ORDER BY s.sku, s.other_sku
         """;
 
     /// <summary>The score column's expression over <c>measured</c>'s row for <paramref name="score"/>.</summary>

@@ -31,14 +31,17 @@ public static class FreshListSql
         // Blended: the query item's co-engaged pairs, read once; the most co-engaged from outside the list and the queue
         // are candidates too, scored exactly now, and every candidate's rank adds blend × its pair's score.
         var (co, coEntries, ranked) = blended
-            ? ($"\n    co AS (SELECT other_sku, score FROM co_engagement WHERE sku = {page}),",
+            ? ($"\n    co AS (SELECT other_sku, score, content, sku_version, other_version FROM co_engagement WHERE sku = {page}),",
                $"""
 
                     UNION ALL
-                    -- blended: the most co-engaged items from outside both, scored exactly now
-                    SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
-                    FROM (SELECT other_sku FROM co ORDER BY score DESC, other_sku LIMIT {p.Add("co_candidates", request.K)}) c JOIN items ON items.sku = c.other_sku
-                    WHERE EXISTS (SELECT 1 FROM list) AND c.other_sku NOT IN (SELECT unnest(neighbours) FROM list) AND c.other_sku NOT IN (SELECT sku FROM similar_list_queue)
+                    -- blended: the most co-engaged items from outside both, by the cosine the rebuild stored while neither
+                    -- row has changed since (the same row versions), else computed now
+                    SELECT items.sku, CASE WHEN c.sku_version = (SELECT version FROM q) AND c.other_version = items.xmin AND c.content IS NOT NULL
+                                           THEN c.content ELSE 1 - (items.embedding <=> (SELECT e FROM q)) END
+                    FROM (SELECT * FROM co ORDER BY score DESC, other_sku LIMIT {p.Add("co_candidates", request.K)}) c JOIN items ON items.sku = c.other_sku
+                    WHERE EXISTS (SELECT 1 FROM list) AND items.fingerprint = {live}
+                      AND c.other_sku NOT IN (SELECT unnest(neighbours) FROM list) AND c.other_sku NOT IN (SELECT sku FROM similar_list_queue)
                 """,
                $"SELECT e.sku, {blend} * coalesce(co.score, 0) AS co_weight, e.content + {blend} * coalesce(co.score, 0) AS rank FROM entries e LEFT JOIN co ON co.other_sku = e.sku")
             : ("", "", "SELECT e.sku, e.content AS rank FROM entries e");
@@ -49,7 +52,7 @@ public static class FreshListSql
              WHERE {where})
             """;
         return p.Statement($"""
-            WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = {page} AND fingerprint = {live}),
+            WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t, xmin AS version FROM items WHERE sku = {page} AND fingerprint = {live}),
             list AS (
                 SELECT s.neighbours, s.scores FROM similar_lists s
                 WHERE s.sku = {page} AND s.fingerprint = {live}
@@ -66,7 +69,7 @@ public static class FreshListSql
                 -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
                 SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
                 FROM items
-                WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list){coEntries}),
+                WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list) AND items.fingerprint = {live}{coEntries}),
             ranked AS ({ranked}),
             page AS (
                 -- in rank order, each candidate's row is read and filtered until k pass (a nested loop under the LIMIT)

@@ -7,7 +7,10 @@ using static Similarity.IntegrationTests.Feedback.CoEngagementScript;
 
 namespace Similarity.IntegrationTests.Feedback;
 
-/// <summary>Twenty text-only items in four categories, neighbour lists on, the rebuild left to POST /feedback/rebuild, no exploration.</summary>
+/// <summary>
+/// Twenty text-only items in four categories, neighbour lists of 10 (12 kept: an item's farthest are outside its list),
+/// the rebuild left to POST /feedback/rebuild, no exploration.
+/// </summary>
 public sealed class BlendCatalog : SimilarityApp
 {
     public const int Count = 20;
@@ -15,7 +18,7 @@ public sealed class BlendCatalog : SimilarityApp
     static readonly string[] Words = ["red", "blue", "ceramic", "wool", "oak", "steel", "striped", "tall", "round", "soft"];
 
     protected override IEnumerable<KeyValuePair<string, string>> Settings =>
-        [new("Similarity:Feedback:RebuildPeriod", "1.00:00:00"), new("Similarity:Feedback:ExploreShare", "0")];
+        [new("Similarity:Feedback:RebuildPeriod", "1.00:00:00"), new("Similarity:Feedback:ExploreShare", "0"), new("Similarity:Search:ListSize", "10")];
 
     public static string SkuOf(int i) => $"bl-{i:D2}";
 
@@ -127,6 +130,51 @@ public sealed class BlendTests(BlendCatalog catalog) : IClassFixture<BlendCatalo
         var result = Results(answer).Single(r => Sku(r) == "bl-new");
         Assert.Null(CoEngaged(result));
         Assert.Equal(BruteForce.Cosine(query.Fused, stored.Fused), result.GetProperty("score").GetDouble(), Precision);
+    }
+
+    [Fact]
+    public async Task A_co_engaged_candidate_is_ranked_by_the_rebuilds_cosine_only_while_neither_row_has_changed()
+    {
+        const string query = "bl-05";
+        var client = catalog.CreateClient();
+        var all = await BruteForce.ReadAllAsync(catalog.Database);
+        var fused = all.Single(i => i.Sku == query).Fused;
+        var cosine = all.Where(i => i.Sku != query && i.Sku.StartsWith("bl-", StringComparison.Ordinal) && i.Sku != "bl-new" && i.Sku != Query)
+            .ToDictionary(i => i.Sku, i => BruteForce.Cosine(fused, i.Fused));
+        var far = cosine.MinBy(c => c.Value).Key;
+        await InsertEventsAsync(catalog.Database, EngagedTogether("stored", query, far));
+        await RebuildAsync(catalog);
+
+        // The rebuild stored the pair's cosine (computed here from the vectors) with both rows' versions.
+        Assert.Equal(cosine[far], Convert.ToDouble(await catalog.Database.ExecuteAsync(
+            "SELECT content FROM co_engagement WHERE sku = $1 AND other_sku = $2", query, far)), Precision);
+        Assert.Equal(true, await catalog.Database.ExecuteAsync(
+            "SELECT c.sku_version = a.xmin AND c.other_version = b.xmin FROM co_engagement c JOIN items a ON a.sku = c.sku JOIN items b ON b.sku = c.other_sku WHERE c.sku = $1 AND c.other_sku = $2", query, far));
+
+        // With a blend this small the far item stays off the page by its true cosine; a stored cosine of 0.99 puts it on:
+        // the page read the stored one.
+        const string page = $"/similar/{query}?blend=0.01";
+        async Task<List<string>> PageAsync()
+        {
+            var answer = JsonElement.Parse(await client.GetStringAsync(page));
+            Assert.Equal(ResultSource.NeighbourList, answer.GetProperty("source").GetString());
+            return [.. Results(answer).Select(Sku)];
+        }
+        Assert.DoesNotContain(far, await PageAsync());
+        await catalog.Database.ExecuteAsync("UPDATE co_engagement SET content = 0.99 WHERE sku = $1 AND other_sku = $2", query, far);
+        Assert.Contains(far, await PageAsync());
+
+        // Either row written since (a price: its vectors unchanged, nothing queued): the cosine is computed again.
+        var admin = catalog.CreateAdminClient();
+        foreach (var written in new[] { far, query })
+        {
+            using var patch = await admin.PatchAsync($"/items/{written}", new StringContent("""{"price": 12}""", System.Text.Encoding.UTF8, "application/merge-patch+json"));
+            Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+            Assert.DoesNotContain(far, await PageAsync());
+            await RebuildAsync(catalog); // the versions of the row written now
+            await catalog.Database.ExecuteAsync("UPDATE co_engagement SET content = 0.99 WHERE sku = $1 AND other_sku = $2", query, far);
+            Assert.Contains(far, await PageAsync());
+        }
     }
 
     [Theory]

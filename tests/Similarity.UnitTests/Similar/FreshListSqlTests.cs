@@ -16,7 +16,7 @@ public sealed class FreshListSqlTests
         var statement = FreshListSql.Search(SearchRequest.ForItem("a-1", Criteria(10)), "fp", recentLimit: 2000);
 
         Assert.Equal("""
-        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint),
+        WITH q AS (SELECT embedding AS e, image_embedding AS i, text_embedding AS t, xmin AS version FROM items WHERE sku = @query_sku AND fingerprint = @fingerprint),
         list AS (
             SELECT s.neighbours, s.scores FROM similar_lists s
             WHERE s.sku = @query_sku AND s.fingerprint = @fingerprint
@@ -33,7 +33,7 @@ public sealed class FreshListSqlTests
             -- changed or new since the lists were folded: scored exactly now (deleted ones are gone from items)
             SELECT items.sku, 1 - (items.embedding <=> (SELECT e FROM q))
             FROM items
-            WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list)),
+            WHERE items.sku IN (SELECT sku FROM similar_list_queue WHERE NOT deleted) AND EXISTS (SELECT 1 FROM list) AND items.fingerprint = @fingerprint),
         ranked AS (SELECT e.sku, e.content AS rank FROM entries e),
         page AS (
             -- in rank order, each candidate's row is read and filtered until k pass (a nested loop under the LIMIT)
@@ -69,9 +69,12 @@ public sealed class FreshListSqlTests
 
         // The query item's pairs are read once: the weights of every candidate, and the most co-engaged from outside the
         // list and the queue as candidates of their own.
-        Assert.Contains("co AS (SELECT other_sku, score FROM co_engagement WHERE sku = @query_sku)", statement.Text, StringComparison.Ordinal);
-        Assert.Contains("FROM (SELECT other_sku FROM co ORDER BY score DESC, other_sku LIMIT @co_candidates) c JOIN items ON items.sku = c.other_sku", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("co AS (SELECT other_sku, score, content, sku_version, other_version FROM co_engagement WHERE sku = @query_sku)", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("FROM (SELECT * FROM co ORDER BY score DESC, other_sku LIMIT @co_candidates) c JOIN items ON items.sku = c.other_sku", statement.Text, StringComparison.Ordinal);
         Assert.Contains("c.other_sku NOT IN (SELECT unnest(neighbours) FROM list) AND c.other_sku NOT IN (SELECT sku FROM similar_list_queue)", statement.Text, StringComparison.Ordinal);
+        // The rebuild's cosine while both rows are the versions it was computed from; of the live set only, else none.
+        Assert.Contains("CASE WHEN c.sku_version = (SELECT version FROM q) AND c.other_version = items.xmin AND c.content IS NOT NULL", statement.Text, StringComparison.Ordinal);
+        Assert.Contains("WHERE EXISTS (SELECT 1 FROM list) AND items.fingerprint = @fingerprint", statement.Text, StringComparison.Ordinal);
         Assert.Contains("e.content + @blend * coalesce(co.score, 0) AS rank FROM entries e LEFT JOIN co ON co.other_sku = e.sku", statement.Text, StringComparison.Ordinal);
         // Rows are read in that order until k pass; the image and text cosines only for them.
         Assert.Contains("page.co_weight AS co_engaged", statement.Text, StringComparison.Ordinal);
