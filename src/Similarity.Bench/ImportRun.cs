@@ -18,7 +18,7 @@ public static class ImportRun
         var o = BenchArgs.Parse(args, "import", "items", "flat-rows", "seconds", "set");
         var (items, flat, seconds) = (o.GetInt("items", 5000), o.GetInt("flat-rows", 2000), o.GetInt("seconds", 20));
         var place = new BenchPlace();
-        var set = o.Get("set") ?? "full";
+        var set = o.Get("set", "full");
         if (!File.Exists(place.Manifest(set)))
             throw new ArgumentException($"bench import: --set {set}: no models/{set}/manifest.json (./similarity.sh models full, or models full-int8)");
         var work = place.Work("bench-import");
