@@ -49,7 +49,8 @@ public static class FeedbackRebuildSql
     /// propensity is estimated). A visitor's events less than the session gap apart are one session; an item's weight in
     /// a session is the sum of its events' weights, and a pair's weight in it the smaller of its two items' (the weighted
     /// co-occurrence). A pair is kept when at least <c>@min_visitors</c> distinct visitors engaged with both in one
-    /// session. Its score, in [0, 1], is <paramref name="score"/> (<see cref="CoEngagementScore"/>). Both directions are stored, each with its content cosine and the row versions it was computed from (migration 0017).
+    /// session. Its score, in [0, 1], is <paramref name="score"/> (<see cref="CoEngagementScore"/>). Both directions are
+    /// stored, each with the two items' content cosine and the row versions it was computed from (migration 0017).
     /// </summary>
     public static string ReplaceCoEngagement(CoEngagementScore score) => $"""
         WITH weighted AS (

@@ -29,7 +29,8 @@ public static class FreshListSql
         var rows = p.Add("rows", request.K);
         var limit = p.Add("recent_limit", recentLimit);
         // Blended: the query item's co-engaged pairs, read once; the most co-engaged from outside the list and the queue
-        // are candidates too, scored exactly now, and every candidate's rank adds blend × its pair's score.
+        // are candidates too (by the pair's stored cosine while both rows are unchanged, else scored now), and every
+        // candidate's rank adds blend × its pair's score.
         var (co, coEntries, ranked) = blended
             ? ($"\n    co AS (SELECT other_sku, score, content, sku_version, other_version FROM co_engagement WHERE sku = {page}),",
                $"""
