@@ -46,6 +46,13 @@ public sealed class RateLimitOptions : IValidatableObject
     /// <summary>Permits of <see cref="EncoderConcurrency"/> the import worker holds while a batch runs through the encoders.</summary>
     [Range(1, 10_000)] public int ImportShare { get; set; } = 8;
 
+    /// <summary>
+    /// How long a refused request waits for its 429, its connection held and its body unread (0: at once). A flood that
+    /// retries as soon as it is refused is slowed to one request per connection per this delay; refused at once, its
+    /// refusals (and the new connection each one needs, see <see cref="RateLimits"/>) took the cores /similar needs.
+    /// </summary>
+    [Range(0, 10_000)] public int RefusalDelayMilliseconds { get; set; } = 1000;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ImportShare > EncoderConcurrency)
@@ -87,12 +94,20 @@ public static class RateLimits
                     ? RateLimitPartition.Get("encoders", _ => capacity.ForRequests)
                     : RateLimitPartition.GetNoLimiter("")));
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = (context, _) =>
+            options.OnRejected = async (context, ct) =>
             {
                 // The refused request's body is unread: closing the connection spares reading it off the socket (a
                 // flood of large uploads would otherwise cost its full bandwidth just to be refused).
                 context.HttpContext.Response.Headers.Connection = "close";
-                return Reject(context, o);
+                try
+                {
+                    await Task.Delay(o.RefusalDelayMilliseconds, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // the client left while it waited: nobody to answer
+                }
+                await Reject(context, o);
             };
         });
         return builder;

@@ -104,7 +104,10 @@ public sealed class OneGreedyClientApp : SimilarityApp
         new("Similarity:RateLimits:PerClientBurst", "2"),
         new("Similarity:RateLimits:PerClientPerSecond", "1"),
         new("Similarity:RateLimits:PerClientRefillSeconds", "3600"),
+        new("Similarity:RateLimits:RefusalDelayMilliseconds", $"{RefusalDelay.TotalMilliseconds}"),
     ];
+
+    public static readonly TimeSpan RefusalDelay = TimeSpan.FromMilliseconds(300);
 }
 
 public sealed class PerClientRateLimitTests(OneGreedyClientApp app) : IClassFixture<OneGreedyClientApp>
@@ -114,11 +117,19 @@ public sealed class PerClientRateLimitTests(OneGreedyClientApp app) : IClassFixt
     {
         var client = app.CreateClient();
         // Ten against a bucket of two that regains its next token only after an hour: exactly two pass, at any speed.
-        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => client.PostAsync("/embed", EmbedClient.Form(text: $"scarf {i}"))));
+        var sent = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var answer = await client.PostAsync("/embed", EmbedClient.Form(text: $"scarf {i}"));
+            return (Answer: answer, Waited: started.Elapsed);
+        }));
+        var answers = sent.Select(s => s.Answer).ToArray();
 
         Assert.Equal(2, answers.Count(a => a.StatusCode == HttpStatusCode.OK));
         var refused = answers.Where(a => a.StatusCode == HttpStatusCode.TooManyRequests).ToArray();
         Assert.Equal(8, refused.Length);
+        // A refusal is held for the configured delay before it is sent: a client that retries at once is slowed to it.
+        Assert.All(sent.Where(s => s.Answer.StatusCode == HttpStatusCode.TooManyRequests), s => Assert.True(s.Waited >= OneGreedyClientApp.RefusalDelay, $"refused after {s.Waited}"));
         foreach (var answer in refused)
         {
             Assert.True(int.Parse(Assert.Single(answer.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture) >= 1);
