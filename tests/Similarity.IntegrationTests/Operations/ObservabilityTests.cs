@@ -149,7 +149,10 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
     sealed class ExportingApp(Uri collector) : SimilarityApp
     {
         protected override IEnumerable<KeyValuePair<string, string>> Settings =>
-            [new("OTEL_EXPORTER_OTLP_ENDPOINT", collector.ToString().TrimEnd('/')), new("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")];
+            [new("OTEL_EXPORTER_OTLP_ENDPOINT", collector.ToString().TrimEnd('/')), new("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+             // Metrics every 200 ms while it runs: the test need not rely on the flush at shutdown alone, which another
+             // host stopping in the same process can cut short (see the test below).
+             new("OTEL_METRIC_EXPORT_INTERVAL", "200")];
     }
 
     [Fact]
@@ -161,6 +164,12 @@ public sealed class ObservabilityTests(SimilarityApp app) : IClassFixture<Simila
         try
         {
             Assert.Equal(HttpStatusCode.OK, (await exporting.CreateClient().GetAsync("/health/live")).StatusCode);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!collector.Paths.Contains("metrics"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no metrics were exported in 30 s");
+                await Task.Delay(50);
+            }
         }
         finally
         {
