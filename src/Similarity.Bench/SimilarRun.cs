@@ -1,4 +1,5 @@
 using System.Text;
+using Similarity.Feedback;
 
 namespace Similarity.Bench;
 
@@ -162,8 +163,7 @@ public static class SimilarRun
         WITH numbered AS (SELECT sku, row_number() OVER (ORDER BY sku) - 1 AS i FROM items),
              size AS (SELECT count(*) AS n FROM items)
         INSERT INTO co_engagement (sku, other_sku, weight, visitors, score, content, sku_version, other_version)
-        SELECT a.sku, b.sku, 1, 3, 1.0 / j,
-               CASE WHEN ia.fingerprint = ib.fingerprint THEN 1 - (ia.embedding <=> ib.embedding) END, ia.xmin, ib.xmin
+        SELECT a.sku, b.sku, 1, 3, 1.0 / j, {FeedbackRebuildSql.PairContent("ia", "ib")}
         FROM numbered a CROSS JOIN generate_series(1, {perItem}) j CROSS JOIN size
         JOIN numbered b ON b.i = (a.i * 31 + j * 7919) % size.n
         JOIN items ia ON ia.sku = a.sku JOIN items ib ON ib.sku = b.sku

@@ -83,12 +83,18 @@ public static class FeedbackRebuildSql
         scored AS (
             SELECT sku, other_sku, weight, visitors, {ScoreOf(score)} AS score FROM measured)
         INSERT INTO co_engagement (sku, other_sku, weight, visitors, score, content, sku_version, other_version)
-        SELECT s.sku, s.other_sku, s.weight, s.visitors, s.score,
-               CASE WHEN a.fingerprint = b.fingerprint THEN 1 - (a.embedding <=> b.embedding) END, a.xmin, b.xmin
+        SELECT s.sku, s.other_sku, s.weight, s.visitors, s.score, {PairContent("a", "b")}
         FROM scored s LEFT JOIN items a ON a.sku = s.sku LEFT JOIN items b ON b.sku = s.other_sku
         -- each item's pairs together on disk: a page reads its item's pairs from one or two pages
         ORDER BY s.sku, s.other_sku
         """;
+
+    /// <summary>
+    /// A pair's <c>content, sku_version, other_version</c> from the rows <paramref name="item"/> and <paramref name="other"/>
+    /// of <c>items</c>: their fused cosine (NULL across model sets) and the row versions it was computed from.
+    /// </summary>
+    public static string PairContent(string item, string other) =>
+        $"CASE WHEN {item}.fingerprint = {other}.fingerprint THEN 1 - ({item}.embedding <=> {other}.embedding) END, {item}.xmin, {other}.xmin";
 
     /// <summary>The score column's expression over <c>measured</c>'s row for <paramref name="score"/>.</summary>
     static string ScoreOf(CoEngagementScore score) => score switch
