@@ -63,7 +63,7 @@ public sealed class HybridSearch([FromKeyedServices(DatabaseExtensions.ReadsKey)
         var filler = listed.Where(r => r.Fallback).Select(r => new Candidate(r with { Fallback = false }, null)).ToList();
         var vectorOrder = listed.Where(r => !r.Pinned && !r.Fallback).Select(r => r.Sku).ToList();
 
-        var statement = LexicalSql.Search(request, query, models.Live.Fingerprint, pool, vectorOrder);
+        var statement = LexicalSql.Search(request, query, models.Live.Fingerprint, pool, vectorOrder, lexicalOnly: choice.Mode == RetrievalMode.Lexical);
         var (rows, lexicalOrder) = await dataSource.ReadWithRetryAsync(ct => ReadAsync(statement, criteria, ct), ct);
         var method = (request.QuerySku is null ? options.Value.TextFusion : options.Value.ItemFusion) == "convex" ? FusionMethod.Convex : FusionMethod.Rrf;
         var fused = HybridFusion.Fuse(vectorOrder, lexicalOrder, rows, choice, method)

@@ -20,8 +20,8 @@ public static class LexicalScoring
     /// <summary>The smoothed idf of a word held by <paramref name="df"/> items, with <c>docs.n</c> the catalog's size.</summary>
     static string Idf(string df) => $"(ln((1 + (SELECT n FROM docs)) / (1 + {df})) + 1)";
 
-    /// <summary>The catalog's size, for <see cref="Idf"/>: a CTE named <c>docs</c>.</summary>
-    public const string Docs = "SELECT count(*)::float8 AS n FROM items";
+    /// <summary>The catalog's size, for <see cref="Idf"/>: a CTE named <c>docs</c> (the count the vocabulary's triggers keep).</summary>
+    public const string Docs = "SELECT items::float8 AS n FROM lexical_state";
 
     /// <summary>
     /// The terms of the item <paramref name="page"/> names: each of its lexemes with its query (a tsquery literal) and

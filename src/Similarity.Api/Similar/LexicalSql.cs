@@ -33,10 +33,12 @@ public static class LexicalSql
             FROM unnest(to_tsvector('simple', public.unaccent({p.Add("text", text)}))) u
             CROSS JOIN LATERAL (SELECT CASE WHEN length(u.lexeme) >= {p.Add("two_typos", twoTypos)} THEN 2
                                             WHEN length(u.lexeme) >= {p.Add("one_typo", oneTypo)} THEN 1 ELSE 0 END AS edits) b
-            -- Known: a catalog word, or the start of one for a word the search matches as a prefix (the trigram index serves the LIKE).
-            CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = u.lexeme
+            -- Known: a catalog word (the key), or the start of one for a word the search matches as a prefix: the first
+            -- word at or after it in byte order (the text_pattern_ops index) begins with it. One OR inside one EXISTS
+            -- was a scan of the vocabulary per word (96 ms for three words at 100 000 items).
+            CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = u.lexeme)
                 OR (length(u.lexeme) >= {p.Add("prefix_length", LexicalQuery.PrefixLength)}
-                    AND w.word LIKE replace(replace(replace(u.lexeme, '', '\'), '%', '\%'), '_', '\_') || '%')) AS known) k
+                    AND coalesce(starts_with((SELECT w.word FROM lexical_words w WHERE w.word ~>=~ u.lexeme ORDER BY w.word USING ~<~ LIMIT 1), u.lexeme), false)) AS known) k
             LEFT JOIN LATERAL (
                 SELECT w.word FROM lexical_words w
                 WHERE NOT k.known AND b.edits > 0 AND w.word % u.lexeme AND levenshtein_less_equal(w.word, u.lexeme, b.edits) <= b.edits
@@ -53,7 +55,8 @@ public static class LexicalSql
     /// words; <c>lexical_candidate</c> marks the lexical list. The query: <paramref name="query"/>'s words (by ts_rank), or —
     /// an item's page, <paramref name="query"/> null — every word of the item's own text (by TF-IDF cosine, <see cref="LexicalScoring"/>).
     /// </summary>
-    public static SqlStatement Search(SearchRequest request, LexicalQuery? query, string fingerprintValue, int candidates, IReadOnlyList<string> also)
+    public static SqlStatement Search(SearchRequest request, LexicalQuery? query, string fingerprintValue, int candidates, IReadOnlyList<string> also,
+        bool lexicalOnly = false)
     {
         var p = new SimilarSql.Parameters();
         var fingerprint = p.Add("fingerprint", fingerprintValue);
@@ -72,6 +75,7 @@ public static class LexicalSql
         var where = SimilarSql.Conditions(request, p, fingerprint, index: null, page);
         var alsoSkus = p.Add("also", also.ToArray());
         var limit = p.Add("lexical_candidates", candidates);
+        var pick = Pick(p.Add("lexical_only", lexicalOnly));
         if (query is null)
         {
             // An item's page: its whole text's words, by TF-IDF cosine (LexicalScoring); ts_rank, cheap, picks the candidates it orders.
@@ -81,8 +85,9 @@ public static class LexicalSql
                 terms AS ({LexicalScoring.ItemTerms(page!)}),
                 qnorm AS ({LexicalScoring.QueryNorm}),
                 tq AS (SELECT string_agg(query::text, ' | ')::tsquery AS query FROM terms WHERE numnode(query) > 0),
+                {pick},
                 pre AS (
-                    SELECT sku, lexical FROM items, tq WHERE {where} AND lexical @@ tq.query
+                    SELECT sku, lexical FROM items, tq, pick WHERE {where} AND lexical @@ pick.query
                     ORDER BY ts_rank(lexical, tq.query) DESC, sku LIMIT {p.Add("prefetch", candidates * LexicalScoring.Prefetch)}),
                 lex AS (SELECT sku FROM pre ORDER BY {LexicalScoring.Score("pre.lexical")} DESC, sku LIMIT {limit})
                 SELECT {SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t")},
@@ -90,7 +95,7 @@ public static class LexicalSql
                        ARRAY(SELECT t.word FROM terms t WHERE numnode(t.query) > 0 AND items.lexical @@ t.query ORDER BY t.word) AS matched,
                        sku IN (SELECT sku FROM lex) AS lexical_candidate
                 FROM items, q, tq
-                WHERE {where} AND (sku IN (SELECT sku FROM lex) OR sku = ANY({alsoSkus}::text[]))
+                WHERE {where} AND sku IN (SELECT sku FROM lex UNION SELECT unnest({alsoSkus}::text[]))
                 """);
         }
         // A text's words go through the index's configuration (stemmed by english).
@@ -100,15 +105,30 @@ public static class LexicalSql
                 SELECT m.word, to_tsquery((SELECT config FROM lexical_state)::regconfig, m.literal) AS query
                 FROM unnest({p.Add("words", query.Words.ToArray())}::text[], {p.Add("literals", query.Literals.ToArray())}::text[]) m(word, literal)),
             tq AS (SELECT string_agg(query::text, ' | ')::tsquery AS query FROM terms WHERE numnode(query) > 0),
+            {pick},
             lex AS (
-                SELECT sku FROM items, tq WHERE {where} AND lexical @@ tq.query
+                SELECT sku FROM items, tq, pick WHERE {where} AND lexical @@ pick.query
                 ORDER BY ts_rank(lexical, tq.query) DESC, sku LIMIT {limit})
             SELECT {SimilarSql.Scored(request.Criteria, p, "q.e", "q.i", "q.t")},
                    coalesce(ts_rank(items.lexical, tq.query), 0)::float8 AS lexical_score,
                    ARRAY(SELECT t.word FROM terms t WHERE numnode(t.query) > 0 AND items.lexical @@ t.query ORDER BY t.word) AS matched,
                    sku IN (SELECT sku FROM lex) AS lexical_candidate
             FROM items, q, tq
-            WHERE {where} AND (sku IN (SELECT sku FROM lex) OR sku = ANY({alsoSkus}::text[]))
+            WHERE {where} AND sku IN (SELECT sku FROM lex UNION SELECT unnest({alsoSkus}::text[]))
             """);
     }
+
+    /// <summary>
+    /// A CTE <c>pick</c> over <c>terms</c> and <c>tq</c>: the query of the words that choose the lexical candidates
+    /// (all of them score, and show in <c>matched</c>). Fused with the vectors, a word more than half the catalog holds
+    /// chooses none: its Robertson–Spärck Jones idf, ln((N − n + 0.5) / (n + 0.5)), is not positive — it says nothing of
+    /// which item is meant — and ranking every item that holds it cost a scan of the catalog per search
+    /// (docs/benchmarks.md, bench search). By words alone (<paramref name="lexicalOnly"/>, a boolean parameter) every word chooses.
+    /// </summary>
+    static string Pick(string lexicalOnly) => $"""
+        pick AS (SELECT CASE WHEN {lexicalOnly} THEN (SELECT query FROM tq) ELSE
+            (SELECT string_agg(t.query::text, ' | ')::tsquery FROM terms t
+             WHERE numnode(t.query) > 0
+               AND NOT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = t.word AND w.items * 2 > (SELECT items FROM lexical_state))) END AS query)
+        """;
 }

@@ -121,6 +121,25 @@ public sealed class HybridSearchTests(LexicalCatalog catalog) : IClassFixture<Le
         Assert.DoesNotContain(guitar.Results, r => r.Sku == "stop-1");
     }
 
+    [Fact]
+    public async Task A_word_more_than_half_the_catalog_holds_chooses_no_lexical_candidates_yet_still_scores()
+    {
+        // 30 of the catalog's 41 items are "Various cliparts number N" (brand and category "misc").
+        var common = await catalog.SearchAsync("q=cliparts&k=41"); // every item: the vector list holds them all
+        Assert.All(common.Results, r => Assert.Null(r.LexicalRank));
+        Assert.Equal(30, common.Results.Count(r => r.Matched is ["cliparts"] && r.LexicalScore > 0));
+
+        var withRare = await catalog.SearchAsync("q=cliparts%20number%207&k=41");
+        Assert.Equal(["filler-07"], withRare.Results.Where(r => r.LexicalRank is not null).Select(r => r.Sku));
+
+        var page = await catalog.CreateClient().SimilarAsync("filler-03", "?mode=hybrid&k=40"); // its only rare word, "3", no other item holds
+        Assert.All(page.Results, r => Assert.Null(r.LexicalRank));
+
+        // By words alone, every word chooses.
+        Assert.Equal(30, (await catalog.SearchAsync("q=cliparts&k=50&mode=lexical")).Results.Count);
+        Assert.Equal(29, (await catalog.CreateClient().SimilarAsync("filler-03", "?mode=lexical&k=50")).Results.Count);
+    }
+
     /// <summary>An item's words as the simple configuration reads them: accents folded, lower case, runs of letters and digits.</summary>
     static List<string> Words(TestItem item)
     {

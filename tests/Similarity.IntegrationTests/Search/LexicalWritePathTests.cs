@@ -5,7 +5,7 @@ using Similarity.IntegrationTests.Infrastructure;
 
 namespace Similarity.IntegrationTests.Search;
 
-/// <summary>Every write path keeps the lexical index and the vocabulary current: PUT, PATCH, DELETE and imports.</summary>
+/// <summary>Every write path keeps the lexical index, the vocabulary and its catalog size current: PUT, PATCH, DELETE, imports and TRUNCATE.</summary>
 public sealed class LexicalWritePathTests(LexicalCatalog catalog) : IClassFixture<LexicalCatalog>
 {
     async Task<string[]> LexicalAsync(string word) =>
@@ -19,6 +19,17 @@ public sealed class LexicalWritePathTests(LexicalCatalog catalog) : IClassFixtur
         await using var command = new NpgsqlCommand("SELECT coalesce((SELECT items FROM lexical_words WHERE word = @word), 0)", connection);
         command.Parameters.AddWithValue("word", word);
         return (int)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The catalog size the vocabulary's triggers keep (lexical_state.items), and the catalog's own count.</summary>
+    async Task<(long Kept, long Counted)> CatalogSizeAsync()
+    {
+        await using var connection = new NpgsqlConnection(catalog.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT (SELECT items FROM lexical_state), (SELECT count(*) FROM items)", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     [Fact]
@@ -41,6 +52,9 @@ public sealed class LexicalWritePathTests(LexicalCatalog catalog) : IClassFixtur
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync("/items/wp-2")).StatusCode);
         Assert.Empty(await LexicalAsync("zeppelin"));
         Assert.Equal(0, await VocabularyCountAsync("zeppelin"));
+        var (kept, counted) = await CatalogSizeAsync();
+        Assert.Equal(counted, kept);
+        Assert.True(kept > 40, $"{kept}"); // the seeded catalog: not an empty table's 0
         // A word gone from the catalog is no longer a correction.
         Assert.Empty((await catalog.SearchAsync("q=zepelin&mode=lexical")).Corrections!);
     }
@@ -61,5 +75,24 @@ public sealed class LexicalWritePathTests(LexicalCatalog catalog) : IClassFixtur
         Assert.Equal(["im-1"], await LexicalAsync("melodica"));
         Assert.Equal(0, await VocabularyCountAsync("harmonica"));
         Assert.Equal(1, await VocabularyCountAsync("kazoo"));
+        var (kept, counted) = await CatalogSizeAsync(); // an import's inserts counted, its update of im-1 not again
+        Assert.Equal(counted, kept);
+    }
+
+    [Fact]
+    public async Task Truncating_the_catalog_empties_the_vocabulary_and_its_size()
+    {
+        // In a transaction rolled back: the class's other tests keep their catalog.
+        await using var connection = new NpgsqlConnection(catalog.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await new NpgsqlCommand("TRUNCATE items CASCADE", connection, transaction).ExecuteNonQueryAsync();
+        await using var command = new NpgsqlCommand("SELECT (SELECT items FROM lexical_state), (SELECT count(*) FROM lexical_words)", connection, transaction);
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            Assert.Equal((0L, 0L), (reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        await transaction.RollbackAsync();
     }
 }
