@@ -6,8 +6,7 @@ namespace Similarity.Bench;
 /// <c>bench search</c>: hybrid search's cost against the vector-only search it extends, through GET /search on the
 /// seeded catalog of <c>bench similar</c> (no neighbour lists: a text search never reads them). Each round measures
 /// both modes' closed-loop peak back to back, then each at half its peak for p99; the summary takes the median round.
-/// Two kinds of query alternate: a whole title (its words common to every item: the lexical list's worst case) and
-/// one rare word (an item number).
+/// Three kinds of query take turns (<see cref="Query"/>).
 /// </summary>
 public static class SearchRun
 {
@@ -33,7 +32,7 @@ public static class SearchRun
             });
 
         Func<Random, HttpRequestMessage> Mode(string mode) => LoadLoop.Get(random =>
-            $"/search?k=10&mode={mode}&q={Uri.EscapeDataString(random.Next(2) == 0 ? $"synthetic item {random.Next(items)}" : $"{random.Next(items)}")}");
+            $"/search?k=10&mode={mode}&q={Uri.EscapeDataString(Query(random, items))}");
         var (vector, hybrid) = (Mode("vector"), Mode("hybrid"));
         Console.Error.WriteLine($"warm-up: {warmup} s per mode");
         await LoadLoop.RunAsync(service.Url, vector, Connections, TimeSpan.FromSeconds(warmup));
@@ -59,11 +58,23 @@ public static class SearchRun
             .Add("p99 at half the peak, median round: vector, hybrid", $"{Stats.F(Stats.Median(vectorP99))} ms, {Stats.F(Stats.Median(hybridP99))} ms", "");
         var text = new StringBuilder()
             .AppendLine($"{items} items (bench similar's seeded catalog, titles \"synthetic item N\"); GET /search?k=10 with mode=vector and mode=hybrid, queries")
-            .AppendLine($"alternating a whole title and one item number; {warmup} s warm-up per mode, {rounds} rounds of {seconds} s, {Connections} connections.")
+            .AppendLine($"a whole title, a brand and an item number in turn; {warmup} s warm-up per mode, {rounds} rounds of {seconds} s, {Connections} connections.")
             .AppendLine().Append(table).AppendLine().Append(summary);
         Console.Write(text);
         return 0;
     }
+
+    /// <summary>
+    /// One of three queries, each a third of the time: a whole title (its words "synthetic" and "item" held by every
+    /// item: they choose no lexical candidates), a brand (its number held by 6 % of the items — brand-7 and category-7 —
+    /// every one of them ranked: the costly kind) and one item number (a word a few items hold).
+    /// </summary>
+    static string Query(Random random, int items) => random.Next(3) switch
+    {
+        0 => $"synthetic item {random.Next(items)}",
+        1 => $"brand-{random.Next(20)}",
+        _ => $"{random.Next(items)}",
+    };
 
     static async Task<double> PeakAsync(ServiceProcess service, Func<Random, HttpRequestMessage> page, TimeSpan length)
     {
