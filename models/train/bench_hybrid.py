@@ -8,7 +8,9 @@
                                                 service's defaults: the text-query table of bench quality alone
   bench_hybrid.py tune --work DIR               every variant's validation figures: the item's lexical query and
                                                 scoring (the service's own list, or whole-text BM25 / TF-IDF computed
-                                                here over the same words), RRF or a convex combination, lexicalWeight
+                                                here over the same words), RRF or a convex combination, lexicalWeight;
+                                                then what else was tried for the two folder targets (beyond.md): the
+                                                towers mixed, query expansion, words choosing a text query's expansion
 
 The fusion here mirrors src/Similarity.Api/Similar/HybridFusion.cs (50 candidates from each list, as the service takes
 for k=10), so a choice made here is the one the service then makes; the test split's figures come from the service.
@@ -56,7 +58,7 @@ def scored(answer, field):
     return [(r["sku"], r[field] if r.get(field) is not None else r["score"]) for r in answer["results"]]
 
 
-def lists(work, url):
+def lists(work, url, connection):
     drawings = split_drawings()
     bq.import_catalog(url, os.path.join(work, "catalog.csv"), os.path.join(work, "images.zip"))
     out = {"items": {}, "texts": {}}
@@ -69,8 +71,20 @@ def lists(work, url):
         base = f"{url}/search?k=100&exclude={q['sku']}&q={urllib.parse.quote(q['q'])}"
         out["texts"][q["id"]] = {"vector": scored(bq.request(base + "&mode=vector"), "score"),
                                  "lexical": scored(bq.request(base + "&mode=lexical"), "lexicalScore")}
+        if not q["typo"]:  # the query's own fused vector, as mode=vector embeds it (for the expansions of beyond())
+            body, content_type = bq.multipart({"text": q["q"]}, {})
+            out["texts"][q["id"]]["embedded"] = bq.request(f"{url}/embed", "POST", body, {"Content-Type": content_type})["fused"]
+    out["vectors"] = stored_vectors(connection)
     json.dump(out, open(os.path.join(work, "lists.json"), "w"))
     print(f"lists of {len(out['items'])} items and {len(out['texts'])} text queries")
+
+
+def stored_vectors(connection):
+    """Each item's stored fused, image and text vectors (the API never returns them): read from the service's database."""
+    import tune_data
+    with tune_data.connect(connection) as db, db.cursor() as cursor:
+        cursor.execute("SELECT sku, embedding::text, image_embedding::text, text_embedding::text FROM items")
+        return {sku: {"fused": json.loads(f), "image": json.loads(i), "text": json.loads(t)} for sku, f, i, t in cursor.fetchall()}
 
 
 def texts(work, url):
@@ -205,7 +219,7 @@ def tune(work):
         return float(np.mean(values))
 
     lines = ["| item query: lexical list | fusion | lexicalWeight | category P@10 (macro) | keyword nDCG@10 |", "|---|---|---:|---:|---:|"]
-    variants = {"service (title terms, ts_rank)": {s: x["lexical"] for s, x in got["items"].items()},
+    variants = {"service (its mode=lexical list: whole text, TF-IDF cosine)": {s: x["lexical"] for s, x in got["items"].items()},
                 "whole text, BM25": bm25_lists(drawings, "one"),
                 "whole text, BM25, query terms weighted by idf": bm25_lists(drawings, "idf"),
                 "whole text, BM25, query terms weighted by tf": bm25_lists(drawings, "tf"),
@@ -244,9 +258,124 @@ def tune(work):
     print(text)
 
 
+# ---------------------------------------------------------------- beyond the weight: the two folder targets
+
+
+def beyond(work):
+    """What else was tried, on the validation split, for the two targets no fusion weight reached (item pages'
+    category P@10 above the text tower's; text queries' P@10 above the vectors'): the towers mixed, words mixed in
+    by score, average query expansion, second-order similarity, and for text queries Rocchio's pseudo-relevance
+    feedback (the query vector moved toward its first results) with those results chosen by the vectors, by the words,
+    or by both. Exact cosines over the stored vectors."""
+    got = json.load(open(os.path.join(work, "lists.json")))
+    drawings = split_drawings()
+    skus = [d.sku for d in drawings]
+    row = {s: i for i, s in enumerate(skus)}
+    by_sku = {d.sku: d for d in drawings}
+    evaluated = metrics.evaluated_categories(drawings, data.boilerplate_categories(data.load_catalog()))
+    folder = np.array([by_sku[s].category for s in skus])
+    towers = {name: unit(np.array([got["vectors"][s][name] for s in skus])) for name in ("fused", "image", "text")}
+    similarity = {name: m @ m.T for name, m in towers.items()}
+    words_x = metrics.tfidf_vectors([d.text for d in drawings])
+    similarity["tfidf"] = words_x @ words_x.T
+    asked = [i for i, s in enumerate(skus) if folder[i] in evaluated]
+
+    def item_p10(scores):
+        scores = scores.copy()
+        np.fill_diagonal(scores, -np.inf)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :metrics.K]
+        return metrics.macro({skus[i]: float(np.mean(folder[top[i]] == folder[i])) for i in asked}, {skus[i]: folder[i] for i in asked})
+
+    lines = ["| item pages: ranking (exact cosines) | category P@10 (macro) |", "|---|---:|"]
+    for name in ("fused", "text", "image", "tfidf"):
+        lines.append(f"| {name} | {item_p10(similarity[name]):.3f} |")
+    for a in (0.6, 0.7, 0.8, 0.9):
+        lines.append(f"| {a} text + {1 - a:.1f} image | {item_p10(a * similarity['text'] + (1 - a) * similarity['image']):.3f} |")
+    for name in ("fused", "text"):
+        for b in (0.1, 0.2, 0.3):
+            lines.append(f"| {1 - b:.1f} {name} + {b} TF-IDF | {item_p10((1 - b) * similarity[name] + b * similarity['tfidf']):.3f} |")
+        for m in (3, 10):
+            expanded = average_expansion(towers[name], similarity[name], m)
+            lines.append(f"| {name}, average query expansion ({m} neighbours, weights cos³) | {item_p10(expanded @ towers[name].T):.3f} |")
+        for m in (5, 10):
+            for share in (0.3, 0.5):
+                lines.append(f"| {name}, second order ({m} neighbours, share {share}) | {item_p10(second_order(similarity[name], m, share)):.3f} |")
+
+    fused = towers["fused"]
+    queries = [q for q in bq.text_queries(drawings) if not q["typo"] and by_sku[q["sku"]].category in evaluated]
+    document_words = {d.sku: set(words(d.text)) for d in drawings}
+
+    def seeds(q, chosen_by, m):
+        x = got["texts"][q["id"]]
+        if chosen_by == "vector":
+            return [s for s, _ in x["vector"][:m]]
+        if chosen_by == "lexical":
+            return [s for s, _ in x["lexical"][:m]]
+        if chosen_by == "lexical, items holding every query word,":
+            asked_words = set(words(q["q"]))
+            return [s for s, _ in x["lexical"] if asked_words <= document_words.get(s, set())][:m]
+        return fuse(x["vector"], x["lexical"], "rrf", 0.5)[:m]
+
+    def text_p10(rank):
+        values = {}
+        for q in queries:
+            ranked = rank(q)
+            values[q["id"]] = metrics.precision_at_k([by_sku[s].category for s in ranked], {by_sku[q["sku"]].category})
+        return metrics.macro(values, {q["id"]: by_sku[q["sku"]].category for q in queries})
+
+    def expanded(q, chosen_by, m, beta):
+        vector = np.array(got["texts"][q["id"]]["embedded"])
+        vector = vector / np.linalg.norm(vector)
+        chosen = [row[s] for s in seeds(q, chosen_by, m) if s in row] if chosen_by else []
+        if chosen:
+            vector = vector + beta * fused[chosen].mean(0)
+        scores = fused @ vector
+        scores[row[q["sku"]]] = -np.inf
+        return [skus[i] for i in np.argsort(-scores, kind="stable")[:metrics.K]]
+
+    lines += ["", "| text queries (correct spellings): the query vector | P@10 (macro) |", "|---|---:|",
+              f"| as embedded (mode=vector, exact) | {text_p10(lambda q: expanded(q, None, 0, 0)):.3f} |",
+              f"| the service's mode=vector list | {text_p10(lambda q: [s for s, _ in got['texts'][q['id']]['vector'][:metrics.K]]):.3f} |",
+              f"| the service's hybrid, RRF 0.5 | {text_p10(lambda q: fuse(got['texts'][q['id']]['vector'], got['texts'][q['id']]['lexical'], 'rrf', 0.5)):.3f} |"]
+    for chosen_by in ("vector", "lexical", "lexical, items holding every query word,", "hybrid (RRF 0.5)"):
+        for m in (3, 5):
+            for beta in (0.5, 1.0):
+                lines.append(f"| moved toward the mean of the first {m} of the {chosen_by} list, weight {beta} | "
+                             f"{text_p10(lambda q: expanded(q, chosen_by, m, beta)):.3f} |")
+    text = "\n".join(lines)
+    open(os.path.join(work, "beyond.md"), "w").write(text + "\n")
+    print(text)
+
+
+def unit(m):
+    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+
+
+def average_expansion(vectors, similarity, m, power=3):
+    """Each item's vector replaced by the weighted mean of itself and its m nearest (weights cos^power): αQE."""
+    order = np.argsort(-similarity, axis=1, kind="stable")[:, :m + 1]
+    rows = np.arange(len(vectors))[:, None]
+    weights = np.clip(similarity[rows, order], 0, None) ** power
+    return unit(np.einsum("ij,ijk->ik", weights, vectors[order]))
+
+
+def second_order(similarity, m, share):
+    """(1 − share)·S + share·W·S, W each item's m nearest others weighted by their cosine, rows summing to 1."""
+    masked = similarity.copy()
+    np.fill_diagonal(masked, -np.inf)
+    order = np.argsort(-masked, axis=1, kind="stable")[:, :m]
+    rows = np.arange(len(similarity))[:, None]
+    w = np.zeros_like(similarity)
+    w[rows, order] = np.clip(similarity[rows, order], 0, None)
+    w /= np.maximum(w.sum(1, keepdims=True), 1e-12)
+    return (1 - share) * similarity + share * (w @ similarity)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=["prepare", "lists", "texts", "tune"])
+    parser.add_argument("--connection", help="the service's database, Npgsql style (lists reads the stored vectors; "
+                        "default: ConnectionStrings__Similarity)")
     parser.add_argument("--work", required=True)
     parser.add_argument("--url")
     parser.add_argument("--split", default="validation", choices=["validation", "test"])
@@ -255,8 +384,8 @@ def main():
     SPLIT = args.split
     if args.step in ("lists", "tune") and SPLIT != "validation":
         parser.error("choices are made on the validation split only")
-    {"prepare": lambda: prepare(args.work), "lists": lambda: lists(args.work, args.url), "texts": lambda: texts(args.work, args.url),
-     "tune": lambda: tune(args.work)}[args.step]()
+    {"prepare": lambda: prepare(args.work), "lists": lambda: lists(args.work, args.url, args.connection), "texts": lambda: texts(args.work, args.url),
+     "tune": lambda: (tune(args.work), beyond(args.work))}[args.step]()
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ public static class QualityRun
                 ["Similarity:RateLimits:PerClientBurst"] = "1000000",
                 ["Similarity:RateLimits:PerClientPerSecond"] = "1000000",
             }))
-            await PythonAsync(place, null, "models/train/bench_hybrid.py", step, "--work", work, "--split", split, "--url", service.Url.ToString().TrimEnd('/'));
+            // The database by the environment, not the command line: its password stays out of the process list.
+            await PythonAsync(place, null, new Dictionary<string, string> { ["ConnectionStrings__Similarity"] = place.ConnectionString(db) },
+                "models/train/bench_hybrid.py", step, "--work", work, "--split", split, "--url", service.Url.ToString().TrimEnd('/'));
         await place.DropAsync(db);
         if (after is not null)
             await PythonAsync(place, null, "models/train/bench_hybrid.py", after, "--work", work);
@@ -91,9 +93,14 @@ public static class QualityRun
     }
 
     /// <summary>Debian's Python on a script of the checkout; its output goes to ours, or to <paramref name="log"/>.</summary>
-    internal static async Task PythonAsync(BenchPlace place, string? log, params string[] args)
+    internal static Task PythonAsync(BenchPlace place, string? log, params string[] args) => PythonAsync(place, log, new Dictionary<string, string>(), args);
+
+    /// <summary>As above, with <paramref name="environment"/> added to the script's.</summary>
+    internal static async Task PythonAsync(BenchPlace place, string? log, Dictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("/usr/bin/python3", args) { WorkingDirectory = place.Root, RedirectStandardOutput = log is not null, RedirectStandardError = log is not null };
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var python = Process.Start(start) ?? throw new InvalidOperationException("python3 did not start");
         if (log is not null)
         {
