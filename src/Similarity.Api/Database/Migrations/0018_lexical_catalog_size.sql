@@ -1,46 +1,29 @@
--- The number of items the vocabulary counts its words in, kept by the same statement triggers as the words' own
--- counts: a word's share of the catalog is lexical_words.items / lexical_state.items, read in one index lookup
--- (count(*) over the catalog took milliseconds per search at 100 000 items). A search lets only words held by at most
--- half the catalog choose its lexical candidates (docs/architecture.md, "Hybrid lexical + vector retrieval").
--- Every write already updates catalog_state's one row in its transaction, so this row serialises no writer that was not.
+-- The number of items the vocabulary counts its words in, kept by statement triggers beside the words' own counts:
+-- a word's share of the catalog is lexical_words.items / lexical_state.items, read in one index lookup (count(*) over
+-- the catalog took milliseconds per search at 100 000 items). A search lets only words held by at most half the
+-- catalog choose its lexical candidates (docs/architecture.md, "Hybrid lexical + vector retrieval").
+-- Every write already updates catalog_state's one row in its transaction, so this row serialises no writer that was
+-- not. Triggers of one event fire in name order: items_count_* before items_words_*, the same order for every writer.
 ALTER TABLE lexical_state ADD COLUMN items bigint NOT NULL DEFAULT 0;
 UPDATE lexical_state SET items = (SELECT count(*) FROM items);
 
-CREATE OR REPLACE FUNCTION lexical_words_count() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    words text[];
-    deltas integer[];
+CREATE FUNCTION lexical_items_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(w), array_agg(1) INTO words, deltas
-        FROM added n, unnest(lexical_words_of(n.title, n.brand, n.category, n.description, n.attributes)) w;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(w), array_agg(-1) INTO words, deltas
-        FROM removed o, unnest(lexical_words_of(o.title, o.brand, o.category, o.description, o.attributes)) w;
-    ELSE
-        -- Only rows whose text changed: a model switch rewrites every row's vectors and none of its words.
-        SELECT array_agg(c.w), array_agg(c.d) INTO words, deltas
-        FROM removed o JOIN added n USING (sku),
-            LATERAL (SELECT w, 1 AS d FROM unnest(lexical_words_of(n.title, n.brand, n.category, n.description, n.attributes)) w
-                     UNION ALL
-                     SELECT w, -1 FROM unnest(lexical_words_of(o.title, o.brand, o.category, o.description, o.attributes)) w) c
-        WHERE (o.title, o.brand, o.category, o.description, o.attributes) IS DISTINCT FROM (n.title, n.brand, n.category, n.description, n.attributes);
-    END IF;
-    IF words IS NOT NULL THEN
-        PERFORM lexical_words_apply(words, deltas);
-    END IF;
-    -- After the words, in every statement: one lock order for all writers.
-    IF TG_OP = 'INSERT' THEN
         UPDATE lexical_state SET items = items + (SELECT count(*) FROM added);
-    ELSIF TG_OP = 'DELETE' THEN
+    ELSE
         UPDATE lexical_state SET items = items - (SELECT count(*) FROM removed);
     END IF;
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER items_count_insert AFTER INSERT ON items REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION lexical_items_count();
+CREATE TRIGGER items_count_delete AFTER DELETE ON items REFERENCING OLD TABLE AS removed
+    FOR EACH STATEMENT EXECUTE FUNCTION lexical_items_count();
 
--- TRUNCATE fires no row or statement trigger of the three above (the benches empty the catalog so): it empties the
--- vocabulary and the count with it.
+-- TRUNCATE fires no row or statement trigger of those (the benches empty the catalog so): it empties the vocabulary
+-- and the count with it.
 CREATE FUNCTION lexical_words_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM lexical_words;
