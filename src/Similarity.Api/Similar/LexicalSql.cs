@@ -123,12 +123,16 @@ public static class LexicalSql
     /// (all of them score, and show in <c>matched</c>). Fused with the vectors, a word more than half the catalog holds
     /// chooses none: its Robertson–Spärck Jones idf, ln((N − n + 0.5) / (n + 0.5)), is not positive — it says nothing of
     /// which item is meant — and ranking every item that holds it cost a scan of the catalog per search
-    /// (docs/benchmarks.md, bench search). By words alone (<paramref name="lexicalOnly"/>, a boolean parameter) every word chooses.
+    /// (docs/benchmarks.md, bench search). A prefix term (<c>'flag':*</c>) chooses none when any word it begins is such
+    /// a word. By words alone (<paramref name="lexicalOnly"/>, a boolean parameter) every word chooses.
     /// </summary>
     static string Pick(string lexicalOnly) => $"""
         pick AS (SELECT CASE WHEN {lexicalOnly} THEN (SELECT query FROM tq) ELSE
             (SELECT string_agg(t.query::text, ' | ')::tsquery FROM terms t
              WHERE numnode(t.query) > 0
-               AND NOT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = t.word AND w.items * 2 > (SELECT items FROM lexical_state))) END AS query)
+               AND NOT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = t.word AND w.items * 2 > (SELECT items FROM lexical_state))
+               -- The words a prefix begins: a range of the text_pattern_ops index (U+10FFFF sorts after any character).
+               AND NOT (position(':*' IN t.query::text) > 0 AND EXISTS (SELECT 1 FROM lexical_words w
+                   WHERE w.word ~>=~ t.word AND w.word ~<~ (t.word || chr(1114111)) AND w.items * 2 > (SELECT items FROM lexical_state)))) END AS query)
         """;
 }

@@ -129,6 +129,9 @@ public sealed class HybridSearchTests(LexicalCatalog catalog) : IClassFixture<Le
         Assert.All(common.Results, r => Assert.Null(r.LexicalRank));
         Assert.Equal(30, common.Results.Count(r => r.Matched is ["cliparts"] && r.LexicalScore > 0));
 
+        // "clipa" as typed so far: a prefix of "cliparts".
+        Assert.All((await catalog.SearchAsync("q=clipa&k=41")).Results, r => Assert.Null(r.LexicalRank));
+
         var withRare = await catalog.SearchAsync("q=cliparts%20number%207&k=41");
         Assert.Equal(["filler-07"], withRare.Results.Where(r => r.LexicalRank is not null).Select(r => r.Sku));
 
