@@ -33,12 +33,11 @@ public static class LexicalSql
             FROM unnest(to_tsvector('simple', public.unaccent({p.Add("text", text)}))) u
             CROSS JOIN LATERAL (SELECT CASE WHEN length(u.lexeme) >= {p.Add("two_typos", twoTypos)} THEN 2
                                             WHEN length(u.lexeme) >= {p.Add("one_typo", oneTypo)} THEN 1 ELSE 0 END AS edits) b
-            -- Known: a catalog word (the key), or the start of one for a word the search matches as a prefix: the first
-            -- word at or after it in byte order (the text_pattern_ops index) begins with it. (One OR inside one EXISTS,
-            -- with a LIKE pattern computed per word, was a scan of the vocabulary per word.)
+            -- Known: a catalog word (the key), or the start of one for a word the search matches as a prefix. (One OR
+            -- inside one EXISTS, with a LIKE pattern computed per word, was a scan of the vocabulary per word.)
             CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = u.lexeme)
                 OR (length(u.lexeme) >= {p.Add("prefix_length", LexicalQuery.PrefixLength)}
-                    AND coalesce(starts_with((SELECT w.word FROM lexical_words w WHERE w.word ~>=~ u.lexeme ORDER BY w.word USING ~<~ LIMIT 1), u.lexeme), false)) AS known) k
+                    AND EXISTS (SELECT 1 FROM lexical_words w WHERE {Begins("w.word", "u.lexeme")})) AS known) k
             LEFT JOIN LATERAL (
                 SELECT w.word FROM lexical_words w
                 WHERE NOT k.known AND b.edits > 0 AND w.word % u.lexeme AND levenshtein_less_equal(w.word, u.lexeme, b.edits) <= b.edits
@@ -131,8 +130,14 @@ public static class LexicalSql
             (SELECT string_agg(t.query::text, ' | ')::tsquery FROM terms t
              WHERE numnode(t.query) > 0
                AND NOT EXISTS (SELECT 1 FROM lexical_words w WHERE w.word = t.word AND w.items * 2 > (SELECT items FROM lexical_state))
-               -- The words a prefix begins: a range of the text_pattern_ops index (U+10FFFF sorts after any character).
                AND NOT (position(':*' IN t.query::text) > 0 AND EXISTS (SELECT 1 FROM lexical_words w
-                   WHERE w.word ~>=~ t.word AND w.word ~<~ (t.word || chr(1114111)) AND w.items * 2 > (SELECT items FROM lexical_state)))) END AS query)
+                   WHERE {Begins("w.word", "t.word")} AND w.items * 2 > (SELECT items FROM lexical_state)))) END AS query)
         """;
+
+    /// <summary>
+    /// Whether <paramref name="word"/> begins with <paramref name="prefix"/>, as a range the vocabulary's
+    /// text_pattern_ops index serves (byte order; U+10FFFF sorts after any character). A LIKE pattern computed per
+    /// row is served by no index.
+    /// </summary>
+    static string Begins(string word, string prefix) => $"{word} ~>=~ {prefix} AND {word} ~<~ ({prefix} || chr(1114111))";
 }

@@ -33,6 +33,6 @@ END
 $$;
 CREATE TRIGGER items_words_truncate AFTER TRUNCATE ON items FOR EACH STATEMENT EXECUTE FUNCTION lexical_words_truncate();
 
--- Whether a query word begins some catalog word, in one index probe (LexicalSql.Words): the first word at or after it
--- in byte order. The trigram index cannot serve a LIKE whose pattern is computed per word.
+-- Whether a query word begins some catalog word, as a range of this index (LexicalSql.Begins). The trigram index
+-- cannot serve a LIKE whose pattern is computed per word.
 CREATE INDEX lexical_words_prefix ON lexical_words (word text_pattern_ops);
